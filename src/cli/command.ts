@@ -1,0 +1,28 @@
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { HostformError } from "../sys/errors";
+
+/** One `hostform <name>` subcommand. `run` returns the process exit code. */
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  run(argv: string[]): Promise<number>;
+}
+
+/** Thrown for bad command-line input; the CLI prints the message and the command's usage. */
+export class UsageError extends HostformError {}
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/** parseArgs with errors turned into UsageError, so a typo never prints a stack trace. */
+export function parseFlags<T extends Options>(argv: string[], options: T, allowPositionals = true) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2) + "\n");
+}

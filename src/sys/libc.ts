@@ -1,0 +1,239 @@
+// Typed wrappers around the libc calls hostform makes. Each throws SysError on failure, with the
+// call name and the object it acted on. Credential calls go through syscall(2) on purpose: glibc's
+// setresuid/setgroups wrappers change every thread of the process, and in Node that would change the
+// credentials of libuv's and V8's threads too. The raw syscalls change only the calling thread.
+import { koffi, libc, lastErrno } from "./ffi";
+import { SysError } from "./errors";
+import { CAPABILITIES, LINUX_CAPABILITY_VERSION_3, SYS } from "./constants";
+
+type Fn = (...args: unknown[]) => number;
+
+interface Bindings {
+  unshare: Fn;
+  setns: Fn;
+  mount: Fn;
+  umount2: Fn;
+  sethostname: Fn;
+  setdomainname: Fn;
+  prctl: Fn;
+  syscall: Fn;
+  kill: Fn;
+  prlimit: Fn;
+  close_range: Fn;
+  memfd_create: Fn;
+  mknod: Fn;
+  chroot: Fn;
+  chdir: Fn;
+  fchdir: Fn;
+  getpid: Fn;
+  umask: Fn;
+  Rlimit: koffi.TypeObject;
+}
+
+let bound: Bindings | undefined;
+
+function b(): Bindings {
+  if (bound !== undefined) return bound;
+  const lib = libc();
+  const Rlimit = koffi.struct("hf_rlimit", { cur: "uint64_t", max: "uint64_t" });
+  bound = {
+    unshare: lib.func("int unshare(int flags)"),
+    setns: lib.func("int setns(int fd, int nstype)"),
+    mount: lib.func("int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)"),
+    umount2: lib.func("int umount2(const char *target, int flags)"),
+    sethostname: lib.func("int sethostname(const char *name, size_t len)"),
+    setdomainname: lib.func("int setdomainname(const char *name, size_t len)"),
+    prctl: lib.func("int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)"),
+    syscall: lib.func("long syscall(long number, ...)"),
+    kill: lib.func("int kill(int pid, int sig)"),
+    prlimit: lib.func("int prlimit(int pid, int resource, const hf_rlimit *newLimit, _Out_ hf_rlimit *oldLimit)"),
+    close_range: lib.func("int close_range(unsigned int first, unsigned int last, int flags)"),
+    memfd_create: lib.func("int memfd_create(const char *name, unsigned int flags)"),
+    mknod: lib.func("int mknod(const char *path, uint32_t mode, uint64_t dev)"),
+    chroot: lib.func("int chroot(const char *path)"),
+    chdir: lib.func("int chdir(const char *path)"),
+    fchdir: lib.func("int fchdir(int fd)"),
+    getpid: lib.func("int getpid()"),
+    umask: lib.func("uint32_t umask(uint32_t mask)"),
+    Rlimit,
+  };
+  return bound;
+}
+
+function check(ret: number | bigint, syscall: string, path?: string): number {
+  const n = Number(ret);
+  if (n < 0) throw new SysError(syscall, lastErrno(), path);
+  return n;
+}
+
+export function unshare(flags: number): void {
+  check(b().unshare(flags), "unshare", `flags=0x${flags.toString(16)}`);
+}
+
+export function setns(fd: number, nstype: number, path?: string): void {
+  check(b().setns(fd, nstype), "setns", path ?? `fd ${fd}`);
+}
+
+export function mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null = null): void {
+  check(b().mount(source, target, fstype, flags, data), "mount", target);
+}
+
+export function umount2(target: string, flags: number): void {
+  check(b().umount2(target, flags), "umount2", target);
+}
+
+export function sethostname(name: string): void {
+  check(b().sethostname(name, Buffer.byteLength(name)), "sethostname", name);
+}
+
+export function setdomainname(name: string): void {
+  check(b().setdomainname(name, Buffer.byteLength(name)), "setdomainname", name);
+}
+
+export function prctl(option: number, a2 = 0, a3 = 0, a4 = 0, a5 = 0): number {
+  return check(b().prctl(option, a2, a3, a4, a5), "prctl", `option ${option}`);
+}
+
+/** pivot_root(2): glibc has no wrapper. */
+export function pivotRoot(newRoot: string, putOld: string): void {
+  check(b().syscall(SYS.pivot_root, "const char *", newRoot, "const char *", putOld), "pivot_root", newRoot);
+}
+
+/** Changes the real, effective and saved uid of the calling thread only. */
+export function setresuid(uid: number): void {
+  check(b().syscall(SYS.setresuid, "int", uid, "int", uid, "int", uid), "setresuid", `uid ${uid}`);
+}
+
+/** Changes the real, effective and saved gid of the calling thread only. */
+export function setresgid(gid: number): void {
+  check(b().syscall(SYS.setresgid, "int", gid, "int", gid, "int", gid), "setresgid", `gid ${gid}`);
+}
+
+/** Sets the supplementary groups of the calling thread only. */
+export function setgroups(gids: readonly number[]): void {
+  const arr = Uint32Array.from(gids);
+  check(b().syscall(SYS.setgroups, "long", gids.length, "uint32_t *", gids.length > 0 ? arr : null), "setgroups", gids.join(","));
+}
+
+export function gettid(): number {
+  return check(b().syscall(SYS.gettid), "gettid");
+}
+
+export function getpid(): number {
+  return check(b().getpid(), "getpid");
+}
+
+export function kill(pid: number, signal: number): void {
+  check(b().kill(pid, signal), "kill", `pid ${pid}`);
+}
+
+/** A pidfd for pid: signals sent through it can never reach a recycled PID. */
+export function pidfdOpen(pid: number): number {
+  return check(b().syscall(SYS.pidfd_open, "int", pid, "unsigned int", 0), "pidfd_open", `pid ${pid}`);
+}
+
+export function pidfdSendSignal(pidfd: number, signal: number): void {
+  check(b().syscall(SYS.pidfd_send_signal, "int", pidfd, "int", signal, "void *", null, "unsigned int", 0), "pidfd_send_signal", `pidfd ${pidfd}`);
+}
+
+export function closeRange(first: number, last: number, flags: number): void {
+  check(b().close_range(first, last, flags), "close_range", `${first}-${last}`);
+}
+
+export function memfdCreate(name: string, flags: number): number {
+  return check(b().memfd_create(name, flags), "memfd_create", name);
+}
+
+export function mknod(path: string, mode: number, major: number, minor: number): void {
+  // glibc's makedev layout: low 8 bits of minor, then 12 bits of major, then the rest of minor.
+  const dev = (BigInt(minor & 0xff) | (BigInt(major & 0xfff) << 8n) | (BigInt(minor & ~0xff) << 12n) | (BigInt(major & ~0xfff) << 32n));
+  check(b().mknod(path, mode, dev), "mknod", path);
+}
+
+export function chroot(path: string): void {
+  check(b().chroot(path), "chroot", path);
+}
+
+export function chdir(path: string): void {
+  check(b().chdir(path), "chdir", path);
+}
+
+export function fchdir(fd: number): void {
+  check(b().fchdir(fd), "fchdir", `fd ${fd}`);
+}
+
+export function umask(mask: number): number {
+  return b().umask(mask);
+}
+
+export interface Rlimit {
+  /** Soft limit; Infinity for RLIM_INFINITY. */
+  soft: number;
+  /** Hard limit; Infinity for RLIM_INFINITY. */
+  hard: number;
+}
+
+const RLIM_INFINITY = 0xffffffffffffffffn;
+
+function toRlim(v: number): bigint {
+  return v === Infinity ? RLIM_INFINITY : BigInt(v);
+}
+
+function fromRlim(v: bigint | number): number {
+  return BigInt(v) === RLIM_INFINITY ? Infinity : Number(v);
+}
+
+/** Reads (and optionally sets) a resource limit of any process, as prlimit(2). */
+export function prlimit(pid: number, resource: number, next?: Rlimit): Rlimit {
+  const old = { cur: 0n, max: 0n };
+  const nextStruct = next === undefined ? null : { cur: toRlim(next.soft), max: toRlim(next.hard) };
+  check(b().prlimit(pid, resource, nextStruct, old), "prlimit", `pid ${pid} resource ${resource}`);
+  return { soft: fromRlim(old.cur), hard: fromRlim(old.max) };
+}
+
+export interface CapSets {
+  effective: bigint;
+  permitted: bigint;
+  inheritable: bigint;
+}
+
+// struct __user_cap_header_struct { u32 version; int pid; } followed by two
+// struct __user_cap_data_struct { u32 effective, permitted, inheritable; } (capability.h, v3).
+function capHeader(tid: number): Buffer {
+  const h = Buffer.alloc(8);
+  h.writeUInt32LE(LINUX_CAPABILITY_VERSION_3, 0);
+  h.writeInt32LE(tid, 4);
+  return h;
+}
+
+/** Capability sets of a thread (0 = the calling thread). */
+export function capget(tid = 0): CapSets {
+  const data = Buffer.alloc(24);
+  check(b().syscall(SYS.capget, "void *", capHeader(tid), "void *", data), "capget", `tid ${tid}`);
+  const join = (off: number): bigint => BigInt(data.readUInt32LE(off)) | (BigInt(data.readUInt32LE(12 + off)) << 32n);
+  return { effective: join(0), permitted: join(4), inheritable: join(8) };
+}
+
+/** Sets the capability sets of the calling thread (capset is per thread by nature). */
+export function capset(sets: CapSets): void {
+  const data = Buffer.alloc(24);
+  const put = (off: number, v: bigint): void => {
+    data.writeUInt32LE(Number(v & 0xffffffffn), off);
+    data.writeUInt32LE(Number((v >> 32n) & 0xffffffffn), 12 + off);
+  };
+  put(0, sets.effective);
+  put(4, sets.permitted);
+  put(8, sets.inheritable);
+  check(b().syscall(SYS.capset, "void *", capHeader(0), "void *", data), "capset");
+}
+
+/** Bit mask for a list of CAP_* names; unknown names throw, naming the capability. */
+export function capMask(names: readonly string[]): bigint {
+  let mask = 0n;
+  for (const name of names) {
+    const bit = CAPABILITIES[name];
+    if (bit === undefined) throw new SysError("capability", 22, name);
+    mask |= 1n << BigInt(bit);
+  }
+  return mask;
+}
