@@ -1,0 +1,21 @@
+import { join } from "node:path";
+
+/**
+ * Root of hostform's runtime state (pinned namespaces, container state, supervisor socket).
+ * /run is a tmpfs: state there dies with the boot, as the kernel objects it describes do.
+ * HOSTFORM_RUN_DIR moves it, for tests and for hosts that mount /run differently.
+ */
+export function runDir(): string {
+  return process.env.HOSTFORM_RUN_DIR ?? "/run/hostform";
+}
+
+export function nsDir(): string {
+  return join(runDir(), "ns");
+}
+
+export function containersDir(): string {
+  return join(runDir(), "containers");
+}
+
+/** Name of the cgroup every hostform cgroup lives under, in each hierarchy. */
+export const CGROUP_PARENT = "hostform";
