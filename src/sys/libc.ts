@@ -237,3 +237,21 @@ export function capMask(names: readonly string[]): bigint {
   }
   return mask;
 }
+
+let waitidFn: Fn | undefined;
+
+/**
+ * waitid(P_PIDFD, pidfd, WEXITED): reaps an exited child known by its pidfd (the pid can never
+ * be a recycled one). With noHang, returns false while the child still runs. Throws ECHILD when
+ * the process is not a child of this process.
+ */
+export function waitidPidfd(pidfd: number, options: { noHang?: boolean } = {}): boolean {
+  waitidFn ??= libc().func("int waitid(int idtype, uint32_t id, void *infop, int options)") as Fn;
+  const P_PIDFD = 3;
+  const WEXITED = 4;
+  const WNOHANG = 1;
+  // siginfo_t is 128 bytes; for SIGCHLD si_pid sits at offset 16 and stays 0 when nothing was reaped.
+  const info = Buffer.alloc(128);
+  check(waitidFn(P_PIDFD, pidfd, info, WEXITED | (options.noHang === true ? WNOHANG : 0)), "waitid", `pidfd ${pidfd}`);
+  return info.readInt32LE(16) !== 0;
+}
