@@ -1,0 +1,278 @@
+// One driver over whichever cgroup layout the host has. Limits go, per controller group, to the v1
+// hierarchy that holds that controller, else to the cgroup2 hierarchy if it offers it. The process-level
+// operations (procs, freeze, kill, populated) use cgroup2's core files whenever a cgroup2 hierarchy is
+// mounted.
+//
+// Hybrid hosts: the limits live in the v1 hierarchies, and the cgroup is ALSO created in the unified
+// cgroup2 hierarchy, as systemd does for its units there. cgroup2's core files need no controller, so
+// that copy gives exact "populated" events, race-free cgroup.kill and cgroup.freeze, which v1 cannot
+// offer (v1's freezer works, but killing through it races against forks less well).
+import { rmdirSync } from "node:fs";
+import { constants } from "node:os";
+import { SysError, UnsupportedError, ValidationError, hasCode } from "../sys/errors";
+import type { CgroupStats, StatsPart } from "./controller";
+import { detectLayout, type CgroupLayout } from "./layout";
+import { LIMIT_GROUPS, validateLimits, type CgroupLimits, type LimitGroup, type NormalizedLimits } from "./spec";
+import { cgroupSegments, waitFor } from "./tree";
+import { V1Manager } from "./v1/manager";
+import { V2Manager, V2_CONTROLLERS } from "./v2/manager";
+
+/** Paths of one cgroup: its cgroup2 directory (v2 and hybrid hosts) and its v1 directories by controller. */
+export interface CgroupPaths {
+  v2?: string;
+  v1: Record<string, string>;
+}
+
+/** Options for CgroupDriver.delete. */
+export interface DeleteOptions {
+  /** How long to wait for the cgroup to empty and for EBUSY to clear (default 5000 ms). */
+  timeoutMs?: number;
+}
+
+/** Everything hostform does to cgroups, the same on v2, v1 and hybrid hosts. Names are relative to
+ *  hostform's parent ("web", or nested "pod/web") in every hierarchy. */
+export interface CgroupDriver {
+  readonly layout: CgroupLayout;
+  /** Which hierarchy holds each limit group on this host; absent groups cannot be enforced here. */
+  readonly routes: Partial<Record<LimitGroup, "v1" | "v2">>;
+  /**
+   * Validates declared limits and converts them to what this host stores (pages, shares or weight,
+   * blkio or io scale). Compare the result with read() through diffLimits. Throws ValidationError or
+   * UnsupportedError naming the field.
+   */
+  normalize(limits: CgroupLimits | undefined, fieldPrefix?: string): NormalizedLimits;
+  /** Creates the cgroup (idempotent) and applies limits. Validation happens first; on failure
+   *  everything it created is removed again. */
+  create(name: string, limits?: CgroupLimits): void;
+  /** Updates limits in place; only the given fields are written (pass "max" to lift a limit). */
+  apply(name: string, limits: CgroupLimits): void;
+  /** Live limits, normalized (see normalize). */
+  read(name: string): NormalizedLimits;
+  /** Usage counters. */
+  stats(name: string): CgroupStats;
+  exists(name: string): boolean;
+  /** Moves a process into the cgroup (every hierarchy). */
+  addProcess(name: string, pid: number): void;
+  /** Processes directly in the cgroup. */
+  procs(name: string): number[];
+  /** Whether any process lives in the cgroup or below it. */
+  populated(name: string): boolean;
+  freeze(name: string): Promise<void>;
+  thaw(name: string): Promise<void>;
+  /** Signals every process in the cgroup and below (default SIGKILL, which also waits for them to die). */
+  kill(name: string, signal?: NodeJS.Signals | number): Promise<void>;
+  /** Waits for the cgroup to empty, then removes it and its children, deepest first. Gone is success. */
+  delete(name: string, options?: DeleteOptions): Promise<void>;
+  paths(name: string): CgroupPaths;
+}
+
+/** Re-raises a failure with the operation and cgroup it concerned. */
+function withContext<T>(context: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw contextual(err, context);
+  }
+}
+
+function contextual(err: unknown, context: string): unknown {
+  if (err instanceof SysError) return new SysError(err.syscall, err.errno, err.path, context);
+  return SysError.fromNode(err, context);
+}
+
+function mergeStats(parts: StatsPart[]): CgroupStats {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const p of parts) {
+    for (const [group, value] of Object.entries(p)) out[group] = { ...(out[group] ?? {}), ...(value as object) };
+  }
+  return out as CgroupStats;
+}
+
+class Driver implements CgroupDriver {
+  readonly routes: Partial<Record<LimitGroup, "v1" | "v2">> = {};
+  private readonly v1?: V1Manager;
+  private readonly v2?: V2Manager;
+
+  constructor(readonly layout: CgroupLayout) {
+    const v1 = layout.mode === "v2" ? undefined : new V1Manager(layout.v1Mounts);
+    const v2Owned = V2_CONTROLLERS.filter((c) => {
+      if (!layout.v2Controllers.includes(c.name)) return false;
+      return !c.groups.some((g) => v1?.controllers.some((v) => v.groups.includes(g)));
+    });
+    if (v1 !== undefined) this.v1 = v1;
+    if (layout.unifiedMount !== undefined) this.v2 = new V2Manager(layout.unifiedMount, v2Owned);
+    for (const g of LIMIT_GROUPS) {
+      if (v1?.controllers.some((c) => c.groups.includes(g))) this.routes[g] = "v1";
+      else if (v2Owned.some((c) => c.groups.includes(g))) this.routes[g] = "v2";
+    }
+  }
+
+  normalize(limits: CgroupLimits | undefined, fieldPrefix = ""): NormalizedLimits {
+    const valid = validateLimits(limits ?? {}, fieldPrefix);
+    const prefix = fieldPrefix === "" ? "" : `${fieldPrefix}.`;
+    for (const g of LIMIT_GROUPS) {
+      if (valid[g] !== undefined && this.routes[g] === undefined) {
+        const hosts = g === "io" ? "io (v2) or blkio (v1)" : g;
+        throw new UnsupportedError(`${prefix}${g}: this host has no ${hosts} controller (cgroup ${this.layout.mode}); remove the ${g} limits or use a host that has it`);
+      }
+    }
+    return { ...(this.v1?.normalize(valid, prefix) ?? {}), ...(this.v2?.normalize(valid, prefix) ?? {}) };
+  }
+
+  create(name: string, limits?: CgroupLimits): void {
+    const segs = cgroupSegments(name);
+    const want = this.normalize(limits, "limits");
+    const created: string[] = [];
+    try {
+      withContext(`create cgroup ${name}`, () => {
+        if (this.v1 !== undefined) created.push(...this.v1.ensure(segs));
+        if (this.v2 !== undefined) created.push(...this.v2.ensure(segs));
+      });
+      withContext(`apply limits to cgroup ${name}`, () => this.applyNormalized(segs, want));
+    } catch (err) {
+      // Nothing half-made: remove what this call created, innermost first.
+      for (const dir of created.reverse()) {
+        try {
+          rmdirSync(dir);
+        } catch {
+          // Still in use by a concurrent create, or already gone: not ours to force.
+        }
+      }
+      throw err;
+    }
+  }
+
+  private applyNormalized(segs: string[], want: NormalizedLimits): void {
+    this.v1?.apply(segs, want);
+    this.v2?.apply(segs, want);
+  }
+
+  apply(name: string, limits: CgroupLimits): void {
+    const segs = cgroupSegments(name);
+    const want = this.normalize(limits, "limits");
+    if (!this.exists(name)) throw new SysError("apply", constants.errno.ENOENT, this.primaryDir(segs), `apply limits to cgroup ${name}`);
+    withContext(`apply limits to cgroup ${name}`, () => this.applyNormalized(segs, want));
+  }
+
+  read(name: string): NormalizedLimits {
+    const segs = cgroupSegments(name);
+    return withContext(`read cgroup ${name}`, () => ({ ...(this.v1?.read(segs) ?? {}), ...(this.v2?.read(segs) ?? {}) }));
+  }
+
+  stats(name: string): CgroupStats {
+    const segs = cgroupSegments(name);
+    return withContext(`read stats of cgroup ${name}`, () => mergeStats([...(this.v1?.stats(segs) ?? []), ...(this.v2?.stats(segs) ?? [])]));
+  }
+
+  exists(name: string): boolean {
+    const segs = cgroupSegments(name);
+    return (this.v2?.exists(segs) ?? false) || (this.v1?.exists(segs) ?? false);
+  }
+
+  addProcess(name: string, pid: number): void {
+    if (!Number.isInteger(pid) || pid <= 0) throw new ValidationError("pid", `${pid} is not a process id`);
+    const segs = cgroupSegments(name);
+    withContext(`add process ${pid} to cgroup ${name}`, () => {
+      this.v1?.addProcess(segs, pid);
+      this.v2?.addProcess(segs, pid);
+    });
+  }
+
+  procs(name: string): number[] {
+    const segs = cgroupSegments(name);
+    return withContext(`list processes of cgroup ${name}`, () => (this.v2 !== undefined ? this.v2.procs(segs) : this.v1!.procs(segs)));
+  }
+
+  private subtreeProcs(segs: string[]): number[] {
+    return this.v2 !== undefined ? this.v2.subtreeProcs(segs) : this.v1!.subtreeProcs(segs);
+  }
+
+  populated(name: string): boolean {
+    const segs = cgroupSegments(name);
+    return withContext(`read events of cgroup ${name}`, () => (this.v2 !== undefined ? this.v2.populated(segs) : this.v1!.subtreeProcs(segs).length > 0));
+  }
+
+  private async setFrozen(name: string, frozen: boolean): Promise<void> {
+    const segs = cgroupSegments(name);
+    const what = `${frozen ? "freeze" : "thaw"} cgroup ${name}`;
+    try {
+      if (this.v2 !== undefined) await this.v2.setFrozen(segs, frozen);
+      else await this.v1!.setFrozen(segs, frozen);
+    } catch (err) {
+      throw contextual(err, what);
+    }
+  }
+
+  freeze(name: string): Promise<void> {
+    return this.setFrozen(name, true);
+  }
+
+  thaw(name: string): Promise<void> {
+    return this.setFrozen(name, false);
+  }
+
+  async kill(name: string, signal: NodeJS.Signals | number = "SIGKILL"): Promise<void> {
+    const segs = cgroupSegments(name);
+    const sigkill = signal === "SIGKILL" || signal === constants.signals.SIGKILL;
+    const what = `kill cgroup ${name}`;
+    if (!this.exists(name)) return;
+    try {
+      if (sigkill && this.v2 !== undefined && this.v2.canKill(segs)) {
+        this.v2.killAll(segs);
+      } else {
+        // Without cgroup.kill: freeze so nothing forks past the list, signal each pid, thaw so the
+        // signals are delivered (a frozen task acts on none but SIGKILL in v2, none at all in v1).
+        const canFreeze = this.v2 !== undefined || this.v1!.hasFreezer();
+        if (canFreeze) await this.setFrozen(name, true);
+        try {
+          for (const pid of this.subtreeProcs(segs)) {
+            try {
+              process.kill(pid, signal);
+            } catch (err) {
+              if (!hasCode(err, "ESRCH")) throw err;
+            }
+          }
+        } finally {
+          if (canFreeze) await this.setFrozen(name, false);
+        }
+      }
+      if (sigkill && !(await waitFor(() => this.subtreeProcs(segs).length === 0, 5000))) {
+        throw new SysError("kill", constants.errno.EBUSY, this.primaryDir(segs), `processes survive SIGKILL: ${this.subtreeProcs(segs).join(" ")}`);
+      }
+    } catch (err) {
+      throw contextual(err, what);
+    }
+  }
+
+  async delete(name: string, options: DeleteOptions = {}): Promise<void> {
+    const segs = cgroupSegments(name);
+    const timeoutMs = options.timeoutMs ?? 5000;
+    const what = `delete cgroup ${name}`;
+    const empty = await waitFor(() => withContext(what, () => this.subtreeProcs(segs)).length === 0, timeoutMs);
+    if (!empty) {
+      throw new SysError("rmdir", constants.errno.EBUSY, this.primaryDir(segs), `${what}: processes ${this.subtreeProcs(segs).join(" ")} still live in it (kill them first)`);
+    }
+    try {
+      await this.v2?.remove(segs, timeoutMs);
+      await this.v1?.remove(segs, timeoutMs);
+    } catch (err) {
+      throw contextual(err, what);
+    }
+  }
+
+  private primaryDir(segs: string[]): string {
+    return this.v2?.dir(segs) ?? Object.values(this.v1!.dirs(segs))[0]!;
+  }
+
+  paths(name: string): CgroupPaths {
+    const segs = cgroupSegments(name);
+    const out: CgroupPaths = { v1: this.v1?.dirs(segs) ?? {} };
+    if (this.v2 !== undefined) out.v2 = this.v2.dir(segs);
+    return out;
+  }
+}
+
+/** Opens the driver for a layout (default: this host's, detected once). */
+export function openCgroupDriver(layout: CgroupLayout = detectLayout()): CgroupDriver {
+  return new Driver(layout);
+}

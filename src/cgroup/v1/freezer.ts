@@ -1,0 +1,29 @@
+// cgroup v1 freezer controller: freezer.state THAWED / FREEZING / FROZEN. No limits.
+import { join } from "node:path";
+import { readCgroupFile, writeCgroupFile } from "../cgroupfs";
+import type { Controller } from "../controller";
+
+export const freezerV1: Controller = {
+  name: "freezer",
+  groups: [],
+  normalize() {
+    return {};
+  },
+  apply() {},
+  read() {
+    return {};
+  },
+  stats() {
+    return {};
+  },
+};
+
+/** Asks the kernel to freeze (true) or thaw (false) every task in dir. */
+export function setFreezerState(dir: string, frozen: boolean): void {
+  writeCgroupFile(join(dir, "freezer.state"), frozen ? "FROZEN" : "THAWED");
+}
+
+/** The state the kernel reports; FREEZING means not every task has stopped yet. */
+export function freezerState(dir: string): string {
+  return readCgroupFile(join(dir, "freezer.state"));
+}
