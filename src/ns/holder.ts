@@ -19,12 +19,15 @@ export interface HolderIdentity {
 const SLEEP_CANDIDATES = ["/usr/bin/sleep", "/bin/sleep"];
 const SIGKILL = 9;
 
-/** How to spawn a holder: detached (own session, stdio on /dev/null, cwd /), so it outlives its creator. */
+/**
+ * How to spawn a holder: detached (own session, stdio on /dev/null, cwd /, no inherited
+ * descriptors), so it outlives its creator and holds nothing of it open.
+ */
 export function holderSpawn(): UnshareSpawn {
   for (const path of SLEEP_CANDIDATES) {
     try {
       accessSync(path, fsConstants.X_OK);
-      return { command: path, args: ["infinity"], cwd: "/", env: {}, detached: true, stdio: ["ignore", "ignore", "ignore"] };
+      return { command: path, args: ["infinity"], cwd: "/", env: {}, detached: true, stdio: ["ignore", "ignore", "ignore"], closeInheritedFds: true };
     } catch {
       // try the next candidate
     }

@@ -21,6 +21,13 @@ export interface UnshareSpawn {
   detached?: boolean;
   /** Descriptors of this process to hand over as the child's fds 0, 1, 2 ("ignore" = /dev/null). */
   stdio?: readonly [number | "ignore", number | "ignore", number | "ignore"];
+  /**
+   * Before spawning, mark every descriptor >= 3 of this process close-on-exec (close_range with
+   * CLOSE_RANGE_CLOEXEC; the fd table is shared by all threads, so this is process-wide). Node opens
+   * its own descriptors close-on-exec already; this catches those inherited from whoever started
+   * the process (a pipe held open by a long-lived child keeps its reader waiting for EOF forever).
+   */
+  closeInheritedFds?: boolean;
 }
 
 /** What the worker does, in order: unshare, adjust the new mount namespace, spawn. */

@@ -3,7 +3,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { spawn, type StdioOptions } from "node:child_process";
 import * as libc from "../sys/libc";
-import { CLONE_NEWNS, MNT_DETACH, MS_PRIVATE, MS_REC, MS_SLAVE } from "../sys/constants";
+import { CLOSE_RANGE_CLOEXEC, CLONE_NEWNS, MNT_DETACH, MS_PRIVATE, MS_REC, MS_SLAVE } from "../sys/constants";
 import { isErrnoException, SysError } from "../sys/errors";
 import type { UnshareOptions, WorkerReply } from "./unshareWorker";
 
@@ -38,6 +38,7 @@ function run(options: UnshareOptions): void {
     post({ kind: "ready", tid });
     return;
   }
+  if (s.closeInheritedFds === true) libc.closeRange(3, 0xffffffff, CLOSE_RANGE_CLOEXEC);
   const stdio: StdioOptions = (s.stdio ?? ["ignore", "ignore", "ignore"]).map((x) => x);
   const child = spawn(s.command, [...(s.args ?? [])], {
     cwd: s.cwd ?? "/",

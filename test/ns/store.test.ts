@@ -1,7 +1,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
@@ -114,7 +114,14 @@ test("a set outlives the process that created it", { skip: needsRoot }, async ()
   const name = testPrefix("ns-survive");
   try {
     const script = join(__dirname, "createFromChild.js");
-    const r = spawnSync(process.execPath, [script, name, "net", "uts", "pid"], { encoding: "utf8", timeout: 20_000 });
+    // fd 3 is a pipe the creator inherits without close-on-exec: were the holder to inherit it
+    // too, spawnSync would wait for its EOF until the timeout.
+    const r = spawnSync(process.execPath, [script, name, "net", "uts", "pid"], {
+      encoding: "utf8",
+      timeout: 20_000,
+      stdio: ["ignore", "pipe", "pipe", "pipe"],
+    });
+    assert.equal(r.error, undefined);
     assert.equal(r.status, 0, r.stderr);
     const made = JSON.parse(r.stdout) as NamespaceSetInfo;
     assert.equal(readProcStat(r.pid!), undefined, "creator has exited");
@@ -124,6 +131,7 @@ test("a set outlives the process that created it", { skip: needsRoot }, async ()
     assert.equal(now.holder!.pid, made.holder!.pid);
     assert.equal(now.holder!.alive, true);
     assert.notEqual(readProcStat(now.holder!.pid)!.ppid, r.pid, "holder was re-parented");
+    assert.deepEqual(readdirSync(`/proc/${now.holder!.pid}/fd`).sort(), ["0", "1", "2"], "holder keeps no descriptor of its creator");
     assert.equal(nsLinkInode(inside(now, ["net"], "readlink /proc/self/ns/net")), made.inodes.net);
   } finally {
     await deleteNamespaces(name);
