@@ -4,7 +4,7 @@
 import { accessSync, closeSync, constants as fsConstants } from "node:fs";
 import { setTimeout as delay } from "node:timers/promises";
 import * as libc from "../sys/libc";
-import { hasCode, SysError, UnsupportedError } from "../sys/errors";
+import { errnoNumber, hasCode, SysError, UnsupportedError } from "../sys/errors";
 import { readProcStat } from "./procStat";
 import { withContext } from "./errorContext";
 import type { UnshareSpawn } from "./unshareWorker";
@@ -38,7 +38,7 @@ export function holderSpawn(): UnshareSpawn {
 /** Identity of a just-spawned holder, read from /proc while it surely still runs. */
 export function identifyHolder(pid: number): HolderIdentity {
   const stat = readProcStat(pid);
-  if (stat === undefined || isDead(stat.state)) throw new SysError("stat", 3 /* ESRCH */, `/proc/${pid}/stat`, "identify namespace holder");
+  if (stat === undefined || isDead(stat.state)) throw new SysError("stat", errnoNumber("ESRCH"), `/proc/${pid}/stat`, "identify namespace holder");
   return { pid, startTime: stat.startTime };
 }
 
@@ -95,7 +95,7 @@ async function reap(fd: number, pid: number): Promise<void> {
     }
     await delay(10);
   }
-  throw new SysError("waitid", 110 /* ETIMEDOUT */, `pid ${pid}`, "namespace holder did not exit after SIGKILL within 5 s");
+  throw new SysError("waitid", errnoNumber("ETIMEDOUT"), `pid ${pid}`, "namespace holder did not exit after SIGKILL within 5 s");
 }
 
 async function waitGone(holder: HolderIdentity): Promise<void> {
@@ -103,7 +103,7 @@ async function waitGone(holder: HolderIdentity): Promise<void> {
     if (!isHolderAlive(holder)) return;
     await delay(10);
   }
-  throw new SysError("pidfd_send_signal", 110 /* ETIMEDOUT */, `pid ${holder.pid}`, "namespace holder did not exit after SIGKILL within 5 s");
+  throw new SysError("pidfd_send_signal", errnoNumber("ETIMEDOUT"), `pid ${holder.pid}`, "namespace holder did not exit after SIGKILL within 5 s");
 }
 
 function isDead(state: string): boolean {
