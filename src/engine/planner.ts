@@ -1,0 +1,102 @@
+import type { DiffResult } from "./providerHost";
+import { changedKeys, type PropertyMap } from "./propertyValues";
+import type { ResourceState } from "./state";
+
+/** What happens to a registered resource, as in Pulumi's step generator. */
+export type StepOp = "create" | "same" | "update" | "replace" | "delete";
+
+export interface PlannedStep {
+  op: Exclude<StepOp, "delete">;
+  /** Top-level input keys whose values change. */
+  changed: string[];
+  /** Keys that force the replacement (provider's replaces, replaceOnChanges matches, or ["*"] for --replace). */
+  replaceKeys: string[];
+  deleteBeforeReplace: boolean;
+}
+
+export interface PlanInput {
+  old: ResourceState | undefined;
+  custom: boolean;
+  newInputs: PropertyMap;
+  /** undefined for components and new resources (no Diff call). */
+  diff: DiffResult | undefined;
+  /** --replace named this resource. */
+  forceReplace: boolean;
+  replaceOnChanges: string[];
+  /** The resource option; undefined when the program left it unset. */
+  deleteBeforeReplace: boolean | undefined;
+}
+
+/**
+ * Decides the step for one registration. A provider answering DIFF_UNKNOWN (no diff method) gets
+ * the engine's own comparison of old and new inputs, as Pulumi does.
+ */
+export function planStep(p: PlanInput): PlannedStep {
+  const dbrOption = p.deleteBeforeReplace;
+  if (p.old === undefined) return { op: "create", changed: Object.keys(p.newInputs).sort(), replaceKeys: [], deleteBeforeReplace: false };
+  const changed = changedKeys(p.old.inputs, p.newInputs);
+  const dbr = (providerDbr: boolean) => dbrOption ?? providerDbr;
+  if (p.forceReplace) return { op: "replace", changed, replaceKeys: ["*"], deleteBeforeReplace: dbr(p.diff?.deleteBeforeReplace ?? false) };
+  if (!p.custom) return { op: changed.length > 0 ? "update" : "same", changed, replaceKeys: [], deleteBeforeReplace: false };
+  const diff = p.diff ?? { changes: "unknown" as const, replaces: [], deleteBeforeReplace: false };
+  const hasChanges = diff.changes === "some" || (diff.changes === "unknown" && changed.length > 0);
+  if (!hasChanges) return { op: "same", changed: [], replaceKeys: [], deleteBeforeReplace: false };
+  const forced = p.replaceOnChanges.includes("*") ? changed : changed.filter((k) => p.replaceOnChanges.some((r) => r === k || r.startsWith(`${k}.`) || r.startsWith(`${k}[`)));
+  const replaceKeys = [...new Set([...diff.replaces, ...forced])].sort();
+  if (replaceKeys.length > 0) return { op: "replace", changed, replaceKeys, deleteBeforeReplace: dbr(diff.deleteBeforeReplace) };
+  return { op: "update", changed, replaceKeys: [], deleteBeforeReplace: false };
+}
+
+/**
+ * Applies ignoreChanges: each listed property path keeps its old input value (or stays absent when
+ * it had none), so the provider never sees a change there. Paths are "a" or "a.b.c".
+ */
+export function applyIgnoreChanges(oldInputs: PropertyMap, news: PropertyMap, ignore: string[]): PropertyMap {
+  if (ignore.length === 0) return news;
+  const out = structuredClone(news);
+  for (const path of ignore) {
+    const parts = path.split(".");
+    const oldVal = getPath(oldInputs, parts);
+    setPath(out, parts, oldVal);
+  }
+  return out;
+}
+
+function getPath(o: unknown, parts: string[]): unknown {
+  let cur: unknown = o;
+  for (const p of parts) {
+    if (typeof cur !== "object" || cur === null) return undefined;
+    cur = (cur as Record<string, unknown>)[p];
+  }
+  return cur;
+}
+
+function setPath(o: Record<string, unknown>, parts: string[], v: unknown): void {
+  let cur: Record<string, unknown> = o;
+  for (const p of parts.slice(0, -1)) {
+    const next = cur[p];
+    if (typeof next !== "object" || next === null) {
+      if (v === undefined) return;
+      cur[p] = {};
+    }
+    cur = cur[p] as Record<string, unknown>;
+  }
+  const last = parts[parts.length - 1] as string;
+  if (v === undefined) delete cur[last];
+  else cur[last] = v;
+}
+
+/**
+ * Order for deleting `doomed`: a resource goes only after everything among `doomed` that depends
+ * on it. Returns, for each resource, the ones that must be gone first.
+ */
+export function deleteDependencies(doomed: ResourceState[], needs: (r: ResourceState) => string[]): Map<ResourceState, ResourceState[]> {
+  const before = new Map<ResourceState, ResourceState[]>();
+  for (const r of doomed) before.set(r, []);
+  for (const r of doomed) {
+    for (const urn of needs(r)) {
+      for (const d of doomed) if (d !== r && d.urn === urn) before.get(d)!.push(r);
+    }
+  }
+  return before;
+}

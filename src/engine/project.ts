@@ -1,0 +1,141 @@
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parse, stringify } from "yaml";
+import { HostformError, SysError, ValidationError } from "../sys/errors";
+
+/** Pulumi.yaml, the parts the embedded engine uses. */
+export interface Project {
+  name: string;
+  runtime: string;
+  /** Directory holding Pulumi.yaml. */
+  dir: string;
+  /** Program entry point relative to dir ("." lets cmd/run use package.json). */
+  main: string;
+  description?: string;
+  /** Project-level config declarations: `config: {key: {default: v}}` or `config: {key: v}`. */
+  configDefaults: Record<string, unknown>;
+}
+
+/** Stack config after merging project defaults with Pulumi.<stack>.yaml, keyed "ns:key". */
+export interface StackConfig {
+  stack: string;
+  file: string;
+  values: Record<string, string>;
+  secretKeys: string[];
+}
+
+/** Reads and validates Pulumi.yaml in dir. */
+export function loadProject(dir: string): Project {
+  const abs = resolve(dir);
+  const file = join(abs, "Pulumi.yaml");
+  const doc = readYaml(file, "Pulumi.yaml");
+  if (doc === undefined) throw new ValidationError("--cwd", `no Pulumi.yaml in ${abs}`, "run hostform in a Pulumi project directory or pass --cwd");
+  if (typeof doc !== "object" || doc === null) throw new ValidationError(`${file}`, "is not a YAML mapping");
+  const y = doc as Record<string, unknown>;
+  if (typeof y.name !== "string" || !/^[A-Za-z0-9_.-]+$/.test(y.name)) {
+    throw new ValidationError(`${file}: name`, `must be a project name of letters, digits, '_', '.', '-' (got ${JSON.stringify(y.name)})`);
+  }
+  const runtime = typeof y.runtime === "string" ? y.runtime : (y.runtime as { name?: unknown } | undefined)?.name;
+  if (runtime !== "nodejs") {
+    throw new ValidationError(`${file}: runtime`, `must be nodejs (got ${JSON.stringify(runtime)})`, "the embedded engine runs only Node.js programs");
+  }
+  const main = y.main === undefined ? "." : y.main;
+  if (typeof main !== "string") throw new ValidationError(`${file}: main`, "must be a path relative to Pulumi.yaml");
+  const defaults: Record<string, unknown> = {};
+  if (y.config !== undefined && y.config !== null) {
+    if (typeof y.config !== "object") throw new ValidationError(`${file}: config`, "must be a mapping");
+    for (const [k, v] of Object.entries(y.config as Record<string, unknown>)) {
+      const key = k.includes(":") ? k : `${y.name}:${k}`;
+      if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+        const decl = v as Record<string, unknown>;
+        if ("default" in decl) defaults[key] = decl.default;
+        else if ("value" in decl) defaults[key] = decl.value;
+      } else {
+        defaults[key] = v;
+      }
+    }
+  }
+  const project: Project = { name: y.name, runtime, dir: abs, main, configDefaults: defaults };
+  if (typeof y.description === "string") project.description = y.description;
+  return project;
+}
+
+/** Path of Pulumi.<stack>.yaml. */
+export function stackConfigFile(project: Project, stack: string): string {
+  return join(project.dir, `Pulumi.${stack}.yaml`);
+}
+
+/**
+ * Reads Pulumi.<stack>.yaml (missing = empty) and merges project defaults under it. Values become
+ * strings as Pulumi passes them (objects as JSON). Encrypted `secure:` values are refused: there is
+ * no secrets provider yet.
+ */
+export function loadStackConfig(project: Project, stack: string): StackConfig {
+  validateStackName(stack);
+  const file = stackConfigFile(project, stack);
+  const values: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  for (const [k, v] of Object.entries(project.configDefaults)) values[k] = configString(v);
+  const doc = readYaml(file, `Pulumi.${stack}.yaml`);
+  const config = doc !== undefined && doc !== null ? (doc as Record<string, unknown>).config : undefined;
+  if (config !== undefined && config !== null) {
+    if (typeof config !== "object") throw new ValidationError(`${file}: config`, "must be a mapping");
+    for (const [k, v] of Object.entries(config as Record<string, unknown>)) {
+      const key = k.includes(":") ? k : `${project.name}:${k}`;
+      if (v !== null && typeof v === "object" && !Array.isArray(v) && "secure" in (v as object)) {
+        throw new ValidationError(`${file}: config.${k}`, "encrypted 'secure:' values are not supported yet by the embedded engine", "store the value in plain text or pass it through the environment");
+      }
+      values[key] = configString(v);
+    }
+  }
+  return { stack, file, values, secretKeys };
+}
+
+/** Environment that hands config to the program the way the Pulumi CLI does. */
+export function configEnvironment(config: StackConfig): Record<string, string> {
+  return {
+    PULUMI_CONFIG: JSON.stringify(config.values),
+    PULUMI_CONFIG_SECRET_KEYS: JSON.stringify(config.secretKeys),
+  };
+}
+
+/** Sets one key in Pulumi.<stack>.yaml, creating the file when needed (tests and `config set`). */
+export function setStackConfigValue(project: Project, stack: string, key: string, value: string): void {
+  validateStackName(stack);
+  const file = stackConfigFile(project, stack);
+  const doc = (readYaml(file, `Pulumi.${stack}.yaml`) ?? {}) as Record<string, unknown>;
+  const config = (doc.config ?? {}) as Record<string, unknown>;
+  config[key.includes(":") ? key : `${project.name}:${key}`] = value;
+  doc.config = config;
+  try {
+    writeFileSync(file, stringify(doc));
+  } catch (err) {
+    throw SysError.fromNode(err, `write stack config`);
+  }
+}
+
+/** Stack names become file names; keep them to what Pulumi allows. */
+export function validateStackName(stack: string): void {
+  if (!/^[A-Za-z0-9_.-]{1,100}$/.test(stack) || stack === "." || stack === "..") {
+    throw new ValidationError("--stack", `'${stack}' is not a valid stack name`, "use letters, digits, '_', '.', '-'");
+  }
+}
+
+function configString(v: unknown): string {
+  return typeof v === "string" ? v : JSON.stringify(v);
+}
+
+function readYaml(file: string, what: string): unknown {
+  if (!existsSync(file)) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw SysError.fromNode(err, `read ${what}`);
+  }
+  try {
+    return parse(text);
+  } catch (err) {
+    throw new HostformError(`${file}: invalid YAML: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,116 @@
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
+import { hostname, userInfo } from "node:os";
+import { join } from "node:path";
+import { hasCode, HostformError, SysError } from "../sys/errors";
+import { stateDir } from "./stateFile";
+
+/** Who holds a stack (the fields Pulumi's file backend writes into its lock files, plus ours). */
+export interface LockHolder {
+  pid: number;
+  hostname: string;
+  username: string;
+  timestamp: string;
+  command: string;
+}
+
+/** Another live process holds the stack. */
+export class StackLockedError extends HostformError {
+  readonly holder: LockHolder;
+  constructor(stack: string, file: string, holder: LockHolder) {
+    super(
+      `stack '${stack}' is locked by '${holder.command}' (pid ${holder.pid} on ${holder.hostname}, user ${holder.username}, since ${holder.timestamp}); ` +
+        `wait for it to finish, or remove ${file} if that process is gone`,
+    );
+    this.holder = holder;
+  }
+}
+
+export interface StackLock {
+  file: string;
+  release(): void;
+}
+
+/** Lock file path, in the directory Pulumi's file backend uses for the same stack's locks. */
+export function lockPath(project: string, stack: string, dir: string = stateDir()): string {
+  return join(dir, ".pulumi", "locks", "organization", project, stack, "hostform.json");
+}
+
+/**
+ * Takes the stack lock with O_EXCL, failing at once (never waiting) when a live process holds it.
+ * A lock left by a dead process on this host is taken over, with a warning through `warn`.
+ */
+export function acquireStackLock(project: string, stack: string, command: string, warn: (msg: string) => void, dir: string = stateDir()): StackLock {
+  const file = lockPath(project, stack, dir);
+  try {
+    mkdirSync(join(file, ".."), { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw SysError.fromNode(err, "create lock directory");
+  }
+  const me: LockHolder = { pid: process.pid, hostname: hostname(), username: safeUser(), timestamp: new Date().toISOString(), command };
+  for (let attempt = 0; attempt < 2; attempt++) {
+    let fd: number;
+    try {
+      fd = openSync(file, "wx", 0o600);
+    } catch (err) {
+      if (!hasCode(err, "EEXIST")) throw SysError.fromNode(err, "create stack lock");
+      const holder = readHolder(file);
+      // An empty lock is one another process has created but not yet written: treat it as held.
+      if (holder === undefined && ageMs(file) < 10_000) throw new HostformError(`stack '${stack}' is being locked by another process (${file}); try again`);
+      if (holder !== undefined && (holder.hostname !== me.hostname || isAlive(holder.pid))) throw new StackLockedError(stack, file, holder);
+      warn(`taking over a stale lock on stack '${stack}'${holder !== undefined ? ` left by '${holder.command}' (pid ${holder.pid}, no longer running)` : ""}`);
+      rmSync(file, { force: true });
+      continue;
+    }
+    try {
+      writeSync(fd, JSON.stringify(me) + "\n");
+    } finally {
+      closeSync(fd);
+    }
+    let released = false;
+    return {
+      file,
+      release() {
+        if (released) return;
+        released = true;
+        // Only remove the lock if it is still ours (a stale takeover may have replaced it).
+        if (readHolder(file)?.pid === process.pid) rmSync(file, { force: true });
+      },
+    };
+  }
+  throw new HostformError(`could not take the lock on stack '${stack}' (${file}): another process keeps taking it`);
+}
+
+/** The current holder, or undefined when the lock is free or unreadable. */
+export function readHolder(file: string): LockHolder | undefined {
+  try {
+    const h = JSON.parse(readFileSync(file, "utf8")) as LockHolder;
+    return typeof h.pid === "number" ? h : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function ageMs(file: string): number {
+  try {
+    return Date.now() - statSync(file).mtimeMs;
+  } catch {
+    return Infinity;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return !hasCode(err, "ESRCH");
+  }
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return String(process.getuid?.() ?? "unknown");
+  }
+}

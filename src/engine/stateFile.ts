@@ -1,0 +1,164 @@
+import { createHash } from "node:crypto";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+import { HostformError, SysError } from "../sys/errors";
+import { fromCheckpointValue, toCheckpointValue, type PropertyMap } from "./propertyValues";
+import { sortByDependencies, type PendingOperation, type ResourceState, type Snapshot } from "./state";
+
+/** Version written into manifests; the magic is derived from it as Pulumi does. */
+export const ENGINE_VERSION = "hostform-0.1.0";
+
+/**
+ * Root of hostform's state: `$HOSTFORM_STATE_DIR`, else `~/.hostform/state`. It is laid out like
+ * Pulumi's local backend, so `pulumi login file://<dir>` can read the same stacks.
+ */
+export function stateDir(): string {
+  return process.env.HOSTFORM_STATE_DIR ?? join(homedir(), ".hostform", "state");
+}
+
+/** `<dir>/.pulumi/stacks/<project>/<stack>.json` (project-scoped layout, meta.yaml version 1). */
+export function checkpointPath(project: string, stack: string, dir: string = stateDir()): string {
+  return join(dir, ".pulumi", "stacks", project, `${stack}.json`);
+}
+
+interface CheckpointFile {
+  version: number;
+  checkpoint: {
+    stack: string;
+    latest?: {
+      manifest: { time: string; magic: string; version: string };
+      resources?: Record<string, unknown>[];
+      pending_operations?: { resource: Record<string, unknown>; type: string }[];
+    };
+  };
+}
+
+/** Reads the stack's checkpoint; undefined when the stack has none yet. */
+export function readCheckpoint(project: string, stack: string, dir: string = stateDir()): Snapshot | undefined {
+  const file = checkpointPath(project, stack, dir);
+  if (!existsSync(file)) return undefined;
+  let doc: CheckpointFile;
+  try {
+    doc = JSON.parse(readFileSync(file, "utf8")) as CheckpointFile;
+  } catch (err) {
+    if (err instanceof SyntaxError) throw new HostformError(`${file}: not valid JSON (${err.message}); restore it from ${file}.bak if present`);
+    throw SysError.fromNode(err, "read checkpoint");
+  }
+  if (doc.version !== 3) throw new HostformError(`${file}: checkpoint version ${doc.version} is not supported (expected 3)`);
+  const latest = doc.checkpoint?.latest;
+  return {
+    resources: (latest?.resources ?? []).map(decodeResource),
+    pendingOperations: (latest?.pending_operations ?? []).map((op) => ({ resource: decodeResource(op.resource), type: op.type as PendingOperation["type"] })),
+  };
+}
+
+/**
+ * Writes the checkpoint atomically: temp file in the same directory, fsync, rename, fsync of the
+ * directory. A crash at any point leaves either the old or the new file, never a torn one.
+ */
+export function writeCheckpoint(project: string, stack: string, snapshot: Snapshot, dir: string = stateDir()): void {
+  const file = checkpointPath(project, stack, dir);
+  ensureLayout(dir, dirname(file));
+  const doc: CheckpointFile = {
+    version: 3,
+    checkpoint: {
+      stack: `organization/${project}/${stack}`,
+      latest: {
+        manifest: { time: new Date().toISOString(), magic: createHash("sha256").update(ENGINE_VERSION).digest("hex"), version: ENGINE_VERSION },
+        resources: sortByDependencies(snapshot.resources).map(encodeResource),
+      },
+    },
+  };
+  if (snapshot.pendingOperations.length > 0) {
+    doc.checkpoint.latest!.pending_operations = snapshot.pendingOperations.map((op) => ({ resource: encodeResource(op.resource), type: op.type }));
+  }
+  atomicWrite(file, JSON.stringify(doc, null, 4) + "\n");
+}
+
+/** Removes the stack's checkpoint (after `destroy` the stack itself stays; this is for `stack rm`). */
+export function removeCheckpoint(project: string, stack: string, dir: string = stateDir()): void {
+  rmSync(checkpointPath(project, stack, dir), { force: true });
+}
+
+function ensureLayout(dir: string, stacksDir: string): void {
+  try {
+    mkdirSync(stacksDir, { recursive: true, mode: 0o700 });
+    const meta = join(dir, ".pulumi", "meta.yaml");
+    // Pulumi's file backend reads project-scoped stack paths only when meta.yaml says version 1.
+    if (!existsSync(meta)) atomicWrite(meta, "version: 1\n");
+  } catch (err) {
+    throw SysError.fromNode(err, `create state directory ${stacksDir}`);
+  }
+}
+
+/** Temp file, fsync, rename, fsync(dir). */
+export function atomicWrite(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    const fd = openSync(tmp, "w", 0o600);
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+    const dfd = openSync(dirname(file), "r");
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw SysError.fromNode(err, `write ${file}`);
+  }
+}
+
+function encodeResource(r: ResourceState): Record<string, unknown> {
+  const o: Record<string, unknown> = { urn: r.urn, custom: r.custom };
+  if (r.delete === true) o.delete = true;
+  if (r.id !== undefined && r.id !== "") o.id = r.id;
+  o.type = r.type;
+  if (Object.keys(r.inputs).length > 0) o.inputs = toCheckpointValue(r.inputs);
+  if (Object.keys(r.outputs).length > 0) o.outputs = toCheckpointValue(r.outputs);
+  if (r.parent) o.parent = r.parent;
+  if (r.protect === true) o.protect = true;
+  if (r.dependencies.length > 0) o.dependencies = r.dependencies;
+  if (r.provider) o.provider = r.provider;
+  if (r.propertyDependencies !== undefined && Object.keys(r.propertyDependencies).length > 0) o.propertyDependencies = r.propertyDependencies;
+  if (r.pendingReplacement === true) o.pendingReplacement = true;
+  if (r.additionalSecretOutputs !== undefined && r.additionalSecretOutputs.length > 0) o.additionalSecretOutputs = r.additionalSecretOutputs;
+  if (r.retainOnDelete === true) o.retainOnDelete = true;
+  if (r.ignoreChanges !== undefined && r.ignoreChanges.length > 0) o.ignoreChanges = r.ignoreChanges;
+  if (r.replaceOnChanges !== undefined && r.replaceOnChanges.length > 0) o.replaceOnChanges = r.replaceOnChanges;
+  if (r.created !== undefined) o.created = r.created;
+  if (r.modified !== undefined) o.modified = r.modified;
+  return o;
+}
+
+function decodeResource(o: Record<string, unknown>): ResourceState {
+  const r: ResourceState = {
+    urn: String(o.urn),
+    type: String(o.type),
+    custom: o.custom === true,
+    inputs: (fromCheckpointValue(o.inputs ?? {}) ?? {}) as PropertyMap,
+    outputs: (fromCheckpointValue(o.outputs ?? {}) ?? {}) as PropertyMap,
+    dependencies: Array.isArray(o.dependencies) ? (o.dependencies as string[]) : [],
+  };
+  if (typeof o.id === "string") r.id = o.id;
+  if (typeof o.parent === "string") r.parent = o.parent;
+  if (o.protect === true) r.protect = true;
+  if (o.retainOnDelete === true) r.retainOnDelete = true;
+  if (o.delete === true) r.delete = true;
+  if (o.pendingReplacement === true) r.pendingReplacement = true;
+  if (typeof o.provider === "string") r.provider = o.provider;
+  if (o.propertyDependencies !== undefined) r.propertyDependencies = o.propertyDependencies as Record<string, string[]>;
+  if (Array.isArray(o.additionalSecretOutputs)) r.additionalSecretOutputs = o.additionalSecretOutputs as string[];
+  if (Array.isArray(o.ignoreChanges)) r.ignoreChanges = o.ignoreChanges as string[];
+  if (Array.isArray(o.replaceOnChanges)) r.replaceOnChanges = o.replaceOnChanges as string[];
+  if (typeof o.created === "string") r.created = o.created;
+  if (typeof o.modified === "string") r.modified = o.modified;
+  return r;
+}
