@@ -21,12 +21,13 @@ export function readOptional(path: string): string | undefined {
 
 /**
  * Writes one value with a single write(2): the kernel parses each write on its own, so a value must
- * never be split. O_WRONLY without O_CREAT: a missing file means a missing controller, never a new file.
+ * never be split. O_WRONLY without O_CREAT: a missing file means a missing controller, never a new file
+ * (O_TRUNC is a no-op on cgroupfs and keeps fixture files exact).
  */
 export function writeCgroupFile(path: string, value: string): void {
   let fd: number;
   try {
-    fd = openSync(path, constants.O_WRONLY);
+    fd = openSync(path, constants.O_WRONLY | constants.O_TRUNC);
   } catch (err) {
     throw SysError.fromNode(err);
   }

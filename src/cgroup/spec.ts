@@ -1,7 +1,7 @@
 // The version-neutral limits a user declares, their validation, and the standard conversions between
 // the v1 and v2 scales. Versions differ in what the kernel stores; the controllers turn these values
 // into that form (see each controller's normalize).
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readSync } from "node:fs";
 import { ValidationError } from "../sys/errors";
 import { type Max, type SizeInput, describe, parseCpu, parseIntIn, parsePeriod, parseQuota, parseSize, DEFAULT_CPU_PERIOD } from "./units";
 
@@ -85,7 +85,16 @@ export function kernelPageSize(): number {
   if (pageSize !== undefined) return pageSize;
   pageSize = 4096;
   try {
-    const m = /KernelPageSize:\s+(\d+) kB/.exec(readFileSync("/proc/self/smaps", "utf8"));
+    // The first mapping's entry is enough, and reading all of smaps costs a Node process ~0.5 s.
+    const buf = Buffer.alloc(4096);
+    const fd = openSync("/proc/self/smaps", "r");
+    let n: number;
+    try {
+      n = readSync(fd, buf, 0, buf.length, null);
+    } finally {
+      closeSync(fd);
+    }
+    const m = /KernelPageSize:\s+(\d+) kB/.exec(buf.toString("utf8", 0, n));
     if (m !== null) pageSize = Number(m[1]) * 1024;
   } catch {
     // /proc/self/smaps missing (unusual /proc): 4 KiB is the page size of every common Linux build.
