@@ -20,6 +20,7 @@ import {
   type SeccompProfile,
   type SeccompRule,
 } from "./profile";
+import { jsonErrorOffset, lineColumn } from "./jsonLocation";
 import dockerDefault from "./profiles/docker-default.json";
 
 /** Name under which Docker's default profile is built in. */
@@ -240,13 +241,14 @@ export function parseProfileJson(text: string, source = "profile"): unknown {
       return value;
     });
   } catch (err) {
-    const message = (err as Error).message;
-    const pos = /position (\d+)/.exec(message);
+    // V8's message repeats the position for some errors only; report ours, which is always there.
+    // V8 quotes the text around the error after ', "' or ', ..."'; the line and column say more.
+    const message = (err as Error).message.split(/, (?:\.\.\.)?"/)[0]!.replace(/ in JSON at position \d+.*$/s, "");
+    const offset = jsonErrorOffset(text);
     let where = "";
-    if (pos !== null) {
-      const offset = Number(pos[1]);
-      const before = text.slice(0, offset).split("\n");
-      where = ` at line ${before.length} column ${before[before.length - 1]!.length + 1}`;
+    if (offset !== undefined) {
+      const { line, column } = lineColumn(text, offset);
+      where = ` at line ${line} column ${column}`;
     }
     throw new ValidationError(source, `malformed JSON${where}: ${message}`, "fix the JSON syntax");
   }
