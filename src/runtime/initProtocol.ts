@@ -1,0 +1,48 @@
+// Messages between the launcher and a container init, one JSON object per line over the init's
+// fd 3 (a socketpair). The init reports "ready" once warm, gets one "start", and then says "exec"
+// right before execve. After that the socket closes on exec (close-on-exec), like runc's exec fifo:
+// EOF after "exec" with no "error" means the user's program is running.
+import type { ContainerSpec } from "./spec";
+
+/** fd of the launcher socket in the init. */
+export const INIT_SOCKET_FD = 3;
+/** fd of a pidfd for the launcher process in the init, used to copy stdio fds from it. */
+export const INIT_LAUNCHER_PIDFD = 4;
+
+/** Launcher → init: everything the init needs to become the container. */
+export interface StartRequest {
+  kind: "start";
+  /** Validated spec with root.path absolute. */
+  spec: ContainerSpec;
+  /** Compiled seccomp BPF (sock_filter records), base64; loaded last. */
+  seccompBpf?: string;
+  /** Launcher fds to become the container's fds 0, 1, 2; null keeps /dev/null. */
+  stdio: [number | null, number | null, number | null];
+}
+
+/** A failure before exec, carried as data so the launcher can rebuild a typed error. */
+export interface InitFailure {
+  kind: "error";
+  /** The setup step that failed ("mount", "pivot_root", "resolve program", ...). */
+  step: string;
+  message: string;
+  syscall?: string;
+  errno?: number;
+  path?: string;
+  /** Set when the cause is the spec (e.g. the program does not exist): becomes a ValidationError. */
+  field?: string;
+}
+
+export type InitMessage = { kind: "ready" } | { kind: "exec" } | InitFailure;
+
+/** Splits a byte stream into complete JSON lines; keeps the partial tail. */
+export class LineDecoder {
+  private tail = "";
+
+  push(chunk: string): unknown[] {
+    this.tail += chunk;
+    const lines = this.tail.split("\n");
+    this.tail = lines.pop() ?? "";
+    return lines.filter((l) => l !== "").map((l) => JSON.parse(l) as unknown);
+  }
+}

@@ -1,0 +1,299 @@
+// Starts containers from inside a long-lived hostform process without paying Node's start-up on
+// the hot path: a pool of pre-warmed inits (src/runtime/init.ts), each already PID 1 of fresh
+// namespaces with its modules loaded, waits for a spec. launch() hands one a spec; it builds the
+// container and execs the program, so no hostform process stays behind per container.
+import { closeSync, statSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+import { Worker } from "node:worker_threads";
+import * as libc from "../sys/libc";
+import { HostformError, SysError, ValidationError, hasCode } from "../sys/errors";
+import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS } from "../sys/constants";
+import { validateSpec, type ContainerSpec } from "./spec";
+import type { InitFailure, InitMessage, StartRequest } from "./initProtocol";
+import type { SpawnWorkerData, WorkerEvent, WorkerRequest } from "./spawnWorker";
+
+/** How the container dies: exit code, or the signal that killed it. */
+export interface ContainerExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** A container whose program has been exec'd. */
+export interface LaunchedContainer {
+  /** Host PID of the container's PID 1 (the user's program). */
+  pid: number;
+  /** A pidfd for pid; valid until `exited` settles, then closed by the launcher. */
+  pidfd: number;
+  exited: Promise<ContainerExit>;
+}
+
+/** One of the container's fds 0-2: a fd of this process, "inherit" (the same fd number here) or "ignore" (/dev/null). */
+export type StdioChoice = number | "inherit" | "ignore";
+
+export interface LaunchOptions {
+  /**
+   * Called with the init's host PID before it is told to start: place it in the container's cgroup
+   * here. The init forks nothing, so once it is in the cgroup every process of the container is.
+   */
+  onCgroup?: (pid: number) => Promise<void> | void;
+  /** fds 0, 1, 2 of the container; they must stay open until launch() settles. Default: all "ignore". */
+  stdio?: [StdioChoice, StdioChoice, StdioChoice];
+  /** Compiled seccomp program (sock_filter records), required when spec.linux.seccomp is set. */
+  seccompFilter?: Buffer;
+  /** Directory a relative root.path is resolved against. */
+  bundle?: string;
+}
+
+export interface LauncherOptions {
+  /** Idle inits kept warm per namespace set (default 1; 0 disables the pool). */
+  poolSize?: number;
+}
+
+/** The container init failed before exec; carries what failed where. */
+export class ContainerStartError extends HostformError {
+  readonly step: string;
+  readonly syscall?: string;
+  readonly errno?: number;
+  readonly path?: string;
+
+  constructor(f: InitFailure) {
+    super(`container init: ${f.step}: ${f.message}`);
+    this.step = f.step;
+    if (f.syscall !== undefined) this.syscall = f.syscall;
+    if (f.errno !== undefined) this.errno = f.errno;
+    if (f.path !== undefined) this.path = f.path;
+  }
+}
+
+interface InitHandle {
+  id: number;
+  flags: number;
+  pid: number;
+  ready: Promise<void>;
+  /** Settles when the init says "exec" and then closes its socket, or reports an error. */
+  started: Deferred<void>;
+  exited: Deferred<ContainerExit>;
+  sawExec: boolean;
+  failure?: InitFailure;
+  inUse: boolean;
+}
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve: (v: T) => void;
+  reject: (e: unknown) => void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+const NS_FLAG: Record<string, number> = { pid: CLONE_NEWPID, mount: CLONE_NEWNS, uts: CLONE_NEWUTS, ipc: CLONE_NEWIPC, network: CLONE_NEWNET };
+
+/** Namespaces the worker unshares before spawning an init for this spec (cgroup is the init's job). */
+export function spawnFlags(spec: ContainerSpec): number {
+  let flags = 0;
+  for (const ns of spec.linux?.namespaces ?? []) flags |= NS_FLAG[ns.type] ?? 0;
+  return flags;
+}
+
+/** Starts containers from a pool of pre-warmed inits. Call close() when done. */
+export class Launcher {
+  private readonly worker: Worker;
+  private readonly poolSize: number;
+  private readonly inits = new Map<number, InitHandle>();
+  private readonly idle = new Map<number, InitHandle[]>();
+  private readonly pending = new Map<number, Deferred<number>>();
+  private readonly readyWaiters = new Map<number, Deferred<void>>();
+  private nextId = 1;
+  private closed = false;
+
+  constructor(options: LauncherOptions = {}) {
+    this.poolSize = options.poolSize ?? 1;
+    const data: SpawnWorkerData = { initPath: join(__dirname, "init.js"), execArgv: [] };
+    this.worker = new Worker(join(__dirname, "spawnWorker.js"), { workerData: data });
+    // Idle inits exit on their own when this process goes away (EOF on their socket).
+    this.worker.unref();
+    this.worker.on("message", (ev: WorkerEvent) => this.onEvent(ev));
+    this.worker.on("error", (err) => {
+      for (const d of this.pending.values()) d.reject(err);
+    });
+  }
+
+  /** Fills the pool for the given namespace flags (default: pid|mnt|uts|ipc|net) and waits until every idle init is ready. */
+  async warm(flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET): Promise<void> {
+    this.refill(flags);
+    await Promise.all((this.idle.get(flags) ?? []).map((h) => h.ready));
+  }
+
+  /**
+   * Starts a container: validates the spec, takes a warm init (or spawns one), lets onCgroup place
+   * it, sends the spec and resolves once the program has been exec'd. On any failure the init is
+   * killed; its mounts lived in its own mount namespace and die with it.
+   */
+  async launch(input: ContainerSpec | unknown, options: LaunchOptions = {}): Promise<LaunchedContainer> {
+    if (this.closed) throw new HostformError("launcher is closed");
+    const spec = validateSpec(input);
+    const rootPath = isAbsolute(spec.root.path) ? spec.root.path : resolve(options.bundle ?? process.cwd(), spec.root.path);
+    try {
+      if (!statSync(rootPath).isDirectory()) throw new ValidationError("root.path", `'${rootPath}' is not a directory`);
+    } catch (err) {
+      if (hasCode(err, "ENOENT")) throw new ValidationError("root.path", `'${rootPath}' does not exist`, "point it at an unpacked root filesystem");
+      throw SysError.fromNode(err, "root.path");
+    }
+    spec.root.path = rootPath;
+    if (spec.linux?.seccomp !== undefined && options.seccompFilter === undefined) {
+      throw new ValidationError("linux.seccomp", "needs a compiled filter", "compile it with src/seccomp and pass seccompFilter");
+    }
+    const stdio = (options.stdio ?? ["ignore", "ignore", "ignore"]).map((c, i) => (c === "inherit" ? i : c === "ignore" ? null : c)) as StartRequest["stdio"];
+    const req: StartRequest = { kind: "start", spec, stdio };
+    if (options.seccompFilter !== undefined) req.seccompBpf = options.seccompFilter.toString("base64");
+
+    const flags = spawnFlags(spec);
+    const h = this.take(flags);
+    let pidfd = -1;
+    try {
+      await h.ready;
+      pidfd = libc.pidfdOpen(h.pid);
+      if (options.onCgroup !== undefined) await options.onCgroup(h.pid);
+      this.send({ op: "start", id: h.id, line: `${JSON.stringify(req)}\n` });
+      await h.started.promise;
+    } catch (err) {
+      this.refill(flags);
+      this.send({ op: "kill", id: h.id, signal: "SIGKILL" });
+      await h.exited.promise;
+      if (pidfd >= 0) closeSync(pidfd);
+      throw err;
+    }
+    // Refilled only now: a Node start-up competing for the CPU would slow this very launch.
+    this.refill(flags);
+    const fd = pidfd;
+    const exited = h.exited.promise.finally(() => closeSync(fd));
+    return { pid: h.pid, pidfd, exited };
+  }
+
+  /** Kills idle inits and, unless told otherwise, running containers; stops the worker. */
+  async close(options: { killRunning?: boolean } = {}): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const waits: Promise<unknown>[] = [];
+    for (const h of this.inits.values()) {
+      if (h.inUse && options.killRunning === false) continue;
+      this.send({ op: "kill", id: h.id, signal: "SIGKILL" });
+      waits.push(h.exited.promise);
+    }
+    for (const d of this.pending.values()) waits.push(d.promise.catch(() => undefined));
+    await Promise.all(waits);
+    await this.worker.terminate();
+  }
+
+  private send(req: WorkerRequest): void {
+    this.worker.postMessage(req);
+  }
+
+  private take(flags: number): InitHandle {
+    const list = this.idle.get(flags) ?? [];
+    const h = list.shift() ?? this.spawn(flags);
+    h.inUse = true;
+    return h;
+  }
+
+  private refill(flags: number): void {
+    if (this.closed) return;
+    const list = this.idle.get(flags) ?? [];
+    this.idle.set(flags, list);
+    while (list.length < this.poolSize) list.push(this.spawn(flags));
+  }
+
+  private spawn(flags: number): InitHandle {
+    const id = this.nextId++;
+    const pid = deferred<number>();
+    const ready = deferred<void>();
+    this.pending.set(id, pid);
+    this.readyWaiters.set(id, ready);
+    const h: InitHandle = {
+      id, flags, pid: 0, sawExec: false, inUse: false,
+      ready: Promise.all([pid.promise, ready.promise]).then(([p]) => {
+        h.pid = p;
+      }),
+      started: deferred<void>(),
+      exited: deferred<ContainerExit>(),
+    };
+    h.ready.catch(() => undefined);
+    this.inits.set(id, h);
+    this.send({ op: "spawn", id, flags });
+    return h;
+  }
+
+  private onEvent(ev: WorkerEvent): void {
+    const h = this.inits.get(ev.id);
+    switch (ev.op) {
+      case "spawned":
+        this.pending.get(ev.id)?.resolve(ev.pid);
+        this.pending.delete(ev.id);
+        break;
+      case "spawnFailed": {
+        const err = new HostformError(`spawn container init: ${ev.message}`);
+        this.pending.get(ev.id)?.reject(err);
+        this.pending.delete(ev.id);
+        this.readyWaiters.get(ev.id)?.reject(err);
+        this.readyWaiters.delete(ev.id);
+        h?.started.reject(err);
+        h?.exited.resolve({ code: null, signal: null });
+        this.forget(ev.id);
+        break;
+      }
+      case "message":
+        if (h !== undefined) this.onInitMessage(h, ev.message);
+        break;
+      case "eof":
+        if (h === undefined) break;
+        // The init's socket is close-on-exec: EOF right after "exec" means execve succeeded.
+        if (h.sawExec && h.failure === undefined) h.started.resolve();
+        break;
+      case "exit":
+        if (h === undefined) break;
+        this.readyWaiters.get(ev.id)?.reject(new HostformError(`container init exited before it was ready (code ${ev.code}, signal ${ev.signal})`));
+        this.readyWaiters.delete(ev.id);
+        if (h.failure !== undefined) h.started.reject(this.toError(h.failure));
+        else if (!h.sawExec) h.started.reject(new HostformError(`container init died before exec (code ${ev.code}, signal ${ev.signal})`));
+        else h.started.resolve();
+        h.exited.resolve({ code: ev.code, signal: ev.signal });
+        this.forget(ev.id);
+        break;
+    }
+  }
+
+  private onInitMessage(h: InitHandle, m: InitMessage): void {
+    if (m.kind === "ready") {
+      this.readyWaiters.get(h.id)?.resolve();
+      this.readyWaiters.delete(h.id);
+    } else if (m.kind === "exec") {
+      h.sawExec = true;
+    } else {
+      h.failure = m;
+      h.started.reject(this.toError(m));
+    }
+  }
+
+  private toError(f: InitFailure): Error {
+    if (f.field !== undefined) return new ValidationError(f.field, f.message.replace(`${f.field}: `, ""));
+    return new ContainerStartError(f);
+  }
+
+  private forget(id: number): void {
+    const h = this.inits.get(id);
+    this.inits.delete(id);
+    if (h === undefined) return;
+    const list = this.idle.get(h.flags);
+    const i = list?.indexOf(h) ?? -1;
+    if (i >= 0) list!.splice(i, 1);
+  }
+}

@@ -1,0 +1,104 @@
+// Runs in a worker thread of the launcher. unshare() in a worker changes only that thread, and
+// child_process.spawn from it forks from that thread, so each init is born in fresh namespaces
+// (PID 1 of a new PID namespace) while the launcher's main thread stays in the host's.
+import { spawn, type ChildProcess } from "node:child_process";
+import { parentPort, workerData } from "node:worker_threads";
+import type { Socket } from "node:net";
+import { openSync } from "node:fs";
+import * as libc from "../sys/libc";
+import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS } from "../sys/constants";
+import { LineDecoder, type InitMessage } from "./initProtocol";
+
+/** Main thread → worker. */
+export type WorkerRequest =
+  | { op: "spawn"; id: number; flags: number }
+  | { op: "start"; id: number; line: string }
+  | { op: "kill"; id: number; signal: NodeJS.Signals };
+
+/** Worker → main thread. */
+export type WorkerEvent =
+  | { op: "spawned"; id: number; pid: number }
+  | { op: "spawnFailed"; id: number; message: string }
+  | { op: "message"; id: number; message: InitMessage }
+  | { op: "eof"; id: number }
+  | { op: "exit"; id: number; code: number | null; signal: NodeJS.Signals | null };
+
+export interface SpawnWorkerData {
+  initPath: string;
+  execArgv: string[];
+}
+
+const data = workerData as SpawnWorkerData;
+const port = parentPort!;
+const children = new Map<number, ChildProcess>();
+// A pidfd for this process, given to every init so it can copy the stdio fds it is told to use.
+const selfPidfd = libc.pidfdOpen(process.pid);
+// The host namespaces (those of the main thread), to return to after each spawn: a child shares
+// its parent thread's namespaces, so staying in them would let the next init start inside the
+// previous container, and would keep that container's namespaces alive after it exits.
+// (unshare(CLONE_NEWPID) also fails with EINVAL while pid_ns_for_children is not the active one.)
+const HOST_NS: ReadonlyArray<[number, string]> = [
+  [CLONE_NEWPID, "pid"], [CLONE_NEWNET, "net"], [CLONE_NEWUTS, "uts"], [CLONE_NEWIPC, "ipc"],
+];
+const hostNsFds = new Map(HOST_NS.map(([flag, name]) => [flag, openSync(`/proc/self/ns/${name}`, "r")]));
+
+function leaveNamespaces(flags: number): void {
+  for (const [flag, fd] of hostNsFds) if ((flags & flag) !== 0) libc.setns(fd, flag, `host ${flag.toString(16)}`);
+  // No setns back into a mount namespace from Node: move to a private copy instead. It is taken
+  // before the new init can mount anything (it waits for its spec), so it is still the host's view.
+  if ((flags & CLONE_NEWNS) !== 0) libc.unshare(CLONE_NEWNS);
+}
+
+function post(ev: WorkerEvent): void {
+  port.postMessage(ev);
+}
+
+function spawnInit(id: number, flags: number): void {
+  let child: ChildProcess;
+  try {
+    libc.unshare(flags);
+    try {
+      child = spawn(process.execPath, [...data.execArgv, data.initPath], {
+        stdio: ["ignore", "ignore", "inherit", "pipe", selfPidfd],
+      });
+    } finally {
+      leaveNamespaces(flags);
+    }
+  } catch (err) {
+    post({ op: "spawnFailed", id, message: (err as Error).message });
+    return;
+  }
+  if (child.pid === undefined) {
+    child.once("error", (err) => post({ op: "spawnFailed", id, message: err.message }));
+    return;
+  }
+  children.set(id, child);
+  post({ op: "spawned", id, pid: child.pid });
+  const sock = child.stdio[3] as Socket;
+  const decoder = new LineDecoder();
+  sock.setEncoding("utf8");
+  sock.on("data", (chunk: string) => {
+    for (const message of decoder.push(chunk)) post({ op: "message", id, message: message as InitMessage });
+  });
+  sock.on("end", () => post({ op: "eof", id }));
+  sock.on("error", () => undefined);
+  child.on("exit", (code, signal) => {
+    children.delete(id);
+    post({ op: "exit", id, code, signal });
+  });
+}
+
+port.on("message", (req: WorkerRequest) => {
+  const child = children.get(req.id);
+  switch (req.op) {
+    case "spawn":
+      spawnInit(req.id, req.flags);
+      break;
+    case "start":
+      (child?.stdio[3] as Socket | undefined)?.write(req.line);
+      break;
+    case "kill":
+      child?.kill(req.signal);
+      break;
+  }
+});

@@ -1,0 +1,406 @@
+// The container spec: the subset of the OCI runtime-spec config.json (opencontainers/runtime-spec)
+// that hostform implements. A field we do not implement is rejected with the field's name, never
+// ignored: a config that asks for a user namespace and silently runs without one is a security bug.
+import { isAbsolute } from "node:path";
+import { ValidationError } from "../sys/errors";
+import { CAPABILITIES, DOCKER_DEFAULT_CAPABILITIES, RLIMITS } from "../sys/constants";
+
+/** process.user */
+export interface UserSpec {
+  uid: number;
+  gid: number;
+  umask?: number;
+  additionalGids?: number[];
+}
+
+/** process.capabilities: CAP_* names per set. */
+export interface CapabilitiesSpec {
+  bounding?: string[];
+  effective?: string[];
+  permitted?: string[];
+  inheritable?: string[];
+  ambient?: string[];
+}
+
+/** One entry of process.rlimits. */
+export interface RlimitSpec {
+  type: string;
+  soft: number;
+  hard: number;
+}
+
+export interface ProcessSpec {
+  /** Only false is supported for now. */
+  terminal?: boolean;
+  user: UserSpec;
+  args: string[];
+  env?: string[];
+  cwd: string;
+  capabilities?: CapabilitiesSpec;
+  rlimits?: RlimitSpec[];
+  noNewPrivileges?: boolean;
+}
+
+export interface RootSpec {
+  /** Absolute, or relative to the bundle directory. */
+  path: string;
+  readonly?: boolean;
+}
+
+export interface MountSpec {
+  destination: string;
+  type?: string;
+  source?: string;
+  options?: string[];
+}
+
+/** Namespace types hostform knows; "user" and "time" are rejected for now. */
+export type NamespaceType = "pid" | "network" | "mount" | "ipc" | "uts" | "cgroup";
+
+export interface NamespaceSpec {
+  type: NamespaceType;
+  /** Join this namespace (an nsfs file) instead of creating a new one. */
+  path?: string;
+}
+
+export interface LinuxSpec {
+  namespaces?: NamespaceSpec[];
+  maskedPaths?: string[];
+  readonlyPaths?: string[];
+  sysctl?: Record<string, string>;
+  /** The OCI seccomp object; compiled by src/seccomp, opaque here. */
+  seccomp?: unknown;
+  cgroupsPath?: string;
+  /** linux.resources; applied by src/cgroup, opaque here. */
+  resources?: unknown;
+}
+
+/** The internal container spec: an OCI runtime-spec config.json restricted to what hostform implements. */
+export interface ContainerSpec {
+  ociVersion: string;
+  process: ProcessSpec;
+  root: RootSpec;
+  hostname?: string;
+  mounts?: MountSpec[];
+  linux?: LinuxSpec;
+  annotations?: Record<string, string>;
+}
+
+const NAMESPACE_TYPES: readonly string[] = ["pid", "network", "mount", "ipc", "uts", "cgroup"];
+
+/** Namespaces the kernel only lets a root-owned sysctl write under when the container owns them. */
+const NAMESPACED_SYSCTL_PREFIXES = ["net.", "fs.mqueue.", "kernel.msg", "kernel.sem", "kernel.shm"];
+const NAMESPACED_SYSCTLS = new Set(["kernel.domainname", "kernel.hostname", "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"]);
+
+/** Mount types the init knows how to mount. */
+const MOUNT_TYPES = new Set(["bind", "proc", "tmpfs", "devpts", "mqueue", "sysfs"]);
+
+/** Options the init turns into mount flags or propagation; anything else is passed as fs data. */
+export const MOUNT_FLAG_OPTIONS: ReadonlySet<string> = new Set([
+  "ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "sync", "async", "dirsync",
+  "remount", "mand", "nomand", "atime", "noatime", "diratime", "nodiratime", "relatime", "norelatime",
+  "strictatime", "nostrictatime", "bind", "rbind", "private", "rprivate", "slave", "rslave", "shared",
+  "rshared", "unbindable", "runbindable", "nosymfollow",
+]);
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function rejectUnknown(obj: Json, field: string, known: readonly string[], why: Record<string, string> = {}): void {
+  for (const key of Object.keys(obj)) {
+    if (known.includes(key)) continue;
+    const path = field === "" ? key : `${field}.${key}`;
+    throw new ValidationError(path, why[key] ?? "is not supported by hostform", "remove the field");
+  }
+}
+
+function requireString(v: unknown, field: string): string {
+  if (typeof v !== "string" || v === "") throw new ValidationError(field, `must be a non-empty string, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function requireStringArray(v: unknown, field: string): string[] {
+  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) throw new ValidationError(field, "must be an array of strings");
+  return v as string[];
+}
+
+function requireId(v: unknown, field: string): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 0xfffffffe) {
+    throw new ValidationError(field, `must be an integer id between 0 and 4294967294, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function requireAbsolute(v: unknown, field: string): string {
+  const s = requireString(v, field);
+  if (!isAbsolute(s)) throw new ValidationError(field, `'${s}' is not an absolute path`, "start it with /");
+  return s;
+}
+
+function validateCapabilities(v: unknown): CapabilitiesSpec {
+  if (!isObject(v)) throw new ValidationError("process.capabilities", "must be an object");
+  rejectUnknown(v, "process.capabilities", ["bounding", "effective", "permitted", "inheritable", "ambient"]);
+  const out: CapabilitiesSpec = {};
+  for (const set of ["bounding", "effective", "permitted", "inheritable", "ambient"] as const) {
+    if (v[set] === undefined) continue;
+    const names = requireStringArray(v[set], `process.capabilities.${set}`);
+    for (const name of names) {
+      if (CAPABILITIES[name] === undefined) {
+        throw new ValidationError(`process.capabilities.${set}`, `unknown capability '${name}'`, "use CAP_* names such as CAP_NET_BIND_SERVICE");
+      }
+    }
+    out[set] = names;
+  }
+  return out;
+}
+
+function validateProcess(v: unknown): ProcessSpec {
+  if (!isObject(v)) throw new ValidationError("process", "is required and must be an object");
+  rejectUnknown(v, "process", ["terminal", "user", "args", "env", "cwd", "capabilities", "rlimits", "noNewPrivileges", "consoleSize"], {
+    apparmorProfile: "AppArmor is not supported",
+    selinuxLabel: "SELinux is not supported",
+    oomScoreAdj: "is not supported yet",
+    commandLine: "is a Windows field",
+    ioPriority: "is not supported yet",
+    scheduler: "is not supported yet",
+    execCPUAffinity: "is not supported yet",
+  });
+  if (v.terminal === true) throw new ValidationError("process.terminal", "terminals are not supported yet", "set it to false");
+  if (v.terminal !== undefined && typeof v.terminal !== "boolean") throw new ValidationError("process.terminal", "must be a boolean");
+  if (!isObject(v.user)) throw new ValidationError("process.user", "is required and must be an object", 'use {"uid": 0, "gid": 0}');
+  rejectUnknown(v.user, "process.user", ["uid", "gid", "umask", "additionalGids"], { username: "is a Windows field" });
+  const user: UserSpec = { uid: requireId(v.user.uid, "process.user.uid"), gid: requireId(v.user.gid, "process.user.gid") };
+  if (v.user.additionalGids !== undefined) {
+    if (!Array.isArray(v.user.additionalGids)) throw new ValidationError("process.user.additionalGids", "must be an array of gids");
+    user.additionalGids = v.user.additionalGids.map((g, i) => requireId(g, `process.user.additionalGids[${i}]`));
+  }
+  if (v.user.umask !== undefined) {
+    const m = v.user.umask;
+    if (typeof m !== "number" || !Number.isInteger(m) || m < 0 || m > 0o777) throw new ValidationError("process.user.umask", "must be an integer between 0 and 0o777");
+    user.umask = m;
+  }
+  const args = requireStringArray(v.args, "process.args");
+  if (args.length === 0 || args[0] === "") throw new ValidationError("process.args", "must name the program to run", 'e.g. ["/bin/sh", "-c", "..."]');
+  const out: ProcessSpec = { terminal: false, user, args, cwd: requireAbsolute(v.cwd, "process.cwd") };
+  if (v.env !== undefined) {
+    const env = requireStringArray(v.env, "process.env");
+    env.forEach((e, i) => {
+      if (!e.includes("=")) throw new ValidationError(`process.env[${i}]`, `'${e}' is not KEY=VALUE`);
+    });
+    out.env = env;
+  }
+  if (v.capabilities !== undefined) out.capabilities = validateCapabilities(v.capabilities);
+  if (v.rlimits !== undefined) {
+    if (!Array.isArray(v.rlimits)) throw new ValidationError("process.rlimits", "must be an array");
+    out.rlimits = v.rlimits.map((r: unknown, i: number) => {
+      const f = `process.rlimits[${i}]`;
+      if (!isObject(r)) throw new ValidationError(f, "must be an object with type, soft and hard");
+      rejectUnknown(r, f, ["type", "soft", "hard"]);
+      const type = requireString(r.type, `${f}.type`);
+      if (RLIMITS[type] === undefined) throw new ValidationError(`${f}.type`, `unknown rlimit '${type}'`, "use RLIMIT_* names such as RLIMIT_NOFILE");
+      for (const k of ["soft", "hard"] as const) {
+        if (typeof r[k] !== "number" || !Number.isInteger(r[k]) || (r[k] as number) < 0) throw new ValidationError(`${f}.${k}`, "must be a non-negative integer");
+      }
+      if ((r.soft as number) > (r.hard as number)) throw new ValidationError(`${f}.soft`, "is above the hard limit");
+      return { type, soft: r.soft as number, hard: r.hard as number };
+    });
+  }
+  if (v.noNewPrivileges !== undefined) {
+    if (typeof v.noNewPrivileges !== "boolean") throw new ValidationError("process.noNewPrivileges", "must be a boolean");
+    out.noNewPrivileges = v.noNewPrivileges;
+  }
+  return out;
+}
+
+function validateMount(v: unknown, i: number): MountSpec {
+  const f = `mounts[${i}]`;
+  if (!isObject(v)) throw new ValidationError(f, "must be an object");
+  rejectUnknown(v, f, ["destination", "type", "source", "options"], { uidMappings: "id-mapped mounts are not supported", gidMappings: "id-mapped mounts are not supported" });
+  const m: MountSpec = { destination: requireAbsolute(v.destination, `${f}.destination`) };
+  if (m.destination.split("/").includes("..")) throw new ValidationError(`${f}.destination`, "must not contain '..'");
+  if (v.options !== undefined) m.options = requireStringArray(v.options, `${f}.options`);
+  const isBind = m.options?.some((o) => o === "bind" || o === "rbind") ?? false;
+  if (v.type !== undefined) m.type = requireString(v.type, `${f}.type`);
+  if (v.source !== undefined) m.source = requireString(v.source, `${f}.source`);
+  if (m.type === "cgroup" || m.type === "cgroup2") {
+    throw new ValidationError(`${f}.type`, `${m.type} mounts are not supported yet`, "remove the /sys/fs/cgroup mount");
+  }
+  if (!isBind && (m.type === undefined || !MOUNT_TYPES.has(m.type))) {
+    throw new ValidationError(`${f}.type`, `mount type '${m.type ?? ""}' is not supported`, `use one of ${[...MOUNT_TYPES].join(", ")} or a bind option`);
+  }
+  if (isBind || m.type === "bind") {
+    if (m.source === undefined || !isAbsolute(m.source)) throw new ValidationError(`${f}.source`, "a bind mount needs an absolute host path as source");
+  }
+  return m;
+}
+
+function validateLinux(v: unknown): LinuxSpec {
+  if (!isObject(v)) throw new ValidationError("linux", "must be an object");
+  rejectUnknown(v, "linux", ["namespaces", "maskedPaths", "readonlyPaths", "sysctl", "seccomp", "cgroupsPath", "resources", "rootfsPropagation"], {
+    uidMappings: "user namespaces are not supported (Node cannot create one)",
+    gidMappings: "user namespaces are not supported (Node cannot create one)",
+    devices: "extra device nodes are not supported yet",
+    mountLabel: "SELinux is not supported",
+    intelRdt: "is not supported",
+    personality: "is not supported yet",
+    timeOffsets: "time namespaces are not supported",
+  });
+  const out: LinuxSpec = {};
+  if (v.rootfsPropagation !== undefined && v.rootfsPropagation !== "private" && v.rootfsPropagation !== "rprivate") {
+    throw new ValidationError("linux.rootfsPropagation", `'${String(v.rootfsPropagation)}' is not supported yet`, "use rprivate or leave it out");
+  }
+  if (v.namespaces !== undefined) {
+    if (!Array.isArray(v.namespaces)) throw new ValidationError("linux.namespaces", "must be an array");
+    const seen = new Set<string>();
+    out.namespaces = v.namespaces.map((n: unknown, i: number) => {
+      const f = `linux.namespaces[${i}]`;
+      if (!isObject(n)) throw new ValidationError(f, "must be an object with a type");
+      rejectUnknown(n, f, ["type", "path"]);
+      const type = requireString(n.type, `${f}.type`);
+      if (type === "user") throw new ValidationError(`${f}.type`, "user namespaces are not supported (Node cannot create one)", "remove it");
+      if (type === "time") throw new ValidationError(`${f}.type`, "time namespaces are not supported yet", "remove it");
+      if (!NAMESPACE_TYPES.includes(type)) throw new ValidationError(`${f}.type`, `unknown namespace type '${type}'`, `use one of ${NAMESPACE_TYPES.join(", ")}`);
+      if (seen.has(type)) throw new ValidationError(`${f}.type`, `'${type}' is listed twice`);
+      seen.add(type);
+      const ns: NamespaceSpec = { type: type as NamespaceType };
+      if (n.path !== undefined) {
+        ns.path = requireAbsolute(n.path, `${f}.path`);
+        if (type === "mount" || type === "pid" || type === "cgroup") {
+          throw new ValidationError(`${f}.path`, `joining an existing ${type} namespace is not supported yet`, "let the container create its own");
+        }
+      }
+      return ns;
+    });
+    // The rootfs, /proc of the container's own PID namespace and pivot_root all need these two.
+    if (!seen.has("mount")) throw new ValidationError("linux.namespaces", "a mount namespace is required", '{"type": "mount"}');
+    if (!seen.has("pid")) throw new ValidationError("linux.namespaces", "a pid namespace is required", '{"type": "pid"}');
+  }
+  if (v.maskedPaths !== undefined) out.maskedPaths = requireStringArray(v.maskedPaths, "linux.maskedPaths").map((p, i) => requireAbsolute(p, `linux.maskedPaths[${i}]`));
+  if (v.readonlyPaths !== undefined) out.readonlyPaths = requireStringArray(v.readonlyPaths, "linux.readonlyPaths").map((p, i) => requireAbsolute(p, `linux.readonlyPaths[${i}]`));
+  if (v.sysctl !== undefined) {
+    if (!isObject(v.sysctl)) throw new ValidationError("linux.sysctl", "must be an object of name: value");
+    const sysctl: Record<string, string> = {};
+    for (const [k, val] of Object.entries(v.sysctl)) {
+      if (typeof val !== "string") throw new ValidationError(`linux.sysctl.${k}`, "must be a string");
+      if (!NAMESPACED_SYSCTLS.has(k) && !NAMESPACED_SYSCTL_PREFIXES.some((p) => k.startsWith(p))) {
+        throw new ValidationError(`linux.sysctl.${k}`, "is not a namespaced sysctl: setting it would change the host", "only net.*, kernel.msg*/sem/shm*, fs.mqueue.* are allowed");
+      }
+      if (k.includes("/") || k.includes("..")) throw new ValidationError(`linux.sysctl.${k}`, "is not a sysctl name");
+      sysctl[k] = val;
+    }
+    out.sysctl = sysctl;
+  }
+  if (v.seccomp !== undefined) out.seccomp = v.seccomp;
+  if (v.cgroupsPath !== undefined) out.cgroupsPath = requireString(v.cgroupsPath, "linux.cgroupsPath");
+  if (v.resources !== undefined) out.resources = v.resources;
+  return out;
+}
+
+/**
+ * Checks a parsed config.json and returns the spec hostform will run. Every field hostform does
+ * not implement is rejected with a ValidationError that names it.
+ */
+export function validateSpec(input: unknown): ContainerSpec {
+  if (!isObject(input)) throw new ValidationError("config.json", "must be a JSON object");
+  rejectUnknown(input, "", ["ociVersion", "process", "root", "hostname", "mounts", "linux", "annotations"], {
+    hooks: "hooks are not supported yet",
+    domainname: "is not supported yet",
+    windows: "is a Windows field",
+    solaris: "is a Solaris field",
+    vm: "is not supported",
+    zos: "is not supported",
+  });
+  const ociVersion = requireString(input.ociVersion, "ociVersion");
+  if (!/^1\.\d+\.\d+/.test(ociVersion)) throw new ValidationError("ociVersion", `'${ociVersion}' is not a 1.x runtime-spec version`);
+  if (!isObject(input.root)) throw new ValidationError("root", "is required", '{"path": "rootfs"}');
+  rejectUnknown(input.root, "root", ["path", "readonly"]);
+  const root: RootSpec = { path: requireString(input.root.path, "root.path") };
+  if (input.root.readonly !== undefined) {
+    if (typeof input.root.readonly !== "boolean") throw new ValidationError("root.readonly", "must be a boolean");
+    root.readonly = input.root.readonly;
+  }
+  const spec: ContainerSpec = { ociVersion, process: validateProcess(input.process), root };
+  if (input.hostname !== undefined) {
+    const h = requireString(input.hostname, "hostname");
+    if (Buffer.byteLength(h) > 64) throw new ValidationError("hostname", "is longer than 64 bytes");
+    spec.hostname = h;
+  }
+  if (input.mounts !== undefined) {
+    if (!Array.isArray(input.mounts)) throw new ValidationError("mounts", "must be an array");
+    spec.mounts = input.mounts.map(validateMount);
+  }
+  spec.linux = validateLinux(input.linux ?? {});
+  if (spec.linux.namespaces === undefined) throw new ValidationError("linux.namespaces", "is required", 'list at least {"type": "pid"} and {"type": "mount"}');
+  if (spec.hostname !== undefined && !spec.linux.namespaces.some((n) => n.type === "uts" && n.path === undefined)) {
+    throw new ValidationError("hostname", "needs a new uts namespace, or it would rename the host", '{"type": "uts"} in linux.namespaces');
+  }
+  if (input.annotations !== undefined) {
+    if (!isObject(input.annotations) || Object.values(input.annotations).some((x) => typeof x !== "string")) {
+      throw new ValidationError("annotations", "must be an object of string values");
+    }
+    spec.annotations = input.annotations as Record<string, string>;
+  }
+  return spec;
+}
+
+/** Docker's masked paths (moby oci/defaults.go): hidden from the container. */
+export const DEFAULT_MASKED_PATHS: readonly string[] = [
+  "/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+  "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+  "/sys/devices/virtual/powercap",
+];
+
+/** Docker's read-only paths. */
+export const DEFAULT_READONLY_PATHS: readonly string[] = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
+const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** Inputs of defaultSpec: what a container must say; everything else gets Docker's secure default. */
+export interface DefaultSpecOptions {
+  rootfs: string;
+  args: string[];
+  env?: string[];
+  cwd?: string;
+  hostname?: string;
+  user?: UserSpec;
+  readonlyRoot?: boolean;
+}
+
+/**
+ * A spec with Docker's secure defaults: the 14 default capabilities (none inheritable or ambient),
+ * no_new_privs, rlimits inherited from the launcher (as dockerd does), new pid/mount/uts/ipc/net/cgroup namespaces, /proc, a tmpfs /dev with devpts, shm
+ * and mqueue, /sys read-only, and Docker's masked and read-only paths.
+ */
+export function defaultSpec(o: DefaultSpecOptions): ContainerSpec {
+  const caps = [...DOCKER_DEFAULT_CAPABILITIES];
+  return {
+    ociVersion: "1.0.2",
+    process: {
+      terminal: false,
+      user: o.user ?? { uid: 0, gid: 0 },
+      args: o.args,
+      env: o.env ?? [`PATH=${DEFAULT_PATH}`],
+      cwd: o.cwd ?? "/",
+      capabilities: { bounding: caps, effective: [...caps], permitted: [...caps] },
+      noNewPrivileges: true,
+    },
+    root: { path: o.rootfs, readonly: o.readonlyRoot ?? false },
+    hostname: o.hostname ?? "hostform",
+    mounts: [
+      { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
+      { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
+      { destination: "/dev/pts", type: "devpts", source: "devpts", options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"] },
+      { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"] },
+      { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
+      { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
+    ],
+    linux: {
+      namespaces: [{ type: "pid" }, { type: "network" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }, { type: "cgroup" }],
+      maskedPaths: [...DEFAULT_MASKED_PATHS],
+      readonlyPaths: [...DEFAULT_READONLY_PATHS],
+    },
+  };
+}
