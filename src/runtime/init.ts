@@ -14,6 +14,7 @@ import {
   PR_SET_NO_NEW_PRIVS, RLIMITS,
 } from "../sys/constants";
 import * as initSys from "./initSyscalls";
+import { loadFilterOnCurrentThread } from "../seccomp/load";
 import { resolveInRoot } from "./rootPath";
 import { INIT_LAUNCHER_PIDFD, INIT_SOCKET_FD, type InitFailure, type InitMessage, type StartRequest } from "./initProtocol";
 import type { ContainerSpec, MountSpec } from "./spec";
@@ -239,7 +240,7 @@ function dropPrivileges(spec: ContainerSpec, lastCap: number, seccomp: Buffer | 
   const p = spec.process;
   const nnp = p.noNewPrivileges === true;
   // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we still hold it.
-  if (seccomp !== undefined && !nnp) step("load seccomp filter", () => initSys.loadSeccompFilter(seccomp));
+  if (seccomp !== undefined && !nnp) step("load seccomp filter", () => loadFilterOnCurrentThread(seccomp, { noNewPrivs: false }));
   step("drop bounding set", () => {
     const keep = capMaskOf(p.capabilities?.bounding);
     for (let cap = 0; cap <= lastCap; cap++) {
@@ -266,7 +267,7 @@ function dropPrivileges(spec: ContainerSpec, lastCap: number, seccomp: Buffer | 
     for (const name of p.capabilities?.ambient ?? []) libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAPABILITIES[name]!);
   });
   if (nnp) step("no_new_privs", () => libc.prctl(PR_SET_NO_NEW_PRIVS, 1));
-  if (seccomp !== undefined && nnp) step("load seccomp filter", () => initSys.loadSeccompFilter(seccomp));
+  if (seccomp !== undefined && nnp) step("load seccomp filter", () => loadFilterOnCurrentThread(seccomp, { noNewPrivs: false }));
   return program;
 }
 

@@ -1,0 +1,179 @@
+// bench/start: start-to-exit latency of /bin/true on a busybox rootfs, runs alternating between
+// hostform's in-process Launcher (pool warm), `runc run` and `crun run`, so every runtime sees the
+// same machine noise. Prints median and p90 per path and hostform/runc ratios.
+//   node dist/bench/start/run.js [runs=50]
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Launcher } from "../../src/runtime/launcher";
+import { defaultSpec } from "../../src/runtime/spec";
+import { openCgroupDriver, type CgroupDriver } from "../../src/cgroup/driver";
+import { testPrefix } from "../../test/helpers/prefix";
+import { makeBusyboxBundle } from "../../test/runtime/busyboxRootfs";
+
+interface Path {
+  name: string;
+  samples: number[];
+  /** Why the path cannot run here, when it cannot. */
+  skipped?: string;
+  run(i: number): Promise<void>;
+  cleanup?(): void;
+}
+
+function ms(start: bigint): number {
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!;
+}
+
+function exec(cmd: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    c.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    c.on("error", reject);
+    c.on("close", (code) => resolve({ code, stderr }));
+  });
+}
+
+/** A runc/crun bundle: `runc spec` adjusted to the busybox rootfs, /bin/true, no terminal. */
+function ociBundle(dir: string, rootfs: string): void {
+  mkdirSync(dir, { recursive: true });
+  const r = spawnSync("runc", ["spec", "--bundle", dir], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`runc spec: ${r.stderr}`);
+  const path = join(dir, "config.json");
+  const config = JSON.parse(readFileSync(path, "utf8")) as {
+    root: { path: string; readonly: boolean };
+    process: { args: string[]; terminal: boolean };
+    mounts: { type: string }[];
+  };
+  config.root = { path: rootfs, readonly: false };
+  config.process.args = ["/bin/true"];
+  config.process.terminal = false;
+  // hostform rejects cgroup mounts for now; drop it for every runtime so they do the same work.
+  config.mounts = config.mounts.filter((m) => m.type !== "cgroup");
+  writeFileSync(path, JSON.stringify(config, null, 2));
+}
+
+function ociPath(binary: string, bundle: string, state: string, prefix: string): Path {
+  const ids: string[] = [];
+  return {
+    name: `${binary} run`,
+    samples: [],
+    async run(i) {
+      const id = `${prefix}-${binary}-${i}`;
+      ids.push(id);
+      const t = process.hrtime.bigint();
+      const r = await exec(binary, ["--root", state, "run", "--bundle", bundle, id]);
+      const dt = ms(t);
+      if (r.code !== 0) throw new Error(`${binary} run exited ${r.code}: ${r.stderr.trim().split("\n")[0]}`);
+      this.samples.push(dt);
+    },
+    cleanup() {
+      for (const id of ids) spawnSync(binary, ["--root", state, "delete", "--force", id], { stdio: "ignore" });
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const runs = Number(process.argv[2] ?? 50);
+  const prefix = testPrefix("bench-start");
+  const { bundle, rootfs } = makeBusyboxBundle(prefix);
+  const launcher = new Launcher({ poolSize: 1 });
+  let driver: CgroupDriver | undefined;
+  const cgroups: string[] = [];
+  const paths: Path[] = [];
+  try {
+    const spec = (): ReturnType<typeof defaultSpec> => defaultSpec({ rootfs, args: ["/bin/true"] });
+    paths.push({
+      name: "hostform in-process (pool warm, no cgroup)",
+      samples: [],
+      async run() {
+        const t = process.hrtime.bigint();
+        const c = await launcher.launch(spec());
+        const e = await c.exited;
+        const dt = ms(t);
+        if (e.code !== 0) throw new Error(`exit ${e.code}`);
+        this.samples.push(dt);
+      },
+    });
+    try {
+      driver = openCgroupDriver();
+    } catch (err) {
+      paths.push({ name: "hostform in-process + cgroup", samples: [], skipped: (err as Error).message, async run() {} });
+    }
+    if (driver !== undefined) {
+      const d = driver;
+      paths.push({
+        name: "hostform in-process + cgroup create/place/delete",
+        samples: [],
+        async run(i) {
+          const name = `${prefix}-${i}`;
+          const t = process.hrtime.bigint();
+          d.create(name);
+          cgroups.push(name);
+          const c = await launcher.launch(spec(), { onCgroup: (pid) => d.addProcess(name, pid) });
+          const e = await c.exited;
+          await d.delete(name);
+          const dt = ms(t);
+          if (e.code !== 0) throw new Error(`exit ${e.code}`);
+          this.samples.push(dt);
+        },
+      });
+    }
+    const state = join(bundle, "state");
+    ociBundle(join(bundle, "oci"), rootfs);
+    for (const bin of ["runc", "crun"]) {
+      const p = ociPath(bin, join(bundle, "oci"), join(state, bin), prefix);
+      // One trial run tells whether this runtime works on this host at all.
+      try {
+        await p.run(-1);
+        p.samples.length = 0;
+      } catch (err) {
+        p.skipped = `not runnable here: ${(err as Error).message}`;
+      }
+      paths.push(p);
+    }
+    paths.push({ name: "hostform-runtime run (whole process)", samples: [], skipped: "not built yet (the OCI CLI is a later part of issue 3)", async run() {} });
+
+    await launcher.warm();
+    for (let i = 0; i < runs; i++) {
+      for (const p of paths) {
+        if (p.skipped !== undefined) continue;
+        // Same idle gap before every run; the pool refill (a Node start-up) must not overlap anyone's timing.
+        await launcher.warm();
+        await new Promise((r) => setTimeout(r, 20));
+        await p.run(i);
+      }
+    }
+
+    const runc = paths.find((p) => p.name === "runc run");
+    console.log(`start-to-exit of /bin/true, busybox rootfs, ${runs} alternating runs (ms)`);
+    for (const p of paths) {
+      if (p.skipped !== undefined) {
+        console.log(`  ${p.name.padEnd(50)} ${p.skipped}`);
+        continue;
+      }
+      const med = quantile(p.samples, 0.5);
+      const p90 = quantile(p.samples, 0.9);
+      let ratio = "";
+      if (runc !== undefined && runc.skipped === undefined && p !== runc) {
+        ratio = `  vs runc: median ${(med / quantile(runc.samples, 0.5)).toFixed(2)}x, p90 ${(p90 / quantile(runc.samples, 0.9)).toFixed(2)}x`;
+      }
+      console.log(`  ${p.name.padEnd(50)} median ${med.toFixed(1).padStart(6)}  p90 ${p90.toFixed(1).padStart(6)}${ratio}`);
+    }
+  } finally {
+    await launcher.close();
+    for (const p of paths) p.cleanup?.();
+    if (driver !== undefined) for (const name of cgroups) await driver.delete(name).catch(() => undefined);
+    rmSync(bundle, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
