@@ -12,7 +12,7 @@ import { SnapshotJournal } from "./snapshotJournal";
 import { acquireStackLock, type StackLock } from "./stackLock";
 import { emptySnapshot, requiredUrns, type ResourceState } from "./state";
 import { readCheckpoint } from "./stateFile";
-import { makeUrn, NODEJS_PROVIDER_TYPE, STACK_TYPE } from "./urn";
+import { makeUrn, nameOfUrn, NODEJS_PROVIDER_TYPE, STACK_TYPE } from "./urn";
 
 /** Everything one engine run needs. */
 export interface DeploymentOptions {
@@ -92,7 +92,7 @@ async function withRun(o: DeploymentOptions, operation: OperationKind, writes: b
     lock?.release();
   }
   const stack = run.journal.resources.find((r) => r.type === STACK_TYPE && r.delete !== true);
-  if (stack !== undefined && Object.keys(stack.outputs).length > 0 && operation !== "destroy") o.events({ type: "outputs", outputs: stack.outputs });
+  if (stack !== undefined && Object.keys(stack.outputs).length > 0 && (operation === "update" || operation === "preview")) o.events({ type: "outputs", outputs: stack.outputs });
   o.events({ type: "summary", operation, ok: !run.failed, dryRun, counts: run.counts, durationMs: Date.now() - start });
   return { ok: !run.failed, counts: run.counts, changed: run.changed, drifted: run.drifted };
 }
@@ -112,6 +112,8 @@ class Run {
   private readonly inflight = new Set<Promise<unknown>>();
   /** Dependents deleted by a delete-before-replace cascade; their later create shows as a replace. */
   private readonly cascaded = new Set<string>();
+  /** Resources deleted as the first half of a delete-before-replace (counted as replaces). */
+  private readonly deletedForReplacement = new Set<string>();
 
   constructor(
     private readonly o: DeploymentOptions,
@@ -222,7 +224,7 @@ class Run {
   }
 
   private isTargeted(urn: string): boolean {
-    return this.o.targets.length === 0 || this.o.targets.includes(urn);
+    return this.o.targets.length === 0 || this.o.targets.some((t) => t === urn || t === nameOfUrn(urn));
   }
 
   /** Starts the monitor, runs the program to completion (or until a step fails) and waits for its steps. */
@@ -349,7 +351,7 @@ class Run {
       custom: true,
       newInputs: checked,
       diff,
-      forceReplace: this.o.replaces.includes(reg.urn),
+      forceReplace: this.o.replaces.some((t) => t === reg.urn || t === reg.name),
       replaceOnChanges: reg.replaceOnChanges,
       deleteBeforeReplace: reg.deleteBeforeReplace,
     });
@@ -378,7 +380,9 @@ class Run {
       if (reg.replaceOnChanges.length > 0) s.replaceOnChanges = reg.replaceOnChanges;
       return s;
     };
-    const changes = old !== undefined ? propertyChanges(old.inputs, checked) : propertyChanges({}, checked);
+    let changes = old !== undefined ? propertyChanges(old.inputs, checked) : propertyChanges({}, checked);
+    // Unchanged inputs but a diff anyway (drift found by --refresh): show it against the live outputs.
+    if (old !== undefined && changes.length === 0 && plan.op !== "same") changes = propertyChanges(pick(old.outputs, Object.keys(checked)), checked);
     const started = Date.now();
     const done = (): void => {
       this.count(op);
@@ -458,7 +462,10 @@ class Run {
         }
       }
     }
-    for (const r of doomed) if (r !== old) this.cascaded.add(r.urn);
+    for (const r of doomed) {
+      if (r !== old) this.cascaded.add(r.urn);
+      this.deletedForReplacement.add(r.urn);
+    }
     const ok = await this.deleteInOrder([...doomed], false);
     if (!ok) throw new HostformError(`could not delete ${old.urn} and its dependents before replacing it`);
   }
@@ -520,14 +527,24 @@ class Run {
         }
         this.journal.remove(r);
       }
-      this.count("delete");
-      this.emit({ type: "step-done", op: "delete", urn: r.urn, dryRun: this.dryRun, durationMs: Date.now() - started, changes });
+      // The old copy of a replacement is part of the replace step, not a delete of its own.
+      const original = r.delete === true || this.deletedForReplacement.has(r.urn);
+      if (!original) this.count("delete");
+      const e: EngineEvent = { type: "step-done", op: "delete", urn: r.urn, dryRun: this.dryRun, durationMs: Date.now() - started, changes };
+      if (original) e.replacedOriginal = true;
+      this.emit(e);
       return true;
     } catch (err) {
       this.stepFailed("delete", r.urn, err, started);
       return false;
     }
   }
+}
+
+function pick(props: PropertyMap, keys: string[]): PropertyMap {
+  const out: PropertyMap = {};
+  for (const k of keys) if (k in props) out[k] = props[k];
+  return out;
 }
 
 function secretKeysOf(props: PropertyMap): string[] {

@@ -25,6 +25,8 @@ export type EngineEvent =
       changes: PropertyChange[];
       replaceKeys?: string[];
       deleteBeforeReplace?: boolean;
+      /** A delete that removes the old copy of a replaced resource. */
+      replacedOriginal?: boolean;
     }
   | { type: "step-failed"; op: StepOp | "refresh"; urn: string; message: string; durationMs: number }
   | { type: "drift"; urn: string; status: "in-sync" | "modified" | "missing" | "stopped"; changes: PropertyChange[] }

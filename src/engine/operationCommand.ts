@@ -1,0 +1,119 @@
+import { createInterface } from "node:readline/promises";
+import { parseFlags, UsageError } from "../cli/command";
+import { runDestroy, runRefresh, runUpdate, type DeploymentOptions, type DeploymentResult } from "./deployment";
+import { createDisplay, type Display } from "./display";
+import { loadProject, loadStackConfig } from "./project";
+
+/** The flags every engine command accepts. */
+export const OPERATION_FLAGS = {
+  cwd: { type: "string" },
+  stack: { type: "string", short: "s" },
+  yes: { type: "boolean", short: "y" },
+  json: { type: "boolean" },
+  parallel: { type: "string", short: "p" },
+  target: { type: "string", multiple: true },
+  replace: { type: "string", multiple: true },
+  refresh: { type: "boolean" },
+  "expect-no-changes": { type: "boolean" },
+  diff: { type: "boolean" },
+  "exit-code": { type: "boolean" },
+} as const;
+
+export const OPERATION_USAGE_FLAGS = `Options:
+  --cwd DIR             project directory (holding Pulumi.yaml; default: current directory)
+  -s, --stack NAME      stack (default: dev, created on first use)
+  -y, --yes             do not ask for confirmation on a terminal
+  --json                one JSON event per line
+  -p, --parallel N      at most N resource operations at once (default 16)
+  --target URN          only operate on this resource (URN or name; repeatable)
+  --replace URN         replace this resource even if unchanged (repeatable)
+  --refresh             read every resource's live state first
+  --expect-no-changes   fail if anything would change
+  --diff                show every property of creates and deletes
+State: $HOSTFORM_STATE_DIR, default ~/.hostform/state (Pulumi file-backend layout: pulumi login file://<dir>).`;
+
+export type EngineCommandKind = "up" | "preview" | "refresh" | "destroy" | "drift";
+
+/** Runs one engine command from its argv; returns the exit code. */
+export async function runEngineCommand(kind: EngineCommandKind, argv: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(argv, OPERATION_FLAGS, false);
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  const parallel = values.parallel === undefined ? 16 : Number(values.parallel);
+  if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`--parallel: '${values.parallel}' is not a positive integer`);
+  const project = loadProject(values.cwd ?? process.cwd());
+  const stack = values.stack ?? process.env.HOSTFORM_STACK ?? "dev";
+  const config = loadStackConfig(project, stack);
+  const json = values.json === true;
+  const interactive = !json && process.stdout.isTTY === true;
+  const display = createDisplay({ json, interactive, detailed: values.diff === true, debug: process.env.HOSTFORM_LOG === "debug" });
+  const options: DeploymentOptions = {
+    project,
+    stack,
+    config,
+    parallel,
+    targets: values.target ?? [],
+    replaces: values.replace ?? [],
+    refresh: values.refresh === true,
+    events: display.sink,
+    command: `hostform ${kind}`,
+    ...timeouts(),
+  };
+  try {
+    return await dispatch(kind, options, values.yes === true, values["expect-no-changes"] === true, interactive, display);
+  } finally {
+    display.close();
+  }
+}
+
+async function dispatch(kind: EngineCommandKind, o: DeploymentOptions, yes: boolean, expectNoChanges: boolean, interactive: boolean, display: Display): Promise<number> {
+  const finish = (r: DeploymentResult): number => {
+    if (!r.ok) return 1;
+    if (expectNoChanges && r.changed) {
+      display.sink({ type: "diagnostic", severity: "error", message: "--expect-no-changes: the run had changes" });
+      return 1;
+    }
+    return 0;
+  };
+  switch (kind) {
+    case "preview":
+      return finish(await runUpdate(o, true));
+    case "drift": {
+      const r = await runRefresh(o, "drift");
+      return !r.ok ? 1 : r.drifted ? 2 : 0;
+    }
+    case "refresh":
+      return finish(await runRefresh(o, "refresh"));
+    case "destroy":
+      if (interactive && !yes && !(await confirm("Do you want to destroy every resource of this stack?"))) return 1;
+      return finish(await runDestroy(o));
+    case "up": {
+      // On a terminal, like Pulumi: preview, ask, then run. Elsewhere (GitOps, CI) just run.
+      if (interactive && !yes) {
+        const p = await runUpdate(o, true);
+        if (!p.ok) return 1;
+        if (!p.changed) return finish(p);
+        if (!(await confirm("Do you want to perform this update?"))) return 1;
+      }
+      return finish(await runUpdate(o, false));
+    }
+  }
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const answer = await rl.question(`${question} [y/N] `);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+function timeouts(): Pick<DeploymentOptions, "programTimeoutMs" | "providerCallTimeoutMs"> {
+  const t: Pick<DeploymentOptions, "programTimeoutMs" | "providerCallTimeoutMs"> = {};
+  const p = Number(process.env.HOSTFORM_PROGRAM_TIMEOUT_MS);
+  if (Number.isFinite(p) && p > 0) t.programTimeoutMs = p;
+  const c = Number(process.env.HOSTFORM_PROVIDER_TIMEOUT_MS);
+  if (Number.isFinite(c) && c > 0) t.providerCallTimeoutMs = c;
+  return t;
+}
