@@ -1,11 +1,11 @@
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
-import { closeSync, existsSync, openSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Launcher } from "../../src/runtime/launcher";
 import { defaultSpec, validateSpec, type ContainerSpec, type DefaultSpecOptions } from "../../src/runtime/spec";
 import { ValidationError } from "../../src/sys/errors";
-import { capMask } from "../../src/sys/libc";
+import { capMask, pidfdSendSignal } from "../../src/sys/libc";
 import { DOCKER_DEFAULT_CAPABILITIES } from "../../src/sys/constants";
 import { needsRoot, testPrefix } from "../helpers/prefix";
 import { makeBusyboxBundle } from "./busyboxRootfs";
@@ -145,6 +145,33 @@ test("a seccomp filter is loaded last and enforced", { skip: needsRoot || (proce
   assert.match(r.out, /Seccomp:\s+2/);
   assert.match(r.out, /Operation not permitted/);
   assert.equal(existsSync(join(rootfs, "tmp", "d")), false);
+});
+
+test("no hostform process stays: the container's PID 1 is the program itself, killable by pidfd", { skip: needsRoot }, async () => {
+  const c = await launcher.launch(spec(["sleep", "30"]), { onCgroup: (pid) => void pids.push(pid) });
+  try {
+    assert.equal(readlinkSync(`/proc/${c.pid}/exe`), "/bin/busybox");
+    assert.equal(statusField(readFileSync(`/proc/${c.pid}/status`, "utf8"), "Threads"), "1");
+    pidfdSendSignal(c.pidfd, 9);
+    assert.deepEqual(await c.exited, { code: null, signal: "SIGKILL" });
+  } finally {
+    if (existsSync(`/proc/${c.pid}`)) process.kill(c.pid, "SIGKILL");
+  }
+});
+
+test("a container joins another's network namespace by path", { skip: needsRoot }, async () => {
+  const first = await launcher.launch(spec(["sleep", "30"]), { onCgroup: (pid) => void pids.push(pid) });
+  try {
+    const netns = `/proc/${first.pid}/ns/net`;
+    const s = spec(["readlink", "/proc/self/ns/net"]);
+    s.linux!.namespaces = s.linux!.namespaces!.map((n) => (n.type === "network" ? { type: "network", path: netns } : n));
+    const r = await run(s);
+    assert.equal(r.code, 0, r.out);
+    assert.equal(r.out.trim(), readlinkSync(netns));
+  } finally {
+    process.kill(first.pid, "SIGKILL");
+    await first.exited;
+  }
 });
 
 test("a missing program is a clear error and leaves nothing behind", { skip: needsRoot }, async () => {

@@ -1,0 +1,80 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { defaultSpec, validateSpec } from "../../src/runtime/spec";
+import { resolveInRoot } from "../../src/runtime/rootPath";
+import { ValidationError } from "../../src/sys/errors";
+import { testPrefix } from "../helpers/prefix";
+
+function rejects(input: unknown, field: string, message: RegExp): void {
+  assert.throws(() => validateSpec(input), (e: unknown) => e instanceof ValidationError && e.field === field && message.test(e.message));
+}
+
+test("defaultSpec validates and carries Docker's defaults", () => {
+  const s = validateSpec(defaultSpec({ rootfs: "/r", args: ["/bin/true"] }));
+  assert.equal(s.process.capabilities?.bounding?.length, 14);
+  assert.equal(s.process.noNewPrivileges, true);
+  assert.ok(s.linux?.maskedPaths?.includes("/proc/kcore"));
+  assert.ok(s.linux?.readonlyPaths?.includes("/proc/sys"));
+  assert.deepEqual(s.mounts?.map((m) => m.destination), ["/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys"]);
+});
+
+test("runc's own `runc spec` config is accepted once terminal and the cgroup mount are dealt with", { skip: spawnSync("runc", ["--version"]).status !== 0 && "runc is not installed" }, () => {
+  const dir = mkdtempSync(join(tmpdir(), `${testPrefix("spec")}-`));
+  try {
+    assert.equal(spawnSync("runc", ["spec", "--bundle", dir]).status, 0);
+    const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as { process: { terminal: boolean }; mounts: { type: string }[] };
+    rejects(config, "process.terminal", /terminals are not supported yet/);
+    config.process.terminal = false;
+    rejects(config, `mounts[${config.mounts.findIndex((m) => m.type === "cgroup")}].type`, /cgroup mounts are not supported yet/);
+    config.mounts = config.mounts.filter((m) => m.type !== "cgroup");
+    const s = validateSpec(config);
+    assert.equal(s.root.path, "rootfs");
+    assert.equal(s.process.rlimits?.[0]?.type, "RLIMIT_NOFILE");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("unsupported and bad fields are named, never ignored", () => {
+  const base = (): Record<string, unknown> => JSON.parse(JSON.stringify(defaultSpec({ rootfs: "/r", args: ["sh"] }))) as Record<string, unknown>;
+  const withLinux = (extra: Record<string, unknown>): unknown => {
+    const s = base();
+    s.linux = { ...(s.linux as object), ...extra };
+    return s;
+  };
+  rejects(withLinux({ uidMappings: [] }), "linux.uidMappings", /user namespaces are not supported/);
+  rejects(withLinux({ sysctl: { "kernel.panic": "1" } }), "linux.sysctl.kernel.panic", /not a namespaced sysctl/);
+  rejects(withLinux({ devices: [] }), "linux.devices", /not supported yet/);
+  const s = base();
+  (s.process as Record<string, unknown>).apparmorProfile = "x";
+  rejects(s, "process.apparmorProfile", /AppArmor/);
+  const caps = base();
+  ((caps.process as Record<string, unknown>).capabilities as Record<string, unknown>).bounding = ["CAP_NOPE"];
+  rejects(caps, "process.capabilities.bounding", /unknown capability 'CAP_NOPE'/);
+  const user = base();
+  (user.process as Record<string, unknown>).user = { uid: -1, gid: 0 };
+  rejects(user, "process.user.uid", /integer id/);
+  const host = base();
+  host.linux = { ...(host.linux as object), namespaces: [{ type: "pid" }, { type: "mount" }] };
+  rejects(host, "hostname", /uts namespace/);
+  rejects({ ...base(), mounts: [{ destination: "/x", type: "overlay", source: "o" }] }, "mounts[0].type", /'overlay' is not supported/);
+  rejects({ ...base(), mounts: [{ destination: "relative", type: "tmpfs" }] }, "mounts[0].destination", /absolute/);
+});
+
+test("resolveInRoot keeps symlinks inside the rootfs", () => {
+  const root = mkdtempSync(join(tmpdir(), `${testPrefix("rootpath")}-`));
+  try {
+    mkdirSync(join(root, "real"));
+    symlinkSync("/etc", join(root, "abs"));
+    symlinkSync("../../../real", join(root, "rel"));
+    assert.equal(resolveInRoot(root, "/abs/passwd"), join(root, "etc", "passwd"));
+    assert.equal(resolveInRoot(root, "/rel/x"), join(root, "real", "x"));
+    assert.equal(resolveInRoot(root, "/../../x"), join(root, "x"));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
