@@ -81,7 +81,7 @@ export function createDisplay(o: DisplayOptions): Display {
         if (e.severity === "debug" && !o.debug) break;
         const who = e.urn !== undefined ? `${nameOfUrn(e.urn)}: ` : "";
         const tag = e.severity === "error" ? c(COLORS.red, "error: ") : e.severity === "warning" ? c(COLORS.yellow, "warning: ") : "";
-        write(`    ${tag}${who}${e.message}`);
+        write(`    ${tag}${who}${e.message.replace(/\n/g, "\n    ")}`);
         break;
       }
       case "step-start":

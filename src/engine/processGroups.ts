@@ -3,6 +3,9 @@
  * exits for any reason, so no provider or program outlives `hostform up`.
  */
 const groups = new Set<number>();
+
+/** Preload that ends a child when the engine's end of its stdin pipe closes. */
+export const EXIT_WITH_PARENT = require.resolve("./exitWithParent");
 let installed = false;
 
 /** Remembers a child started with `detached: true` (it leads its own process group). */

@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { HostformError } from "../sys/errors";
 import type { Project } from "./project";
-import { trackProcessGroup, untrackProcessGroup } from "./processGroups";
+import { EXIT_WITH_PARENT, trackProcessGroup, untrackProcessGroup } from "./processGroups";
 
 /** cmd/run's exit code for "the error was already reported through Engine.Log". */
 export const EXIT_REPORTED = 32;
@@ -54,10 +54,10 @@ export function runProgram(o: ProgramRunOptions): ProgramRun {
   ];
   if (o.dryRun) args.push("--dry-run");
   args.push(o.project.main);
-  const child: ChildProcess = spawn(process.execPath, args, {
+  const child: ChildProcess = spawn(process.execPath, ["--require", EXIT_WITH_PARENT, ...args], {
     cwd: o.project.dir,
     detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["pipe", "pipe", "pipe"],
     env: { ...process.env, PULUMI_NODEJS_TYPESCRIPT: "true", ...o.env },
   });
   if (child.pid !== undefined) trackProcessGroup(child.pid);

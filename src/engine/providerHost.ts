@@ -5,7 +5,7 @@ import { HostformError } from "../sys/errors";
 import { jsonSafe } from "./monitor";
 import type { Project } from "./project";
 import { resolveFromProgram } from "./programRun";
-import { trackProcessGroup, untrackProcessGroup } from "./processGroups";
+import { EXIT_WITH_PARENT, trackProcessGroup, untrackProcessGroup } from "./processGroups";
 import type { PropertyMap } from "./propertyValues";
 import { loadPulumiModules, type PulumiModules } from "./pulumiModules";
 import { nameOfUrn, typeOfUrn } from "./urn";
@@ -73,10 +73,10 @@ export interface ProviderHostOptions {
 export async function startProviderHost(o: ProviderHostOptions, modules: PulumiModules = loadPulumiModules()): Promise<ProviderHost> {
   const { grpc, providerGrpc, providerPb, structPb, emptyPb } = modules;
   const script = resolveFromProgram(o.project, "@pulumi/pulumi/cmd/dynamic-provider");
-  const child: ChildProcess = spawn(process.execPath, [script, o.engineAddress], {
+  const child: ChildProcess = spawn(process.execPath, ["--require", EXIT_WITH_PARENT, script, o.engineAddress], {
     cwd: o.project.dir,
     detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["pipe", "pipe", "pipe"],
     env: { ...process.env, PULUMI_NODEJS_PROJECT: o.project.name },
   });
   const pid = child.pid;

@@ -1,0 +1,8 @@
+// Preloaded (node --require) into the program and provider processes the engine starts. Their
+// stdin is a pipe from the engine; when it closes, the engine is gone (even by SIGKILL, which no
+// exit hook sees), and a provider host would otherwise serve forever.
+process.stdin.on("end", () => process.exit(1));
+process.stdin.on("error", () => process.exit(1));
+process.stdin.resume();
+// The pipe must not keep an otherwise finished program alive.
+(process.stdin as unknown as { unref?: () => void }).unref?.();

@@ -1,0 +1,241 @@
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { testPrefix } from "../helpers/prefix";
+
+const REPO = join(__dirname, "..", "..", "..");
+const FIXTURE = join(REPO, "test", "engine", "fixtures", "files");
+const ENTRY = join(__dirname, "cliEntry.js");
+
+/** A copy of the fixture program in a temp dir, with its own live dir and state dir. */
+interface Program {
+  dir: string;
+  live: string;
+  state: string;
+  configure(values: Record<string, string>): void;
+  checkpoint(): { version: number; checkpoint: { latest: { resources?: { urn: string; type: string; id?: string }[]; pending_operations?: unknown[] } } };
+  cleanup(): void;
+}
+
+function makeProgram(): Program {
+  const dir = join(tmpdir(), testPrefix("engine"));
+  const live = join(dir, "live");
+  const state = join(dir, "state");
+  mkdirSync(live, { recursive: true });
+  copyFileSync(join(FIXTURE, "Pulumi.yaml"), join(dir, "Pulumi.yaml"));
+  copyFileSync(join(FIXTURE, "index.ts"), join(dir, "index.ts"));
+  // Outside the repo, @pulumi/pulumi and typescript are found through this link.
+  symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));
+  writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "engine-test", devDependencies: { typescript: "*" } }));
+  const p: Program = {
+    dir,
+    live,
+    state,
+    configure(values) {
+      const lines = ["config:", `  files:dir: ${live}`, ...Object.entries(values).map(([k, v]) => `  files:${k}: ${JSON.stringify(v)}`)];
+      writeFileSync(join(dir, "Pulumi.dev.yaml"), lines.join("\n") + "\n");
+    },
+    checkpoint() {
+      return JSON.parse(readFileSync(join(state, ".pulumi", "stacks", "files", "dev.json"), "utf8"));
+    },
+    cleanup() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  p.configure({});
+  return p;
+}
+
+interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+function start(p: Program, args: string[]): { child: ChildProcess; done: Promise<RunResult> } {
+  const t0 = Date.now();
+  const child = spawn(process.execPath, [ENTRY, ...args, "--cwd", p.dir], {
+    env: { ...process.env, HOSTFORM_STATE_DIR: p.state, PULUMI_NODEJS_TRANSPILE_ONLY: "true", HOSTFORM_PROGRAM_TIMEOUT_MS: "90000" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<RunResult>((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr, ms: Date.now() - t0 })));
+  return { child, done };
+}
+
+function run(p: Program, ...args: string[]): Promise<RunResult> {
+  return start(p, args).done;
+}
+
+/** Processes whose working directory is the program dir (program or provider host left behind). */
+function processesIn(dir: string): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readlinkSync(`/proc/${name}/cwd`) === dir) pids.push(Number(name));
+    } catch {
+      // Exited meanwhile or not ours to read.
+    }
+  }
+  return pids;
+}
+
+async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return cond();
+}
+
+function jsonEvents(out: string): { type: string; [k: string]: unknown }[] {
+  return out
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l));
+}
+
+describe("engine end to end", { concurrency: 2 }, () => {
+  test("up, no-op up, update, replace, drift, repair, destroy", async () => {
+    const p = makeProgram();
+    try {
+      let r = await run(p, "up", "--yes");
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const cp = p.checkpoint();
+      assert.equal(cp.version, 3);
+      const types = cp.checkpoint.latest.resources!.map((x) => x.type);
+      assert.ok(types.includes("pulumi:pulumi:Stack"));
+      assert.equal(types.filter((t) => t === "pulumi-nodejs:dynamic/hostform:File").length, 2);
+      assert.equal(readFileSync(join(p.live, "a.txt"), "utf8"), "hello");
+      assert.equal(readFileSync(join(p.live, "b.txt"), "utf8"), "hello+5");
+
+      r = await run(p, "up", "--expect-no-changes", "--json");
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const summary = jsonEvents(r.stdout).find((e) => e.type === "summary") as unknown as { counts: Record<string, number> };
+      assert.deepEqual(summary.counts, { same: 3 });
+
+      // content changes → update of a (and b, whose content follows a's); bName → replace of b.
+      p.configure({ content: "bye", bName: "c.txt" });
+      r = await run(p, "up", "--json");
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const steps = jsonEvents(r.stdout).filter((e) => e.type === "step-done");
+      assert.ok(steps.some((e) => e.op === "update" && String(e.urn).endsWith("::a")));
+      assert.ok(steps.some((e) => e.op === "replace" && String(e.urn).endsWith("::b")));
+      assert.equal(readFileSync(join(p.live, "a.txt"), "utf8"), "bye");
+      assert.ok(existsSync(join(p.live, "c.txt")));
+      assert.ok(!existsSync(join(p.live, "b.txt")), "the replaced file is deleted");
+
+      // Out-of-band change: drift reports it (exit 2) and never writes state.
+      const before = readFileSync(join(p.state, ".pulumi", "stacks", "files", "dev.json"), "utf8");
+      writeFileSync(join(p.live, "a.txt"), "tampered");
+      r = await run(p, "drift", "--json");
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      const drift = jsonEvents(r.stdout).filter((e) => e.type === "drift");
+      const a = drift.find((e) => String(e.urn).endsWith("::a")) as unknown as { status: string; changes: { key: string; new: unknown }[] };
+      assert.equal(a.status, "modified");
+      assert.ok(a.changes.some((c) => c.key === "content" && c.new === "tampered"));
+      assert.equal(readFileSync(join(p.state, ".pulumi", "stacks", "files", "dev.json"), "utf8"), before);
+
+      r = await run(p, "up", "--refresh");
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.equal(readFileSync(join(p.live, "a.txt"), "utf8"), "bye");
+      r = await run(p, "drift");
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /in sync/);
+
+      r = await run(p, "destroy", "--yes");
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.deepEqual(readdirSync(p.live), []);
+      assert.deepEqual(p.checkpoint().checkpoint.latest.resources ?? [], []);
+      assert.deepEqual(processesIn(p.dir), []);
+    } finally {
+      p.cleanup();
+    }
+  });
+
+  test("a syntax error shows the user's file and line and fails without hanging", async () => {
+    const p = makeProgram();
+    try {
+      writeFileSync(join(p.dir, "index.ts"), 'import * as pulumi from "@pulumi/pulumi";\nconst broken = ;\n');
+      const r = await run(p, "preview");
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stdout, /index\.ts\(2,\d+\)/);
+      assert.deepEqual(processesIn(p.dir), []);
+    } finally {
+      p.cleanup();
+    }
+  });
+
+  test("a provider failure is attributed to its resource, exits 1, leaves no process", async () => {
+    const p = makeProgram();
+    try {
+      p.configure({ fail: "b.txt" });
+      const r = await run(p, "up", "--json");
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      const failed = jsonEvents(r.stdout).find((e) => e.type === "step-failed") as unknown as { urn: string; message: string };
+      assert.ok(failed.urn.endsWith("::b"), failed.urn);
+      assert.match(failed.message, /refusing to create b\.txt/);
+      // a succeeded and is recorded; b is not.
+      const urns = p.checkpoint().checkpoint.latest.resources!.map((x) => x.urn);
+      assert.ok(urns.some((u) => u.endsWith("::a")));
+      assert.ok(!urns.some((u) => u.endsWith("::b")));
+      assert.equal(p.checkpoint().checkpoint.latest.pending_operations, undefined);
+      assert.ok(await waitFor(() => processesIn(p.dir).length === 0, 3000), "no program or provider left");
+    } finally {
+      p.cleanup();
+    }
+  });
+
+  test("a concurrent second up fails at once naming the holder", async () => {
+    const p = makeProgram();
+    try {
+      const first = start(p, ["up"]);
+      const lock = join(p.state, ".pulumi", "locks", "organization", "files", "dev", "hostform.json");
+      assert.ok(await waitFor(() => existsSync(lock), 20_000), "first up takes the lock");
+      const second = await run(p, "up");
+      assert.equal(second.code, 1);
+      assert.match(second.stderr, new RegExp(`locked by 'hostform up' \\(pid ${first.child.pid}`));
+      const r = await first.done;
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.ok(!existsSync(lock), "lock released");
+      await run(p, "destroy", "--yes");
+    } finally {
+      p.cleanup();
+    }
+  });
+
+  test("an up killed with SIGKILL mid-run is converged by the next up", async () => {
+    const p = makeProgram();
+    try {
+      p.configure({ count: "6" });
+      const first = start(p, ["up"]);
+      const stateFile = join(p.state, ".pulumi", "stacks", "files", "dev.json");
+      const progressed = () => existsSync(stateFile) && (p.checkpoint().checkpoint.latest.resources ?? []).some((x) => x.urn.endsWith("::a"));
+      assert.ok(await waitFor(progressed, 30_000), "first up created something");
+      first.child.kill("SIGKILL");
+      await first.done;
+      // The program and provider notice their engine is gone and exit.
+      assert.ok(await waitFor(() => processesIn(p.dir).length === 0, 5000), `left behind: ${processesIn(p.dir).join(" ")}`);
+      const r = await run(p, "up");
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.equal(readdirSync(p.live).length, 6);
+      const cp = p.checkpoint().checkpoint.latest;
+      assert.equal(cp.pending_operations, undefined);
+      assert.equal(cp.resources!.filter((x) => x.type.includes("File")).length, 6);
+      const d = await run(p, "destroy", "--yes");
+      assert.equal(d.code, 0, d.stdout + d.stderr);
+      assert.deepEqual(readdirSync(p.live), []);
+    } finally {
+      p.cleanup();
+    }
+  });
+});
