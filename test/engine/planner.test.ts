@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { testPrefix } from "../helpers/prefix";
+import { applyIgnoreChanges, planStep } from "../../src/engine/planner";
+import { SECRET_SIG, SIG_KEY } from "../../src/engine/propertyValues";
+import type { ResourceState } from "../../src/engine/state";
+import { checkpointPath, readCheckpoint, writeCheckpoint } from "../../src/engine/stateFile";
+import { createHash } from "node:crypto";
+
+const old: ResourceState = { urn: "urn:pulumi:dev::p::t::a", type: "t", custom: true, id: "1", inputs: { x: 1, y: "a" }, outputs: {}, dependencies: [] };
+
+test("planStep follows the provider's diff, replaceOnChanges, --replace and the DBR option", () => {
+  const base = { old, custom: true, forceReplace: false, replaceOnChanges: [], deleteBeforeReplace: undefined };
+  assert.equal(planStep({ ...base, old: undefined, newInputs: { x: 1 }, diff: undefined }).op, "create");
+  assert.equal(planStep({ ...base, newInputs: { x: 2, y: "a" }, diff: { changes: "none", replaces: [], deleteBeforeReplace: false } }).op, "same");
+  assert.equal(planStep({ ...base, newInputs: { x: 2, y: "a" }, diff: { changes: "some", replaces: [], deleteBeforeReplace: false } }).op, "update");
+  // No diff method: the engine compares inputs itself.
+  assert.equal(planStep({ ...base, newInputs: { x: 1, y: "a" }, diff: { changes: "unknown", replaces: [], deleteBeforeReplace: false } }).op, "same");
+  const r = planStep({ ...base, newInputs: { x: 2, y: "a" }, diff: { changes: "some", replaces: ["x"], deleteBeforeReplace: true } });
+  assert.deepEqual([r.op, r.replaceKeys, r.deleteBeforeReplace], ["replace", ["x"], true]);
+  assert.equal(planStep({ ...base, replaceOnChanges: ["y"], newInputs: { x: 1, y: "b" }, diff: { changes: "some", replaces: [], deleteBeforeReplace: false } }).op, "replace");
+  assert.equal(planStep({ ...base, forceReplace: true, newInputs: { x: 1, y: "a" }, diff: { changes: "none", replaces: [], deleteBeforeReplace: false } }).op, "replace");
+  const opt = planStep({ ...base, deleteBeforeReplace: false, newInputs: { x: 2 }, diff: { changes: "some", replaces: ["x"], deleteBeforeReplace: true } });
+  assert.equal(opt.deleteBeforeReplace, false, "the resource option wins over the provider");
+});
+
+test("applyIgnoreChanges keeps old values at the listed paths", () => {
+  assert.deepEqual(applyIgnoreChanges({ a: 1, b: { c: 2 } }, { a: 5, b: { c: 9, d: 1 } }, ["a", "b.c"]), { a: 1, b: { c: 2, d: 1 } });
+  assert.deepEqual(applyIgnoreChanges({}, { a: 5 }, ["a"]), {});
+});
+
+test("checkpoint round-trips as Pulumi version 3 with secrets and pending operations", () => {
+  const dir = mkdtempSync(join(tmpdir(), `${testPrefix("state")}-`));
+  try {
+    const secret = { [SIG_KEY]: SECRET_SIG, value: "pw" };
+    const a: ResourceState = { ...old, outputs: { pw: secret } };
+    const b: ResourceState = { ...old, urn: "urn:pulumi:dev::p::t::b", dependencies: [old.urn] };
+    writeCheckpoint("p", "dev", { resources: [b, a], pendingOperations: [{ type: "creating", resource: b }] }, dir);
+    const raw = JSON.parse(readFileSync(checkpointPath("p", "dev", dir), "utf8"));
+    assert.equal(raw.version, 3);
+    assert.equal(raw.checkpoint.latest.manifest.magic, createHash("sha256").update(raw.checkpoint.latest.manifest.version).digest("hex"));
+    assert.deepEqual(raw.checkpoint.latest.resources.map((r: { urn: string }) => r.urn), [a.urn, b.urn], "dependencies first");
+    assert.equal(raw.checkpoint.latest.resources[0].outputs.pw.plaintext, '"pw"');
+    assert.equal(raw.checkpoint.latest.pending_operations[0].type, "creating");
+    const back = readCheckpoint("p", "dev", dir)!;
+    assert.deepEqual(back.resources[0]!.outputs.pw, secret);
+    assert.equal(back.pendingOperations.length, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
