@@ -51,7 +51,8 @@ export interface CgroupDriver {
   /** Usage counters. */
   stats(name: string): CgroupStats;
   exists(name: string): boolean;
-  /** Moves a process into the cgroup (every hierarchy). */
+  /** Moves a process into the cgroup (every hierarchy). On v2, put processes in leaves: a cgroup whose
+   *  children have controllers enabled cannot hold processes itself (the kernel answers EBUSY). */
   addProcess(name: string, pid: number): void;
   /** Processes directly in the cgroup. */
   procs(name: string): number[];
