@@ -1,6 +1,19 @@
 import type { Command } from "../command";
+import { upCommand } from "./up";
+import { previewCommand } from "./preview";
+import { refreshCommand } from "./refresh";
+import { destroyCommand } from "./destroy";
+import { driftCommand } from "./drift";
 import { hostInfoCommand } from "./hostInfo";
 import { seccompCompileCommand } from "./seccompCompile";
 
 /** Every `hostform` subcommand, in the order `hostform --help` lists them. */
-export const commands: Command[] = [hostInfoCommand, seccompCompileCommand];
+export const commands: Command[] = [
+  upCommand,
+  previewCommand,
+  refreshCommand,
+  destroyCommand,
+  driftCommand,
+  hostInfoCommand,
+  seccompCompileCommand,
+];
