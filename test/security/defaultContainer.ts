@@ -1,0 +1,116 @@
+// Runs programs in a DEFAULT container exactly as hostform would start one: defaultSpec (Docker's 14
+// capabilities, no_new_privs, masked and read-only paths), the built-in Docker default seccomp profile
+// compiled for those capabilities, and a cgroup of its own with pids and memory limits. Each run gets
+// a fresh cgroup named with the test prefix and removed after the container is gone.
+import { closeSync, openSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { Launcher, type LaunchedContainer, type StdioChoice } from "../../src/runtime/launcher";
+import { defaultSpec, type ContainerSpec } from "../../src/runtime/spec";
+import { openCgroupDriver, type CgroupDriver } from "../../src/cgroup/driver";
+import type { CgroupLimits } from "../../src/cgroup/spec";
+import { compileProfile } from "../../src/seccomp/compile";
+import { loadProfile } from "../../src/seccomp/validate";
+import { makeFullBusyboxBundle } from "./busyboxRoot";
+
+/** Limits every default container of the suite runs under unless a test asks for others. */
+export const DEFAULT_LIMITS: CgroupLimits = { pids: { max: 64 }, memory: { max: "64Mi", swapMax: 0 } };
+
+/** What a finished container left: exit, stdout and stderr, and the cgroup it ran in. */
+export interface RunResult {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A running default container and the cgroup holding it. */
+export interface Started {
+  container: LaunchedContainer;
+  cgroup: string;
+  stdoutFile: string;
+  stderrFile: string;
+}
+
+export class DefaultContainers {
+  readonly driver: CgroupDriver = openCgroupDriver();
+  readonly launcher = new Launcher({ poolSize: 1 });
+  readonly bundle: string;
+  readonly rootfs: string;
+  /** Host PIDs of every container started, to prove none outlives the suite. */
+  readonly pids: number[] = [];
+  private readonly cgroups = new Set<string>();
+  private readonly seccomp: Buffer;
+  private seq = 0;
+
+  constructor(readonly prefix: string) {
+    ({ bundle: this.bundle, rootfs: this.rootfs } = makeFullBusyboxBundle(prefix));
+    this.seccomp = compileProfile(loadProfile("docker-default"), { caps: "default" }).bpf;
+  }
+
+  /** Docker's defaults for `args`, with the suite's hostname. */
+  spec(args: string[]): ContainerSpec {
+    return defaultSpec({ rootfs: this.rootfs, args, hostname: `${this.prefix}`.slice(0, 63) });
+  }
+
+  /** Starts a container in a fresh cgroup; stdout and stderr go to files in the bundle unless `stdio` says otherwise. */
+  async start(s: ContainerSpec, limits: CgroupLimits = DEFAULT_LIMITS, stdio?: [StdioChoice, StdioChoice, StdioChoice]): Promise<Started> {
+    const n = this.seq++;
+    const cgroup = `${this.prefix}-${n}`;
+    this.driver.create(cgroup, limits);
+    this.cgroups.add(cgroup);
+    const stdoutFile = join(this.bundle, `stdout-${n}`);
+    const stderrFile = join(this.bundle, `stderr-${n}`);
+    const out = openSync(stdoutFile, "w+");
+    const err = openSync(stderrFile, "w+");
+    try {
+      const container = await this.launcher.launch(s, {
+        stdio: stdio ?? ["ignore", out, err],
+        seccompFilter: this.seccomp,
+        onCgroup: (pid) => {
+          this.pids.push(pid);
+          this.driver.addProcess(cgroup, pid);
+        },
+      });
+      return { container, cgroup, stdoutFile, stderrFile };
+    } finally {
+      closeSync(out);
+      closeSync(err);
+    }
+  }
+
+  /** Kills what is left in the container's cgroup and removes the cgroup. */
+  async remove(cgroup: string): Promise<void> {
+    if (!this.cgroups.has(cgroup)) return;
+    if (this.driver.exists(cgroup)) {
+      await this.driver.kill(cgroup);
+      await this.driver.delete(cgroup);
+    }
+    this.cgroups.delete(cgroup);
+  }
+
+  /** Runs a container to completion (default limits), then removes its cgroup. */
+  async run(args: string[], limits?: CgroupLimits): Promise<RunResult> {
+    const s = await this.start(this.spec(args), limits);
+    try {
+      const exit = await s.container.exited;
+      return { ...exit, stdout: readFileSync(s.stdoutFile, "utf8"), stderr: readFileSync(s.stderrFile, "utf8") };
+    } finally {
+      await this.remove(s.cgroup);
+    }
+  }
+
+  /** Runs `sh -c script`. */
+  sh(script: string, limits?: CgroupLimits): Promise<RunResult> {
+    return this.run(["sh", "-c", script], limits);
+  }
+
+  /** Kills every container and cgroup still around, stops the launcher and removes the bundle. */
+  async close(): Promise<void> {
+    try {
+      for (const cgroup of [...this.cgroups]) await this.remove(cgroup);
+      await this.launcher.close();
+    } finally {
+      rmSync(this.bundle, { recursive: true, force: true });
+    }
+  }
+}
