@@ -1,0 +1,79 @@
+// The Cgroup resource: a hostform cgroup with version-neutral limits, optionally nested in another.
+import * as pulumi from "@pulumi/pulumi";
+import type { CgroupPaths } from "../src/cgroup/driver";
+import type { CgroupLimits, NormalizedLimits } from "../src/cgroup/spec";
+import { stableProvider } from "./stableProvider";
+
+const provider = stableProvider("cgroup");
+
+/** Arguments of a Cgroup. Every limit is optional; an undeclared limit is left as the kernel has it. */
+export interface CgroupArgs {
+  /** Pinned cgroup name (one level, e.g. "web"). Default: the resource name plus a random suffix.
+   *  A pinned name makes replacements delete the old cgroup first. */
+  name?: pulumi.Input<string>;
+  /** The Cgroup this one is nested in; its full name becomes this one's prefix ("pod/web"). */
+  parent?: Cgroup;
+  /** Memory limits: max, high, low, swapMax as bytes or sizes ("64Mi", "1G") or "max". */
+  memory?: pulumi.Input<NonNullable<CgroupLimits["memory"]>>;
+  /** CPU: weight (1..10000) or shares (2..262144); quota/period in µs, or cores (0.5, "500m"). */
+  cpu?: pulumi.Input<NonNullable<CgroupLimits["cpu"]>>;
+  /** CPUs and memory nodes, as lists such as "0-1" or "0,2". */
+  cpuset?: pulumi.Input<NonNullable<CgroupLimits["cpuset"]>>;
+  /** Task count limit, or "max". */
+  pids?: pulumi.Input<NonNullable<CgroupLimits["pids"]>>;
+  /** I/O weight (or v1 blkioWeight) and per-device throttles. */
+  io?: pulumi.Input<NonNullable<CgroupLimits["io"]>>;
+}
+
+/**
+ * A cgroup under hostform's parent in every hierarchy the host mounts (cgroup v2, v1 or hybrid).
+ * Limit changes are written in place; a new name or parent replaces it. `refresh`/`drift` read the
+ * live limit files, so a limit rewritten behind hostform's back shows as drift and the next `up`
+ * writes the declared value again.
+ */
+export class Cgroup extends pulumi.dynamic.Resource {
+  /** The cgroup's own name (one level). */
+  declare readonly name: pulumi.Output<string>;
+  /** Full name under hostform's parent, e.g. "pod/web-1a2b3c4d"; the resource id. */
+  declare readonly fullName: pulumi.Output<string>;
+  /** Layout of the host: "v2", "v1" or "hybrid". */
+  declare readonly version: pulumi.Output<"v1" | "v2" | "hybrid">;
+  /** Primary directory: the cgroup2 one when the host mounts cgroup2, else the first v1 one. */
+  declare readonly path: pulumi.Output<string>;
+  /** Directory in the cgroup2 hierarchy (v2) and in each v1 controller hierarchy (v1). */
+  declare readonly paths: pulumi.Output<CgroupPaths>;
+  /** Live values of the declared limits, in the kernel's terms (bytes rounded to pages, quota/period). */
+  declare readonly limits: pulumi.Output<NormalizedLimits>;
+  /** Declared memory limits. */
+  declare readonly memory: pulumi.Output<CgroupLimits["memory"] | undefined>;
+  /** Declared cpu limits. */
+  declare readonly cpu: pulumi.Output<CgroupLimits["cpu"] | undefined>;
+  /** Declared cpuset. */
+  declare readonly cpuset: pulumi.Output<CgroupLimits["cpuset"] | undefined>;
+  /** Declared pids limit. */
+  declare readonly pids: pulumi.Output<CgroupLimits["pids"] | undefined>;
+  /** Declared io limits. */
+  declare readonly io: pulumi.Output<CgroupLimits["io"] | undefined>;
+
+  constructor(name: string, args: CgroupArgs = {}, opts?: pulumi.CustomResourceOptions) {
+    const { parent, ...limits } = args;
+    super(
+      provider,
+      name,
+      {
+        ...limits,
+        resourceName: name,
+        parentName: parent?.fullName,
+        autonamed: undefined,
+        fullName: undefined,
+        version: undefined,
+        path: undefined,
+        paths: undefined,
+        limits: undefined,
+      },
+      opts,
+      "hostform",
+      "Cgroup",
+    );
+  }
+}

@@ -1,0 +1,30 @@
+// Turns validation errors into Pulumi check failures that name the property, so `hostform up`
+// (and `pulumi up`) print "memory.max: ..." before anything on the host is touched.
+import type * as pulumi from "@pulumi/pulumi";
+import { HostformError, ValidationError } from "../../../src/sys/errors";
+
+/** Runs each validation step and collects every failure instead of stopping at the first. */
+export function collectFailures(steps: Array<() => void>): pulumi.dynamic.CheckFailure[] {
+  const failures: pulumi.dynamic.CheckFailure[] = [];
+  for (const step of steps) {
+    try {
+      step();
+    } catch (err) {
+      failures.push(toCheckFailure(err));
+    }
+  }
+  return failures;
+}
+
+/**
+ * The failure for one error: a ValidationError's field, or the "field: ..." prefix other hostform
+ * errors (UnsupportedError) put first. Anything else is a bug and is re-thrown.
+ */
+export function toCheckFailure(err: unknown): pulumi.dynamic.CheckFailure {
+  if (err instanceof ValidationError) return { property: err.field, reason: err.message };
+  if (err instanceof HostformError) {
+    const m = /^([A-Za-z0-9_.[\]]+): /.exec(err.message);
+    return { property: m?.[1] ?? "", reason: err.message };
+  }
+  throw err;
+}

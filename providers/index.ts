@@ -1,0 +1,11 @@
+// hostform's public API: `import * as hf from "hostform"`.
+export { Namespace, type NamespaceArgs } from "./namespace";
+export { Cgroup, type CgroupArgs } from "./cgroup";
+export { SeccompProfile, type SeccompProfileArgs } from "./seccompProfile";
+export { BusyboxRootfs, type BusyboxRootfsArgs } from "./busyboxRootfs";
+export { PROVIDER_PROTOCOL } from "./stableProvider";
+export type { NamespaceType } from "../src/ns/types";
+export type { CgroupLimits, NormalizedLimits } from "../src/cgroup/spec";
+export type { CgroupPaths } from "../src/cgroup/driver";
+export type { SeccompProfileInput } from "../src/seccomp/profile";
+export type { TargetArch } from "../src/seccomp/resolve";

@@ -1,0 +1,49 @@
+// The Namespace resource: a set of pinned namespaces that outlives any process, for containers to
+// share (like a pod's sandbox).
+import * as pulumi from "@pulumi/pulumi";
+import type { NamespaceType } from "../src/ns";
+import { stableProvider } from "./stableProvider";
+
+const provider = stableProvider("namespace");
+
+/** Arguments of a Namespace. */
+export interface NamespaceArgs {
+  /** Namespace types to create: net, uts, ipc, mnt, pid, cgroup. */
+  types: pulumi.Input<pulumi.Input<NamespaceType>[]>;
+  /** Pinned set name. Default: the resource name plus a random suffix. A pinned name makes
+   *  replacements delete the old set first. */
+  name?: pulumi.Input<string>;
+}
+
+/**
+ * Namespaces pinned under /run/hostform/ns/<name>/<type> (bind mounts of nsfs files). A set with a
+ * pid namespace keeps a tiny holder process as its PID 1. A namespace cannot be modified or
+ * re-entered once lost, so a change of types, or a pin removed behind hostform's back, replaces it.
+ */
+export class Namespace extends pulumi.dynamic.Resource {
+  /** The set's name; the resource id. */
+  declare readonly name: pulumi.Output<string>;
+  /** Types in canonical order. */
+  declare readonly types: pulumi.Output<NamespaceType[]>;
+  /** The set's directory. */
+  declare readonly path: pulumi.Output<string>;
+  /** Pin path of each type, what setns(2) or `nsenter --net=<path>` takes. */
+  declare readonly paths: pulumi.Output<Partial<Record<NamespaceType, string>>>;
+  /** nsfs inode of each type (as `ls -l /proc/<pid>/ns` shows). */
+  declare readonly inodes: pulumi.Output<Partial<Record<NamespaceType, number>>>;
+  /** PID of the pid namespace's holder process; 0 without a pid namespace. */
+  declare readonly holderPid: pulumi.Output<number>;
+  /** True when every type is pinned and the holder (if any) lives. */
+  declare readonly intact: pulumi.Output<boolean>;
+
+  constructor(name: string, args: NamespaceArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      provider,
+      name,
+      { ...args, resourceName: name, autonamed: undefined, path: undefined, paths: undefined, inodes: undefined, holderPid: undefined, intact: undefined },
+      opts,
+      "hostform",
+      "Namespace",
+    );
+  }
+}
