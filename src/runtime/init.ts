@@ -2,12 +2,14 @@
 // that unshared pid/mnt/uts/ipc/net, so it starts as PID 1 of fresh namespaces. It loads its
 // modules, says "ready" on fd 3 and blocks until the launcher sends the spec. Then it builds the
 // container around itself and execve()s the user's program: no hostform process stays behind.
+// In exec mode (src/runtime/exec.ts) it is born inside a running container's namespaces instead,
+// joins its mount namespace and becomes one more process of that container.
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import * as libc from "../sys/libc";
 import { SysError, ValidationError, hasCode } from "../sys/errors";
 import {
-  CAPABILITIES, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWUTS, CLOSE_RANGE_CLOEXEC, MNT_DETACH,
+  CAPABILITIES, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWUTS, CLOSE_RANGE_CLOEXEC, MNT_DETACH,
   MS_BIND, MS_DIRSYNC, MS_MANDLOCK, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_NOSYMFOLLOW,
   MS_PRIVATE, MS_RDONLY, MS_REC, MS_RELATIME, MS_REMOUNT, MS_SHARED, MS_SLAVE, MS_STRICTATIME, MS_SYNCHRONOUS,
   MS_UNBINDABLE, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, PR_CAP_AMBIENT_RAISE, PR_CAPBSET_DROP, PR_SET_KEEPCAPS,
@@ -16,7 +18,12 @@ import {
 import * as initSys from "./initSyscalls";
 import { loadFilterOnCurrentThread } from "../seccomp/load";
 import { resolveInRoot } from "./rootPath";
-import { INIT_LAUNCHER_PIDFD, INIT_SOCKET_FD, type InitFailure, type InitMessage, type StartRequest } from "./initProtocol";
+import { resolveExecUser } from "./execUser";
+import { setControllingTerminal, setsid } from "./ptySyscalls";
+import {
+  INIT_LAUNCHER_PIDFD, INIT_SOCKET_FD, INIT_TARGET_PIDFD,
+  type ExecRequest, type InitFailure, type InitMessage, type InitRequest, type StartRequest,
+} from "./initProtocol";
 import type { ContainerSpec, MountSpec } from "./spec";
 
 /** Failure of one setup step; the step name tells the launcher's user where it broke. */
@@ -39,7 +46,7 @@ function send(msg: InitMessage): void {
   writeSync(INIT_SOCKET_FD, `${JSON.stringify(msg)}\n`);
 }
 
-function readRequest(): StartRequest | undefined {
+function readRequest(): InitRequest | undefined {
   const chunks: Buffer[] = [];
   const buf = Buffer.alloc(65536);
   for (;;) {
@@ -49,7 +56,7 @@ function readRequest(): StartRequest | undefined {
     chunks.push(Buffer.from(buf.subarray(0, n)));
     if (buf[n - 1] === 0x0a) break;
   }
-  return JSON.parse(Buffer.concat(chunks).toString("utf8")) as StartRequest;
+  return JSON.parse(Buffer.concat(chunks).toString("utf8")) as InitRequest;
 }
 
 const FLAG_OPTIONS: Record<string, { set?: number; clear?: number }> = {
@@ -198,7 +205,7 @@ function buildRoot(spec: ContainerSpec): void {
   if (spec.root.readonly === true) step("read-only root", () => libc.mount(null, "/", null, MS_BIND | MS_REMOUNT | MS_RDONLY));
 }
 
-function takeStdio(stdio: StartRequest["stdio"]): void {
+function takeStdio(stdio: InitRequest["stdio"]): void {
   stdio.forEach((fd, i) => {
     if (fd === null) return;
     const copy = initSys.pidfdGetfd(INIT_LAUNCHER_PIDFD, fd);
@@ -299,6 +306,54 @@ function become(req: StartRequest, lastCap: number): never {
   return step("execve", () => initSys.execve(program, spec.process.args, spec.process.env ?? []));
 }
 
+const CLONE_FS = 0x00000200;
+
+function readOptional(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (err) {
+    if (hasCode(err, "ENOENT")) return "";
+    throw err;
+  }
+}
+
+/** Exec mode: become one more process of the running container behind INIT_TARGET_PIDFD. */
+function joinContainer(req: ExecRequest, lastCap: number): never {
+  const spec = req.spec;
+  step("join mount namespace", () => {
+    // setns(CLONE_NEWNS) fails with EINVAL while other threads share the caller's fs_struct (root,
+    // cwd); unshare(CLONE_FS) gives this thread its own, after which the join succeeds. The new
+    // root and cwd are the container's, its /proc included.
+    libc.unshare(CLONE_FS);
+    libc.setns(INIT_TARGET_PIDFD, CLONE_NEWNS, "container mount namespace");
+  });
+  if (req.user !== undefined) {
+    const user = req.user;
+    spec.process.user = step("resolve user", () => resolveExecUser(user, readOptional("/etc/passwd"), readOptional("/etc/group")));
+  }
+  for (const r of spec.process.rlimits ?? []) {
+    step(`rlimit ${r.type}`, () => libc.prlimit(0, RLIMITS[r.type]!, { soft: r.soft, hard: r.hard }));
+  }
+  step("stdio", () => takeStdio(req.stdio));
+  if (req.terminal) {
+    step("controlling terminal", () => {
+      setsid();
+      setControllingTerminal(0);
+    });
+  }
+  step("close fds", () => libc.closeRange(3, 0xffffffff, CLOSE_RANGE_CLOEXEC));
+  step("reset signals", () => {
+    initSys.unblockAllSignals();
+    initSys.resetSignal(13 /* SIGPIPE */);
+    initSys.resetSignal(25 /* SIGXFSZ */);
+  });
+  const seccomp = req.seccompBpf !== undefined ? Buffer.from(req.seccompBpf, "base64") : undefined;
+  const program = dropPrivileges(spec, lastCap, seccomp);
+  libc.umask(spec.process.user.umask ?? 0o022);
+  send({ kind: "exec" });
+  return step("execve", () => initSys.execve(program, spec.process.args, spec.process.env ?? []));
+}
+
 function failure(err: unknown): InitFailure {
   const stepName = err instanceof StepError ? err.step : "init";
   const cause = err instanceof StepError ? err.cause : err;
@@ -321,7 +376,8 @@ function main(): void {
   const req = readRequest();
   if (req === undefined) process.exit(0);
   try {
-    become(req, lastCap);
+    if (req.kind === "exec") joinContainer(req, lastCap);
+    else become(req, lastCap);
   } catch (err) {
     try {
       send(failure(err));

@@ -8,6 +8,8 @@ import type { ContainerSpec } from "./spec";
 export const INIT_SOCKET_FD = 3;
 /** fd of a pidfd for the launcher process in the init, used to copy stdio fds from it. */
 export const INIT_LAUNCHER_PIDFD = 4;
+/** fd of a pidfd for the container an exec init joins (exec mode only). */
+export const INIT_TARGET_PIDFD = 5;
 
 /** Launcher → init: everything the init needs to become the container. */
 export interface StartRequest {
@@ -19,6 +21,29 @@ export interface StartRequest {
   /** Launcher fds to become the container's fds 0, 1, 2; null keeps /dev/null. */
   stdio: [number | null, number | null, number | null];
 }
+
+/**
+ * Executor → init (exec mode): run one more process in a running container. The init was born in
+ * the container's pid/net/uts/ipc/cgroup namespaces and placed in its cgroups; it joins the mount
+ * namespace itself (through the pidfd on INIT_TARGET_PIDFD), then sets up the process as "start"
+ * would, minus everything that builds the container.
+ */
+export interface ExecRequest {
+  kind: "exec";
+  /** The container's spec with process.args/env/cwd replaced by the exec's. */
+  spec: ContainerSpec;
+  /** `--user` to resolve inside the container ("uid[:gid]" or "name[:group]"); absent: spec.process.user. */
+  user?: string;
+  /** The container's compiled seccomp BPF, base64. */
+  seccompBpf?: string;
+  /** Executor fds to become the process's fds 0, 1, 2; null keeps /dev/null. */
+  stdio: [number | null, number | null, number | null];
+  /** fd 0 is a terminal: make it the controlling terminal of a new session. */
+  terminal: boolean;
+}
+
+/** What an init may be asked to do. */
+export type InitRequest = StartRequest | ExecRequest;
 
 /** A failure before exec, carried as data so the launcher can rebuild a typed error. */
 export interface InitFailure {

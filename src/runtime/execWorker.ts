@@ -1,0 +1,100 @@
+// Runs in a worker thread of the executor (exec.ts). setns() into a running container's pid, net,
+// uts, ipc and cgroup namespaces changes only this thread, and child_process.spawn forks from it,
+// so each exec init is born inside the container (a process of its PID namespace) while the
+// executor's main thread stays in the host's. The mount namespace is joined by the init itself.
+import { spawn, type ChildProcess } from "node:child_process";
+import { parentPort, workerData } from "node:worker_threads";
+import type { Socket } from "node:net";
+import { openSync } from "node:fs";
+import * as libc from "../sys/libc";
+import { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWUTS } from "../sys/constants";
+import { LineDecoder, type InitMessage } from "./initProtocol";
+
+/** Namespaces the worker joins before spawning an exec init. */
+export const EXEC_WORKER_NAMESPACES = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+
+/** Main thread → worker. `targetPidfd` is a fd of the process (fd tables are per process). */
+export type ExecWorkerRequest =
+  | { op: "spawn"; id: number; targetPidfd: number }
+  | { op: "send"; id: number; line: string }
+  | { op: "kill"; id: number; signal: NodeJS.Signals };
+
+/** Worker → main thread. */
+export type ExecWorkerEvent =
+  | { op: "spawned"; id: number; pid: number }
+  | { op: "spawnFailed"; id: number; message: string; code?: string }
+  | { op: "message"; id: number; message: InitMessage }
+  | { op: "eof"; id: number }
+  | { op: "exit"; id: number; code: number | null; signal: NodeJS.Signals | null };
+
+export interface ExecWorkerData {
+  initPath: string;
+}
+
+const data = workerData as ExecWorkerData;
+const port = parentPort!;
+const children = new Map<number, ChildProcess>();
+const selfPidfd = libc.pidfdOpen(process.pid);
+// The main thread's namespaces, to return to after each spawn: staying in the container's would
+// make the next exec init of another container start inside this one.
+const HOST_NS: ReadonlyArray<[number, string]> = [
+  [CLONE_NEWPID, "pid"], [CLONE_NEWNET, "net"], [CLONE_NEWUTS, "uts"], [CLONE_NEWIPC, "ipc"], [CLONE_NEWCGROUP, "cgroup"],
+];
+const hostNsFds = HOST_NS.map(([flag, name]) => [flag, openSync(`/proc/self/ns/${name}`, "r")] as const);
+
+function post(ev: ExecWorkerEvent): void {
+  port.postMessage(ev);
+}
+
+function spawnInit(id: number, targetPidfd: number): void {
+  let child: ChildProcess;
+  try {
+    // One setns through the pidfd joins all five at once, or none.
+    libc.setns(targetPidfd, EXEC_WORKER_NAMESPACES, "container namespaces");
+    try {
+      child = spawn(process.execPath, [data.initPath], {
+        stdio: ["ignore", "ignore", "inherit", "pipe", selfPidfd, targetPidfd],
+      });
+    } finally {
+      for (const [flag, fd] of hostNsFds) libc.setns(fd, flag, `host ${flag.toString(16)}`);
+    }
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    post({ op: "spawnFailed", id, message: e.message, ...(e.code !== undefined ? { code: e.code } : {}) });
+    return;
+  }
+  if (child.pid === undefined) {
+    // fork into a PID namespace whose init has died fails (ENOMEM): the container is stopping.
+    child.once("error", (err: NodeJS.ErrnoException) => post({ op: "spawnFailed", id, message: err.message, ...(err.code !== undefined ? { code: err.code } : {}) }));
+    return;
+  }
+  children.set(id, child);
+  post({ op: "spawned", id, pid: child.pid });
+  const sock = child.stdio[3] as Socket;
+  const decoder = new LineDecoder();
+  sock.setEncoding("utf8");
+  sock.on("data", (chunk: string) => {
+    for (const message of decoder.push(chunk)) post({ op: "message", id, message: message as InitMessage });
+  });
+  sock.on("end", () => post({ op: "eof", id }));
+  sock.on("error", () => undefined);
+  child.on("exit", (code, signal) => {
+    children.delete(id);
+    post({ op: "exit", id, code, signal });
+  });
+}
+
+port.on("message", (req: ExecWorkerRequest) => {
+  const child = children.get(req.id);
+  switch (req.op) {
+    case "spawn":
+      spawnInit(req.id, req.targetPidfd);
+      break;
+    case "send":
+      (child?.stdio[3] as Socket | undefined)?.write(req.line);
+      break;
+    case "kill":
+      child?.kill(req.signal);
+      break;
+  }
+});
