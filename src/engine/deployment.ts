@@ -89,6 +89,12 @@ async function withRun(o: DeploymentOptions, operation: OperationKind, writes: b
     run.fail(err instanceof HostformError ? err.message : (err as Error).stack ?? String(err));
   } finally {
     await run.close();
+    try {
+      await run.journal.flush();
+    } catch (err) {
+      run.fail(`the state could not be written: ${err instanceof HostformError ? err.message : String(err)}`);
+    }
+    if (writes) o.events({ type: "diagnostic", severity: "debug", message: `state written ${run.journal.writes} times` });
     lock?.release();
   }
   const stack = run.journal.resources.find((r) => r.type === STACK_TYPE && r.delete !== true);
@@ -176,7 +182,7 @@ class Run {
       const entry = this.journal.live(r.urn);
       if (entry !== undefined && entry.custom && entry.id) await this.refreshOne(entry, "refresh");
     }
-    if (!this.dryRun) this.journal.clearPending();
+    if (!this.dryRun) await this.journal.clearPending();
   }
 
   /** Calls Read once for every custom resource, concurrently within --parallel. */
@@ -195,7 +201,7 @@ class Run {
         this.drifted = true;
         this.count("drifted");
         this.emit({ type: "drift", urn: r.urn, status: "missing", changes: [] });
-        if (mode === "refresh" && !this.dryRun) this.journal.remove(r);
+        if (mode === "refresh" && !this.dryRun) await this.journal.remove(r);
         return;
       }
       const outputs = markSecrets(res.outputs, [...secretKeysOf(r.outputs), ...(r.additionalSecretOutputs ?? [])]);
@@ -209,8 +215,8 @@ class Run {
       this.count("refresh");
       const next: ResourceState = { ...r, id: res.id, outputs };
       if (res.inputs !== undefined) next.inputs = markSecrets(res.inputs, secretKeysOf(r.inputs));
-      if (mode === "refresh" && !this.dryRun) this.journal.replace(r, next);
-      else if (mode === "drift" && this.operation === "preview") this.journal.replace(r, next);
+      if (mode === "refresh" && !this.dryRun) await this.journal.replace(r, next);
+      else if (mode === "drift" && this.operation === "preview") await this.journal.replace(r, next);
       this.emit({ type: "step-done", op: "refresh", urn: r.urn, dryRun: mode === "drift", durationMs: Date.now() - started, changes });
     } catch (err) {
       this.stepFailed("refresh", r.urn, err, started);
@@ -242,7 +248,7 @@ class Run {
       },
       registerResourceOutputs: (urn, outputs) => {
         const r = this.journal.live(urn);
-        if (r !== undefined) this.journal.replace(r, { ...r, outputs });
+        if (r !== undefined) void this.journal.replace(r, { ...r, outputs });
       },
       log: (d) => {
         if (d.severity === "error") this.failed = true;
@@ -301,8 +307,8 @@ class Run {
       ...(reg.protect ? { protect: true } : {}),
       created: old?.created ?? new Date().toISOString(),
     };
-    if (old === undefined) this.journal.add(next);
-    else this.journal.replace(old, next);
+    if (old === undefined) void this.journal.add(next);
+    else void this.journal.replace(old, next);
     const op: StepOp = old === undefined ? "create" : changedKeys(old.inputs, reg.inputs).length > 0 ? "update" : "same";
     this.count(op);
     this.emit({ type: "step-done", op, urn: reg.urn, dryRun: this.dryRun, durationMs: 0, changes: old === undefined ? [] : propertyChanges(old.inputs, reg.inputs) });
@@ -314,7 +320,7 @@ class Run {
     let p = this.journal.live(urn);
     if (p === undefined) {
       p = { urn, type: NODEJS_PROVIDER_TYPE, custom: true, id: randomUUID(), inputs: {}, outputs: {}, dependencies: [], created: new Date().toISOString() };
-      this.journal.add(p);
+      void this.journal.add(p);
     }
     return `${urn}::${p.id}`;
   }
@@ -323,7 +329,7 @@ class Run {
   dropUnusedDefaultProvider(): void {
     if (this.dryRun) return;
     for (const p of this.journal.resources.filter((r) => r.type === NODEJS_PROVIDER_TYPE)) {
-      if (!this.journal.resources.some((r) => r.provider !== undefined && r.provider.startsWith(`${p.urn}::`))) this.journal.remove(p);
+      if (!this.journal.resources.some((r) => r.provider !== undefined && r.provider.startsWith(`${p.urn}::`))) void this.journal.remove(p);
     }
   }
 
@@ -397,7 +403,7 @@ class Run {
     if (plan.op === "same") {
       const s = base(old!.id, old!.outputs);
       if (old!.modified !== undefined) s.modified = old!.modified;
-      if (!this.dryRun) this.journal.replace(old!, s);
+      if (!this.dryRun) void this.journal.replace(old!, s);
       done();
       return { id: old!.id ?? "", outputs: old!.outputs };
     }
@@ -412,36 +418,37 @@ class Run {
     return this.limiter.run(async () => {
       this.emit({ type: "step-start", op, urn: reg.urn, dryRun: false });
       if (plan.op === "update") {
-        const token = this.journal.begin("updating", old!);
+        const token = await this.journal.begin("updating", old!);
         let outs: PropertyMap;
         try {
           outs = await provider.update(reg.urn, old!.id ?? "", unwrapForProvider(old!.outputs).plain, check.inputs, oldInputsPlain);
-        } finally {
-          this.journal.end(token);
+        } catch (err) {
+          await this.journal.end(token);
+          throw err;
         }
         const s = base(old!.id, markSecrets(outs, secretOutputs));
         s.modified = new Date().toISOString();
-        this.journal.replace(old!, s);
+        await this.journal.end(token, (edit) => edit.replace(old!, s));
         done();
         return { id: s.id ?? "", outputs: s.outputs };
       }
       if (plan.op === "replace" && plan.deleteBeforeReplace) await this.deleteForReplacement(old!);
       const pendingState = base(undefined, {});
-      const token = this.journal.begin("creating", pendingState);
+      const token = await this.journal.begin("creating", pendingState);
       let created: { id: string; outputs: PropertyMap };
       try {
         created = await provider.create(reg.urn, check.inputs);
       } catch (err) {
-        this.journal.end(token);
+        await this.journal.end(token);
         throw err;
       }
       const s = base(created.id, markSecrets(created.outputs, secretOutputs));
-      this.journal.end(token, () => {
+      await this.journal.end(token, (edit) => {
         if (plan.op === "replace" && !plan.deleteBeforeReplace) {
           // Create-before-delete: the old copy stays, marked for deletion at the end of the run.
-          this.journal.replace(old!, { ...old!, delete: true });
+          edit.replace(old!, { ...old!, delete: true });
         }
-        this.journal.add(s);
+        edit.add(s);
       });
       done();
       return { id: s.id ?? "", outputs: s.outputs };
@@ -516,16 +523,18 @@ class Run {
       if (!this.dryRun) {
         if (r.custom && r.retainOnDelete !== true && r.id) {
           const provider = await this.provider();
-          const token = this.journal.begin("deleting", r);
+          const token = await this.journal.begin("deleting", r);
           try {
             await provider.delete(r.urn, r.id, unwrapForProvider(r.outputs).plain, unwrapForProvider(r.inputs).plain);
-          } finally {
-            this.journal.end(token);
+          } catch (err) {
+            await this.journal.end(token);
+            throw err;
           }
-        } else if (r.retainOnDelete === true) {
-          this.diag({ severity: "info", urn: r.urn, message: "retainOnDelete: removed from the state, left in place on the host" });
+          await this.journal.end(token, (edit) => edit.remove(r));
+        } else {
+          if (r.retainOnDelete === true) this.diag({ severity: "info", urn: r.urn, message: "retainOnDelete: removed from the state, left in place on the host" });
+          await this.journal.remove(r);
         }
-        this.journal.remove(r);
       }
       // The old copy of a replacement is part of the replace step, not a delete of its own.
       const original = r.delete === true || this.deletedForReplacement.has(r.urn);

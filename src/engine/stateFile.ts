@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { homedir } from "node:os";
+import { open, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { HostformError, SysError } from "../sys/errors";
 import { fromCheckpointValue, toCheckpointValue, type PropertyMap } from "./propertyValues";
@@ -22,15 +23,19 @@ export function checkpointPath(project: string, stack: string, dir: string = sta
   return join(dir, ".pulumi", "stacks", project, `${stack}.json`);
 }
 
-interface CheckpointFile {
+/** Pulumi's apitype.DeploymentV3, with resources in their encoded (ResourceV3) form. */
+export interface DeploymentV3 {
+  manifest: { time: string; magic: string; version: string };
+  resources?: Record<string, unknown>[];
+  pending_operations?: { resource: Record<string, unknown>; type: string }[];
+}
+
+/** Pulumi's apitype.CheckpointV3 file. */
+export interface CheckpointFile {
   version: number;
   checkpoint: {
     stack: string;
-    latest?: {
-      manifest: { time: string; magic: string; version: string };
-      resources?: Record<string, unknown>[];
-      pending_operations?: { resource: Record<string, unknown>; type: string }[];
-    };
+    latest?: DeploymentV3;
   };
 }
 
@@ -46,11 +51,7 @@ export function readCheckpoint(project: string, stack: string, dir: string = sta
     throw SysError.fromNode(err, "read checkpoint");
   }
   if (doc.version !== 3) throw new HostformError(`${file}: checkpoint version ${doc.version} is not supported (expected 3)`);
-  const latest = doc.checkpoint?.latest;
-  return {
-    resources: (latest?.resources ?? []).map(decodeResource),
-    pendingOperations: (latest?.pending_operations ?? []).map((op) => ({ resource: decodeResource(op.resource), type: op.type as PendingOperation["type"] })),
-  };
+  return snapshotFromDeployment(doc.checkpoint?.latest);
 }
 
 /**
@@ -60,20 +61,60 @@ export function readCheckpoint(project: string, stack: string, dir: string = sta
 export function writeCheckpoint(project: string, stack: string, snapshot: Snapshot, dir: string = stateDir()): void {
   const file = checkpointPath(project, stack, dir);
   ensureLayout(dir, dirname(file));
+  atomicWrite(file, checkpointText(project, stack, snapshot));
+}
+
+/**
+ * writeCheckpoint without blocking the event loop during fsync. The snapshot is serialized before
+ * the first await, so later edits to the resources never leak into this write.
+ */
+export async function writeCheckpointAsync(project: string, stack: string, snapshot: Snapshot, dir: string = stateDir()): Promise<void> {
+  const file = checkpointPath(project, stack, dir);
+  const text = checkpointText(project, stack, snapshot);
+  ensureLayout(dir, dirname(file));
+  await atomicWriteAsync(file, text);
+}
+
+/** The checkpoint file's text for a snapshot (resources put in dependency order). */
+export function checkpointText(project: string, stack: string, snapshot: Snapshot): string {
+  return JSON.stringify(checkpointDocument(project, stack, snapshot), null, 4) + "\n";
+}
+
+/** The version-3 checkpoint document for a snapshot. */
+export function checkpointDocument(project: string, stack: string, snapshot: Snapshot): CheckpointFile {
   const doc: CheckpointFile = {
     version: 3,
     checkpoint: {
       stack: `organization/${project}/${stack}`,
-      latest: {
-        manifest: { time: new Date().toISOString(), magic: createHash("sha256").update(ENGINE_VERSION).digest("hex"), version: ENGINE_VERSION },
-        resources: sortByDependencies(snapshot.resources).map(encodeResource),
-      },
+      latest: deploymentDocument(snapshot),
     },
   };
+  return doc;
+}
+
+/** Pulumi's apitype.DeploymentV3: manifest, resources in dependency order, pending operations. */
+export function deploymentDocument(snapshot: Snapshot): DeploymentV3 {
+  const d: DeploymentV3 = {
+    manifest: { time: new Date().toISOString(), magic: manifestMagic(ENGINE_VERSION), version: ENGINE_VERSION },
+    resources: sortByDependencies(snapshot.resources).map(encodeResource),
+  };
   if (snapshot.pendingOperations.length > 0) {
-    doc.checkpoint.latest!.pending_operations = snapshot.pendingOperations.map((op) => ({ resource: encodeResource(op.resource), type: op.type }));
+    d.pending_operations = snapshot.pendingOperations.map((op) => ({ resource: encodeResource(op.resource), type: op.type }));
   }
-  atomicWrite(file, JSON.stringify(doc, null, 4) + "\n");
+  return d;
+}
+
+/** The manifest magic Pulumi checks: hex sha256 of the version string. */
+export function manifestMagic(version: string): string {
+  return createHash("sha256").update(version).digest("hex");
+}
+
+/** Decodes a DeploymentV3 (the `latest` of a checkpoint, or an export's `deployment`). */
+export function snapshotFromDeployment(latest: DeploymentV3 | undefined): Snapshot {
+  return {
+    resources: (latest?.resources ?? []).map(decodeResource),
+    pendingOperations: (latest?.pending_operations ?? []).map((op) => ({ resource: decodeResource(op.resource), type: op.type as PendingOperation["type"] })),
+  };
 }
 
 /** Removes the stack's checkpoint (after `destroy` the stack itself stays; this is for `stack rm`). */
@@ -89,6 +130,30 @@ function ensureLayout(dir: string, stacksDir: string): void {
     if (!existsSync(meta)) atomicWrite(meta, "version: 1\n");
   } catch (err) {
     throw SysError.fromNode(err, `create state directory ${stacksDir}`);
+  }
+}
+
+/** atomicWrite on the thread pool: the engine keeps serving the program during the fsyncs. */
+export async function atomicWriteAsync(file: string, text: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    const fh = await open(tmp, "w", 0o600);
+    try {
+      await fh.writeFile(text);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, file);
+    const dh = await open(dirname(file), "r");
+    try {
+      await dh.sync();
+    } finally {
+      await dh.close();
+    }
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw SysError.fromNode(err, `write ${file}`);
   }
 }
 
