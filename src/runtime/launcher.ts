@@ -44,6 +44,18 @@ export interface LaunchOptions {
   bundle?: string;
 }
 
+/** A container whose init is placed and waiting: the program has not started (OCI "created"). */
+export interface PreparedContainer {
+  /** Host PID of the init, which becomes the program's PID on start. */
+  pid: number;
+  /** Sends the spec; resolves once the program has been exec'd. On failure the init is killed. */
+  start(): Promise<LaunchedContainer>;
+  /** Kills the waiting init and waits for it (no-op after start). */
+  abort(): Promise<void>;
+  /** Settles when the init (or the program it became) exits. */
+  exited: Promise<ContainerExit>;
+}
+
 export interface LauncherOptions {
   /** Idle inits kept warm per namespace set (default 1; 0 disables the pool). */
   poolSize?: number;
@@ -107,7 +119,7 @@ export function spawnFlags(spec: ContainerSpec): number {
 /** Starts containers from a pool of pre-warmed inits. Call close() when done. */
 export class Launcher {
   private readonly worker: Worker;
-  private readonly poolSize: number;
+  private poolSize: number;
   private readonly inits = new Map<number, InitHandle>();
   private readonly idle = new Map<number, InitHandle[]>();
   private readonly pending = new Map<number, Deferred<number>>();
@@ -139,12 +151,23 @@ export class Launcher {
    * killed; its mounts lived in its own mount namespace and die with it.
    */
   async launch(input: ContainerSpec | unknown, options: LaunchOptions = {}): Promise<LaunchedContainer> {
+    const prepared = await this.prepare(input, options);
+    return prepared.start();
+  }
+
+  /**
+   * The first half of launch() (OCI "create"): a warm init is placed in its cgroup and waits, with
+   * the program not started. start() sends the spec; abort() kills the init. The stdio fds in
+   * options must stay open until start() settles (the init copies them then).
+   */
+  async prepare(input: ContainerSpec | unknown, options: LaunchOptions = {}): Promise<PreparedContainer> {
     if (this.closed) throw new HostformError("launcher is closed");
     const spec = validateSpec(input);
     const rootPath = isAbsolute(spec.root.path) ? spec.root.path : resolve(options.bundle ?? process.cwd(), spec.root.path);
     try {
       if (!statSync(rootPath).isDirectory()) throw new ValidationError("root.path", `'${rootPath}' is not a directory`);
     } catch (err) {
+      if (err instanceof ValidationError) throw err;
       if (hasCode(err, "ENOENT")) throw new ValidationError("root.path", `'${rootPath}' does not exist`, "point it at an unpacked root filesystem");
       throw SysError.fromNode(err, "root.path");
     }
@@ -159,24 +182,66 @@ export class Launcher {
     const flags = spawnFlags(spec);
     const h = this.take(flags);
     let pidfd = -1;
-    try {
-      await h.ready;
-      pidfd = libc.pidfdOpen(h.pid);
-      if (options.onCgroup !== undefined) await options.onCgroup(h.pid);
-      this.send({ op: "start", id: h.id, line: `${JSON.stringify(req)}\n` });
-      await h.started.promise;
-    } catch (err) {
+    const fail = async (err: unknown): Promise<never> => {
       this.refill(flags);
       this.send({ op: "kill", id: h.id, signal: "SIGKILL" });
       await h.exited.promise;
       if (pidfd >= 0) closeSync(pidfd);
+      pidfd = -1;
       throw err;
+    };
+    try {
+      await h.ready;
+      pidfd = libc.pidfdOpen(h.pid);
+      if (options.onCgroup !== undefined) await options.onCgroup(h.pid);
+    } catch (err) {
+      return fail(err);
     }
-    // Refilled only now: a Node start-up competing for the CPU would slow this very launch.
-    this.refill(flags);
-    const fd = pidfd;
-    const exited = h.exited.promise.finally(() => closeSync(fd));
-    return { pid: h.pid, pidfd, exited };
+    let state: "created" | "starting" | "done" = "created";
+    return {
+      pid: h.pid,
+      exited: h.exited.promise,
+      start: async () => {
+        if (state !== "created") throw new HostformError(`container init ${h.pid} was already started or aborted`);
+        state = "starting";
+        try {
+          this.send({ op: "start", id: h.id, line: `${JSON.stringify(req)}\n` });
+          await h.started.promise;
+        } catch (err) {
+          state = "done";
+          return fail(err);
+        }
+        state = "done";
+        // Refilled only now: a Node start-up competing for the CPU would slow this very launch.
+        this.refill(flags);
+        const fd = pidfd;
+        const exited = h.exited.promise.finally(() => closeSync(fd));
+        return { pid: h.pid, pidfd: fd, exited };
+      },
+      abort: async () => {
+        if (state !== "created") return;
+        state = "done";
+        await fail(undefined).catch(() => undefined);
+      },
+    };
+  }
+
+  /** Changes how many idle inits are kept per namespace set; lowering it kills the surplus now. */
+  setPoolSize(size: number): void {
+    this.poolSize = size;
+    for (const list of this.idle.values()) {
+      while (list.length > size) {
+        const h = list.pop()!;
+        this.send({ op: "kill", id: h.id, signal: "SIGKILL" });
+      }
+    }
+  }
+
+  /** Idle inits currently kept (ready or starting up). */
+  idleCount(): number {
+    let n = 0;
+    for (const list of this.idle.values()) n += list.length;
+    return n;
   }
 
   /** Kills idle inits and, unless told otherwise, running containers; stops the worker. */

@@ -1,0 +1,160 @@
+// The client side of the container lifecycle: every call is one request to the run dir's
+// supervisor, started on demand. The seccomp filter is compiled here, in the caller's process, so
+// the long-lived supervisor never loads libseccomp.
+import { connect } from "node:net";
+import { HostformError, SysError } from "../sys/errors";
+import { runDir } from "../sys/paths";
+import { compileProfile } from "../seccomp/compile";
+import { loadProfile } from "../seccomp/validate";
+import { DOCKER_DEFAULT_PROFILE } from "../seccomp/validate";
+import { validateSpec } from "./spec";
+import { ensureSupervisor } from "./supervisorStart";
+import {
+  decodeError, supervisorSocketPath, type CreateOptions, type SupervisorRequest, type SupervisorResponse, type SupervisorResults, type WaitResult,
+} from "./socketProtocol";
+import type { ContainerState } from "./state";
+
+export type { ContainerState } from "./state";
+export type { WaitResult, CreateOptions } from "./socketProtocol";
+
+/** Options of RuntimeClient.create. */
+export interface ClientCreateOptions extends Omit<CreateOptions, "seccompBpf"> {
+  /**
+   * The seccomp filter: compiled BPF, a profile (object, JSON file path or "docker-default") or
+   * "none". Default: the spec's linux.seccomp if set, else Docker's default profile, compiled for
+   * the container's bounding capabilities.
+   */
+  seccomp?: Buffer | object | string;
+}
+
+export interface RuntimeClientOptions {
+  /** Run dir of the supervisor (default runDir(), i.e. HOSTFORM_RUN_DIR or /run/hostform). */
+  runDir?: string;
+}
+
+/** Compiles the filter a container gets; undefined means none. */
+export function compileContainerFilter(spec: unknown, choice: ClientCreateOptions["seccomp"]): Buffer | undefined {
+  if (Buffer.isBuffer(choice)) return choice;
+  if (choice === "none") return undefined;
+  const s = validateSpec(spec);
+  const caps = s.process.capabilities?.bounding ?? [];
+  const source: object | string = choice ?? (s.linux?.seccomp as object | undefined) ?? DOCKER_DEFAULT_PROFILE;
+  return compileProfile(loadProfile(source), { caps }).bpf;
+}
+
+/** Talks to the supervisor of one run dir. */
+export class RuntimeClient {
+  readonly runDir: string;
+
+  constructor(options: RuntimeClientOptions = {}) {
+    this.runDir = options.runDir ?? runDir();
+  }
+
+  /** Sends one request, starting the supervisor if none answers. */
+  async request<K extends SupervisorRequest["op"]>(req: Extract<SupervisorRequest, { op: K }>): Promise<SupervisorResults[K]> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return (await this.send(req)) as SupervisorResults[K];
+      } catch (err) {
+        // No socket, or one that a supervisor exiting for idleness just closed: start a new one.
+        const retry = attempt < 3 && err instanceof NotAnswered;
+        if (!retry) throw err;
+        await ensureSupervisor(this.runDir);
+      }
+    }
+  }
+
+  private send(req: SupervisorRequest): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const sock = connect(supervisorSocketPath(this.runDir));
+      let buf = "";
+      let connected = false;
+      sock.setEncoding("utf8");
+      sock.once("connect", () => {
+        connected = true;
+        sock.write(`${JSON.stringify(req)}\n`);
+      });
+      sock.on("data", (chunk: string) => {
+        buf += chunk;
+      });
+      sock.once("error", (err: NodeJS.ErrnoException) => {
+        if (!connected || (buf === "" && err.code === "ECONNRESET")) reject(new NotAnswered(err.message));
+        else reject(SysError.fromNode(err, "talk to the supervisor"));
+      });
+      sock.once("close", () => {
+        const line = buf.split("\n")[0] ?? "";
+        if (line === "") {
+          if (connected) reject(new NotAnswered("the supervisor closed the connection without answering"));
+          return;
+        }
+        let res: SupervisorResponse;
+        try {
+          res = JSON.parse(line) as SupervisorResponse;
+        } catch {
+          reject(new HostformError(`the supervisor sent a bad answer: ${line.slice(0, 200)}`));
+          return;
+        }
+        if (res.ok) resolve(res.result);
+        else reject(decodeError(res.error));
+      });
+    });
+  }
+
+  /** Creates a container: cgroup made, init placed and waiting (status "created"). */
+  async create(id: string, spec: unknown, options: ClientCreateOptions = {}): Promise<ContainerState> {
+    const { seccomp, ...rest } = options;
+    const bpf = compileContainerFilter(spec, seccomp);
+    const o: CreateOptions = { ...rest, seccompBpf: bpf === undefined ? "none" : bpf.toString("base64") };
+    return this.request({ op: "create", id, spec, options: o });
+  }
+
+  /** Starts the program of a created container. */
+  start(id: string): Promise<ContainerState> {
+    return this.request({ op: "start", id });
+  }
+
+  state(id: string): Promise<ContainerState> {
+    return this.request({ op: "state", id });
+  }
+
+  list(): Promise<ContainerState[]> {
+    return this.request({ op: "list" });
+  }
+
+  /** Sends a signal (name or number) to the container's PID 1. */
+  kill(id: string, signal: string | number = "SIGTERM"): Promise<ContainerState> {
+    return this.request({ op: "kill", id, signal: String(signal) });
+  }
+
+  /** The declared stop signal, then after `timeout` seconds SIGKILL to every process in the cgroup. */
+  stop(id: string, timeout?: number): Promise<ContainerState> {
+    return this.request(timeout === undefined ? { op: "stop", id } : { op: "stop", id, timeout });
+  }
+
+  /** Removes cgroup, state and logs; a running container needs force (it is killed first). */
+  async delete(id: string, options: { force?: boolean } = {}): Promise<void> {
+    await this.request({ op: "delete", id, force: options.force === true });
+  }
+
+  /** Resolves when the container has stopped for good (no restart pending). */
+  wait(id: string): Promise<WaitResult> {
+    return this.request({ op: "wait", id });
+  }
+
+  /** The supervisor's pid (starting it if needed). */
+  async supervisorPid(): Promise<number> {
+    return (await this.request({ op: "ping" })).pid;
+  }
+
+  /** Asks the supervisor to exit, leaving containers running. Nothing happens if none runs. */
+  async shutdownSupervisor(): Promise<void> {
+    try {
+      await this.send({ op: "shutdown" });
+    } catch (err) {
+      if (!(err instanceof NotAnswered)) throw err;
+    }
+  }
+}
+
+/** The supervisor did not answer at all (no socket, refused, closed before answering). */
+class NotAnswered extends HostformError {}

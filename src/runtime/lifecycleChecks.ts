@@ -1,0 +1,55 @@
+// Checks create runs before anything is made, for input the init would only reject at start
+// (it builds the container when told to start): a missing rootfs, a program not in the rootfs.
+// OCI create must fail on these, and fail before a cgroup or state directory exists.
+import { statSync } from "node:fs";
+import { isAbsolute, posix, resolve } from "node:path";
+import { ValidationError, hasCode } from "../sys/errors";
+import { resolveInRoot } from "./rootPath";
+import type { ContainerSpec } from "./spec";
+
+const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+function isExecutableFile(hostPath: string): boolean {
+  try {
+    const st = statSync(hostPath);
+    return st.isFile() && (st.mode & 0o111) !== 0;
+  } catch (err) {
+    if (hasCode(err, "ENOENT") || hasCode(err, "ENOTDIR") || hasCode(err, "ELOOP")) return false;
+    throw err;
+  }
+}
+
+/** Root path made absolute against the bundle; throws ValidationError("root.path") if it is not a directory. */
+export function checkRoot(spec: ContainerSpec, bundle: string): string {
+  const root = isAbsolute(spec.root.path) ? spec.root.path : resolve(bundle, spec.root.path);
+  let dir = false;
+  try {
+    dir = statSync(root).isDirectory();
+  } catch (err) {
+    if (!hasCode(err, "ENOENT") && !hasCode(err, "ENOTDIR")) throw err;
+    throw new ValidationError("root.path", `'${root}' does not exist`, "point it at an unpacked root filesystem");
+  }
+  if (!dir) throw new ValidationError("root.path", `'${root}' is not a directory`, "point it at an unpacked root filesystem");
+  return root;
+}
+
+/**
+ * Throws ValidationError("process.args[0]") when the program cannot be found in the rootfs. Paths
+ * under a mount destination are not checked: the mount may bring the program.
+ */
+export function checkProgram(spec: ContainerSpec, root: string): void {
+  const prog = spec.process.args[0];
+  if (prog === undefined) throw new ValidationError("process.args", "is empty", "give the program to run");
+  const mounted = (p: string) => (spec.mounts ?? []).some((m) => m.type === "bind" && (p === m.destination || p.startsWith(`${m.destination.replace(/\/$/, "")}/`)));
+  let candidates: string[];
+  if (prog.includes("/")) {
+    candidates = [posix.isAbsolute(prog) ? prog : posix.join(spec.process.cwd, prog)];
+  } else {
+    const pathVar = (spec.process.env ?? []).find((e) => e.startsWith("PATH="))?.slice(5) ?? DEFAULT_PATH;
+    candidates = pathVar.split(":").filter((d) => d !== "").map((d) => posix.join(d, prog));
+  }
+  for (const c of candidates) {
+    if (mounted(c) || isExecutableFile(resolveInRoot(root, c))) return;
+  }
+  throw new ValidationError("process.args[0]", `'${prog}' was not found in the container's root filesystem ${root}`, "install it in the rootfs or fix the path");
+}

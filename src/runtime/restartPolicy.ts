@@ -1,0 +1,42 @@
+// Restart policies as Docker names them, with the back-off between restarts: 100 ms doubling to
+// 10 s, reset once a run has lasted 10 s (a crash loop slows down, a long-lived service that dies
+// once comes back at once).
+import { ValidationError } from "../sys/errors";
+
+/** A parsed restart policy. max counts restarts (on-failure only; undefined = unlimited). */
+export type RestartPolicy = { kind: "no" } | { kind: "always" } | { kind: "on-failure"; max?: number };
+
+/** Parses "no", "always", "on-failure" or "on-failure:N". */
+export function parseRestartPolicy(text: string | undefined, field = "restartPolicy"): RestartPolicy {
+  const t = (text ?? "no").trim();
+  if (t === "no" || t === "") return { kind: "no" };
+  if (t === "always") return { kind: "always" };
+  const m = /^on-failure(?::(\d+))?$/.exec(t);
+  if (m !== null) return m[1] === undefined ? { kind: "on-failure" } : { kind: "on-failure", max: Number(m[1]) };
+  throw new ValidationError(field, `${JSON.stringify(text)} is not a restart policy`, 'use "no", "always", "on-failure" or "on-failure:N"');
+}
+
+export function formatRestartPolicy(p: RestartPolicy): string {
+  return p.kind === "on-failure" && p.max !== undefined ? `on-failure:${p.max}` : p.kind;
+}
+
+/**
+ * Whether a container that exited should be started again. exitCode null means the exit status is
+ * unknown (an adopted container): on-failure restarts it, since success was not seen.
+ */
+export function shouldRestart(p: RestartPolicy, exitCode: number | null, restartCount: number, stoppedByUser: boolean): boolean {
+  if (stoppedByUser) return false;
+  if (p.kind === "always") return true;
+  if (p.kind === "on-failure") return exitCode !== 0 && (p.max === undefined || restartCount < p.max);
+  return false;
+}
+
+export const BACKOFF_INITIAL_MS = 100;
+export const BACKOFF_MAX_MS = 10_000;
+/** A run at least this long resets the back-off. */
+export const BACKOFF_RESET_MS = 10_000;
+
+/** Delay before restart number `attempt` (0-based since the last reset). */
+export function backoffDelay(attempt: number): number {
+  return Math.min(BACKOFF_MAX_MS, BACKOFF_INITIAL_MS * 2 ** Math.min(attempt, 20));
+}

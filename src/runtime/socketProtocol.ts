@@ -1,0 +1,119 @@
+// The supervisor's protocol: one JSON request per connection on <runDir>/supervisor.sock, answered
+// by one JSON line. A connection per request keeps both ends simple and lets `wait` hold its own
+// connection open for as long as the container runs.
+import { join } from "node:path";
+import { HostformError, SysError, UnsupportedError, ValidationError } from "../sys/errors";
+import type { CgroupLimits } from "../cgroup/spec";
+import type { ContainerState } from "./state";
+
+/** Path of the supervisor socket in a run dir. */
+export function supervisorSocketPath(runDirectory: string): string {
+  return join(runDirectory, "supervisor.sock");
+}
+
+/** Where a container's fds 0-2 come from. */
+export type StdioRequest =
+  /** stdin /dev/null, stdout and stderr appended to the container's log file. */
+  | { kind: "log" }
+  /** The client's own fds 0-2 (opened through /proc/<pid>/fd); a socket, which cannot be reopened, falls back to the log. */
+  | { kind: "client"; pid: number };
+
+/** Everything create needs besides the spec. */
+export interface CreateOptions {
+  /** "no" | "always" | "on-failure[:N]" (default "no"). */
+  restartPolicy?: string;
+  /** Signal stop() sends first (default SIGTERM, or the spec's annotation org.opencontainers.image.stopSignal). */
+  stopSignal?: string;
+  /** Seconds stop() waits before killing the whole cgroup (default 10). */
+  stopTimeout?: number;
+  /** Limits of the cgroup hostform creates for the container (hostform/<id>). */
+  limits?: CgroupLimits;
+  /** Use this existing cgroup (name under hostform's parent) instead of creating one; delete leaves it. */
+  cgroup?: string;
+  /** Compiled seccomp filter, base64; "none" for no filter. Default: the client compiles one. */
+  seccompBpf?: string;
+  logMaxBytes?: number;
+  logFiles?: number;
+  stdio?: StdioRequest;
+  /** Directory a relative root.path is resolved against; also the OCI state's bundle. */
+  bundle?: string;
+}
+
+export type SupervisorRequest =
+  | { op: "ping" }
+  | { op: "create"; id: string; spec: unknown; options: CreateOptions }
+  | { op: "start"; id: string }
+  | { op: "state"; id: string }
+  | { op: "list" }
+  | { op: "kill"; id: string; signal: string }
+  | { op: "stop"; id: string; timeout?: number }
+  | { op: "delete"; id: string; force?: boolean }
+  | { op: "wait"; id: string }
+  /** Exit without touching containers (they keep running; the next supervisor adopts them). */
+  | { op: "shutdown" };
+
+/** How a container ended, as wait() reports it. */
+export interface WaitResult {
+  exitCode: number | null;
+  signal: string | null;
+  exitNote?: string;
+}
+
+/** Result type per request. */
+export interface SupervisorResults {
+  ping: { pid: number; containers: number };
+  create: ContainerState;
+  start: ContainerState;
+  state: ContainerState;
+  list: ContainerState[];
+  kill: ContainerState;
+  stop: ContainerState;
+  delete: { id: string };
+  wait: WaitResult;
+  shutdown: { pid: number };
+}
+
+/** An error as it crosses the socket: enough to rebuild the typed error on the client. */
+export interface WireError {
+  name: string;
+  message: string;
+  field?: string;
+  hint?: string;
+  syscall?: string;
+  errno?: number;
+  path?: string;
+}
+
+export type SupervisorResponse = { ok: true; result: unknown } | { ok: false; error: WireError };
+
+export function encodeError(err: unknown): WireError {
+  if (!(err instanceof Error)) return { name: "Error", message: String(err) };
+  const out: WireError = { name: err.name, message: err.message };
+  if (err instanceof ValidationError) {
+    out.field = err.field;
+    if (err.hint !== undefined) out.hint = err.hint;
+  }
+  const e = err as Partial<SysError>;
+  if (typeof e.syscall === "string") out.syscall = e.syscall;
+  if (typeof e.errno === "number") out.errno = e.errno;
+  if (typeof e.path === "string") out.path = e.path;
+  return out;
+}
+
+/** Rebuilds a typed error (ValidationError, SysError, UnsupportedError, HostformError) with the supervisor's message. */
+export function decodeError(w: WireError): HostformError {
+  let err: HostformError;
+  if (w.name === "ValidationError" && w.field !== undefined) err = new ValidationError(w.field, "", w.hint);
+  else if (w.name === "SysError" && w.syscall !== undefined && w.errno !== undefined) err = new SysError(w.syscall, w.errno, w.path);
+  else if (w.name === "UnsupportedError") err = new UnsupportedError(w.message);
+  else {
+    err = new HostformError(w.message);
+    err.name = w.name;
+    const extra = err as unknown as Record<string, unknown>;
+    if (w.syscall !== undefined) extra.syscall = w.syscall;
+    if (w.errno !== undefined) extra.errno = w.errno;
+    if (w.path !== undefined) extra.path = w.path;
+  }
+  err.message = w.message;
+  return err;
+}
