@@ -9,6 +9,9 @@ import { defaultSpec, type ContainerSpec } from "../../src/runtime/spec";
 import { Executor, type ExecOptions, type ExecTarget } from "../../src/runtime/exec";
 import { ContainerNotRunningError, readPidStartTime } from "../../src/runtime/execTarget";
 import { relayTerminal } from "../../src/runtime/ptyRelay";
+import { makeContainerDir, writeState, type ContainerState } from "../../src/runtime/state";
+import { execCommand } from "../../src/cli/commands/exec";
+import { UsageError } from "../../src/cli/command";
 import { openCgroupDriver, type CgroupDriver } from "../../src/cgroup/driver";
 import { UnsupportedError, ValidationError } from "../../src/sys/errors";
 import { capMask } from "../../src/sys/libc";
@@ -226,6 +229,34 @@ test("a missing program, a bad option and a dead or reused pid are clear errors"
   process.kill(c.pid, "SIGKILL");
   await c.exited;
   await assert.rejects(executor.exec(t, { args: ["true"] }), (e: unknown) => e instanceof ContainerNotRunningError && /container is not running/.test(e.message));
+});
+
+test("hostform exec finds the container by id in its state file and returns the program's exit code", { skip: needsRoot }, async () => {
+  const saved = process.env.HOSTFORM_RUN_DIR;
+  process.env.HOSTFORM_RUN_DIR = join(bundle, "run");
+  const seccompPath = join(bundle, "seccomp.bpf");
+  writeFileSync(seccompPath, seccompFilter);
+  const id = "exec-cli";
+  try {
+    makeContainerDir(id);
+    const state: ContainerState = {
+      ociVersion: "1.0.2", id, status: "running", pid: target.pid, bundle, annotations: {}, pidStartTime: readPidStartTime(target.pid),
+      created: new Date().toISOString(), exitCode: null, signal: null, restartCount: 0, restartPolicy: "no", stopSignal: "SIGTERM",
+      stopTimeout: 10, cgroup: prefix, ownsCgroup: false, logPath: join(bundle, "log"), logMaxBytes: 1 << 20, logFiles: 1, stdio: "log",
+      spec: targetSpec, seccompPath,
+    };
+    writeState(state);
+    // The program writes nothing: its stdout is the test runner's.
+    const script = '[ "$(hostname)" = "$H" ] && [ "$(pwd)" = /tmp ] && [ "$(id -u)" = 1001 ] && exit 7';
+    assert.equal(await execCommand.run(["-e", `H=${prefix.slice(0, 60)}`, "-w", "/tmp", "-u", "alice", id, "--", "sh", "-c", script]), 7);
+    await assert.rejects(execCommand.run(["no-such-container", "--", "true"]), (e: unknown) => e instanceof ValidationError && e.field === "container");
+    await assert.rejects(execCommand.run([id]), UsageError);
+    writeState({ ...state, status: "stopped" });
+    await assert.rejects(execCommand.run([id, "--", "true"]), /container is not running.*exec-cli is stopped/);
+  } finally {
+    if (saved === undefined) delete process.env.HOSTFORM_RUN_DIR;
+    else process.env.HOSTFORM_RUN_DIR = saved;
+  }
 });
 
 test("nothing is left behind: no exec'd process, no mount on the host", { skip: needsRoot }, async () => {

@@ -23,12 +23,12 @@ hostform's (128+N when it is killed by signal N).
 
 /** What exec needs from a container's state (src/runtime/state.ts). */
 export function execTargetOf(state: ContainerState): ExecTarget {
-  if (state.status !== "running" && state.status !== "created") {
-    throw new ContainerNotRunningError(state.pid, `(container ${state.id} is ${state.status})`);
-  }
+  // A created container's init has not built the container yet: there is nothing to join.
+  if (state.status !== "running") throw new ContainerNotRunningError(state.pid, `(container ${state.id} is ${state.status})`);
   const paths = openCgroupDriver().paths(state.cgroup);
   const cgroupPaths = [...new Set([...(paths.v2 !== undefined ? [paths.v2] : []), ...Object.values(paths.v1)])];
-  const target: ExecTarget = { pid: state.pid, pidStartTime: state.pidStartTime, spec: state.spec, cgroupPaths };
+  const target: ExecTarget = { pid: state.pid, spec: state.spec, cgroupPaths };
+  if (state.pidStartTime > 0) target.pidStartTime = state.pidStartTime;
   if (state.seccompPath !== undefined) {
     try {
       target.seccompFilter = readFileSync(state.seccompPath);
