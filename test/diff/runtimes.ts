@@ -1,0 +1,131 @@
+// Runs one config.json under runc and under hostform (validateSpec + Launcher, as the runtime does)
+// and returns what the container reported plus the cgroup limits the host sees for its process.
+// Each run has its own bundle dir (and rootfs copy), removed afterwards with its container.
+import { spawn, execFileSync } from "node:child_process";
+import { closeSync, openSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { Launcher } from "../../src/runtime/launcher";
+import { validateSpec } from "../../src/runtime/spec";
+import { openCgroupDriver } from "../../src/cgroup/driver";
+import { detectLayout } from "../../src/cgroup/layout";
+import type { CgroupLimits } from "../../src/cgroup/spec";
+import { compileProfile } from "../../src/seccomp/compile";
+import { loadProfile } from "../../src/seccomp/validate";
+import { makeFullBusyboxBundle } from "../security/busyboxRoot";
+import type { OciConfig } from "./bundles";
+
+/** What one run produced. */
+export interface RunReport {
+  /** The container's stdout up to the ==end marker. */
+  report: string;
+  /** Live limits of the container's cgroups, read on the host through /proc/<pid>/cgroup. */
+  cgroup: { memoryLimit: string | undefined; pidsMax: string | undefined };
+}
+
+const layout = detectLayout();
+
+/** The limit files of the cgroups `pid` is in, by controller, read on the host. */
+function cgroupLimitsOf(pid: number): RunReport["cgroup"] {
+  const paths = new Map<string, string>();
+  for (const line of readFileSync(`/proc/${pid}/cgroup`, "utf8").trim().split("\n")) {
+    const [, ctrls, path] = line.split(":");
+    for (const c of ctrls!.split(",")) paths.set(c, path!);
+  }
+  const read = (ctrl: string, file: string): string | undefined => {
+    const mount = layout.v1Mounts[ctrl];
+    const p = paths.get(ctrl);
+    if (mount === undefined || p === undefined) return undefined;
+    return readFileSync(join(mount, p, file), "utf8").trim();
+  };
+  return { memoryLimit: read("memory", "memory.limit_in_bytes"), pidsMax: read("pids", "pids.max") };
+}
+
+/** Polls the stdout file until the container printed ==end (no timing assertion; the machine is noisy). */
+async function waitForReport(outFile: string, errFile: string, exited: () => boolean, what: string): Promise<string> {
+  for (let i = 0; i < 1000; i++) {
+    const out = readFileSync(outFile, "utf8");
+    const end = out.indexOf("==end\n");
+    if (end >= 0) return out.slice(0, end);
+    if (exited() && i > 0) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`${what}: no report; stdout: ${readFileSync(outFile, "utf8")} stderr: ${readFileSync(errFile, "utf8")}`);
+}
+
+/** runc run in the foreground, with its state under `runcRoot`; deleted (--force) whatever happens. */
+export async function runUnderRunc(config: OciConfig, id: string, runcRoot: string): Promise<RunReport> {
+  const { bundle } = makeFullBusyboxBundle(id);
+  const c = structuredClone(config);
+  // runc's cgroupfs driver makes this path in every hierarchy and removes it on delete.
+  c.linux.cgroupsPath = `/${id}`;
+  writeFileSync(join(bundle, "config.json"), JSON.stringify(c, null, 2));
+  const outFile = join(bundle, "stdout");
+  const errFile = join(bundle, "stderr");
+  const out = openSync(outFile, "w+");
+  const err = openSync(errFile, "w+");
+  const runc = spawn("runc", ["--root", runcRoot, "run", "--bundle", bundle, id], { stdio: ["ignore", out, err] });
+  let done = false;
+  const exited = new Promise<void>((resolve) => runc.on("exit", () => resolve()).on("error", () => resolve())).then(() => {
+    done = true;
+  });
+  try {
+    const report = await waitForReport(outFile, errFile, () => done, `runc ${id}`);
+    const state = JSON.parse(execFileSync("runc", ["--root", runcRoot, "state", id], { encoding: "utf8" })) as { pid: number };
+    return { report, cgroup: cgroupLimitsOf(state.pid) };
+  } finally {
+    closeSync(out);
+    closeSync(err);
+    try {
+      execFileSync("runc", ["--root", runcRoot, "delete", "--force", id], { stdio: "ignore" });
+    } catch {
+      // `runc run` deletes its container when the init dies; "does not exist" is the normal case.
+    }
+    await exited;
+    rmSync(bundle, { recursive: true, force: true });
+  }
+}
+
+/** linux.resources fields the bundles set, as hostform cgroup limits (-1 is OCI for unlimited). */
+function limitsOf(config: OciConfig): CgroupLimits {
+  const r = config.linux.resources;
+  const limits: CgroupLimits = {};
+  if (r?.memory?.limit !== undefined) limits.memory = { max: r.memory.limit < 0 ? "max" : r.memory.limit };
+  if (r?.pids?.limit !== undefined) limits.pids = { max: r.pids.limit < 0 ? "max" : r.pids.limit };
+  return limits;
+}
+
+/** The same config through validateSpec and the Launcher, in a hostform cgroup carrying linux.resources. */
+export async function runUnderHostform(config: OciConfig, id: string, launcher: Launcher): Promise<RunReport> {
+  const { bundle } = makeFullBusyboxBundle(id);
+  const driver = openCgroupDriver();
+  const outFile = join(bundle, "stdout");
+  const errFile = join(bundle, "stderr");
+  const out = openSync(outFile, "w+");
+  const err = openSync(errFile, "w+");
+  let pid = 0;
+  let done = false;
+  try {
+    const spec = validateSpec(structuredClone(config));
+    const seccomp = config.linux.seccomp === undefined ? undefined : compileProfile(loadProfile(config.linux.seccomp), { caps: config.process.capabilities?.bounding ?? [] }).bpf;
+    driver.create(id, limitsOf(config));
+    const c = await launcher.launch(spec, {
+      bundle,
+      stdio: ["ignore", out, err],
+      ...(seccomp === undefined ? {} : { seccompFilter: seccomp }),
+      onCgroup: (p) => driver.addProcess(id, p),
+    });
+    pid = c.pid;
+    void c.exited.then(() => (done = true));
+    const report = await waitForReport(outFile, errFile, () => done, `hostform ${id}`);
+    return { report, cgroup: cgroupLimitsOf(pid) };
+  } finally {
+    closeSync(out);
+    closeSync(err);
+    if (driver.exists(id)) {
+      await driver.kill(id);
+      await driver.delete(id);
+    }
+    if (pid > 0) for (let i = 0; i < 100 && existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 20));
+    rmSync(bundle, { recursive: true, force: true });
+  }
+}
