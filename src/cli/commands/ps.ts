@@ -1,0 +1,35 @@
+import { type Command, parseFlags, printJson } from "../command";
+import { RuntimeClient } from "../../runtime/client";
+import { ociState, type ContainerState } from "../../runtime/state";
+
+function age(iso: string | undefined): string {
+  if (iso === undefined) return "-";
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.round(s / 60)}m`;
+  return `${Math.round(s / 3600)}h`;
+}
+
+/** One row of `hostform ps`. */
+export function psRow(s: ContainerState): string[] {
+  const status = s.status === "running" ? `running ${age(s.started)}` : s.status === "stopped" ? `exited (${s.exitCode ?? "?"}) ${age(s.finished)} ago` : s.status;
+  return [s.id, s.status === "stopped" ? "-" : String(s.pid), status, String(s.restartCount), s.restartPolicy, s.spec.process.args.join(" ")];
+}
+
+export const psCommand: Command = {
+  name: "ps",
+  summary: "List containers (state, pid, restarts)",
+  usage: "Usage: hostform ps [--json]\n\n  --json   print the OCI state of each container plus hostform's fields",
+  async run(argv) {
+    const { values } = parseFlags(argv, { json: { type: "boolean" } }, false);
+    const list = await new RuntimeClient().list();
+    if (values.json === true) {
+      printJson(list.map((s) => ({ ...ociState(s), pidStartTime: s.pidStartTime, created: s.created, started: s.started, finished: s.finished, exitCode: s.exitCode, signal: s.signal, restartCount: s.restartCount, restartPolicy: s.restartPolicy, cgroup: s.cgroup, logPath: s.logPath })));
+      return 0;
+    }
+    const rows = [["ID", "PID", "STATUS", "RESTARTS", "POLICY", "COMMAND"], ...list.map(psRow)];
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    for (const r of rows) process.stdout.write(`${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ")}\n`);
+    return 0;
+  },
+};

@@ -1,0 +1,17 @@
+// Where `hostform-runtime` reports: stderr, plus the --log file in runc's text or json format
+// (containerd shims read the json lines back when a command fails).
+import { appendFileSync } from "node:fs";
+import type { GlobalFlags } from "./globalFlags";
+
+/** Writes one message at a level to stderr (errors, or anything with --debug) and to the --log file. */
+export function logLine(flags: GlobalFlags, level: "error" | "warning" | "info" | "debug", msg: string): void {
+  if (level === "error" || level === "warning" || flags.debug) process.stderr.write(`hostform-runtime: ${msg}\n`);
+  if (flags.log === undefined) return;
+  const time = new Date().toISOString();
+  const line = flags.logFormat === "json" ? JSON.stringify({ level, msg, time }) : `time="${time}" level=${level} msg=${JSON.stringify(msg)}`;
+  try {
+    appendFileSync(flags.log, `${line}\n`);
+  } catch {
+    // A log that cannot be written must not hide the error itself, already on stderr.
+  }
+}

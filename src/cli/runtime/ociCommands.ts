@@ -1,0 +1,175 @@
+// The OCI runtime commands of `hostform-runtime`, with runc's flags. Each goes through the run
+// dir's supervisor, so the container outlives this short-lived process.
+import { readFileSync, writeFileSync, renameSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { UsageError, parseFlags, printJson } from "../command";
+import { ValidationError, SysError, hasCode } from "../../sys/errors";
+import { RuntimeClient, type ContainerState } from "../../runtime/client";
+import { validateSpec } from "../../runtime/spec";
+import { ociState } from "../../runtime/state";
+import { parseSignal } from "../../runtime/stopSignal";
+import { limitsFromOciResources } from "./ociResources";
+
+/** One `hostform-runtime <name>` command. */
+export interface OciCommand {
+  name: string;
+  usage: string;
+  run(client: RuntimeClient, argv: string[]): Promise<number>;
+}
+
+function oneId(positionals: string[], extra = 0): string {
+  if (positionals.length < 1 || positionals.length > 1 + extra) throw new UsageError("give the container id");
+  return positionals[0]!;
+}
+
+function readBundle(bundle: string): unknown {
+  const path = join(bundle, "config.json");
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    if (hasCode(err, "ENOENT")) throw new ValidationError("--bundle", `${path} does not exist`, "point --bundle at a directory holding config.json");
+    throw SysError.fromNode(err, `read ${path}`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new ValidationError(path, `is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function writePidFile(path: string | undefined, pid: number): void {
+  if (path === undefined) return;
+  // runc writes it atomically: tools poll for the file and must not read it half-written.
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, String(pid));
+  renameSync(tmp, path);
+}
+
+const CREATE_FLAGS = {
+  bundle: { type: "string", short: "b" },
+  "pid-file": { type: "string" },
+  "console-socket": { type: "string" },
+  "no-pivot": { type: "boolean" },
+  "no-new-keyring": { type: "boolean" },
+  "preserve-fds": { type: "string" },
+} as const;
+
+async function createFromBundle(client: RuntimeClient, id: string, values: { bundle?: string; "console-socket"?: string; "preserve-fds"?: string; "no-pivot"?: boolean }): Promise<ContainerState> {
+  if (values["console-socket"] !== undefined) throw new ValidationError("--console-socket", "terminals are not supported yet", "set process.terminal to false");
+  if (values["no-pivot"] === true) throw new ValidationError("--no-pivot", "hostform always uses pivot_root", "drop --no-pivot");
+  if (values["preserve-fds"] !== undefined && values["preserve-fds"] !== "0") throw new ValidationError("--preserve-fds", "passing extra fds is not supported", "drop --preserve-fds");
+  const bundle = resolve(values.bundle ?? ".");
+  const raw = readBundle(bundle);
+  const spec = validateSpec(raw);
+  const limits = limitsFromOciResources(spec.linux?.resources);
+  return client.create(id, raw, { bundle, stdio: { kind: "client", pid: process.pid }, ...(limits !== undefined ? { limits } : {}) });
+}
+
+const create: OciCommand = {
+  name: "create",
+  usage: "create [--bundle DIR] [--pid-file FILE] <id>",
+  async run(client, argv) {
+    const { values, positionals } = parseFlags(argv, CREATE_FLAGS);
+    const s = await createFromBundle(client, oneId(positionals), values);
+    writePidFile(values["pid-file"], s.pid);
+    return 0;
+  },
+};
+
+const start: OciCommand = {
+  name: "start",
+  usage: "start <id>",
+  async run(client, argv) {
+    const { positionals } = parseFlags(argv, {});
+    await client.start(oneId(positionals));
+    return 0;
+  },
+};
+
+const state: OciCommand = {
+  name: "state",
+  usage: "state <id>",
+  async run(client, argv) {
+    const { positionals } = parseFlags(argv, {});
+    printJson(ociState(await client.state(oneId(positionals))));
+    return 0;
+  },
+};
+
+const kill: OciCommand = {
+  name: "kill",
+  usage: "kill [--all] <id> [SIGNAL]",
+  async run(client, argv) {
+    const { values, positionals } = parseFlags(argv, { all: { type: "boolean", short: "a" } });
+    const id = oneId(positionals, 1);
+    const sig = parseSignal(positionals[1] ?? "SIGTERM", "SIGNAL");
+    // --all: the container's PID 1 is in its own pid namespace, so killing it kills every process in it.
+    void values.all;
+    await client.kill(id, sig);
+    return 0;
+  },
+};
+
+const del: OciCommand = {
+  name: "delete",
+  usage: "delete [--force] <id>",
+  async run(client, argv) {
+    const { values, positionals } = parseFlags(argv, { force: { type: "boolean", short: "f" } });
+    await client.delete(oneId(positionals), { force: values.force === true });
+    return 0;
+  },
+};
+
+const run: OciCommand = {
+  name: "run",
+  usage: "run [--bundle DIR] [--pid-file FILE] [--detach] <id>",
+  async run(client, argv) {
+    const { values, positionals } = parseFlags(argv, { ...CREATE_FLAGS, detach: { type: "boolean", short: "d" }, "keep": { type: "boolean" } });
+    const id = oneId(positionals);
+    const s = await createFromBundle(client, id, values);
+    writePidFile(values["pid-file"], s.pid);
+    try {
+      await client.start(id);
+    } catch (err) {
+      await client.delete(id, { force: true }).catch(() => undefined);
+      throw err;
+    }
+    if (values.detach === true) return 0;
+    // Foreground: signals for this process go to the container, as runc forwards them.
+    const forward = (sig: NodeJS.Signals) => void client.kill(id, sig).catch(() => undefined);
+    const sigs: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"];
+    for (const sig of sigs) process.on(sig, forward);
+    try {
+      const r = await client.wait(id);
+      return r.exitCode ?? 255;
+    } finally {
+      for (const sig of sigs) process.removeListener(sig, forward);
+      if (values.keep !== true) await client.delete(id, { force: true }).catch(() => undefined);
+    }
+  },
+};
+
+const list: OciCommand = {
+  name: "list",
+  usage: "list [--format table|json] [--quiet]",
+  async run(client, argv) {
+    const { values } = parseFlags(argv, { format: { type: "string", short: "f" }, quiet: { type: "boolean", short: "q" } }, false);
+    const all = await client.list();
+    if (values.quiet === true) {
+      for (const s of all) process.stdout.write(`${s.id}\n`);
+      return 0;
+    }
+    if (values.format === "json") {
+      printJson(all.map((s) => ({ ...ociState(s), pid: s.status === "stopped" ? 0 : s.pid, rootfs: s.spec.root.path, created: s.created, owner: "root" })));
+      return 0;
+    }
+    if (values.format !== undefined && values.format !== "table") throw new UsageError(`--format: ${values.format} is not table or json`);
+    process.stdout.write("ID\tPID\tSTATUS\tBUNDLE\tCREATED\n");
+    for (const s of all) process.stdout.write(`${s.id}\t${s.status === "stopped" ? 0 : s.pid}\t${s.status}\t${s.bundle}\t${s.created}\n`);
+    return 0;
+  },
+};
+
+/** Every command `hostform-runtime` knows. */
+export const OCI_COMMANDS: readonly OciCommand[] = [create, start, state, kill, del, run, list];

@@ -1,0 +1,100 @@
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { needsRoot } from "../helpers/prefix";
+import { parseSignal } from "../../src/runtime/stopSignal";
+import { limitsFromOciResources } from "../../src/cli/runtime/ociResources";
+import { makeSupervisorFixture, pidAlive, until, type SupervisorFixture } from "./supervisorFixture";
+
+let f: SupervisorFixture;
+
+before(() => {
+  if (needsRoot === false) f = makeSupervisorFixture("oci");
+});
+
+after(async () => {
+  await f?.cleanup();
+});
+
+const runtimeMain = join(__dirname, "../../src/cli/runtimeMain.js");
+
+/** Runs `hostform-runtime --root <runDir> ...args` as its own process, as tools do. */
+function runtime(...args: string[]): { code: number; out: string; err: string } {
+  const script = `require(${JSON.stringify(runtimeMain)}).main(process.argv.slice(1)).then((c) => process.exit(c), (e) => { console.error(e); process.exit(99); })`;
+  const r = spawnSync(process.execPath, ["-e", script, "--", "--root", f.runDir, ...args], { encoding: "utf8", timeout: 30_000 });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+test("signals parse from names and numbers", () => {
+  assert.equal(parseSignal("TERM"), "SIGTERM");
+  assert.equal(parseSignal("sigkill"), "SIGKILL");
+  assert.equal(parseSignal("9"), "SIGKILL");
+  assert.throws(() => parseSignal("BOGUS"), /not a signal/);
+  assert.deepEqual(limitsFromOciResources({ memory: { limit: 1 << 20 }, pids: { limit: 10 } }), { memory: { max: 1 << 20 }, pids: { max: 10 } });
+  assert.throws(() => limitsFromOciResources({ hugepageLimits: [] }), /hugepageLimits/);
+});
+
+test("create/start/state/kill/delete round trip; delete of a running container needs --force", { skip: needsRoot }, async () => {
+  const spec = f.spec(["sleep", "1000"]);
+  spec.root.path = "rootfs";
+  writeFileSync(join(f.bundle, "config.json"), JSON.stringify(spec));
+  const id = f.id("rt");
+  const pidFile = join(f.bundle, "pid");
+  const log = join(f.bundle, "runtime.log");
+
+  let r = runtime("create", "--bundle", f.bundle, "--pid-file", pidFile, id);
+  assert.equal(r.code, 0, r.err);
+  const pid = Number(readFileSync(pidFile, "utf8"));
+  r = runtime("state", id);
+  assert.equal(r.code, 0, r.err);
+  const st = JSON.parse(r.out) as { status: string; pid: number; id: string; bundle: string; ociVersion: string };
+  assert.deepEqual({ status: st.status, pid: st.pid, id: st.id, bundle: st.bundle }, { status: "created", pid, id, bundle: f.bundle });
+
+  assert.equal(runtime("start", id).code, 0);
+  assert.equal(JSON.parse(runtime("state", id).out).status, "running");
+  assert.match(readFileSync(`/proc/${pid}/cmdline`, "utf8"), /^sleep\0/);
+
+  r = runtime("--log", log, "--log-format", "json", "delete", id);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /running.*--force/);
+  const logged = JSON.parse(readFileSync(log, "utf8").trim().split("\n").pop()!) as { level: string; msg: string };
+  assert.equal(logged.level, "error");
+  assert.match(logged.msg, /--force/);
+  assert.ok(pidAlive(pid));
+
+  assert.equal(runtime("kill", id, "KILL").code, 0);
+  assert.ok(await until(async () => JSON.parse(runtime("state", id).out).status === "stopped"));
+  const list = runtime("list", "--format", "json");
+  assert.ok((JSON.parse(list.out) as Array<{ id: string }>).some((c) => c.id === id));
+  assert.equal(runtime("delete", id).code, 0);
+  assert.equal(runtime("state", id).code, 1);
+
+  // Forced delete of a running container.
+  const id2 = f.id("force");
+  assert.equal(runtime("create", "-b", f.bundle, id2).code, 0);
+  assert.equal(runtime("start", id2).code, 0);
+  assert.equal(runtime("delete", "--force", id2).code, 0);
+  assert.equal(runtime("state", id2).code, 1);
+});
+
+test("run waits and exits with the container's code; run -d returns at once", { skip: needsRoot }, async () => {
+  const spec = f.spec(["sh", "-c", "exit 3"]);
+  writeFileSync(join(f.bundle, "config.json"), JSON.stringify(spec));
+  const id = f.id("run");
+  const r = runtime("run", "--bundle", f.bundle, id);
+  assert.equal(r.code, 3, r.err);
+  assert.equal(runtime("state", id).code, 1, "a foreground run deletes its container");
+
+  writeFileSync(join(f.bundle, "config.json"), JSON.stringify(f.spec(["sleep", "1000"])));
+  const id2 = f.id("detach");
+  assert.equal(runtime("run", "-d", "--bundle", f.bundle, id2).code, 0);
+  assert.equal(JSON.parse(runtime("state", id2).out).status, "running");
+  assert.equal(runtime("delete", "-f", id2).code, 0);
+
+  const bad = runtime("create", "--bundle", join(f.bundle, "nope"), f.id("bad"));
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /config\.json does not exist/);
+  assert.ok(!existsSync(join(f.runDir, "containers", "bad")));
+});
