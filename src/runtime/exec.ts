@@ -243,9 +243,12 @@ export class Executor {
     const w = new Worker(join(__dirname, "execWorker.js"), { workerData: data });
     w.on("message", (ev: ExecWorkerEvent) => this.onEvent(ev));
     w.on("error", (err) => {
+      // The worker's children lose their exit reporting with it: settle everything waiting.
       for (const h of this.handles.values()) {
         h.spawned.reject(err);
+        h.ready.reject(err);
         h.started.reject(err);
+        h.exited.resolve({ code: null, signal: null });
       }
     });
     this.worker = w;
