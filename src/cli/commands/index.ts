@@ -4,6 +4,7 @@ import { previewCommand } from "./preview";
 import { refreshCommand } from "./refresh";
 import { destroyCommand } from "./destroy";
 import { driftCommand } from "./drift";
+import { execCommand } from "./exec";
 import { hostInfoCommand } from "./hostInfo";
 import { seccompCompileCommand } from "./seccompCompile";
 
@@ -14,6 +15,7 @@ export const commands: Command[] = [
   refreshCommand,
   destroyCommand,
   driftCommand,
+  execCommand,
   hostInfoCommand,
   seccompCompileCommand,
 ];
