@@ -3,6 +3,7 @@ import { parseFlags, UsageError } from "../cli/command";
 import { runDestroy, runRefresh, runUpdate, type DeploymentOptions, type DeploymentResult } from "./deployment";
 import { createDisplay, type Display } from "./display";
 import { loadProject, loadStackConfig } from "./project";
+import { defaultStackName } from "./stackTarget";
 
 /** The flags every engine command accepts. */
 export const OPERATION_FLAGS = {
@@ -30,6 +31,7 @@ export const OPERATION_USAGE_FLAGS = `Options:
   --refresh             read every resource's live state first
   --expect-no-changes   fail if anything would change
   --diff                show every property of creates and deletes
+  --exit-code           (drift, preview) exit 2 when there is drift / there are changes
 State: $HOSTFORM_STATE_DIR, default ~/.hostform/state (Pulumi file-backend layout: pulumi login file://<dir>).`;
 
 export type EngineCommandKind = "up" | "preview" | "refresh" | "destroy" | "drift";
@@ -38,10 +40,11 @@ export type EngineCommandKind = "up" | "preview" | "refresh" | "destroy" | "drif
 export async function runEngineCommand(kind: EngineCommandKind, argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(argv, OPERATION_FLAGS, false);
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  if (values["exit-code"] === true && kind !== "drift" && kind !== "preview") throw new UsageError(`--exit-code applies to drift and preview only`);
   const parallel = values.parallel === undefined ? 16 : Number(values.parallel);
   if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`--parallel: '${values.parallel}' is not a positive integer`);
   const project = loadProject(values.cwd ?? process.cwd());
-  const stack = values.stack ?? process.env.HOSTFORM_STACK ?? "dev";
+  const stack = defaultStackName(values.stack);
   const config = loadStackConfig(project, stack);
   const json = values.json === true;
   const interactive = !json && process.stdout.isTTY === true;
@@ -59,13 +62,26 @@ export async function runEngineCommand(kind: EngineCommandKind, argv: string[]):
     ...timeouts(),
   };
   try {
-    return await dispatch(kind, options, values.yes === true, values["expect-no-changes"] === true, interactive, display);
+    return await dispatch(kind, options, { yes: values.yes === true, expectNoChanges: values["expect-no-changes"] === true, exitCode: values["exit-code"] === true }, interactive, display);
   } finally {
     display.close();
   }
 }
 
-async function dispatch(kind: EngineCommandKind, o: DeploymentOptions, yes: boolean, expectNoChanges: boolean, interactive: boolean, display: Display): Promise<number> {
+/** Exit-code choices from the command line. */
+interface ExitFlags {
+  yes: boolean;
+  expectNoChanges: boolean;
+  /**
+   * --exit-code, as `git diff --exit-code` and `terraform plan -detailed-exitcode`: 2 when drift
+   * (drift) or changes (preview) were found. Without it both exit 0 on success whatever they found,
+   * so a report run under `set -e` or a cron job does not count a finding as a failure.
+   */
+  exitCode: boolean;
+}
+
+async function dispatch(kind: EngineCommandKind, o: DeploymentOptions, flags: ExitFlags, interactive: boolean, display: Display): Promise<number> {
+  const { yes, expectNoChanges } = flags;
   const finish = (r: DeploymentResult): number => {
     if (!r.ok) return 1;
     if (expectNoChanges && r.changed) {
@@ -75,11 +91,14 @@ async function dispatch(kind: EngineCommandKind, o: DeploymentOptions, yes: bool
     return 0;
   };
   switch (kind) {
-    case "preview":
-      return finish(await runUpdate(o, true));
+    case "preview": {
+      const r = await runUpdate(o, true);
+      const code = finish(r);
+      return code === 0 && flags.exitCode && r.changed ? 2 : code;
+    }
     case "drift": {
       const r = await runRefresh(o, "drift");
-      return !r.ok ? 1 : r.drifted ? 2 : 0;
+      return !r.ok ? 1 : r.drifted && flags.exitCode ? 2 : 0;
     }
     case "refresh":
       return finish(await runRefresh(o, "refresh"));

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { parse, stringify } from "yaml";
+import { isMap, parse, parseDocument, type Document } from "yaml";
 import { HostformError, SysError, ValidationError } from "../sys/errors";
 
 /** Pulumi.yaml, the parts the embedded engine uses. */
@@ -99,18 +99,63 @@ export function configEnvironment(config: StackConfig): Record<string, string> {
   };
 }
 
-/** Sets one key in Pulumi.<stack>.yaml, creating the file when needed (tests and `config set`). */
+/** Sets one key in Pulumi.<stack>.yaml, creating the file when needed; comments and order are kept. */
 export function setStackConfigValue(project: Project, stack: string, key: string, value: string): void {
   validateStackName(stack);
+  const full = configKey(project, key);
   const file = stackConfigFile(project, stack);
-  const doc = (readYaml(file, `Pulumi.${stack}.yaml`) ?? {}) as Record<string, unknown>;
-  const config = (doc.config ?? {}) as Record<string, unknown>;
-  config[key.includes(":") ? key : `${project.name}:${key}`] = value;
-  doc.config = config;
+  const doc = readYamlDocument(file, `Pulumi.${stack}.yaml`);
+  doc.setIn(["config", full], value);
+  writeYamlDocument(file, doc);
+}
+
+/** Removes one key from Pulumi.<stack>.yaml; returns false when it was not set there. */
+export function removeStackConfigValue(project: Project, stack: string, key: string): boolean {
+  validateStackName(stack);
+  const full = configKey(project, key);
+  const file = stackConfigFile(project, stack);
+  if (!existsSync(file)) return false;
+  const doc = readYamlDocument(file, `Pulumi.${stack}.yaml`);
+  // The file may spell the key without the project namespace, as Pulumi accepts.
+  const spelled = [full, full.startsWith(`${project.name}:`) ? full.slice(project.name.length + 1) : undefined].find((k) => k !== undefined && doc.hasIn(["config", k]));
+  if (spelled === undefined) return false;
+  doc.deleteIn(["config", spelled]);
+  writeYamlDocument(file, doc);
+  return true;
+}
+
+/**
+ * "ns:name" for a config key given as "name" (the project's namespace) or "ns:name". Pulumi
+ * rejects keys with more than one ':' and empty parts; so does this.
+ */
+export function configKey(project: Project, key: string): string {
+  const parts = key.split(":");
+  if (parts.length > 2 || parts.some((p) => p === "") || /\s/.test(key)) {
+    throw new ValidationError("KEY", `'${key}' is not a configuration key`, "use <name> or <namespace>:<name>, e.g. region or aws:region");
+  }
+  return parts.length === 2 ? key : `${project.name}:${key}`;
+}
+
+function readYamlDocument(file: string, what: string): Document {
+  let text = "";
   try {
-    writeFileSync(file, stringify(doc));
+    if (existsSync(file)) text = readFileSync(file, "utf8");
   } catch (err) {
-    throw SysError.fromNode(err, `write stack config`);
+    throw SysError.fromNode(err, `read ${what}`);
+  }
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) throw new HostformError(`${file}: invalid YAML: ${doc.errors[0]!.message}`);
+  if (doc.contents === null) doc.contents = doc.createNode({}) as unknown as typeof doc.contents;
+  const config = doc.get("config");
+  if (config !== undefined && config !== null && !isMap(config)) throw new ValidationError(`${file}: config`, "must be a mapping");
+  return doc;
+}
+
+function writeYamlDocument(file: string, doc: Document): void {
+  try {
+    writeFileSync(file, doc.toString());
+  } catch (err) {
+    throw SysError.fromNode(err, `write ${file}`);
   }
 }
 

@@ -7,10 +7,17 @@ import { driftCommand } from "../../src/cli/commands/drift";
 import { previewCommand } from "../../src/cli/commands/preview";
 import { refreshCommand } from "../../src/cli/commands/refresh";
 import { upCommand } from "../../src/cli/commands/up";
+import { stackExportCommand, stackImportCommand, stackLsCommand, stackRmCommand } from "../../src/cli/commands/stack";
+import { configGetCommand, configRmCommand, configSetCommand } from "../../src/cli/commands/config";
 
-const commands: Record<string, Command> = { up: upCommand, preview: previewCommand, refresh: refreshCommand, destroy: destroyCommand, drift: driftCommand };
-const [name, ...rest] = process.argv.slice(2);
-const command = commands[name ?? ""];
+const all: Command[] = [upCommand, previewCommand, refreshCommand, destroyCommand, driftCommand, stackLsCommand, stackExportCommand, stackImportCommand, stackRmCommand, configSetCommand, configGetCommand, configRmCommand];
+const commands = new Map(all.map((c) => [c.name, c]));
+const argv = process.argv.slice(2);
+// Two-word commands ("stack ls") first, as bin/hostform resolves them.
+const two = commands.has(`${argv[0]} ${argv[1]}`);
+const name = two ? `${argv[0]} ${argv[1]}` : argv[0];
+const rest = argv.slice(two ? 2 : 1);
+const command = commands.get(name ?? "");
 if (command === undefined) {
   process.stderr.write(`unknown command ${name}\n`);
   process.exit(2);
