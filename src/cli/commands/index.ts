@@ -5,6 +5,9 @@ import { refreshCommand } from "./refresh";
 import { destroyCommand } from "./destroy";
 import { driftCommand } from "./drift";
 import { execCommand } from "./exec";
+import { psCommand } from "./ps";
+import { logsCommand } from "./logs";
+import { statsCommand } from "./stats";
 import { hostInfoCommand } from "./hostInfo";
 import { seccompCompileCommand } from "./seccompCompile";
 
@@ -15,6 +18,9 @@ export const commands: Command[] = [
   refreshCommand,
   destroyCommand,
   driftCommand,
+  psCommand,
+  logsCommand,
+  statsCommand,
   execCommand,
   hostInfoCommand,
   seccompCompileCommand,
