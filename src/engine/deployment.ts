@@ -3,11 +3,11 @@ import { HostformError } from "../sys/errors";
 import type { EngineEvent, EventSink, OperationKind, PropertyChange } from "./events";
 import { Limiter } from "./limiter";
 import { startMonitor, type Diagnostic, type Monitor, type Registration, type RegistrationResult } from "./monitor";
-import { applyIgnoreChanges, deleteDependencies, planStep, type StepOp } from "./planner";
+import { applyIgnoreChanges, deleteDependencies, dependentReplacements, planStep, type StepOp } from "./planner";
 import { runProgram, EXIT_REPORTED, type ProgramRun } from "./programRun";
 import { configEnvironment, type Project, type StackConfig } from "./project";
 import { ProviderError, startProviderHost, type ProviderHost } from "./providerHost";
-import { changedKeys, isSecret, markSecrets, unwrapForProvider, type PropertyMap } from "./propertyValues";
+import { changedKeys, isSecret, markSecrets, UNKNOWN, unwrapForProvider, type PropertyMap } from "./propertyValues";
 import { SnapshotJournal } from "./snapshotJournal";
 import { acquireStackLock, type StackLock } from "./stackLock";
 import { emptySnapshot, requiredUrns, type ResourceState } from "./state";
@@ -455,25 +455,25 @@ class Run {
     });
   }
 
-  /** Delete-before-replace: dependents (transitively) go first, then the resource itself. */
+  /**
+   * Delete-before-replace: the dependents that must be replaced too go first, then the resource
+   * itself. As in Pulumi, a dependent must go only when its provider says so: Diff is asked with
+   * every input that depends on a replaced resource set to unknown; a dependent tied only through
+   * dependsOn, or whose diff is an update, stays and keeps pointing at the new copy.
+   */
   private async deleteForReplacement(old: ResourceState): Promise<void> {
-    const doomed = new Set<ResourceState>([old]);
-    let grew = true;
-    while (grew) {
-      grew = false;
-      for (const r of this.journal.resources) {
-        if (doomed.has(r) || r.delete === true || this.registered.has(r.urn)) continue;
-        if (requiredUrns(r).some((u) => [...doomed].some((d) => d.urn === u))) {
-          doomed.add(r);
-          grew = true;
-        }
-      }
-    }
+    const provider = await this.provider();
+    const doomed = await dependentReplacements(old, this.journal.resources, this.registered, async (r, unknownKeys) => {
+      const inputs: PropertyMap = { ...r.inputs };
+      for (const k of unknownKeys) inputs[k] = UNKNOWN;
+      const diff = await provider.diff(r.urn, r.id ?? "", unwrapForProvider(r.outputs).plain, unwrapForProvider(inputs).plain, unwrapForProvider(r.inputs).plain, r.ignoreChanges ?? []);
+      return planStep({ old: r, custom: true, newInputs: inputs, diff, forceReplace: false, replaceOnChanges: r.replaceOnChanges ?? [], deleteBeforeReplace: undefined }).op === "replace";
+    });
     for (const r of doomed) {
       if (r !== old) this.cascaded.add(r.urn);
       this.deletedForReplacement.add(r.urn);
     }
-    const ok = await this.deleteInOrder([...doomed], false);
+    const ok = await this.deleteInOrder(doomed, false);
     if (!ok) throw new HostformError(`could not delete ${old.urn} and its dependents before replacing it`);
   }
 

@@ -1,6 +1,6 @@
 import type { DiffResult } from "./providerHost";
 import { changedKeys, type PropertyMap } from "./propertyValues";
-import type { ResourceState } from "./state";
+import { providerUrn, sortByDependencies, type ResourceState } from "./state";
 
 /** What happens to a registered resource, as in Pulumi's step generator. */
 export type StepOp = "create" | "same" | "update" | "replace" | "delete";
@@ -99,4 +99,34 @@ export function deleteDependencies(doomed: ResourceState[], needs: (r: ResourceS
     }
   }
   return before;
+}
+
+/**
+ * The resources a delete-before-replace of `root` takes with it, `root` first: Pulumi's
+ * calculateDependentReplacements. Walking the state in dependency order, a custom resource not yet
+ * registered in this run is replaced when its provider is, or when `requiresReplacement` (a Diff
+ * with the inputs that depend on a replaced resource set to unknown) says so. Components and
+ * resources tied only through dependsOn or parent are never taken along.
+ */
+export async function dependentReplacements(
+  root: ResourceState,
+  resources: ResourceState[],
+  registered: ReadonlySet<string>,
+  requiresReplacement: (r: ResourceState, unknownKeys: string[]) => Promise<boolean>,
+): Promise<ResourceState[]> {
+  const replaced = new Set<string>([root.urn]);
+  const out: ResourceState[] = [root];
+  for (const r of sortByDependencies(resources)) {
+    if (r === root || r.delete === true || !r.custom || registered.has(r.urn)) continue;
+    let replace = r.provider !== undefined && r.provider !== "" && replaced.has(providerUrn(r.provider));
+    if (!replace) {
+      const unknownKeys = Object.keys(r.inputs).filter((k) => (r.propertyDependencies?.[k] ?? []).some((u) => replaced.has(u)));
+      if (unknownKeys.length > 0) replace = await requiresReplacement(r, unknownKeys);
+    }
+    if (replace) {
+      replaced.add(r.urn);
+      out.push(r);
+    }
+  }
+  return out;
 }

@@ -56,10 +56,10 @@ interface RunResult {
   ms: number;
 }
 
-function start(p: Program, args: string[]): { child: ChildProcess; done: Promise<RunResult> } {
+function start(p: Program, args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<RunResult> } {
   const t0 = Date.now();
   const child = spawn(process.execPath, [ENTRY, ...args, "--cwd", p.dir], {
-    env: { ...process.env, HOSTFORM_STATE_DIR: p.state, PULUMI_NODEJS_TRANSPILE_ONLY: "true", HOSTFORM_PROGRAM_TIMEOUT_MS: "90000" },
+    env: { ...process.env, HOSTFORM_STATE_DIR: p.state, PULUMI_NODEJS_TRANSPILE_ONLY: "true", HOSTFORM_PROGRAM_TIMEOUT_MS: "90000", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";
@@ -118,6 +118,21 @@ describe("engine end to end", { concurrency: 2 }, () => {
       assert.equal(readFileSync(join(p.live, "a.txt"), "utf8"), "hello");
       assert.equal(readFileSync(join(p.live, "b.txt"), "utf8"), "hello+5");
 
+      // stack ls / export see the new state; stack rm refuses while resources exist.
+      r = await run(p, "stack", "ls", "--json");
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const listed = JSON.parse(r.stdout) as { name: string; current: boolean; resourceCount: number }[];
+      assert.deepEqual(listed.map((s) => [s.name, s.current, s.resourceCount]), [["dev", true, cp.checkpoint.latest.resources!.length]]);
+      r = await run(p, "stack", "export");
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const exported = JSON.parse(r.stdout) as { version: number; deployment: { manifest: { magic: string }; resources: { urn: string }[] } };
+      assert.equal(exported.version, 3);
+      assert.deepEqual(exported.deployment.resources.map((x) => x.urn), cp.checkpoint.latest.resources!.map((x) => x.urn));
+      r = await run(p, "stack", "rm", "--yes");
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, /still has 4 resource\(s\)/);
+      assert.ok(existsSync(join(p.state, ".pulumi", "stacks", "files", "dev.json")), "refused rm leaves the state");
+
       r = await run(p, "up", "--expect-no-changes", "--json");
       assert.equal(r.code, 0, r.stdout + r.stderr);
       const summary = jsonEvents(r.stdout).find((e) => e.type === "summary") as unknown as { counts: Record<string, number> };
@@ -137,13 +152,17 @@ describe("engine end to end", { concurrency: 2 }, () => {
       // Out-of-band change: drift reports it (exit 2) and never writes state.
       const before = readFileSync(join(p.state, ".pulumi", "stacks", "files", "dev.json"), "utf8");
       writeFileSync(join(p.live, "a.txt"), "tampered");
-      r = await run(p, "drift", "--json");
+      r = await run(p, "drift", "--json", "--exit-code");
       assert.equal(r.code, 2, r.stdout + r.stderr);
       const drift = jsonEvents(r.stdout).filter((e) => e.type === "drift");
       const a = drift.find((e) => String(e.urn).endsWith("::a")) as unknown as { status: string; changes: { key: string; new: unknown }[] };
       assert.equal(a.status, "modified");
       assert.ok(a.changes.some((c) => c.key === "content" && c.new === "tampered"));
       assert.equal(readFileSync(join(p.state, ".pulumi", "stacks", "files", "dev.json"), "utf8"), before);
+      // Without --exit-code drift is a report: it still shows the change and exits 0.
+      r = await run(p, "drift");
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /modified/);
 
       r = await run(p, "up", "--refresh");
       assert.equal(r.code, 0, r.stdout + r.stderr);
@@ -156,7 +175,12 @@ describe("engine end to end", { concurrency: 2 }, () => {
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.deepEqual(readdirSync(p.live), []);
       assert.deepEqual(p.checkpoint().checkpoint.latest.resources ?? [], []);
-      assert.deepEqual(processesIn(p.dir), []);
+      // SIGKILLed process groups take a moment to vanish from /proc on a loaded machine.
+      assert.ok(await waitFor(() => processesIn(p.dir).length === 0, 5000), `left behind: ${processesIn(p.dir).join(" ")}`);
+      r = await run(p, "stack", "rm", "--yes");
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.ok(!existsSync(join(p.state, ".pulumi", "stacks", "files", "dev.json")), "state removed");
+      assert.ok(!existsSync(join(p.dir, "Pulumi.dev.yaml")), "stack config removed");
     } finally {
       p.cleanup();
     }
@@ -169,7 +193,7 @@ describe("engine end to end", { concurrency: 2 }, () => {
       const r = await run(p, "preview");
       assert.equal(r.code, 1, r.stdout + r.stderr);
       assert.match(r.stdout, /index\.ts\(2,\d+\)/);
-      assert.deepEqual(processesIn(p.dir), []);
+      assert.ok(await waitFor(() => processesIn(p.dir).length === 0, 5000), `left behind: ${processesIn(p.dir).join(" ")}`);
     } finally {
       p.cleanup();
     }
@@ -198,6 +222,7 @@ describe("engine end to end", { concurrency: 2 }, () => {
   test("a concurrent second up fails at once naming the holder", async () => {
     const p = makeProgram();
     try {
+      p.configure({ linked: "true" });
       const first = start(p, ["up"]);
       const lock = join(p.state, ".pulumi", "locks", "organization", "files", "dev", "hostform.json");
       assert.ok(await waitFor(() => existsSync(lock), 20_000), "first up takes the lock");
@@ -207,6 +232,20 @@ describe("engine end to end", { concurrency: 2 }, () => {
       const r = await first.done;
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.ok(!existsSync(lock), "lock released");
+
+      // A delete-before-replace of a (renamed, content "dbr…") takes along n, whose name comes from
+      // a, but not b, whose content only changes (an update), as Pulumi decides.
+      p.configure({ linked: "true", content: "dbr", aName: "a2.txt" });
+      const u = await run(p, "up", "--json");
+      assert.equal(u.code, 0, u.stdout + u.stderr);
+      const steps = jsonEvents(u.stdout).filter((e) => e.type === "step-done");
+      const opOf = (name: string) => steps.filter((e) => String(e.urn).endsWith(`::${name}`) && e.replacedOriginal !== true).map((e) => e.op);
+      assert.deepEqual(opOf("a"), ["replace"]);
+      assert.ok(steps.some((e) => String(e.urn).endsWith("::a") && e.deleteBeforeReplace === true));
+      assert.deepEqual(opOf("b"), ["update"]);
+      assert.deepEqual(opOf("n"), ["replace"]);
+      assert.deepEqual(readdirSync(p.live).sort(), ["a2.txt", "b.txt", "n-3.txt"]);
+      assert.equal(readFileSync(join(p.live, "b.txt"), "utf8"), "dbr+3");
       await run(p, "destroy", "--yes");
     } finally {
       p.cleanup();
@@ -231,6 +270,13 @@ describe("engine end to end", { concurrency: 2 }, () => {
       const cp = p.checkpoint().checkpoint.latest;
       assert.equal(cp.pending_operations, undefined);
       assert.equal(cp.resources!.filter((x) => x.type.includes("File")).length, 6);
+      // drift reads the host once: one Read per resource, each resource once.
+      const readLog = join(p.dir, "reads.log");
+      const dr = await start(p, ["drift", "--exit-code"], { FILES_READ_LOG: readLog }).done;
+      assert.equal(dr.code, 0, dr.stdout + dr.stderr);
+      const reads = readFileSync(readLog, "utf8").trim().split("\n");
+      assert.equal(reads.length, 6, reads.join(" "));
+      assert.equal(new Set(reads).size, 6);
       const d = await run(p, "destroy", "--yes");
       assert.equal(d.code, 0, d.stdout + d.stderr);
       assert.deepEqual(readdirSync(p.live), []);

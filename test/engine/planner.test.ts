@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { testPrefix } from "../helpers/prefix";
-import { applyIgnoreChanges, planStep } from "../../src/engine/planner";
+import { applyIgnoreChanges, dependentReplacements, planStep } from "../../src/engine/planner";
 import { SECRET_SIG, SIG_KEY } from "../../src/engine/propertyValues";
 import type { ResourceState } from "../../src/engine/state";
 import { checkpointPath, readCheckpoint, writeCheckpoint } from "../../src/engine/stateFile";
@@ -51,4 +51,28 @@ test("checkpoint round-trips as Pulumi version 3 with secrets and pending operat
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("dependentReplacements takes only dependents whose diff with unknown inputs says replace, transitively", async () => {
+  const r = (name: string, extra: Partial<ResourceState> = {}): ResourceState => ({ urn: `urn:pulumi:dev::p::t::${name}`, type: "t", custom: true, id: name, inputs: { name, content: "c" }, outputs: {}, dependencies: [], ...extra });
+  const root = r("root");
+  const u = (n: string) => `urn:pulumi:dev::p::t::${n}`;
+  // byName: its name comes from root (the provider replaces on a name change).
+  const byName = r("byName", { dependencies: [u("root")], propertyDependencies: { name: [u("root")] } });
+  // byContent: only its content comes from root (an update).
+  const byContent = r("byContent", { dependencies: [u("root")], propertyDependencies: { content: [u("root")] } });
+  // onlyDependsOn: dependsOn, no property from root.
+  const onlyDependsOn = r("onlyDependsOn", { dependencies: [u("root")] });
+  // chained: its name comes from byName, which is replaced, so it goes too.
+  const chained = r("chained", { dependencies: [u("byName")], propertyDependencies: { name: [u("byName")] } });
+  // registered: already handled by the program in this run.
+  const registered = r("registered", { dependencies: [u("root")], propertyDependencies: { name: [u("root")] } });
+  const component = r("component", { custom: false, dependencies: [u("root")], propertyDependencies: { name: [u("root")] } });
+  const asked: string[] = [];
+  const got = await dependentReplacements(root, [chained, byContent, root, onlyDependsOn, byName, registered, component], new Set([u("registered")]), async (d, unknownKeys) => {
+    asked.push(`${d.id}:${unknownKeys.join(",")}`);
+    return unknownKeys.includes("name");
+  });
+  assert.deepEqual(got.map((x) => x.id), ["root", "byName", "chained"]);
+  assert.deepEqual(asked.sort(), ["byContent:content", "byName:name", "chained:name"]);
 });
