@@ -1,7 +1,7 @@
 // Runs one config.json under runc and under hostform (validateSpec + Launcher, as the runtime does)
 // and returns what the container reported plus the cgroup limits the host sees for its process.
 // Each run has its own bundle dir (and rootfs copy), removed afterwards with its container.
-import { spawn, execFileSync } from "node:child_process";
+import { spawn, spawnSync, execFileSync } from "node:child_process";
 import { closeSync, openSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { Launcher } from "../../src/runtime/launcher";
@@ -128,4 +128,75 @@ export async function runUnderHostform(config: OciConfig, id: string, launcher: 
     if (pid > 0) for (let i = 0; i < 100 && existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 20));
     rmSync(bundle, { recursive: true, force: true });
   }
+}
+
+/** The compiled `hostform-runtime` entry next to this compiled test, when the CLI is part of the build. */
+export function runtimeCliEntry(): string | undefined {
+  const entry = join(__dirname, "..", "..", "src", "cli", "runtimeMain.js");
+  return existsSync(entry) ? entry : undefined;
+}
+
+function cliArgs(entry: string, runDir: string, args: string[]): string[] {
+  const code = `require(${JSON.stringify(entry)}).main(process.argv.slice(1)).then((c) => process.exit(c), (e) => { console.error(e); process.exit(1); })`;
+  return ["-e", code, "--", "--root", runDir, ...args];
+}
+
+/** One `hostform-runtime --root runDir ...` invocation to completion. */
+function cli(entry: string, runDir: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, cliArgs(entry, runDir, args), { encoding: "utf8", timeout: 30_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `hostform-runtime run` in the foreground, as runc is run; killed and deleted (--force) whatever happens. */
+export async function runUnderHostformRuntime(config: OciConfig, id: string, entry: string, runDir: string): Promise<RunReport> {
+  const { bundle } = makeFullBusyboxBundle(id);
+  writeFileSync(join(bundle, "config.json"), JSON.stringify(config, null, 2));
+  const outFile = join(bundle, "stdout");
+  const errFile = join(bundle, "stderr");
+  const out = openSync(outFile, "w+");
+  const err = openSync(errFile, "w+");
+  const pidFile = join(bundle, "pid");
+  const child = spawn(process.execPath, cliArgs(entry, runDir, ["run", "--bundle", bundle, "--pid-file", pidFile, id]), { stdio: ["ignore", out, err] });
+  let done = false;
+  const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()).on("error", () => resolve())).then(() => {
+    done = true;
+  });
+  let pid = 0;
+  try {
+    const report = await waitForReport(outFile, errFile, () => done, `hostform-runtime ${id}`);
+    // runc's --pid-file is written (atomically) before the program starts.
+    pid = Number(readFileSync(pidFile, "utf8"));
+    return { report, cgroup: cgroupLimitsOf(pid) };
+  } finally {
+    closeSync(out);
+    closeSync(err);
+    // Killing the container's PID 1 (by the PID the runtime reported) ends `run`, which then deletes
+    // the container; each CLI call would cost one more Node start per run on this busy machine.
+    if (pid > 0) process.kill(pid, "SIGKILL");
+    else cli(entry, runDir, ["kill", id, "KILL"]);
+    await exited;
+    rmSync(bundle, { recursive: true, force: true });
+  }
+}
+
+/** Force-deletes every container hostform-runtime still lists under runDir (normally none). */
+export function deleteRuntimeLeftovers(entry: string, runDir: string): string[] {
+  const ids = cli(entry, runDir, ["list", "--quiet"]).stdout.split("\n").filter((l) => l !== "");
+  for (const id of ids) cli(entry, runDir, ["delete", "--force", id]);
+  return ids;
+}
+
+/** Stops the supervisor `hostform-runtime` started for runDir (its PID is the first field of supervisor.lock). */
+export async function stopRuntimeSupervisor(runDir: string): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(join(runDir, "supervisor.lock"), "utf8").trim().split(/\s+/)[0]);
+  } catch {
+    return;
+  }
+  // Only that very process: its command line names this test's own run dir.
+  if (!Number.isInteger(pid) || pid <= 1 || !existsSync(`/proc/${pid}`) || !readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(runDir)) return;
+  process.kill(pid, "SIGTERM");
+  for (let i = 0; i < 250 && existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 20));
+  if (existsSync(`/proc/${pid}`)) process.kill(pid, "SIGKILL");
 }
