@@ -71,11 +71,11 @@ test("up, drift clean, out-of-band limit change is drift, up repairs, destroy le
     assert.equal(inspectNamespaces(`${prefix}-ns`)?.intact, true);
     assert.ok(existsSync(join(lib, "rootfs", `${prefix}-rootfs`, "bin", "sh")));
 
-    r = await run(dir, env, "drift", "--json");
+    r = await run(dir, env, "drift", "--exit-code", "--json");
     assert.equal(r.code, 0, r.out);
 
     driver.apply(web, { pids: { max: 9 } });
-    r = await run(dir, env, "drift", "--json");
+    r = await run(dir, env, "drift", "--exit-code", "--json");
     assert.equal(r.code, 2, r.out);
     const drifted = events(r.out).filter((e) => e.type === "drift" && e.status === "modified") as unknown as { urn: string; changes: { key: string; old: unknown; new: unknown }[] }[];
     assert.equal(drifted.length, 1, r.out);
@@ -88,7 +88,7 @@ test("up, drift clean, out-of-band limit change is drift, up repairs, destroy le
     assert.equal(r.code, 0, r.out);
     assert.ok(events(r.out).some((e) => e.type === "step-done" && e.op === "update" && String(e.urn).endsWith("::web")), r.out);
     assert.equal(driver.read(web).pids?.max, 50);
-    r = await run(dir, env, "drift");
+    r = await run(dir, env, "drift", "--exit-code");
     assert.equal(r.code, 0, r.out);
 
     r = await run(dir, env, "destroy", "--yes");
