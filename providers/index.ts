@@ -3,6 +3,7 @@ export { Namespace, type NamespaceArgs } from "./namespace";
 export { Cgroup, type CgroupArgs } from "./cgroup";
 export { SeccompProfile, type SeccompProfileArgs } from "./seccompProfile";
 export { BusyboxRootfs, type BusyboxRootfsArgs } from "./busyboxRootfs";
+export { Container, type ContainerArgs, type ContainerCapabilities, type ContainerMount, type ContainerRlimit } from "./container";
 export { PROVIDER_PROTOCOL } from "./stableProvider";
 export type { NamespaceType } from "../src/ns/types";
 export type { CgroupLimits, NormalizedLimits } from "../src/cgroup/spec";

@@ -1,0 +1,136 @@
+// The Container resource: a process tree in its own (or a shared) set of namespaces, cgroup and
+// seccomp filter, run by hostform's runtime under the shared supervisor, which keeps it running
+// (and restarts it by its policy) after the engine has exited.
+import * as pulumi from "@pulumi/pulumi";
+import type { CgroupLimits, NormalizedLimits } from "../src/cgroup/spec";
+import type { NamespaceType } from "../src/ns/types";
+import { BusyboxRootfs } from "./busyboxRootfs";
+import type { Cgroup } from "./cgroup";
+import type { ContainerCapabilities, ContainerMount, ContainerRlimit } from "./impl/v1/containerInputs";
+import type { Namespace } from "./namespace";
+import { SeccompProfile } from "./seccompProfile";
+import { stableProvider } from "./stableProvider";
+
+export type { ContainerCapabilities, ContainerMount, ContainerRlimit } from "./impl/v1/containerInputs";
+
+const provider = stableProvider("container");
+
+/** Arguments of a Container. */
+export interface ContainerArgs {
+  /** Pinned container id (also its cgroup's last segment). Default: the resource name plus a random
+   *  suffix. A pinned name makes replacements delete the old container first. */
+  name?: pulumi.Input<string>;
+  /** The root filesystem: a directory path, or a BusyboxRootfs. */
+  rootfs: pulumi.Input<string> | BusyboxRootfs;
+  /** Program and its first arguments, e.g. ["/bin/sh", "-c", "..."]. Looked up in the rootfs. */
+  command: pulumi.Input<pulumi.Input<string>[]>;
+  /** More arguments appended to command. */
+  args?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Environment variables. Values wrapped in pulumi.secret() stay secret in the state and are
+   *  never printed. PATH defaults to the usual directories. */
+  env?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** Working directory inside the container (default "/"). */
+  cwd?: pulumi.Input<string>;
+  /** uid, "uid:gid", or a user (and group) name from the rootfs's /etc/passwd (/etc/group). Default root. */
+  user?: pulumi.Input<string | number>;
+  /** Hostname (default "hostform"); not allowed when joining a Namespace's uts namespace. */
+  hostname?: pulumi.Input<string>;
+  /** A Namespace to join for each type it holds (net, uts, ipc; mnt/pid/cgroup joins are not
+   *  supported by the runtime yet). The container creates its own namespaces for the other types. */
+  namespace?: Namespace;
+  /** A Cgroup to live in: the container gets its own cgroup nested under it ("<fullName>/<id>"),
+   *  so the Cgroup's limits cap the pod and `limits` cap this container. */
+  cgroup?: Cgroup;
+  /** Limits of the container's own cgroup, written live on change (no restart). */
+  limits?: pulumi.Input<CgroupLimits>;
+  /** A SeccompProfile, "default" (Docker's profile for the container's capabilities) or
+   *  "unconfined". Default "default". */
+  seccompProfile?: SeccompProfile | "default" | "unconfined";
+  /** Capabilities added to or dropped from Docker's 14 defaults ("ALL" for every one). */
+  capabilities?: pulumi.Input<ContainerCapabilities>;
+  /** Extra mounts; a mount at a default mount's destination replaces it. */
+  mounts?: pulumi.Input<pulumi.Input<ContainerMount>[]>;
+  /** Mount the root filesystem read-only. */
+  readonlyRootfs?: pulumi.Input<boolean>;
+  /** Resource limits by name: { nofile: 1024 } or { nofile: { soft: 1024, hard: 4096 } }. */
+  rlimits?: pulumi.Input<Record<string, pulumi.Input<ContainerRlimit>>>;
+  /** "no" (default), "always", "on-failure" or "on-failure:N"; changed in place. */
+  restartPolicy?: pulumi.Input<string>;
+  /** Signal sent first on stop (default SIGTERM); changed in place. */
+  stopSignal?: pulumi.Input<string>;
+  /** Seconds between the stop signal and SIGKILL of the whole cgroup (default 10); changed in place. */
+  stopTimeout?: pulumi.Input<number>;
+}
+
+/**
+ * A container run by hostform's runtime. Limits, restart policy and stop settings change in place;
+ * anything else (rootfs, command, env, user, namespaces, capabilities, mounts, the seccomp
+ * profile's digest) makes a new container. `refresh`/`drift` read the live host: a killed
+ * container shows as stopped, a rewritten limit as modified, and the next `up` repairs both.
+ */
+export class Container extends pulumi.dynamic.Resource {
+  /** The container id: what `hostform ps`, `logs` and `exec` take. */
+  declare readonly containerId: pulumi.Output<string>;
+  /** The container's cgroup under hostform's parent. */
+  declare readonly cgroupName: pulumi.Output<string>;
+  /** Host pid of the container's PID 1 (0 when not running). */
+  declare readonly pid: pulumi.Output<number>;
+  /** "running" or "stopped". */
+  declare readonly status: pulumi.Output<string>;
+  /** When the current (or last) run started, ISO 8601. */
+  declare readonly startedAt: pulumi.Output<string>;
+  /** Restarts done by the restart policy. */
+  declare readonly restartCount: pulumi.Output<number>;
+  /** Exit code of the last run (128+signal when killed); null while running. */
+  declare readonly exitCode: pulumi.Output<number | null>;
+  /** The container's stdout/stderr log file. */
+  declare readonly logPath: pulumi.Output<string>;
+  /** Live values of the declared limits. */
+  declare readonly liveLimits: pulumi.Output<NormalizedLimits | null>;
+  /** Seccomp mode of PID 1: "filter" or "disabled". */
+  declare readonly seccompMode: pulumi.Output<string>;
+  /** nsfs inode of each namespace of PID 1. */
+  declare readonly namespaces: pulumi.Output<Partial<Record<NamespaceType, number>>>;
+  /** Whether PID 1 is in the container's cgroup in every hierarchy. */
+  declare readonly inCgroup: pulumi.Output<boolean>;
+
+  constructor(name: string, args: ContainerArgs, opts?: pulumi.CustomResourceOptions) {
+    const { rootfs, namespace, cgroup, seccompProfile, ...rest } = args;
+    const profile = seccompProfile instanceof SeccompProfile ? seccompProfile : undefined;
+    super(
+      provider,
+      name,
+      {
+        ...rest,
+        resourceName: name,
+        autonamed: undefined,
+        rootfs: rootfs instanceof BusyboxRootfs ? rootfs.path : rootfs,
+        namespaceName: namespace?.name,
+        namespacePaths: namespace?.paths,
+        namespaceInodes: namespace?.inodes,
+        cgroupParent: cgroup?.fullName,
+        seccomp: profile !== undefined ? "profile" : (seccompProfile ?? "default"),
+        seccompProfileJson: profile?.profileJson,
+        seccompArch: profile?.arch,
+        seccompCapabilities: profile?.capabilities,
+        seccompDigest: profile?.digest,
+        containerId: undefined,
+        cgroupName: undefined,
+        pid: undefined,
+        pidStartTime: undefined,
+        status: undefined,
+        startedAt: undefined,
+        restartCount: undefined,
+        exitCode: undefined,
+        logPath: undefined,
+        liveLimits: undefined,
+        seccompMode: undefined,
+        namespaces: undefined,
+        inCgroup: undefined,
+      },
+      opts,
+      "hostform",
+      "Container",
+    );
+  }
+}

@@ -1,0 +1,251 @@
+// Provider adapter for hostform:Container (protocol v1): an OCI spec built from the declaration, run
+// by hostform's runtime (RuntimeClient: create + start under the shared supervisor, which keeps it
+// running after the engine exits). The id is the container id; the container's cgroup is
+// "<Cgroup fullName>/<id>" when it belongs to a Cgroup, else "<id>", and this provider owns it.
+import type * as pulumi from "@pulumi/pulumi";
+import { openCgroupDriver, type CgroupDriver } from "../../../src/cgroup/driver";
+import { diffLimits, type CgroupLimits } from "../../../src/cgroup/spec";
+import { cgroupSegments } from "../../../src/cgroup/tree";
+import { RuntimeClient, type ContainerState } from "../../../src/runtime/client";
+import { isSameProcess, validateId } from "../../../src/runtime/state";
+import { ValidationError } from "../../../src/sys/errors";
+import { chooseName, mustDeleteBeforeReplace } from "./autoname";
+import { collectFailures } from "./checkFailures";
+import { projectLive } from "./cgroup";
+import { withLiftedLimits } from "./cgroupLifts";
+import type { ContainerInputs, ContainerOutputs } from "./containerInputs";
+import { inEveryHierarchy, joinedNamespacesMatch, namespaceInodes, seccompModeOf } from "./containerLive";
+import { declaredPolicies, policiesDiffer, rewritePolicies } from "./containerPolicy";
+import { seccompChoice } from "./containerSeccomp";
+import { SPEC_DIGEST_ANNOTATION, asInputError, buildSpec, specDigest, validatePolicies } from "./containerSpec";
+import { sameValue } from "./sameValue";
+import { UNKNOWN, containsUnknown } from "./unknownValue";
+
+export type { ContainerInputs, ContainerOutputs } from "./containerInputs";
+
+/** Inputs whose change makes a new container (a process cannot change these while it runs). */
+export const REPLACE_KEYS = [
+  "name", "rootfs", "command", "args", "env", "cwd", "user", "hostname", "namespaceName", "namespacePaths", "namespaceInodes",
+  "cgroupParent", "seccomp", "seccompDigest", "capabilities", "mounts", "readonlyRootfs", "rlimits",
+] as const;
+
+/** Inputs written live into the running container (cgroup files, supervisor state). */
+export const IN_PLACE_KEYS = ["limits", "restartPolicy", "stopSignal", "stopTimeout"] as const;
+
+const NAMESPACE_KEYS = ["namespaceName", "namespacePaths", "namespaceInodes"];
+
+let cachedDriver: CgroupDriver | undefined;
+function driver(): CgroupDriver {
+  cachedDriver ??= openCgroupDriver();
+  return cachedDriver;
+}
+
+let cachedClient: RuntimeClient | undefined;
+function client(): RuntimeClient {
+  cachedClient ??= new RuntimeClient();
+  return cachedClient;
+}
+
+function limitsOf(inputs: ContainerInputs): CgroupLimits {
+  return (inputs.limits ?? {}) as CgroupLimits;
+}
+
+/** The container's cgroup name under hostform's parent. */
+export function cgroupNameOf(inputs: ContainerInputs): string {
+  return inputs.cgroupParent ? `${inputs.cgroupParent}/${inputs.name}` : inputs.name!;
+}
+
+function isMissing(err: unknown): boolean {
+  return err instanceof ValidationError && err.field === "id" && /does not exist/.test(err.message);
+}
+
+async function stateOf(id: string): Promise<ContainerState | undefined> {
+  try {
+    return await client().state(id);
+  } catch (err) {
+    if (isMissing(err)) return undefined;
+    throw err;
+  }
+}
+
+/** The live container: its supervisor state and the outputs it gives. undefined when it is gone. */
+async function observe(inputs: ContainerInputs, id: string, cgroupName: string): Promise<{ state: ContainerState; outs: ContainerOutputs } | undefined> {
+  const state = await stateOf(id);
+  if (state === undefined) return undefined;
+  const d = driver();
+  let alive = (state.status === "running" || state.status === "created") && isSameProcess(state.pid, state.pidStartTime);
+  const namespaces = alive ? namespaceInodes(state.pid) : undefined;
+  const seccompMode = alive ? seccompModeOf(state.pid) : undefined;
+  alive &&= namespaces !== undefined && seccompMode !== undefined;
+  const cgroupExists = d.exists(cgroupName);
+  const outs: ContainerOutputs = {
+    ...inputs,
+    containerId: id,
+    cgroupName,
+    pid: alive ? state.pid : 0,
+    pidStartTime: alive ? state.pidStartTime : 0,
+    status: alive ? state.status : "stopped",
+    startedAt: state.started ?? "",
+    restartCount: state.restartCount,
+    exitCode: alive ? null : state.exitCode,
+    logPath: state.logPath,
+    inCgroup: alive && cgroupExists && inEveryHierarchy(state.pid, d.paths(cgroupName)),
+    liveLimits: cgroupExists ? projectLive(d.normalize(limitsOf(inputs)), d.read(cgroupName)) : null,
+    seccompMode: alive ? seccompMode! : "",
+    namespaces: alive ? namespaces! : {},
+  };
+  return { state, outs };
+}
+
+async function mustObserve(inputs: ContainerInputs, id: string, cgroupName: string): Promise<ContainerOutputs> {
+  const live = await observe(inputs, id, cgroupName);
+  if (live === undefined) throw new ValidationError("name", `container ${id} vanished right after it was made`, "see `hostform ps` and the supervisor log");
+  return live.outs;
+}
+
+/** Stops (declared signal, then SIGKILL after the timeout) and deletes; gone is success. */
+async function removeContainer(id: string, cgroupName: string | undefined): Promise<void> {
+  const c = client();
+  try {
+    await c.stop(id);
+    await c.delete(id, { force: true });
+  } catch (err) {
+    if (!isMissing(err)) throw err;
+  }
+  if (cgroupName !== undefined) await driver().delete(cgroupName);
+}
+
+/** Makes the container's cgroup, then creates and starts it; nothing is left behind on failure. */
+async function launch(inputs: ContainerInputs): Promise<void> {
+  const id = inputs.name!;
+  const cgroupName = cgroupNameOf(inputs);
+  const spec = buildSpec(inputs);
+  const seccomp = seccompChoice(inputs);
+  spec.annotations = { [SPEC_DIGEST_ANNOTATION]: specDigest(spec, seccomp.key) };
+  const policies = declaredPolicies(inputs);
+  const d = driver();
+  d.create(cgroupName, limitsOf(inputs));
+  try {
+    const options: Parameters<RuntimeClient["create"]>[2] = { cgroup: cgroupName, ...policies, bundle: "/" };
+    if (seccomp.option !== undefined) options.seccomp = seccomp.option;
+    await client().create(id, spec, options);
+    await client().start(id);
+  } catch (err) {
+    await client().delete(id, { force: true }).catch(() => undefined);
+    await d.delete(cgroupName).catch(() => undefined);
+    throw asInputError(err);
+  }
+}
+
+/** The digest the declaration would run with (adoption compares it with the live annotation). */
+function declaredDigest(inputs: ContainerInputs): string {
+  const spec = buildSpec(inputs);
+  return specDigest(spec, seccompChoice(inputs, false).key);
+}
+
+/** Inputs with every not-yet-known value taken out, for validating what is known in preview. */
+function knownView(inputs: ContainerInputs): { view: ContainerInputs; checkHost: boolean; complete: boolean } {
+  const view: Record<string, unknown> = { ...inputs };
+  let checkHost = true;
+  let complete = true;
+  for (const [k, v] of Object.entries(view)) {
+    if (!containsUnknown(v)) continue;
+    complete = false;
+    delete view[k];
+  }
+  if (view.rootfs === undefined) {
+    view.rootfs = "/";
+    checkHost = false;
+  }
+  return { view: view as unknown as ContainerInputs, checkHost, complete };
+}
+
+/** The v1 Container provider. */
+export const provider: pulumi.dynamic.ResourceProvider<ContainerInputs, ContainerOutputs> = {
+  async check(olds, news) {
+    const inputs = chooseName(olds, news);
+    const { view, checkHost } = knownView(inputs);
+    const failures = collectFailures([
+      () => void validateId(inputs.name, "name"),
+      () => void (view.cgroupParent !== undefined && view.cgroupParent !== null && cgroupSegments(`${view.cgroupParent}/${inputs.name}`, "cgroup")),
+      () => void (view.limits !== undefined && view.limits !== null && driver().normalize(view.limits, "limits")),
+      () => validatePolicies(view),
+      () => void (view.command !== undefined && buildSpec(view, checkHost)),
+    ]);
+    return { inputs, failures };
+  },
+
+  async diff(id, olds, news) {
+    const replaces: string[] = REPLACE_KEYS.filter((k) => !sameValue(olds[k], news[k]));
+    const nsChanged = NAMESPACE_KEYS.some((k) => replaces.includes(k));
+    if (replaces.length > 0) {
+      return { changes: true, replaces, deleteBeforeReplace: nsChanged || mustDeleteBeforeReplace(olds.name, news.name === UNKNOWN ? olds.name : news.name) };
+    }
+    const declared = IN_PLACE_KEYS.filter((k) => !sameValue(olds[k], news[k]));
+    if (declared.length > 0) return { changes: true };
+    // Same declaration: the host decides.
+    const cgroupName = olds.cgroupName ?? cgroupNameOf(news);
+    const live = await observe(news, id, cgroupName);
+    // Gone or stopped: update runs it again under the same id.
+    if (live === undefined || live.outs.status !== "running") return { changes: true };
+    const outs = live.outs;
+    // A process cannot be moved into another namespace or given another filter: make a new one.
+    if (!joinedNamespacesMatch(outs.namespaces, news.namespaceInodes, Object.keys(news.namespacePaths ?? {}))) {
+      return { changes: true, replaces: ["namespaceInodes"], deleteBeforeReplace: true };
+    }
+    if ((outs.seccompMode === "filter") !== seccompChoice(news, false).filtered) {
+      return { changes: true, replaces: ["seccomp"], deleteBeforeReplace: true };
+    }
+    if (!outs.inCgroup || outs.liveLimits === null) return { changes: true };
+    if (diffLimits(driver().normalize(limitsOf(news)), driver().read(cgroupName)).length > 0) return { changes: true };
+    return { changes: policiesDiffer(live.state, declaredPolicies(news)) };
+  },
+
+  async create(inputs) {
+    const id = inputs.name!;
+    const cgroupName = cgroupNameOf(inputs);
+    // An interrupted earlier `up` may have left this very container running: adopt it when it
+    // runs the same spec in the same cgroup, else remove it and start over.
+    const existing = await observe(inputs, id, cgroupName);
+    if (existing !== undefined) {
+      const same = existing.outs.status === "running" && existing.state.cgroup === cgroupName && existing.state.annotations[SPEC_DIGEST_ANNOTATION] === declaredDigest(inputs);
+      if (same) {
+        const out = await provider.update!(id, existing.outs, inputs);
+        return { id, outs: out.outs as ContainerOutputs };
+      }
+      await removeContainer(id, existing.state.cgroup);
+    }
+    await launch(inputs);
+    return { id, outs: await mustObserve(inputs, id, cgroupName) };
+  },
+
+  async read(id, props) {
+    if (props === undefined || props.name === undefined) return { id: "", props: {} as ContainerOutputs };
+    const live = await observe(props, id, props.cgroupName ?? cgroupNameOf(props));
+    if (live === undefined) return { id: "", props: {} as ContainerOutputs };
+    return { id, props: live.outs };
+  },
+
+  async update(id, olds, news) {
+    const cgroupName = olds.cgroupName ?? cgroupNameOf(news);
+    const live = await observe(news, id, cgroupName);
+    if (live === undefined || live.outs.status !== "running") {
+      // Stopped or gone (killed, exited, its state lost): run it again under the same id.
+      await removeContainer(id, undefined);
+      await launch(news);
+      return { outs: await mustObserve(news, id, cgroupName) };
+    }
+    const d = driver();
+    // create() makes a deleted cgroup again and writes the limits; lifted values undo the ones
+    // no longer declared.
+    d.create(cgroupName, withLiftedLimits(limitsOf(olds), limitsOf(news)));
+    if (!inEveryHierarchy(live.state.pid, d.paths(cgroupName))) d.addProcess(cgroupName, live.state.pid);
+    const policies = declaredPolicies(news);
+    if (policiesDiffer(live.state, policies)) await rewritePolicies(client(), id, policies);
+    return { outs: await mustObserve(news, id, cgroupName) };
+  },
+
+  async delete(id, props) {
+    await removeContainer(id, props?.cgroupName ?? (props?.name !== undefined ? cgroupNameOf(props) : id));
+  },
+};

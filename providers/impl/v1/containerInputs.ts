@@ -1,0 +1,99 @@
+// The wire shape of a Container's inputs and outputs (protocol v1). Resources are referenced by
+// their outputs (a Namespace by name/paths/inodes, a Cgroup by full name, a SeccompProfile by its
+// profile text and digest), so the provider process never needs the other resources' code.
+import type { CgroupLimits, NormalizedLimits } from "../../../src/cgroup/spec";
+import type { NamespaceType } from "../../../src/ns/types";
+import type { NamedInputs } from "./autoname";
+
+/** A mount as users declare it. */
+export interface ContainerMount {
+  /** Absolute path inside the container. */
+  destination: string;
+  /** Host path for a bind mount; the fs source (e.g. "tmpfs") otherwise. */
+  source?: string;
+  /** "bind" (default when source is an absolute path), "tmpfs", "proc", "sysfs", "mqueue", "devpts". */
+  type?: string;
+  /** Mount options ("nosuid", "size=16m", ...). */
+  options?: string[];
+  /** Mount read-only. */
+  readonly?: boolean;
+}
+
+/** Capabilities added to or dropped from Docker's 14 defaults; "ALL" means every capability. */
+export interface ContainerCapabilities {
+  add?: string[];
+  drop?: string[];
+}
+
+/** An rlimit: one number for soft and hard, or both. */
+export type ContainerRlimit = number | { soft: number; hard: number };
+
+/** How the container is filtered: Docker's default, none, or a SeccompProfile's compiled profile. */
+export type ContainerSeccompChoice = "default" | "unconfined" | "profile";
+
+/** Inputs as the Container resource sends them (after check: name chosen). */
+export interface ContainerInputs extends NamedInputs {
+  /** Absolute path of the root filesystem. */
+  rootfs: string;
+  /** Program and its first arguments. */
+  command: string[];
+  /** More arguments, appended to command. */
+  args?: string[];
+  /** Environment variables; values may arrive as secrets (the engine unwraps them). */
+  env?: Record<string, string>;
+  cwd?: string;
+  /** uid, "uid:gid" or a name in the rootfs's /etc/passwd. */
+  user?: string | number;
+  hostname?: string;
+  /** The joined Namespace: its name, pin paths and inodes (the inodes change when it is made again). */
+  namespaceName?: string;
+  namespacePaths?: Partial<Record<NamespaceType, string>>;
+  namespaceInodes?: Partial<Record<NamespaceType, number>>;
+  /** Full name of the Cgroup the container's cgroup is nested in. */
+  cgroupParent?: string;
+  /** The container's own cgroup limits. */
+  limits?: CgroupLimits;
+  seccomp?: ContainerSeccompChoice;
+  /** With seccomp "profile": the SeccompProfile's validated JSON, target, capabilities and digest. */
+  seccompProfileJson?: string;
+  seccompArch?: string;
+  seccompCapabilities?: string[];
+  seccompDigest?: string;
+  capabilities?: ContainerCapabilities;
+  mounts?: ContainerMount[];
+  readonlyRootfs?: boolean;
+  /** By name: "nofile" or "RLIMIT_NOFILE". */
+  rlimits?: Record<string, ContainerRlimit>;
+  /** "no" | "always" | "on-failure[:N]". */
+  restartPolicy?: string;
+  stopSignal?: string;
+  /** Seconds between the stop signal and SIGKILL. */
+  stopTimeout?: number;
+}
+
+/** Outputs: the inputs plus what the host says. */
+export interface ContainerOutputs extends ContainerInputs {
+  /** The runtime's container id (the resource id). */
+  containerId: string;
+  /** The container's cgroup under hostform's parent ("<cgroupParent>/<id>" or "<id>"). */
+  cgroupName: string;
+  /** Host pid of the container's PID 1; 0 when it is not running. */
+  pid: number;
+  /** /proc/<pid>/stat start time of that pid, so a reused pid is not taken for it. */
+  pidStartTime: number;
+  /** "running", "stopped" or "created". */
+  status: string;
+  startedAt: string;
+  restartCount: number;
+  /** Exit code of the last run (128+signal when killed); null while running or unknown. */
+  exitCode: number | null;
+  logPath: string;
+  /** Whether PID 1 is a member of the container's cgroup. */
+  inCgroup: boolean;
+  /** Live values of the declared limits (null when the cgroup is gone). */
+  liveLimits: NormalizedLimits | null;
+  /** Seccomp mode of PID 1 ("filter", "disabled"); "" when not running. */
+  seccompMode: string;
+  /** nsfs inodes of PID 1's namespaces (empty when not running). */
+  namespaces: Partial<Record<NamespaceType, number>>;
+}

@@ -1,0 +1,65 @@
+// What the host says about a running container's PID 1: its namespaces, its seccomp mode and
+// whether it still sits in its cgroup in every hierarchy. Each read tolerates the process dying
+// under it (the answer is then "not running", never an error).
+import { readFileSync, statSync } from "node:fs";
+import type { CgroupPaths } from "../../../src/cgroup/driver";
+import { NAMESPACE_TYPES, type NamespaceType } from "../../../src/ns/types";
+import { readSeccompStatus } from "../../../src/seccomp/inspect";
+import { SysError, hasCode } from "../../../src/sys/errors";
+
+function gone(err: unknown): boolean {
+  return hasCode(err, "ENOENT") || hasCode(err, "ESRCH");
+}
+
+/** nsfs inode of each namespace of pid; undefined when the process is gone. */
+export function namespaceInodes(pid: number): Partial<Record<NamespaceType, number>> | undefined {
+  const out: Partial<Record<NamespaceType, number>> = {};
+  for (const type of NAMESPACE_TYPES) {
+    try {
+      out[type] = statSync(`/proc/${pid}/ns/${type}`).ino;
+    } catch (err) {
+      if (gone(err)) return undefined;
+      throw SysError.fromNode(err, `read namespace ${type} of pid ${pid}`);
+    }
+  }
+  return out;
+}
+
+/** Seccomp mode of pid ("disabled", "strict", "filter"); undefined when the process is gone. */
+export function seccompModeOf(pid: number): string | undefined {
+  try {
+    return readSeccompStatus(pid).mode;
+  } catch (err) {
+    if (gone(err)) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Whether pid is listed in cgroup.procs of every directory of the cgroup (v2 and each v1
+ * hierarchy): a process moved out in one hierarchy escapes that controller's limits.
+ */
+export function inEveryHierarchy(pid: number, paths: CgroupPaths): boolean {
+  const dirs = [...(paths.v2 !== undefined ? [paths.v2] : []), ...Object.values(paths.v1)];
+  if (dirs.length === 0) return false;
+  for (const dir of new Set(dirs)) {
+    let text: string;
+    try {
+      text = readFileSync(`${dir}/cgroup.procs`, "utf8");
+    } catch (err) {
+      if (gone(err)) return false;
+      throw SysError.fromNode(err, `read ${dir}/cgroup.procs`);
+    }
+    if (!text.split("\n").includes(String(pid))) return false;
+  }
+  return true;
+}
+
+/** True when every namespace the container joins has the inode the Namespace resource reported. */
+export function joinedNamespacesMatch(live: Partial<Record<NamespaceType, number>>, joined: Partial<Record<NamespaceType, number>> | undefined, types: readonly string[]): boolean {
+  for (const type of types) {
+    const want = joined?.[type as NamespaceType];
+    if (want !== undefined && live[type as NamespaceType] !== want) return false;
+  }
+  return true;
+}
