@@ -178,6 +178,7 @@ export function buildSpec(inputs: ContainerInputs, checkHost = true): ContainerS
   if (user !== undefined) opts.user = user;
   const spec = defaultSpec(opts);
   if (joinsUts) delete spec.hostname;
+  let mountOffset = 0;
   const caps = effectiveCapabilities(inputs.capabilities);
   spec.process.capabilities = { bounding: caps, effective: [...caps], permitted: [...caps] };
   const rlimits = rlimitsOf(inputs.rlimits);
@@ -186,7 +187,9 @@ export function buildSpec(inputs: ContainerInputs, checkHost = true): ContainerS
     if (!Array.isArray(inputs.mounts)) throw new ValidationError("mounts", "must be a list of mounts");
     const declared = inputs.mounts.map(mountOf);
     // A declared mount replaces a default one at the same place (e.g. a bigger /dev/shm).
-    spec.mounts = [...(spec.mounts ?? []).filter((m) => !declared.some((d) => d.destination === m.destination)), ...declared];
+    const kept = (spec.mounts ?? []).filter((m) => !declared.some((d) => d.destination === m.destination));
+    spec.mounts = [...kept, ...declared];
+    mountOffset = kept.length;
   }
   for (const [type, path] of joined) {
     const ns = spec.linux!.namespaces!.find((n) => n.type === SPEC_NAMESPACE[type]);
@@ -198,9 +201,17 @@ export function buildSpec(inputs: ContainerInputs, checkHost = true): ContainerS
     valid = validateSpec(spec);
     if (checkHost) checkProgram(valid, checkRoot(valid, "/"));
   } catch (err) {
-    throw asInputError(err);
+    throw asInputError(renumberMount(err, mountOffset));
   }
   return valid;
+}
+
+/** A spec error about mounts[i] names the declared mount (defaults come first in the spec). */
+function renumberMount(err: unknown, offset: number): unknown {
+  const m = err instanceof ValidationError ? /^mounts\[(\d+)\](.*)$/.exec(err.field) : null;
+  if (m === null || !(err instanceof ValidationError)) return err;
+  const field = `mounts[${Number(m[1]) - offset}]${m[2]}`;
+  return new ValidationError(field, err.message.slice(err.field.length + 2));
 }
 
 /** sha256 of what the container runs as (spec, seccomp choice and digest): equal digests mean the same container. */

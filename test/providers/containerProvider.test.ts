@@ -1,0 +1,155 @@
+// Kernel tests of the Container provider: create/read/diff/update/delete against the real host,
+// with out-of-band changes (a limit rewritten in cgroupfs, PID 1 killed, the cgroup deleted)
+// reported by read and diff and repaired by the next update. The supervisor runs in a prefixed
+// run dir of its own and is shut down at the end.
+import assert from "node:assert/strict";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { openCgroupDriver } from "../../src/cgroup/driver";
+import { RuntimeClient } from "../../src/runtime/client";
+import { readState } from "../../src/runtime/state";
+import { appletList, buildBusyboxRootfs, findBusybox } from "../../providers/rootfs/busybox";
+import { provider, type ContainerInputs, type ContainerOutputs } from "../../providers/impl/v1/container";
+import { needsRoot, testPrefix } from "../helpers/prefix";
+
+const prefix = testPrefix("ctr");
+const dir = join(tmpdir(), prefix);
+const runDir = join(dir, "run");
+const rootfs = join(dir, "rootfs");
+// Before the provider makes its client: every container and the supervisor live in this run dir.
+process.env.HOSTFORM_RUN_DIR = runDir;
+const driver = openCgroupDriver();
+const made = new Set<ContainerOutputs>();
+
+if (!needsRoot) {
+  mkdirSync(dir, { recursive: true });
+  const busybox = findBusybox(undefined);
+  buildBusyboxRootfs(rootfs, busybox, appletList(busybox, ["sh", "sleep", "cat"]));
+}
+
+after(async () => {
+  for (const o of made) await provider.delete!(o.containerId, o).catch(() => undefined);
+  await new RuntimeClient({ runDir }).shutdownSupervisor().catch(() => undefined);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A shell that exits at once on SIGTERM, so stops take no timeout. */
+const LOOP = ["/bin/sh", "-c", "trap 'exit 0' TERM; while true; do echo tick; sleep 1 & wait; done"];
+
+async function create(name: string, extra: Partial<ContainerInputs> = {}): Promise<{ inputs: ContainerInputs; outs: ContainerOutputs }> {
+  const checked = await provider.check!({} as ContainerInputs, { resourceName: name, name: `${prefix}-${name}`, rootfs, command: LOOP, stopTimeout: 5, ...extra });
+  assert.deepEqual(checked.failures, []);
+  const r = await provider.create(checked.inputs!);
+  made.add(r.outs!);
+  return { inputs: checked.inputs!, outs: r.outs! };
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test("create runs it in its cgroup with the default filter; read and diff see it in sync", { skip: needsRoot }, async () => {
+  const { inputs, outs } = await create("basic", { limits: { memory: { max: "64Mi" }, pids: { max: 32 } }, env: { GREETING: "hi" } });
+  assert.equal(outs.status, "running");
+  assert.ok(outs.pid > 0);
+  assert.equal(outs.inCgroup, true);
+  assert.equal(outs.seccompMode, "filter");
+  assert.deepEqual(outs.liveLimits, { memory: { max: 64 * 1024 * 1024 }, pids: { max: 32 } });
+  assert.ok(outs.namespaces.net !== undefined && outs.namespaces.pid !== undefined);
+  const read = await provider.read!(outs.containerId, outs);
+  assert.equal(read.id, outs.containerId);
+  assert.equal(read.props!.pid, outs.pid);
+  assert.deepEqual((await provider.diff!(outs.containerId, outs, inputs)).changes, false);
+  // A killed `up` runs create again: the same running container is adopted, not started twice.
+  const again = await provider.create(inputs);
+  assert.equal(again.outs!.pid, outs.pid);
+});
+
+test("a limit rewritten in cgroupfs is read back, diffs as an in-place update and is repaired", { skip: needsRoot }, async () => {
+  const { inputs, outs } = await create("limit", { limits: { pids: { max: 32 } } });
+  const pidsDir = driver.paths(outs.cgroupName).v1.pids ?? driver.paths(outs.cgroupName).v2!;
+  writeFileSync(join(pidsDir, "pids.max"), "9");
+  const read = await provider.read!(outs.containerId, outs);
+  assert.deepEqual(read.props!.liveLimits, { pids: { max: 9 } });
+  const d = await provider.diff!(outs.containerId, read.props!, inputs);
+  assert.equal(d.changes, true);
+  assert.equal(d.replaces, undefined);
+  const u = await provider.update!(outs.containerId, read.props!, inputs);
+  assert.deepEqual(u.outs!.liveLimits, { pids: { max: 32 } });
+  assert.equal(u.outs!.pid, outs.pid, "an in-place update keeps the process");
+  // A declared change is written live too.
+  const changed = { ...inputs, limits: { pids: { max: 40 } } };
+  const u2 = await provider.update!(outs.containerId, u.outs!, changed);
+  assert.deepEqual(u2.outs!.liveLimits, { pids: { max: 40 } });
+  assert.equal(u2.outs!.pid, outs.pid);
+});
+
+test("a killed container reads as stopped; update runs it again", { skip: needsRoot }, async () => {
+  const { inputs, outs } = await create("killed");
+  process.kill(outs.pid, "SIGKILL");
+  const read = await until("stopped", async () => {
+    const r = await provider.read!(outs.containerId, outs);
+    return r.props!.status === "stopped" ? r : undefined;
+  });
+  assert.equal(read.props!.pid, 0);
+  assert.equal(read.props!.exitCode, 137);
+  assert.deepEqual(await provider.diff!(outs.containerId, read.props!, inputs), { changes: true });
+  const u = await provider.update!(outs.containerId, read.props!, inputs);
+  assert.equal(u.outs!.status, "running");
+  assert.notEqual(u.outs!.pid, outs.pid);
+  assert.equal((await provider.diff!(outs.containerId, u.outs!, inputs)).changes, false);
+});
+
+test("a deleted cgroup is reported and made again by update", { skip: needsRoot }, async () => {
+  const { inputs, outs } = await create("cgone", { limits: { memory: { max: "48Mi" } } });
+  // A populated cgroup cannot be removed: stop the process first, as an operator would have to.
+  process.kill(outs.pid, "SIGKILL");
+  await until("stopped", async () => ((await provider.read!(outs.containerId, outs)).props!.status === "stopped" ? true : undefined));
+  await driver.delete(outs.cgroupName);
+  const read = await provider.read!(outs.containerId, outs);
+  assert.equal(read.props!.liveLimits, null);
+  assert.equal(read.props!.inCgroup, false);
+  const u = await provider.update!(outs.containerId, read.props!, inputs);
+  assert.equal(u.outs!.status, "running");
+  assert.equal(u.outs!.inCgroup, true);
+  assert.deepEqual(u.outs!.liveLimits, { memory: { max: 48 * 1024 * 1024 } });
+});
+
+test("restart policy and stop settings change in place; the restarted container follows the new policy", { skip: needsRoot }, async () => {
+  const { inputs, outs } = await create("policy");
+  const news = { ...inputs, restartPolicy: "always", stopTimeout: 2 };
+  const d = await provider.diff!(outs.containerId, outs, news);
+  assert.equal(d.changes, true);
+  assert.equal(d.replaces, undefined);
+  const u = await provider.update!(outs.containerId, outs, news);
+  assert.equal(u.outs!.pid, outs.pid);
+  const state = readState(outs.containerId)!;
+  assert.equal(state.restartPolicy, "always");
+  assert.equal(state.stopTimeout, 2);
+  process.kill(outs.pid, "SIGKILL");
+  const back = await until("restarted", async () => {
+    const r = await provider.read!(outs.containerId, u.outs!);
+    return r.props!.status === "running" && r.props!.pid !== outs.pid ? r.props! : undefined;
+  });
+  assert.ok(back.restartCount >= 1);
+  // Volatile outputs (pid, startedAt, restartCount) never make a diff.
+  assert.equal((await provider.diff!(outs.containerId, u.outs!, news)).changes, false);
+});
+
+test("unconfined runs without a filter; delete is idempotent and read then reports it gone", { skip: needsRoot }, async () => {
+  const { outs } = await create("gone", { seccomp: "unconfined" });
+  assert.equal(outs.seccompMode, "disabled");
+  await provider.delete!(outs.containerId, outs);
+  assert.equal(driver.exists(outs.cgroupName), false);
+  assert.equal((await provider.read!(outs.containerId, outs)).id, "");
+  await provider.delete!(outs.containerId, outs);
+  made.delete(outs);
+});
