@@ -164,12 +164,13 @@ function knownView(inputs: ContainerInputs): { view: ContainerInputs; checkHost:
 export const provider: pulumi.dynamic.ResourceProvider<ContainerInputs, ContainerOutputs> = {
   async check(olds, news) {
     const inputs = chooseName(olds, news);
-    const { view, checkHost } = knownView(inputs);
+    const { view, checkHost, complete } = knownView(inputs);
     const failures = collectFailures([
       () => void validateId(inputs.name, "name"),
       () => void (view.cgroupParent !== undefined && view.cgroupParent !== null && cgroupSegments(`${view.cgroupParent}/${inputs.name}`, "cgroup")),
       () => void (view.limits !== undefined && view.limits !== null && driver().normalize(view.limits, "limits")),
       () => validatePolicies(view),
+      () => void (complete && seccompChoice(view, false)),
       () => void (view.command !== undefined && buildSpec(view, checkHost)),
     ]);
     return { inputs, failures };
