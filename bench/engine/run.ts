@@ -2,16 +2,18 @@
 // resources, each command a fresh CLI process as a user runs it. Prints the median of 3 runs per
 // size and the ratios up(50)/up(1) (target <= 3x) and drift(50)/drift(1) (target <= 1.5x).
 //   node dist/bench/engine/run.js [kind=file] [runs=3]
+//   HOSTFORM_BENCH_MAIN=<other build>/src/cli/main.js node dist/bench/engine/run.js   (A/B runs)
 // The programs run with PULUMI_NODEJS_TRANSPILE_ONLY=true (ts-node skips type checking), as a user
 // who wants speed would set; type checking is a fixed per-run cost that says nothing about scaling.
 import { spawn } from "node:child_process";
 import { copyFileSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { testPrefix } from "../../test/helpers/prefix";
 
 const REPO = join(__dirname, "..", "..", "..");
-const MAIN = join(__dirname, "..", "..", "src", "cli", "main.js");
+// HOSTFORM_BENCH_MAIN points at another build's dist/src/cli/main.js, for before/after comparisons.
+const MAIN = process.env.HOSTFORM_BENCH_MAIN ?? join(__dirname, "..", "..", "src", "cli", "main.js");
 const SIZES = [1, 10, 50];
 
 /** A program whose stack size is set by config `count`, and a way to check what it made. */
@@ -69,6 +71,7 @@ async function main(): Promise<void> {
   const root = join(tmpdir(), testPrefix("bench-engine"));
   const results = new Map<number, { up: number[]; drift: number[]; destroy: number[] }>();
   try {
+    const dirs = new Map<number, { dir: string; live: string; state: string }>();
     for (const n of SIZES) {
       const dir = join(root, `n${n}`);
       const live = join(dir, "live");
@@ -78,16 +81,21 @@ async function main(): Promise<void> {
       symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));
       writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "bench-engine", devDependencies: { typescript: "*" } }));
       writeFileSync(join(dir, "Pulumi.dev.yaml"), kind.stackConfig(n, live));
-      const r = { up: [] as number[], drift: [] as number[], destroy: [] as number[] };
-      results.set(n, r);
-      for (let i = 0; i < runs; i++) {
-        for (const [op, args, expect] of [
-          ["up", ["up", "--yes"], 0],
-          ["drift", ["drift", "--exit-code"], 0],
-          ["destroy", ["destroy", "--yes"], 0],
+      dirs.set(n, { dir, live, state });
+      results.set(n, { up: [], drift: [], destroy: [] });
+    }
+    // Sizes alternate within each round, so the machine's noise falls on all of them alike.
+    for (let i = 0; i < runs; i++) {
+      for (const n of SIZES) {
+        const { dir, live, state } = dirs.get(n)!;
+        const r = results.get(n)!;
+        for (const [op, args] of [
+          ["up", ["up", "--yes"]],
+          ["drift", ["drift", "--exit-code"]],
+          ["destroy", ["destroy", "--yes"]],
         ] as const) {
           const t = await hostform([...args], dir, state);
-          if (t.code !== expect) throw new Error(`${op} of ${n} resources exited ${t.code}:\n${t.out}`);
+          if (t.code !== 0) throw new Error(`${op} of ${n} resources exited ${t.code}:\n${t.out}`);
           r[op].push(t.ms);
           if (op === "up" && kind.liveCount(live) !== n) throw new Error(`up of ${n} left ${kind.liveCount(live)} live objects`);
           if (op === "destroy" && kind.liveCount(live) !== 0) throw new Error(`destroy of ${n} left ${kind.liveCount(live)} live objects`);
@@ -104,6 +112,7 @@ async function main(): Promise<void> {
   const last = results.get(SIZES[SIZES.length - 1]!)!;
   const upRatio = median(last.up) / median(first.up);
   const driftRatio = median(last.drift) / median(first.drift);
+  console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(" ")} (${cpus().length} CPUs)`);
   console.log(`up(${SIZES.at(-1)})/up(${SIZES[0]}) = ${upRatio.toFixed(2)}x (target <= 3x)`);
   console.log(`drift(${SIZES.at(-1)})/drift(${SIZES[0]}) = ${driftRatio.toFixed(2)}x (target <= 1.5x)`);
 }

@@ -92,10 +92,14 @@ function setPath(o: Record<string, unknown>, parts: string[], v: unknown): void 
  */
 export function deleteDependencies(doomed: ResourceState[], needs: (r: ResourceState) => string[]): Map<ResourceState, ResourceState[]> {
   const before = new Map<ResourceState, ResourceState[]>();
-  for (const r of doomed) before.set(r, []);
+  const byUrn = new Map<string, ResourceState[]>();
+  for (const r of doomed) {
+    before.set(r, []);
+    byUrn.set(r.urn, [...(byUrn.get(r.urn) ?? []), r]);
+  }
   for (const r of doomed) {
     for (const urn of needs(r)) {
-      for (const d of doomed) if (d !== r && d.urn === urn) before.get(d)!.push(r);
+      for (const d of byUrn.get(urn) ?? []) if (d !== r) before.get(d)!.push(r);
     }
   }
   return before;
