@@ -1,0 +1,201 @@
+// The examples end to end through the hostform CLI: up -> `ps --json` shows the containers running
+// -> drift clean -> out-of-band changes (a cgroup limit rewritten, a container process killed, a
+// pinned namespace removed) -> drift reports each (exit 2) -> up repairs -> destroy leaves no
+// cgroup, mount, namespace file, state entry or process. Lockdown gets up/destroy only.
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { openCgroupDriver } from "../../src/cgroup/driver";
+import { deleteNamespaces, listNamespaces } from "../../src/ns";
+import { RuntimeClient } from "../../src/runtime/client";
+import { isSameProcess } from "../../src/runtime/state";
+import { needsRoot, testPrefix } from "../helpers/prefix";
+import { REPO, events, hostform, prepareExample, type ExampleRun } from "./exampleRun";
+
+const prefix = testPrefix("e2e");
+const base = join(tmpdir(), prefix);
+const runDir = join(base, "run");
+// Cleanup below (namespaces, containers) addresses the same run dir as the CLI children.
+process.env.HOSTFORM_RUN_DIR = runDir;
+const driver = openCgroupDriver();
+const timings: string[] = [];
+
+interface PsEntry {
+  id: string;
+  status: string;
+  pid?: number;
+  pidStartTime: number;
+  cgroup: string;
+}
+
+after(async () => {
+  // Whatever a failed test left: containers, their cgroups, pinned namespaces, the supervisor.
+  const client = new RuntimeClient({ runDir });
+  for (const c of await client.list().catch(() => [])) {
+    await client.delete(c.id, { force: true }).catch(() => undefined);
+    await driver.delete(c.cgroup).catch(() => undefined);
+  }
+  for (const ns of listNamespaces()) if (ns.name.includes(prefix)) await deleteNamespaces(ns.name).catch(() => undefined);
+  for (const dir of hostformCgroups()) await driver.delete(dir).catch(() => undefined);
+  await client.shutdownSupervisor().catch(() => undefined);
+  rmSync(base, { recursive: true, force: true });
+  if (timings.length > 0) process.stdout.write(`# example timings: ${timings.join("; ")}\n`);
+});
+
+/** Names of hostform cgroups (top level) this test made, in any hierarchy. */
+function hostformCgroups(): string[] {
+  const found = new Set<string>();
+  for (const dir of [...Object.values(driver.paths("x").v1), ...(driver.paths("x").v2 !== undefined ? [driver.paths("x").v2!] : [])]) {
+    const parent = join(dir, "..");
+    try {
+      for (const n of readdirSync(parent)) if (n.includes(prefix)) found.add(n);
+    } catch {
+      // Hierarchy without a hostform parent yet.
+    }
+  }
+  return [...found];
+}
+
+async function ps(run: ExampleRun): Promise<PsEntry[]> {
+  const r = await hostform(run, "ps", "--json");
+  assert.equal(r.code, 0, r.out);
+  return (JSON.parse(r.out) as PsEntry[]).filter((c) => c.id.includes(prefix));
+}
+
+async function up(run: ExampleRun, what: string): Promise<void> {
+  const r = await hostform(run, "up", "--yes", "--json");
+  assert.equal(r.code, 0, `${what}: ${r.out}`);
+  assert.ok(!r.out.includes("not-a-real-token"), "a secret env value was printed");
+  timings.push(`${run.project.split("/").pop()} ${what} ${r.ms} ms`);
+}
+
+async function drift(run: ExampleRun): Promise<{ code: number | null; drifts: Array<{ urn: string; status: string; changes: Array<{ key: string }> }>; out: string }> {
+  const r = await hostform(run, "drift", "--exit-code", "--json");
+  const drifts = events(r.out).filter((e) => e.type === "drift" && e.status !== "in-sync") as unknown as Array<{ urn: string; status: string; changes: Array<{ key: string }> }>;
+  return { code: r.code, drifts, out: r.out };
+}
+
+async function destroyLeavesNothing(run: ExampleRun, before: PsEntry[]): Promise<void> {
+  const r = await hostform(run, "destroy", "--yes", "--json");
+  assert.equal(r.code, 0, r.out);
+  timings.push(`${run.project.split("/").pop()} destroy ${r.ms} ms`);
+  assert.deepEqual(await ps(run), [], "no container state left");
+  for (const c of before) assert.equal(c.pid !== undefined && isSameProcess(c.pid, c.pidStartTime), false, `process of ${c.id} is gone`);
+  assert.deepEqual(hostformCgroups(), [], "no cgroup left");
+  assert.deepEqual(listNamespaces().filter((n) => n.name.includes(prefix)), [], "no namespace set left");
+  const mounts = readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.includes(prefix));
+  assert.deepEqual(mounts, [], "no mount left");
+  const stackFile = join(run.stateDir, ".pulumi", "stacks", projectName(run), `${run.stack}.json`);
+  if (existsSync(stackFile)) {
+    const resources = (JSON.parse(readFileSync(stackFile, "utf8")) as { checkpoint: { latest?: { resources?: Array<{ type: string }> } } }).checkpoint.latest?.resources ?? [];
+    assert.deepEqual(resources.filter((x) => x.type.startsWith("pulumi-nodejs:dynamic/hostform:")), [], "no state entry left");
+  }
+}
+
+function projectName(run: ExampleRun): string {
+  return /^name:\s*(\S+)/m.exec(readFileSync(join(run.project, "Pulumi.yaml"), "utf8"))![1]!;
+}
+
+async function waitFor(what: string, fn: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!fn()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test("examples resolve \"hostform\" to the repository's package", () => {
+  for (const name of ["quickstart", "pod", "lockdown"]) {
+    assert.equal(require.resolve("hostform", { paths: [join(REPO, "examples", name)] }), join(REPO, "dist", "providers", "index.js"));
+  }
+});
+
+test("quickstart: up, ps, drift clean, rewritten limit and killed process are drift, up repairs, destroy leaves nothing", { skip: needsRoot, timeout: 180_000 }, async () => {
+  const run = prepareExample("quickstart", base, `${prefix}-qs`, runDir);
+  await up(run, "up");
+  const running = await ps(run);
+  assert.equal(running.length, 1, JSON.stringify(running));
+  const c = running[0]!;
+  assert.equal(c.status, "running");
+  assert.equal((await drift(run)).code, 0);
+
+  // A limit rewritten behind hostform's back.
+  const memDir = driver.paths(c.cgroup).v1.memory ?? driver.paths(c.cgroup).v2!;
+  writeFileSync(join(memDir, driver.paths(c.cgroup).v1.memory !== undefined ? "memory.limit_in_bytes" : "memory.max"), String(48 * 1024 * 1024));
+  let d = await drift(run);
+  assert.equal(d.code, 2, d.out);
+  assert.equal(d.drifts.length, 1, d.out);
+  assert.equal(d.drifts[0]!.status, "modified");
+  assert.ok(d.drifts[0]!.changes.some((x) => x.key === "liveLimits"), d.out);
+
+  // The container's process killed.
+  process.kill(c.pid!, "SIGKILL");
+  await waitFor("the kill to be seen", () => !isSameProcess(c.pid!, c.pidStartTime));
+  d = await drift(run);
+  assert.equal(d.code, 2, d.out);
+  assert.equal(d.drifts[0]!.status, "stopped", d.out);
+
+  await up(run, "repair");
+  const repaired = await ps(run);
+  assert.equal(repaired[0]!.status, "running");
+  assert.notEqual(repaired[0]!.pid, c.pid);
+  assert.equal(driver.read(c.cgroup).memory?.max, 32 * 1024 * 1024);
+  d = await drift(run);
+  assert.equal(d.code, 0, d.out);
+
+  await destroyLeavesNothing(run, [...running, ...repaired]);
+});
+
+test("pod: two containers share the namespace and cgroup; a removed pinned namespace is drift and up rebuilds the pod", { skip: needsRoot, timeout: 180_000 }, async () => {
+  const run = prepareExample("pod", base, `${prefix}-pod`, runDir);
+  await up(run, "up");
+  const running = await ps(run);
+  assert.equal(running.length, 2, JSON.stringify(running));
+  assert.ok(running.every((x) => x.status === "running"));
+  assert.ok(running.every((x) => x.cgroup.startsWith(`pod-${run.stack}-pod/`)), JSON.stringify(running));
+  const inode = (pid: number) => statSync(`/proc/${pid}/ns/net`).ino;
+  assert.equal(inode(running[0]!.pid!), inode(running[1]!.pid!), "one network namespace");
+  // The client's env holds a secret: its state entry keeps env marked secret.
+  const stackFile = join(run.stateDir, ".pulumi", "stacks", "pod", `${run.stack}.json`);
+  const client = (JSON.parse(readFileSync(stackFile, "utf8")) as { checkpoint: { latest: { resources: Array<{ urn: string; inputs: Record<string, unknown>; outputs: Record<string, unknown> }> } } }).checkpoint.latest.resources.find((x) => x.urn.endsWith("::client"))!;
+  for (const props of [client.inputs, client.outputs]) assert.equal((props.env as Record<string, unknown>)["4dabf18193072939515e22adb298388d"], "1b47061264138c4ac30d75fd1eb44270", JSON.stringify(props.env));
+  assert.equal((await drift(run)).code, 0);
+
+  // A pod limit rewritten, then the pinned namespace removed.
+  const podCgroup = `pod-${run.stack}-pod`;
+  const pidsDir = driver.paths(podCgroup).v1.pids ?? driver.paths(podCgroup).v2!;
+  writeFileSync(join(pidsDir, "pids.max"), "40");
+  let d = await drift(run);
+  assert.equal(d.code, 2, d.out);
+  assert.ok(d.drifts.some((x) => x.urn.endsWith("::pod") && x.urn.includes("Cgroup") && x.status === "modified"), d.out);
+  await deleteNamespaces(`pod-${run.stack}-pod`);
+  d = await drift(run);
+  assert.equal(d.code, 2, d.out);
+  assert.ok(d.drifts.some((x) => x.urn.includes("hostform:Namespace") && x.status === "missing"), d.out);
+
+  await up(run, "repair");
+  const rebuilt = await ps(run);
+  assert.equal(rebuilt.length, 2);
+  assert.ok(rebuilt.every((x) => x.status === "running"));
+  assert.equal(inode(rebuilt[0]!.pid!), inode(rebuilt[1]!.pid!));
+  assert.equal(driver.read(podCgroup).pids?.max, 64);
+  d = await drift(run);
+  assert.equal(d.code, 0, d.out);
+
+  await destroyLeavesNothing(run, [...running, ...rebuilt]);
+});
+
+test("lockdown: up runs it filtered, read-only, without capabilities; destroy leaves nothing", { skip: needsRoot, timeout: 180_000 }, async () => {
+  const run = prepareExample("lockdown", base, `${prefix}-lock`, runDir);
+  await up(run, "up");
+  const running = await ps(run);
+  assert.equal(running.length, 1);
+  const pid = running[0]!.pid!;
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  assert.match(status, /^Seccomp:\s+2$/m);
+  assert.match(status, /^CapEff:\s+0+$/m);
+  assert.match(status, /^Uid:\s+65534\b/m);
+  await destroyLeavesNothing(run, running);
+});
