@@ -8,6 +8,8 @@ import { execCommand } from "./exec";
 import { psCommand } from "./ps";
 import { logsCommand } from "./logs";
 import { statsCommand } from "./stats";
+import { stackLsCommand, stackExportCommand, stackImportCommand, stackRmCommand } from "./stack";
+import { configSetCommand, configGetCommand, configRmCommand } from "./config";
 import { hostInfoCommand } from "./hostInfo";
 import { seccompCompileCommand } from "./seccompCompile";
 
@@ -22,6 +24,13 @@ export const commands: Command[] = [
   logsCommand,
   statsCommand,
   execCommand,
+  stackLsCommand,
+  stackExportCommand,
+  stackImportCommand,
+  stackRmCommand,
+  configSetCommand,
+  configGetCommand,
+  configRmCommand,
   hostInfoCommand,
   seccompCompileCommand,
 ];
