@@ -18,6 +18,7 @@ const allowed = [
   "getpid", "getppid", "gettid", "getuid", "geteuid", "getgid", "getegid", "getgroups", "getpgrp", "setpgid", "getpgid", "uname",
   "execve", "exit", "exit_group", "wait4", "waitid", "clone", "clone3", "fork", "vfork",
   "nanosleep", "clock_nanosleep", "clock_gettime", "gettimeofday", "time",
+  "utimensat", "rt_sigsuspend", "rt_sigtimedwait",
   "arch_prctl", "set_tid_address", "set_robust_list", "rseq", "prlimit64", "getrandom", "futex", "sched_yield",
 ];
 const profile = new hf.SeccompProfile("allow-list", {

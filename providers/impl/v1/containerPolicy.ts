@@ -4,10 +4,11 @@
 // start a supervisor that adopts every container with the new values. See providers/README.md.
 import { formatRestartPolicy, parseRestartPolicy } from "../../../src/runtime/restartPolicy";
 import { parseSignal } from "../../../src/runtime/stopSignal";
-import { isSameProcess, processStartTime, readState, writeState, type ContainerState } from "../../../src/runtime/state";
+import { readState, writeState, type ContainerState } from "../../../src/runtime/state";
 import type { RuntimeClient } from "../../../src/runtime/client";
 import { HostformError } from "../../../src/sys/errors";
 import type { ContainerInputs } from "./containerInputs";
+import { stopSupervisor } from "./containerSupervisor";
 
 /** The supervisor-held settings of a container. */
 export interface ContainerPolicies {
@@ -30,23 +31,13 @@ export function policiesDiffer(state: ContainerState, want: ContainerPolicies): 
   return state.restartPolicy !== want.restartPolicy || state.stopSignal !== want.stopSignal || state.stopTimeout !== want.stopTimeout;
 }
 
-async function waitGone(pid: number, startTime: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (isSameProcess(pid, startTime)) {
-    if (Date.now() > deadline) throw new HostformError(`the supervisor (pid ${pid}) did not exit within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /**
  * Writes new settings for container `id` without restarting it. The client must use the run dir
  * of this process's environment (state.json is read and written through it).
  */
 export async function rewritePolicies(client: RuntimeClient, id: string, want: ContainerPolicies): Promise<void> {
-  const pid = await client.supervisorPid();
-  const started = processStartTime(pid);
-  await client.shutdownSupervisor();
-  if (started !== undefined) await waitGone(pid, started, 10_000);
+  await stopSupervisor(client);
   const state = readState(id);
   if (state === undefined) throw new HostformError(`container ${id} has no state any more`);
   writeState({ ...state, ...want });
