@@ -10,6 +10,13 @@ import { after, test } from "node:test";
 import { openCgroupDriver } from "../../src/cgroup/driver";
 import { RuntimeClient } from "../../src/runtime/client";
 import { readState } from "../../src/runtime/state";
+import { createNamespaces, deleteNamespaces } from "../../src/ns";
+import { isMountPoint } from "../../src/ns/pin";
+import { MNT_DETACH } from "../../src/sys/constants";
+import { umount2 } from "../../src/sys/libc";
+import { loadProfile } from "../../src/seccomp/validate";
+import { DOCKER_DEFAULT_CAPABILITIES } from "../../src/sys/constants";
+import { profileJson } from "../../providers/impl/v1/profileJson";
 import { appletList, buildBusyboxRootfs, findBusybox } from "../../providers/rootfs/busybox";
 import { provider, type ContainerInputs, type ContainerOutputs } from "../../providers/impl/v1/container";
 import { needsRoot, testPrefix } from "../helpers/prefix";
@@ -32,6 +39,8 @@ if (!needsRoot) {
 after(async () => {
   for (const o of made) await provider.delete!(o.containerId, o).catch(() => undefined);
   await new RuntimeClient({ runDir }).shutdownSupervisor().catch(() => undefined);
+  // src/ns keeps the run dir's ns directory a private self-bind mount.
+  if (isMountPoint(join(runDir, "ns"))) umount2(join(runDir, "ns"), MNT_DETACH);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -97,7 +106,8 @@ test("a killed container reads as stopped; update runs it again", { skip: needsR
   process.kill(outs.pid, "SIGKILL");
   const read = await until("stopped", async () => {
     const r = await provider.read!(outs.containerId, outs);
-    return r.props!.status === "stopped" ? r : undefined;
+    // Until the supervisor has reaped it, the exit code is not known yet.
+    return r.props!.status === "stopped" && r.props!.exitCode !== null ? r : undefined;
   });
   assert.equal(read.props!.pid, 0);
   assert.equal(read.props!.exitCode, 137);
@@ -152,4 +162,33 @@ test("unconfined runs without a filter; delete is idempotent and read then repor
   assert.equal((await provider.read!(outs.containerId, outs)).id, "");
   await provider.delete!(outs.containerId, outs);
   made.delete(outs);
+});
+
+test("a container joins a pinned namespace set and runs a SeccompProfile's compiled filter", { skip: needsRoot }, async () => {
+  const setName = `${prefix}-ns`;
+  const set = await createNamespaces(setName, ["net", "uts", "ipc"]);
+  try {
+    const { inputs, outs } = await create("joined", {
+      namespaceName: setName,
+      namespacePaths: set.paths,
+      namespaceInodes: set.inodes,
+      seccomp: "profile",
+      seccompProfileJson: profileJson(loadProfile("docker-default")),
+      seccompCapabilities: [...DOCKER_DEFAULT_CAPABILITIES],
+      seccompDigest: "test-digest",
+    });
+    assert.equal(outs.namespaces.net, set.inodes.net);
+    assert.equal(outs.namespaces.uts, set.inodes.uts);
+    assert.notEqual(outs.namespaces.pid, undefined);
+    assert.equal(outs.seccompMode, "filter");
+    assert.equal((await provider.diff!(outs.containerId, outs, inputs)).changes, false);
+    // The set made again (new inodes) replaces the container, deleting it first.
+    const d = await provider.diff!(outs.containerId, outs, { ...inputs, namespaceInodes: { ...set.inodes, net: 1 } });
+    assert.deepEqual(d.replaces, ["namespaceInodes"]);
+    assert.equal(d.deleteBeforeReplace, true);
+    await provider.delete!(outs.containerId, outs);
+    made.delete(outs);
+  } finally {
+    await deleteNamespaces(setName);
+  }
 });

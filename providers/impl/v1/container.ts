@@ -251,8 +251,9 @@ export const provider: pulumi.dynamic.ResourceProvider<ContainerInputs, Containe
     const cgroupName = olds.cgroupName ?? cgroupNameOf(news);
     const live = await observe(news, id, cgroupName);
     if (live === undefined || live.outs.status !== "running") {
-      // Stopped or gone (killed, exited, its state lost): run it again under the same id.
-      await removeContainer(id, undefined);
+      // Stopped or gone (killed, exited, its state lost): run it again under the same id, in a
+      // fresh cgroup (limits no longer declared must not linger).
+      await removeContainer(id, cgroupName);
       await launch(news);
       return { outs: await mustObserve(news, id, cgroupName) };
     }
