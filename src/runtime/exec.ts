@@ -300,7 +300,7 @@ export class Executor {
   private onInitMessage(h: ExecHandle, m: InitMessage): void {
     if (m.kind === "ready") h.ready.resolve();
     else if (m.kind === "exec") h.sawExec = true;
-    else {
+    else if (m.kind === "error") {
       h.failure = m;
       h.started.reject(toError(m));
     }

@@ -1,10 +1,11 @@
 // The container init (the analogue of `runc init`). The launcher spawns it from a worker thread
 // that unshared pid/mnt/uts/ipc/net, so it starts as PID 1 of fresh namespaces. It loads its
 // modules, says "ready" on fd 3 and blocks until the launcher sends the spec. Then it builds the
-// container around itself and execve()s the user's program: no hostform process stays behind.
+// container around itself up to just before execve (OCI "created"), says "prepared", and waits for
+// "start" to execve() the user's program: no hostform process stays behind.
 // In exec mode (src/runtime/exec.ts) it is born inside a running container's namespaces instead,
 // joins its mount namespace and becomes one more process of that container.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, constants as fsConstants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, statSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import * as libc from "../sys/libc";
 import { SysError, ValidationError, hasCode } from "../sys/errors";
@@ -22,7 +23,7 @@ import { resolveExecUser } from "./execUser";
 import { setControllingTerminal, setsid } from "./ptySyscalls";
 import {
   INIT_LAUNCHER_PIDFD, INIT_SOCKET_FD, INIT_TARGET_PIDFD,
-  type ExecRequest, type InitFailure, type InitMessage, type InitRequest, type StartRequest,
+  type ExecRequest, type InitFailure, type InitMessage, type InitRequest, type PrepareRequest,
 } from "./initProtocol";
 import type { ContainerSpec, MountSpec } from "./spec";
 
@@ -145,14 +146,17 @@ function createDevices(rootfs: string): void {
   }
 }
 
-const NS_FLAGS: Record<string, number> = { network: CLONE_NEWNET, uts: CLONE_NEWUTS, ipc: CLONE_NEWIPC };
+const NS_FLAGS: Record<string, number> = { network: CLONE_NEWNET, uts: CLONE_NEWUTS, ipc: CLONE_NEWIPC, cgroup: CLONE_NEWCGROUP };
 
-function joinNamespaces(spec: ContainerSpec): void {
+function joinNamespaces(spec: ContainerSpec, joinFds: PrepareRequest["joinFds"]): void {
+  // A joined pid namespace was entered by the spawning worker (it is fixed at fork); a joined
+  // mount namespace is rejected by validateSpec. The rest come as launcher fds, copied here.
   for (const ns of spec.linux?.namespaces ?? []) {
-    if (ns.path === undefined) continue;
+    if (ns.path === undefined || ns.type === "pid") continue;
     const flag = NS_FLAGS[ns.type];
-    if (flag === undefined) throw new ValidationError("linux.namespaces", `joining a ${ns.type} namespace is not supported`);
-    const fd = openSync(ns.path, "r");
+    const launcherFd = joinFds?.[ns.type as keyof NonNullable<PrepareRequest["joinFds"]>];
+    if (flag === undefined || launcherFd === undefined) throw new ValidationError("linux.namespaces", `joining a ${ns.type} namespace is not supported`);
+    const fd = initSys.pidfdGetfd(INIT_LAUNCHER_PIDFD, launcherFd);
     try {
       libc.setns(fd, flag, ns.path);
     } finally {
@@ -161,7 +165,7 @@ function joinNamespaces(spec: ContainerSpec): void {
   }
   // Unshared only now, after the launcher placed this process in its cgroup: the new cgroup
   // namespace is rooted at the container's own cgroup, as in runc.
-  if (spec.linux?.namespaces?.some((n) => n.type === "cgroup") === true) libc.unshare(CLONE_NEWCGROUP);
+  if (spec.linux?.namespaces?.some((n) => n.type === "cgroup" && n.path === undefined) === true) libc.unshare(CLONE_NEWCGROUP);
 }
 
 function buildRoot(spec: ContainerSpec): void {
@@ -182,6 +186,13 @@ function buildRoot(spec: ContainerSpec): void {
   for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {
     step(`sysctl ${key}`, () => writeFileSync(`/proc/sys/${key.replace(/\./g, "/")}`, value));
   }
+  // Masked files are bound to the container's own null device: the host's, behind the detached
+  // old root, cannot be a bind source (EINVAL: not in this mount namespace).
+  const hasNull = step("find /dev/null", () => {
+    const own = openNullDevice("/dev/null");
+    if (own !== undefined) closeSync(own);
+    return own !== undefined;
+  });
   for (const p of spec.linux?.maskedPaths ?? []) {
     step(`mask ${p}`, () => {
       let isDir: boolean;
@@ -192,7 +203,8 @@ function buildRoot(spec: ContainerSpec): void {
         throw err;
       }
       if (isDir) libc.mount("tmpfs", p, "tmpfs", MS_RDONLY, null);
-      else libc.mount("/dev/null", p, null, MS_BIND);
+      else if (hasNull) libc.mount("/dev/null", p, null, MS_BIND);
+      else throw new ValidationError("linux.maskedPaths", `no null device to mask ${p} with`, "mount a tmpfs on /dev (hostform creates the nodes)");
     });
   }
   for (const p of spec.linux?.readonlyPaths ?? []) {
@@ -212,6 +224,44 @@ function takeStdio(stdio: InitRequest["stdio"]): void {
     initSys.dup3(copy, i, 0);
     closeSync(copy);
   });
+}
+
+const NULL_RDEV_MAJOR = 1;
+const NULL_RDEV_MINOR = 3;
+
+/** An open fd of `path` when it is the null device (char 1:3), else undefined. */
+function openNullDevice(path: string): number | undefined {
+  let fd: number;
+  try {
+    // Checked before opening: opening a fifo planted there by the rootfs would block. O_NOFOLLOW
+    // for a symlink (libuv adds O_CLOEXEC); the fstat below is what decides.
+    if (!lstatSync(path).isCharacterDevice()) return undefined;
+    fd = openSync(path, fsConstants.O_RDWR | fsConstants.O_NOFOLLOW);
+  } catch (err) {
+    if (hasCode(err, "ENOENT") || hasCode(err, "ELOOP") || hasCode(err, "ENXIO") || hasCode(err, "EACCES")) return undefined;
+    throw err;
+  }
+  const st = fstatSync(fd);
+  const rdev = st.rdev;
+  if (st.isCharacterDevice() && Math.floor(rdev / 256) % 4096 === NULL_RDEV_MAJOR && (rdev & 0xff) === NULL_RDEV_MINOR) return fd;
+  closeSync(fd);
+  return undefined;
+}
+
+/**
+ * Points every ignored fd 0-2 at the null device. Left alone they would be whatever the init had
+ * (closed at execve, so the program's first open() would become its stdout). The container's own
+ * /dev/null is preferred; `fallback` is the host's, opened before pivot_root (a char device: no
+ * path to host files goes through it).
+ */
+function nullStdio(stdio: InitRequest["stdio"], fallback: number | undefined): void {
+  if (!stdio.includes(null)) return;
+  const fd = openNullDevice("/dev/null") ?? fallback;
+  if (fd === undefined) throw new ValidationError("mounts", "the container has no /dev/null for its ignored stdio", "mount a tmpfs on /dev (hostform creates the nodes) or provide /dev/null in the rootfs");
+  stdio.forEach((choice, i) => {
+    if (choice === null) initSys.dup3(fd, i, 0);
+  });
+  if (fd !== fallback) closeSync(fd);
 }
 
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -243,7 +293,30 @@ function capMaskOf(names: readonly string[] | undefined): bigint {
   return libc.capMask(names ?? []);
 }
 
-function dropPrivileges(spec: ContainerSpec, lastCap: number, seccomp: Buffer | undefined): string {
+/** What is left to do at start: the filter (when it can wait until then) and the program. */
+interface ReadyToExec {
+  program: string;
+  /** Loaded right before execve: the waiting init must not run under the container's filter. */
+  seccomp?: Buffer;
+}
+
+/**
+ * Ambient capabilities the kernel would refuse to raise (not in both permitted and inheritable):
+ * dropped with a warning, as runc does, so `runc spec`'s default config (ambient, no inheritable)
+ * runs the same.
+ */
+function raisableAmbient(caps: ContainerSpec["process"]["capabilities"], warn: (message: string) => void): string[] {
+  const permitted = new Set(caps?.permitted ?? []);
+  const inheritable = new Set(caps?.inheritable ?? []);
+  const out: string[] = [];
+  for (const name of caps?.ambient ?? []) {
+    if (permitted.has(name) && inheritable.has(name)) out.push(name);
+    else warn(`process.capabilities.ambient: ${name} is not in both the permitted and inheritable sets; not raised`);
+  }
+  return out;
+}
+
+function dropPrivileges(spec: ContainerSpec, lastCap: number, seccomp: Buffer | undefined, warn: (message: string) => void): ReadyToExec {
   const p = spec.process;
   const nnp = p.noNewPrivileges === true;
   // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we still hold it.
@@ -264,6 +337,7 @@ function dropPrivileges(spec: ContainerSpec, lastCap: number, seccomp: Buffer | 
   });
   step("chdir cwd", () => libc.chdir(p.cwd));
   const program = step("resolve program", () => resolveProgram(spec));
+  const ambient = raisableAmbient(p.capabilities, warn);
   step("set capabilities", () => {
     libc.capset({
       effective: capMaskOf(p.capabilities?.effective),
@@ -271,23 +345,50 @@ function dropPrivileges(spec: ContainerSpec, lastCap: number, seccomp: Buffer | 
       inheritable: capMaskOf(p.capabilities?.inheritable),
     });
     libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL);
-    for (const name of p.capabilities?.ambient ?? []) libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAPABILITIES[name]!);
+    for (const name of ambient) libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAPABILITIES[name]!);
   });
   if (nnp) step("no_new_privs", () => libc.prctl(PR_SET_NO_NEW_PRIVS, 1));
-  if (seccomp !== undefined && nnp) step("load seccomp filter", () => loadFilterOnCurrentThread(seccomp, { noNewPrivs: false }));
-  return program;
+  libc.umask(p.user.umask ?? 0o022);
+  return seccomp !== undefined && nnp ? { program, seccomp } : { program };
 }
 
-function become(req: StartRequest, lastCap: number): never {
+/**
+ * The last step: "exec" to the launcher, the deferred filter, execve. "exec" goes first so that
+ * between the filter and the program only execve runs: an allow-list needs nothing of the init's.
+ * A later failure still reaches the launcher as an "error" (or as the init's exit).
+ */
+function execProgram(spec: ContainerSpec, ready: ReadyToExec): never {
+  send({ kind: "exec" });
+  const seccomp = ready.seccomp;
+  if (seccomp !== undefined) step("load seccomp filter", () => loadFilterOnCurrentThread(seccomp, { noNewPrivs: false }));
+  return step("execve", () => initSys.execve(ready.program, spec.process.args, spec.process.env ?? []));
+}
+
+function warner(message: string): void {
+  send({ kind: "warning", message });
+}
+
+/**
+ * OCI "create": builds the whole container around this process, everything but the filter (when
+ * no_new_privs lets it wait) and execve, so every setup error is reported before start.
+ */
+function prepareContainer(req: PrepareRequest, lastCap: number): ReadyToExec {
   const spec = req.spec;
+  // Its own session and process group: a signal to the supervisor's group must not reach it.
+  step("setsid", () => setsid());
   libc.umask(0);
-  step("join namespaces", () => joinNamespaces(spec));
+  step("join namespaces", () => joinNamespaces(spec, req.joinFds));
+  // The host's null device, in case the container has none: opened while the host's /dev is here.
+  const hostNull = step("open /dev/null", () => openNullDevice("/dev/null"));
   buildRoot(spec);
   if (spec.hostname !== undefined) step("sethostname", () => libc.sethostname(spec.hostname!));
   for (const r of spec.process.rlimits ?? []) {
     step(`rlimit ${r.type}`, () => libc.prlimit(0, RLIMITS[r.type]!, { soft: r.soft, hard: r.hard }));
   }
-  step("stdio", () => takeStdio(req.stdio));
+  step("stdio", () => {
+    takeStdio(req.stdio);
+    nullStdio(req.stdio, hostNull);
+  });
   step("close fds", () => {
     // Every fd but stdio closes at exec: the launcher socket (whose EOF then says "exec done"),
     // the launcher pidfd, and Node's own epoll/eventfd/pipe fds.
@@ -300,10 +401,7 @@ function become(req: StartRequest, lastCap: number): never {
     initSys.resetSignal(25 /* SIGXFSZ */);
   });
   const seccomp = req.seccompBpf !== undefined ? Buffer.from(req.seccompBpf, "base64") : undefined;
-  const program = dropPrivileges(spec, lastCap, seccomp);
-  libc.umask(spec.process.user.umask ?? 0o022);
-  send({ kind: "exec" });
-  return step("execve", () => initSys.execve(program, spec.process.args, spec.process.env ?? []));
+  return dropPrivileges(spec, lastCap, seccomp, warner);
 }
 
 const CLONE_FS = 0x00000200;
@@ -320,6 +418,7 @@ function readOptional(path: string): string {
 /** Exec mode: become one more process of the running container behind INIT_TARGET_PIDFD. */
 function joinContainer(req: ExecRequest, lastCap: number): never {
   const spec = req.spec;
+  const hostNull = req.stdio.includes(null) ? step("open /dev/null", () => openNullDevice("/dev/null")) : undefined;
   step("join mount namespace", () => {
     // setns(CLONE_NEWNS) fails with EINVAL while other threads share the caller's fs_struct (root,
     // cwd); unshare(CLONE_FS) gives this thread its own, after which the join succeeds. The new
@@ -334,7 +433,10 @@ function joinContainer(req: ExecRequest, lastCap: number): never {
   for (const r of spec.process.rlimits ?? []) {
     step(`rlimit ${r.type}`, () => libc.prlimit(0, RLIMITS[r.type]!, { soft: r.soft, hard: r.hard }));
   }
-  step("stdio", () => takeStdio(req.stdio));
+  step("stdio", () => {
+    takeStdio(req.stdio);
+    nullStdio(req.stdio, hostNull);
+  });
   if (req.terminal) {
     step("controlling terminal", () => {
       setsid();
@@ -348,10 +450,7 @@ function joinContainer(req: ExecRequest, lastCap: number): never {
     initSys.resetSignal(25 /* SIGXFSZ */);
   });
   const seccomp = req.seccompBpf !== undefined ? Buffer.from(req.seccompBpf, "base64") : undefined;
-  const program = dropPrivileges(spec, lastCap, seccomp);
-  libc.umask(spec.process.user.umask ?? 0o022);
-  send({ kind: "exec" });
-  return step("execve", () => initSys.execve(program, spec.process.args, spec.process.env ?? []));
+  return execProgram(spec, dropPrivileges(spec, lastCap, seccomp, warner));
 }
 
 function failure(err: unknown): InitFailure {
@@ -367,6 +466,20 @@ function failure(err: unknown): InitFailure {
   return out;
 }
 
+/** Blocks until the launcher says "start"; false on EOF (the container was aborted or its launcher died). */
+function waitForStart(): boolean {
+  // One small read into a buffer allocated before: the waiting init may already be under the
+  // container's seccomp filter (without no_new_privs), so it makes as few syscalls as it can.
+  const buf = Buffer.alloc(64);
+  let line = "";
+  for (;;) {
+    const n = readSync(INIT_SOCKET_FD, buf, 0, buf.length, null);
+    if (n === 0) return false;
+    line += buf.toString("latin1", 0, n);
+    if (line.endsWith("\n")) return line.includes('"start"');
+  }
+}
+
 function main(): void {
   // Warm-up: everything the hot path touches is loaded and bound before "ready".
   const lastCap = Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8").trim());
@@ -377,7 +490,10 @@ function main(): void {
   if (req === undefined) process.exit(0);
   try {
     if (req.kind === "exec") joinContainer(req, lastCap);
-    else become(req, lastCap);
+    const ready = prepareContainer(req, lastCap);
+    send({ kind: "prepared" });
+    if (!waitForStart()) process.exit(0);
+    execProgram(req.spec, ready);
   } catch (err) {
     try {
       send(failure(err));

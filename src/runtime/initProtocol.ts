@@ -1,7 +1,9 @@
 // Messages between the launcher and a container init, one JSON object per line over the init's
-// fd 3 (a socketpair). The init reports "ready" once warm, gets one "start", and then says "exec"
-// right before execve. After that the socket closes on exec (close-on-exec), like runc's exec fifo:
-// EOF after "exec" with no "error" means the user's program is running.
+// fd 3 (a socketpair). The init reports "ready" once warm and gets one "prepare" with the spec; it
+// builds the container, maybe sends "warning"s, says "prepared" (OCI "created") and waits. On
+// "start" it says "exec" right before execve. After that the socket closes on exec (close-on-exec),
+// like runc's exec fifo: EOF after "exec" with no "error" means the user's program is running. EOF
+// while prepared (no "start") makes the init exit.
 import type { ContainerSpec } from "./spec";
 
 /** fd of the launcher socket in the init. */
@@ -12,14 +14,25 @@ export const INIT_LAUNCHER_PIDFD = 4;
 export const INIT_TARGET_PIDFD = 5;
 
 /** Launcher → init: everything the init needs to become the container. */
-export interface StartRequest {
-  kind: "start";
+export interface PrepareRequest {
+  kind: "prepare";
   /** Validated spec with root.path absolute. */
   spec: ContainerSpec;
   /** Compiled seccomp BPF (sock_filter records), base64; loaded last. */
   seccompBpf?: string;
-  /** Launcher fds to become the container's fds 0, 1, 2; null keeps /dev/null. */
+  /** Launcher fds to become the container's fds 0, 1, 2; null: the container's /dev/null. */
   stdio: [number | null, number | null, number | null];
+  /**
+   * Launcher fds of the namespaces to join (network, uts, ipc, cgroup), opened from the paths by
+   * the launcher: a warm init's mount namespace is a copy from its spawn, so a namespace pinned
+   * since then is not at its path there.
+   */
+  joinFds?: Partial<Record<"network" | "uts" | "ipc" | "cgroup", number>>;
+}
+
+/** Launcher → prepared init: execve the program now. */
+export interface StartRequest {
+  kind: "start";
 }
 
 /**
@@ -36,14 +49,14 @@ export interface ExecRequest {
   user?: string;
   /** The container's compiled seccomp BPF, base64. */
   seccompBpf?: string;
-  /** Executor fds to become the process's fds 0, 1, 2; null keeps /dev/null. */
+  /** Executor fds to become the process's fds 0, 1, 2; null: the container's /dev/null. */
   stdio: [number | null, number | null, number | null];
   /** fd 0 is a terminal: make it the controlling terminal of a new session. */
   terminal: boolean;
 }
 
-/** What an init may be asked to do. */
-export type InitRequest = StartRequest | ExecRequest;
+/** What an idle init may be asked to do first. */
+export type InitRequest = PrepareRequest | ExecRequest;
 
 /** A failure before exec, carried as data so the launcher can rebuild a typed error. */
 export interface InitFailure {
@@ -58,7 +71,13 @@ export interface InitFailure {
   field?: string;
 }
 
-export type InitMessage = { kind: "ready" } | { kind: "exec" } | InitFailure;
+/** Something the init did differently from the spec without failing (e.g. an ambient cap it could not raise). */
+export interface InitWarning {
+  kind: "warning";
+  message: string;
+}
+
+export type InitMessage = { kind: "ready" } | { kind: "prepared" } | { kind: "exec" } | InitWarning | InitFailure;
 
 /** Splits a byte stream into complete JSON lines; keeps the partial tail. */
 export class LineDecoder {

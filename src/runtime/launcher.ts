@@ -1,15 +1,16 @@
 // Starts containers from inside a long-lived hostform process without paying Node's start-up on
 // the hot path: a pool of pre-warmed inits (src/runtime/init.ts), each already PID 1 of fresh
-// namespaces with its modules loaded, waits for a spec. launch() hands one a spec; it builds the
-// container and execs the program, so no hostform process stays behind per container.
-import { closeSync, statSync } from "node:fs";
+// namespaces with its modules loaded, waits for a spec. prepare() hands one a spec and it builds
+// the container up to just before execve (OCI "created"); start() lets it exec the program, so no
+// hostform process stays behind per container. launch() is both.
+import { closeSync, openSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { Worker } from "node:worker_threads";
 import * as libc from "../sys/libc";
 import { HostformError, SysError, ValidationError, hasCode } from "../sys/errors";
 import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS } from "../sys/constants";
 import { validateSpec, type ContainerSpec } from "./spec";
-import type { InitFailure, InitMessage, StartRequest } from "./initProtocol";
+import type { InitFailure, InitMessage, PrepareRequest } from "./initProtocol";
 import type { SpawnWorkerData, WorkerEvent, WorkerRequest } from "./spawnWorker";
 
 /** How the container dies: exit code, or the signal that killed it. */
@@ -25,6 +26,8 @@ export interface LaunchedContainer {
   /** A pidfd for pid; valid until `exited` settles, then closed by the launcher. */
   pidfd: number;
   exited: Promise<ContainerExit>;
+  /** What the init did differently from the spec without failing (see PreparedContainer.warnings). */
+  warnings: string[];
 }
 
 /** One of the container's fds 0-2: a fd of this process, "inherit" (the same fd number here) or "ignore" (/dev/null). */
@@ -36,7 +39,7 @@ export interface LaunchOptions {
    * here. The init forks nothing, so once it is in the cgroup every process of the container is.
    */
   onCgroup?: (pid: number) => Promise<void> | void;
-  /** fds 0, 1, 2 of the container; they must stay open until launch() settles. Default: all "ignore". */
+  /** fds 0, 1, 2 of the container; they must stay open until prepare() settles. Default: all "ignore". */
   stdio?: [StdioChoice, StdioChoice, StdioChoice];
   /** Compiled seccomp program (sock_filter records), required when spec.linux.seccomp is set. */
   seccompFilter?: Buffer;
@@ -44,11 +47,20 @@ export interface LaunchOptions {
   bundle?: string;
 }
 
-/** A container whose init is placed and waiting: the program has not started (OCI "created"). */
+/**
+ * A container built and waiting (OCI "created"): namespaces, cgroup, mounts, pivot_root, hostname,
+ * rlimits, stdio, user, capabilities and no_new_privs are in place; only the seccomp filter (when
+ * no_new_privs lets it wait) and execve are left for start().
+ */
 export interface PreparedContainer {
   /** Host PID of the init, which becomes the program's PID on start. */
   pid: number;
-  /** Sends the spec; resolves once the program has been exec'd. On failure the init is killed. */
+  /**
+   * What the init did differently from the spec without failing, for the caller to surface: e.g.
+   * an ambient capability not in both the permitted and inheritable sets, skipped as runc does.
+   */
+  warnings: string[];
+  /** Lets the init execve the program; resolves once it has. On failure the init is killed. */
   start(): Promise<LaunchedContainer>;
   /** Kills the waiting init and waits for it (no-op after start). */
   abort(): Promise<void>;
@@ -82,12 +94,17 @@ interface InitHandle {
   flags: number;
   pid: number;
   ready: Promise<void>;
+  /** Settles when the init says "prepared", or reports an error. */
+  prepared: Deferred<void>;
+  warnings: string[];
   /** Settles when the init says "exec" and then closes its socket, or reports an error. */
   started: Deferred<void>;
   exited: Deferred<ContainerExit>;
   sawExec: boolean;
   failure?: InitFailure;
   inUse: boolean;
+  /** Not kept in the pool: born in a joined pid namespace (a launcher fd of it, until prepared). */
+  joinPidFd?: number;
 }
 
 interface Deferred<T> {
@@ -109,11 +126,40 @@ function deferred<T>(): Deferred<T> {
 
 const NS_FLAG: Record<string, number> = { pid: CLONE_NEWPID, mount: CLONE_NEWNS, uts: CLONE_NEWUTS, ipc: CLONE_NEWIPC, network: CLONE_NEWNET };
 
-/** Namespaces the worker unshares before spawning an init for this spec (cgroup is the init's job). */
+/**
+ * Namespaces the worker unshares before spawning an init for this spec. Joined ones are not (the
+ * init joins net/uts/ipc by path itself, the worker enters a joined pid namespace), and cgroup is
+ * the init's job.
+ */
 export function spawnFlags(spec: ContainerSpec): number {
   let flags = 0;
-  for (const ns of spec.linux?.namespaces ?? []) flags |= NS_FLAG[ns.type] ?? 0;
+  for (const ns of spec.linux?.namespaces ?? []) if (ns.path === undefined) flags |= NS_FLAG[ns.type] ?? 0;
   return flags;
+}
+
+type JoinedType = "pid" | "network" | "uts" | "ipc" | "cgroup";
+
+/**
+ * Opens every namespace the spec joins by path, here in the launcher's (the host's) mount
+ * namespace: the spawn worker's and a warm init's are copies that may predate a pin at the path.
+ */
+function openJoinedNamespaces(spec: ContainerSpec): Partial<Record<JoinedType, number>> {
+  const out: Partial<Record<JoinedType, number>> = {};
+  try {
+    (spec.linux?.namespaces ?? []).forEach((ns, i) => {
+      if (ns.path === undefined) return;
+      try {
+        out[ns.type as JoinedType] = openSync(ns.path, "r");
+      } catch (err) {
+        if (hasCode(err, "ENOENT")) throw new ValidationError(`linux.namespaces[${i}].path`, `'${ns.path}' does not exist`, "create the namespace (or its pin) first");
+        throw SysError.fromNode(err, `open ${ns.type} namespace ${ns.path}`);
+      }
+    });
+  } catch (err) {
+    for (const fd of Object.values(out)) closeSync(fd);
+    throw err;
+  }
+  return out;
 }
 
 /** Starts containers from a pool of pre-warmed inits. Call close() when done. */
@@ -146,9 +192,8 @@ export class Launcher {
   }
 
   /**
-   * Starts a container: validates the spec, takes a warm init (or spawns one), lets onCgroup place
-   * it, sends the spec and resolves once the program has been exec'd. On any failure the init is
-   * killed; its mounts lived in its own mount namespace and die with it.
+   * Starts a container: prepare() then start(). On any failure the init is killed; its mounts
+   * lived in its own mount namespace and die with it.
    */
   async launch(input: ContainerSpec | unknown, options: LaunchOptions = {}): Promise<LaunchedContainer> {
     const prepared = await this.prepare(input, options);
@@ -156,9 +201,11 @@ export class Launcher {
   }
 
   /**
-   * The first half of launch() (OCI "create"): a warm init is placed in its cgroup and waits, with
-   * the program not started. start() sends the spec; abort() kills the init. The stdio fds in
-   * options must stay open until start() settles (the init copies them then).
+   * The first half of launch() (OCI "create"): takes a warm init (or spawns one), lets onCgroup
+   * place it, sends the spec and resolves once the init has built the container and waits: every
+   * setup error (mount, pivot_root, user, program not found, ...) is thrown here, with the init
+   * killed. start() lets it exec; abort() kills it. The stdio fds in options are copied by the
+   * init here: they may be closed once prepare() settles.
    */
   async prepare(input: ContainerSpec | unknown, options: LaunchOptions = {}): Promise<PreparedContainer> {
     if (this.closed) throw new HostformError("launcher is closed");
@@ -175,15 +222,33 @@ export class Launcher {
     if (spec.linux?.seccomp !== undefined && options.seccompFilter === undefined) {
       throw new ValidationError("linux.seccomp", "needs a compiled filter", "compile it with src/seccomp and pass seccompFilter");
     }
-    const stdio = (options.stdio ?? ["ignore", "ignore", "ignore"]).map((c, i) => (c === "inherit" ? i : c === "ignore" ? null : c)) as StartRequest["stdio"];
-    const req: StartRequest = { kind: "start", spec, stdio };
+    const stdio = (options.stdio ?? ["ignore", "ignore", "ignore"]).map((c, i) => (c === "inherit" ? i : c === "ignore" ? null : c)) as PrepareRequest["stdio"];
+    const req: PrepareRequest = { kind: "prepare", spec, stdio };
     if (options.seccompFilter !== undefined) req.seccompBpf = options.seccompFilter.toString("base64");
 
+    const joined = openJoinedNamespaces(spec);
+    const { pid: joinPidFd, ...joinFds } = joined;
+    if (Object.keys(joinFds).length > 0) req.joinFds = joinFds;
+    const closeJoined = () => {
+      for (const fd of Object.values(joined)) closeSync(fd);
+    };
     const flags = spawnFlags(spec);
-    const h = this.take(flags);
+    let h: InitHandle;
+    try {
+      h = joinPidFd === undefined ? this.take(flags) : this.spawn(flags, joinPidFd);
+    } catch (err) {
+      closeJoined();
+      throw err;
+    }
+    h.inUse = true;
+    const joinPid = joinPidFd;
     let pidfd = -1;
+    // An init born in a joined pid namespace is made for this container only: no pool to refill.
+    const refill = () => {
+      if (joinPid === undefined) this.refill(flags);
+    };
     const fail = async (err: unknown): Promise<never> => {
-      this.refill(flags);
+      refill();
       this.send({ op: "kill", id: h.id, signal: "SIGKILL" });
       await h.exited.promise;
       if (pidfd >= 0) closeSync(pidfd);
@@ -194,18 +259,24 @@ export class Launcher {
       await h.ready;
       pidfd = libc.pidfdOpen(h.pid);
       if (options.onCgroup !== undefined) await options.onCgroup(h.pid);
+      this.send({ op: "start", id: h.id, line: `${JSON.stringify(req)}\n` });
+      await h.prepared.promise;
     } catch (err) {
       return fail(err);
+    } finally {
+      // The init has copied (or, dead, no longer needs) the namespace fds.
+      closeJoined();
     }
     let state: "created" | "starting" | "done" = "created";
     return {
       pid: h.pid,
+      warnings: h.warnings,
       exited: h.exited.promise,
       start: async () => {
         if (state !== "created") throw new HostformError(`container init ${h.pid} was already started or aborted`);
         state = "starting";
         try {
-          this.send({ op: "start", id: h.id, line: `${JSON.stringify(req)}\n` });
+          this.send({ op: "start", id: h.id, line: '{"kind":"start"}\n' });
           await h.started.promise;
         } catch (err) {
           state = "done";
@@ -213,10 +284,10 @@ export class Launcher {
         }
         state = "done";
         // Refilled only now: a Node start-up competing for the CPU would slow this very launch.
-        this.refill(flags);
+        refill();
         const fd = pidfd;
         const exited = h.exited.promise.finally(() => closeSync(fd));
-        return { pid: h.pid, pidfd: fd, exited };
+        return { pid: h.pid, pidfd: fd, exited, warnings: h.warnings };
       },
       abort: async () => {
         if (state !== "created") return;
@@ -277,7 +348,7 @@ export class Launcher {
     while (list.length < this.poolSize) list.push(this.spawn(flags));
   }
 
-  private spawn(flags: number): InitHandle {
+  private spawn(flags: number, joinPidFd?: number): InitHandle {
     const id = this.nextId++;
     const pid = deferred<number>();
     const ready = deferred<void>();
@@ -288,12 +359,15 @@ export class Launcher {
       ready: Promise.all([pid.promise, ready.promise]).then(([p]) => {
         h.pid = p;
       }),
+      prepared: deferred<void>(),
+      warnings: [],
       started: deferred<void>(),
       exited: deferred<ContainerExit>(),
     };
+    if (joinPidFd !== undefined) h.joinPidFd = joinPidFd;
     h.ready.catch(() => undefined);
     this.inits.set(id, h);
-    this.send({ op: "spawn", id, flags });
+    this.send(joinPidFd === undefined ? { op: "spawn", id, flags } : { op: "spawn", id, flags, joinPidFd });
     return h;
   }
 
@@ -310,6 +384,7 @@ export class Launcher {
         this.pending.delete(ev.id);
         this.readyWaiters.get(ev.id)?.reject(err);
         this.readyWaiters.delete(ev.id);
+        h?.prepared.reject(err);
         h?.started.reject(err);
         h?.exited.resolve({ code: null, signal: null });
         this.forget(ev.id);
@@ -327,6 +402,7 @@ export class Launcher {
         if (h === undefined) break;
         this.readyWaiters.get(ev.id)?.reject(new HostformError(`container init exited before it was ready (code ${ev.code}, signal ${ev.signal})`));
         this.readyWaiters.delete(ev.id);
+        h.prepared.reject(h.failure !== undefined ? this.toError(h.failure) : new HostformError(`container init died before it was prepared (code ${ev.code}, signal ${ev.signal})`));
         if (h.failure !== undefined) h.started.reject(this.toError(h.failure));
         else if (!h.sawExec) h.started.reject(new HostformError(`container init died before exec (code ${ev.code}, signal ${ev.signal})`));
         else h.started.resolve();
@@ -340,10 +416,15 @@ export class Launcher {
     if (m.kind === "ready") {
       this.readyWaiters.get(h.id)?.resolve();
       this.readyWaiters.delete(h.id);
+    } else if (m.kind === "prepared") {
+      h.prepared.resolve();
+    } else if (m.kind === "warning") {
+      h.warnings.push(m.message);
     } else if (m.kind === "exec") {
       h.sawExec = true;
     } else {
       h.failure = m;
+      h.prepared.reject(this.toError(m));
       h.started.reject(this.toError(m));
     }
   }

@@ -1,6 +1,6 @@
-// Checks create runs before anything is made, for input the init would only reject at start
-// (it builds the container when told to start): a missing rootfs, a program not in the rootfs.
-// OCI create must fail on these, and fail before a cgroup or state directory exists.
+// Checks create runs before anything is made: a missing rootfs, a program not in the rootfs. The
+// init reports these too when it builds the container (Launcher.prepare), but only after a cgroup,
+// a state directory and an init exist; checked here, a bad config fails fast with nothing made.
 import { statSync } from "node:fs";
 import { isAbsolute, posix, resolve } from "node:path";
 import { ValidationError, hasCode } from "../sys/errors";

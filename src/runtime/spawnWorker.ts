@@ -11,7 +11,7 @@ import { LineDecoder, type InitMessage } from "./initProtocol";
 
 /** Main thread → worker. */
 export type WorkerRequest =
-  | { op: "spawn"; id: number; flags: number }
+  | { op: "spawn"; id: number; flags: number; joinPidFd?: number }
   | { op: "start"; id: number; line: string }
   | { op: "kill"; id: number; signal: NodeJS.Signals };
 
@@ -53,16 +53,33 @@ function post(ev: WorkerEvent): void {
   port.postMessage(ev);
 }
 
-function spawnInit(id: number, flags: number): void {
+/**
+ * Enters an existing PID namespace for children (setns(CLONE_NEWPID) sets pid_ns_for_children,
+ * per thread): the next child is born in it, as one more process beside its PID 1. Its /proc,
+ * mounted by the init later, then shows that namespace: proc shows the mounter's. The fd is the
+ * launcher's (this thread's mount namespace may predate the pin at the path).
+ */
+function enterPidNamespace(fd: number): void {
+  libc.setns(fd, CLONE_NEWPID, `pid namespace fd ${fd}`);
+}
+
+function spawnInit(id: number, flags: number, joinPidFd: number | undefined): void {
   let child: ChildProcess;
+  // Namespaces to leave after the spawn, a joined pid namespace included.
+  let entered = 0;
   try {
-    libc.unshare(flags);
     try {
+      libc.unshare(flags);
+      entered = flags;
+      if (joinPidFd !== undefined) {
+        enterPidNamespace(joinPidFd);
+        entered |= CLONE_NEWPID;
+      }
       child = spawn(process.execPath, [...data.execArgv, data.initPath], {
         stdio: ["ignore", "ignore", "inherit", "pipe", selfPidfd],
       });
     } finally {
-      leaveNamespaces(flags);
+      leaveNamespaces(entered);
     }
   } catch (err) {
     post({ op: "spawnFailed", id, message: (err as Error).message });
@@ -92,7 +109,7 @@ port.on("message", (req: WorkerRequest) => {
   const child = children.get(req.id);
   switch (req.op) {
     case "spawn":
-      spawnInit(req.id, req.flags);
+      spawnInit(req.id, req.flags, req.joinPidFd);
       break;
     case "start":
       (child?.stdio[3] as Socket | undefined)?.write(req.line);

@@ -268,13 +268,16 @@ function validateLinux(v: unknown): LinuxSpec {
       const ns: NamespaceSpec = { type: type as NamespaceType };
       if (n.path !== undefined) {
         ns.path = requireAbsolute(n.path, `${f}.path`);
-        if (type === "mount" || type === "pid" || type === "cgroup") {
-          throw new ValidationError(`${f}.path`, `joining an existing ${type} namespace is not supported yet`, "let the container create its own");
+        // A container's root is built in its own mount namespace. Joining another one would put it on
+        // that container's root and rebuild it in place (pivot_root inside the shared namespace, as
+        // runc does): to run a process in a running container, exec into it instead.
+        if (type === "mount") {
+          throw new ValidationError(`${f}.path`, "joining an existing mount namespace is not supported: the container would rebuild another one's root in place", "let the container create its own mount namespace, or use `hostform exec` to run in a running container");
         }
       }
       return ns;
     });
-    // The rootfs, /proc of the container's own PID namespace and pivot_root all need these two.
+    // The rootfs, /proc of the container's PID namespace (own or joined) and pivot_root need these two.
     if (!seen.has("mount")) throw new ValidationError("linux.namespaces", "a mount namespace is required", '{"type": "mount"}');
     if (!seen.has("pid")) throw new ValidationError("linux.namespaces", "a pid namespace is required", '{"type": "pid"}');
   }

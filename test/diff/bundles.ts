@@ -137,9 +137,8 @@ export function adjustDefault(config: OciConfig, hostname: string): OciConfig {
   c.hostname = hostname;
   c.root.readonly = false;
   // runc's default lists ambient capabilities but no inheritable ones; the kernel refuses to raise an
-  // ambient capability that is not inheritable (EPERM). runc ignores that and runs without them,
-  // hostform refuses to start: "runc's own default config" in diff.test.ts covers that gap. Without
-  // the list both runtimes give the same (ambient-free) result runc gives for its default.
+  // ambient capability that is not inheritable (EPERM), so both runtimes skip them (hostform with a
+  // warning). "runc's own default capabilities" in diff.test.ts runs the list as runc gives it.
   if (c.process.capabilities !== undefined) delete c.process.capabilities.ambient;
   // hostform rejects cgroup mounts (not supported yet): drop it for both.
   c.mounts = (c.mounts ?? []).filter((m) => m.type !== "cgroup" && m.type !== "cgroup2");

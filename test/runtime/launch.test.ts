@@ -1,8 +1,11 @@
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
-import { closeSync, existsSync, openSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { Launcher } from "../../src/runtime/launcher";
+import { ContainerStartError, Launcher, type PreparedContainer } from "../../src/runtime/launcher";
+import { compileProfile } from "../../src/seccomp/compile";
+import { DOCKER_DEFAULT_PROFILE, loadProfile } from "../../src/seccomp/validate";
+import { createNamespaces, deleteNamespaces } from "../../src/ns";
 import { defaultSpec, validateSpec, type ContainerSpec, type DefaultSpecOptions } from "../../src/runtime/spec";
 import { ValidationError } from "../../src/sys/errors";
 import { capMask, pidfdSendSignal } from "../../src/sys/libc";
@@ -195,7 +198,201 @@ test("a bad spec is rejected naming the field, before any process starts", { ski
   assert.throws(() => validateSpec({ ...spec(["/bin/true"]), hooks: {} }), /^ValidationError: hooks: hooks are not supported yet/);
   const joinMnt = spec(["/bin/true"]);
   joinMnt.linux!.namespaces![4] = { type: "mount", path: "/proc/1/ns/mnt" };
-  assert.throws(() => validateSpec(joinMnt), /linux\.namespaces\[4\]\.path: joining an existing mount namespace is not supported yet/);
+  assert.throws(() => validateSpec(joinMnt), /linux\.namespaces\[4\]\.path: joining an existing mount namespace is not supported: the container would rebuild another one.s root in place/);
+});
+
+/** Fields 5 and 6 of /proc/<pid>/stat: process group and session. */
+function groupAndSession(pid: number): { pgrp: number; session: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return { pgrp: Number(rest[2]), session: Number(rest[3]) };
+}
+
+async function kill(c: { pidfd: number; exited: Promise<unknown> }): Promise<void> {
+  pidfdSendSignal(c.pidfd, 9);
+  await c.exited;
+}
+
+test("ignored stdio is /dev/null: the container's, or the host's null device when the rootfs has no /dev", { skip: needsRoot }, async () => {
+  const devNull = statSync("/dev/null").rdev;
+  const c = await launcher.launch(spec(["sleep", "30"]), { onCgroup: (pid) => void pids.push(pid) });
+  try {
+    for (const fd of [0, 1, 2]) assert.equal(statSync(`/proc/${c.pid}/fd/${fd}`).rdev, devNull, `fd ${fd}`);
+  } finally {
+    await kill(c);
+  }
+  // No /dev mount and an empty /dev in the rootfs: nothing to open inside, so the host's null device.
+  const bare = spec(["sleep", "30"]);
+  bare.mounts = bare.mounts!.filter((m) => !m.destination.startsWith("/dev"));
+  // Masking a file needs a null device in the container to bind: without one, a clear error.
+  await assert.rejects(launcher.launch(bare), (e: unknown) => e instanceof ValidationError && e.field === "linux.maskedPaths");
+  bare.linux!.maskedPaths = [];
+  const d = await launcher.launch(bare, { onCgroup: (pid) => void pids.push(pid) });
+  try {
+    for (const fd of [0, 1, 2]) assert.equal(statSync(`/proc/${d.pid}/fd/${fd}`).rdev, devNull, `fd ${fd}`);
+    assert.equal(existsSync(join(rootfs, "dev", "null")), false, "nothing was created in the rootfs");
+  } finally {
+    await kill(d);
+  }
+});
+
+test("ambient capabilities the kernel cannot raise are skipped with a warning, as runc does; raisable ones are raised", { skip: needsRoot }, async () => {
+  const s = spec(["cat", "/proc/self/status"]);
+  s.process.capabilities!.ambient = ["CAP_NET_BIND_SERVICE"];
+  const file = join(bundle, `out-${outSeq++}`);
+  const fd = openSync(file, "w+");
+  try {
+    const prepared = await launcher.prepare(s, { stdio: ["ignore", fd, fd], onCgroup: (pid) => void pids.push(pid) });
+    assert.deepEqual(prepared.warnings, ["process.capabilities.ambient: CAP_NET_BIND_SERVICE is not in both the permitted and inheritable sets; not raised"]);
+    const c = await prepared.start();
+    assert.equal((await c.exited).code, 0);
+    assert.equal(statusField(readFileSync(file, "utf8"), "CapAmb"), "0000000000000000");
+  } finally {
+    closeSync(fd);
+  }
+  s.process.capabilities!.inheritable = ["CAP_NET_BIND_SERVICE"];
+  const r = await run(s);
+  assert.equal(r.code, 0, r.out);
+  assert.equal(statusField(r.out, "CapAmb"), "0000000000000400");
+});
+
+test("each container is its own session and process group, not the launcher's", { skip: needsRoot }, async () => {
+  const mine = groupAndSession(process.pid);
+  const c = await launcher.launch(spec(["sleep", "30"]), { onCgroup: (pid) => void pids.push(pid) });
+  try {
+    const its = groupAndSession(c.pid);
+    assert.deepEqual(its, { pgrp: c.pid, session: c.pid });
+    assert.notEqual(its.pgrp, mine.pgrp);
+    assert.notEqual(its.session, mine.session);
+  } finally {
+    await kill(c);
+  }
+});
+
+test("prepare builds the whole container before start: root, user, caps, no_new_privs; the filter waits", { skip: needsRoot }, async () => {
+  const s = spec(["sh", "-c", "grep -E '^(Uid|Seccomp|NoNewPrivs):' /proc/self/status"], { user: { uid: 1000, gid: 1000 } });
+  s.linux!.seccomp = { defaultAction: "SCMP_ACT_ALLOW" };
+  const bpf = compileProfile(loadProfile(DOCKER_DEFAULT_PROFILE), { caps: s.process.capabilities!.bounding! }).bpf;
+  const file = join(bundle, `out-${outSeq++}`);
+  let fd = openSync(file, "w+");
+  let prepared: PreparedContainer | undefined;
+  try {
+    prepared = await launcher.prepare(s, { stdio: ["ignore", fd, fd], seccompFilter: Buffer.from(bpf), onCgroup: (pid) => void pids.push(pid) });
+    // Seen from the host while created: the init stands on the container's root, as uid 1000,
+    // with no_new_privs, and without the filter yet (it would restrict the waiting init).
+    const root = readdirSync(`/proc/${prepared.pid}/root`).sort();
+    assert.deepEqual(root, readdirSync(rootfs).sort());
+    const status = readFileSync(`/proc/${prepared.pid}/status`, "utf8");
+    assert.match(statusField(status, "Uid"), /^1000\s+1000\s+1000\s+1000$/);
+    assert.equal(statusField(status, "NoNewPrivs"), "1");
+    assert.equal(statusField(status, "Seccomp"), "0");
+    assert.ok(!readFileSync("/proc/self/mountinfo", "utf8").includes(rootfs), "its mounts are not on the host");
+    closeSync(fd);
+    fd = -1;
+    // The stdio fds may be closed once prepared: the init holds its copies.
+    await new Promise((r) => setTimeout(r, 100));
+    const c = await prepared.start();
+    prepared = undefined;
+    assert.equal((await c.exited).code, 0);
+    const out = readFileSync(file, "utf8");
+    assert.equal(statusField(out, "Seccomp"), "2");
+    assert.match(statusField(out, "Uid"), /^1000\s+1000\s+1000\s+1000$/);
+  } finally {
+    await prepared?.abort();
+    if (fd >= 0) closeSync(fd);
+  }
+});
+
+test("setup errors are reported by prepare, not start, and leave nothing", { skip: needsRoot }, async () => {
+  let initPid = 0;
+  const badMount = spec(["/bin/true"]);
+  badMount.mounts!.push({ destination: "/data", type: "bind", source: join(bundle, "no-such-dir"), options: ["rbind"] });
+  await assert.rejects(
+    launcher.prepare(badMount, { onCgroup: (pid) => void (initPid = pid) }),
+    (e: unknown) => e instanceof ContainerStartError && e.step === "mount /data" && e.errno === 2,
+  );
+  assert.ok(initPid > 0);
+  assert.equal(existsSync(`/proc/${initPid}`), false, "the init is gone");
+  await assert.rejects(launcher.prepare(spec(["no-such-program"])), (e: unknown) => e instanceof ValidationError && e.field === "process.args[0]");
+  const badUser = spec(["/bin/true"], { cwd: "/no-such-dir" });
+  await assert.rejects(launcher.prepare(badUser), (e: unknown) => e instanceof ContainerStartError && e.step === "chdir cwd" && e.errno === 2);
+  // abort() of a prepared container kills the waiting init.
+  const p = await launcher.prepare(spec(["/bin/true"]), { onCgroup: (pid) => void pids.push(pid) });
+  await p.abort();
+  assert.equal(existsSync(`/proc/${p.pid}`), false);
+  assert.ok(!readFileSync("/proc/self/mountinfo", "utf8").includes(prefix));
+});
+
+test("seccomp: without no_new_privs the filter is loaded at prepare and the waiting init still starts; an allow-list needs nothing of the init's", { skip: needsRoot || (process.arch !== "x64" && "x86_64 syscall numbers") }, async () => {
+  // Without no_new_privs the filter needs CAP_SYS_ADMIN, so it goes in before the user switch:
+  // the waiting init reads "start" and execs under Docker's profile.
+  const s = spec(["grep", "-E", "^(Seccomp|NoNewPrivs):", "/proc/self/status"]);
+  s.process.noNewPrivileges = false;
+  s.linux!.seccomp = { defaultAction: "SCMP_ACT_ALLOW" };
+  const docker = Buffer.from(compileProfile(loadProfile(DOCKER_DEFAULT_PROFILE), { caps: s.process.capabilities!.bounding! }).bpf);
+  const file = join(bundle, `out-${outSeq++}`);
+  const fd = openSync(file, "w+");
+  try {
+    const prepared = await launcher.prepare(s, { stdio: ["ignore", fd, fd], seccompFilter: docker, onCgroup: (pid) => void pids.push(pid) });
+    assert.equal(statusField(readFileSync(`/proc/${prepared.pid}/status`, "utf8"), "Seccomp"), "2");
+    await new Promise((r) => setTimeout(r, 100));
+    const c = await prepared.start();
+    const exit = await c.exited;
+    const out = readFileSync(file, "utf8");
+    assert.equal(exit.code, 0, out);
+    assert.equal(statusField(out, "Seccomp"), "2");
+    assert.equal(statusField(out, "NoNewPrivs"), "0");
+  } finally {
+    closeSync(fd);
+  }
+  // With no_new_privs: an allow-list of what busybox cat needs (found with SCMP_ACT_LOG), not
+  // what the init needs (setresuid, capset, futex, epoll...): execve is its only call after the filter.
+  const a = spec(["cat", "/proc/self/status"]);
+  a.linux!.seccomp = {
+    defaultAction: "SCMP_ACT_ERRNO",
+    syscalls: [{
+      names: ["execve", "read", "write", "open", "openat", "close", "exit", "exit_group", "brk", "arch_prctl", "set_tid_address",
+        "mmap", "munmap", "mprotect", "fstat", "newfstatat", "getuid", "geteuid", "ioctl", "rt_sigprocmask", "rt_sigaction", "lseek",
+        "prctl", "set_robust_list", "rseq", "prlimit64", "getrandom", "sendfile", "readlink"],
+      action: "SCMP_ACT_ALLOW",
+    }],
+  };
+  const allow = Buffer.from(compileProfile(loadProfile(a.linux!.seccomp as object), { caps: a.process.capabilities!.bounding! }).bpf);
+  const r = await run(a, allow);
+  assert.equal(r.code, 0, r.out);
+  assert.equal(statusField(r.out, "Seccomp"), "2");
+});
+
+test("containers joining one pinned namespace set (a pod) share processes, hostname and network", { skip: needsRoot }, async (t) => {
+  const set = `${prefix}-pod`;
+  const info = await createNamespaces(set, ["net", "uts", "ipc", "pid"]);
+  t.after(() => deleteNamespaces(set));
+  const joined = (args: string[]): ContainerSpec => {
+    const s = defaultSpec({ rootfs, args });
+    delete s.hostname;
+    const paths: Record<string, string | undefined> = { network: info.paths.net, uts: info.paths.uts, ipc: info.paths.ipc, pid: info.paths.pid };
+    s.linux!.namespaces = s.linux!.namespaces!.map((n) => (paths[n.type] !== undefined ? { type: n.type, path: paths[n.type]! } : n));
+    return s;
+  };
+  const first = await launcher.launch(joined(["sleep", "30"]), { onCgroup: (pid) => void pids.push(pid) });
+  try {
+    const r = await run(joined(["sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '; echo; hostname; for t in net uts ipc pid; do readlink /proc/self/ns/$t; done"]));
+    assert.equal(r.code, 0, r.out);
+    const [procs, host, net, uts, ipc, pid] = r.out.trim().split("\n");
+    // The set's holder is PID 1 of the shared pid namespace; the first container's sleep is there too.
+    assert.match(procs!, /sleep 30/);
+    assert.match(procs!, /infinity/);
+    assert.equal(host, readFileSync(`/proc/${first.pid}/root/proc/sys/kernel/hostname`, "utf8").trim());
+    assert.equal(net, readlinkSync(`/proc/${first.pid}/ns/net`));
+    assert.equal(net, `net:[${info.inodes.net}]`);
+    assert.equal(uts, readlinkSync(`/proc/${first.pid}/ns/uts`));
+    assert.equal(ipc, readlinkSync(`/proc/${first.pid}/ns/ipc`));
+    assert.equal(pid, `pid:[${info.inodes.pid}]`);
+    assert.equal(readlinkSync(`/proc/${first.pid}/ns/pid`), pid);
+    assert.notEqual(readlinkSync(`/proc/${first.pid}/ns/mnt`), readlinkSync("/proc/self/ns/mnt"), "each container keeps its own mount namespace");
+  } finally {
+    await kill(first);
+  }
 });
 
 test("no container process or mount is left on the host", { skip: needsRoot }, async () => {

@@ -1,5 +1,8 @@
 // The OCI runtime commands of `hostform-runtime`, with runc's flags. Each goes through the run
-// dir's supervisor, so the container outlives this short-lived process.
+// dir's supervisor, so the container outlives this short-lived process. As an OCI runtime it runs
+// config.json exactly as given: no seccomp filter when linux.seccomp is absent, like runc (podman
+// and containerd always send their own profile). Docker's default profile is the secure default of
+// hostform's own API (RuntimeClient, the Container resource), not of this command line.
 import { readFileSync, writeFileSync, renameSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { UsageError, parseFlags, printJson } from "../command";
@@ -63,12 +66,14 @@ async function createFromBundle(client: RuntimeClient, id: string, values: { bun
   const raw = readBundle(bundle);
   const spec = validateSpec(raw);
   const limits = limitsFromOciResources(spec.linux?.resources);
-  return client.create(id, raw, { bundle, stdio: { kind: "client", pid: process.pid }, ...(limits !== undefined ? { limits } : {}) });
+  // RuntimeClient would fill in Docker's default profile; an OCI runtime must not add a filter.
+  const seccomp = spec.linux?.seccomp === undefined ? { seccomp: "none" } : {};
+  return client.create(id, raw, { bundle, stdio: { kind: "client", pid: process.pid }, ...seccomp, ...(limits !== undefined ? { limits } : {}) });
 }
 
 const create: OciCommand = {
   name: "create",
-  usage: "create [--bundle DIR] [--pid-file FILE] <id>",
+  usage: "create [--bundle DIR] [--pid-file FILE] <id>   (config.json as given: no linux.seccomp, no filter, as in runc)",
   async run(client, argv) {
     const { values, positionals } = parseFlags(argv, CREATE_FLAGS);
     const s = await createFromBundle(client, oneId(positionals), values);
@@ -123,7 +128,7 @@ const del: OciCommand = {
 
 const run: OciCommand = {
   name: "run",
-  usage: "run [--bundle DIR] [--pid-file FILE] [--detach] <id>",
+  usage: "run [--bundle DIR] [--pid-file FILE] [--detach] <id>   (no linux.seccomp in config.json: no filter)",
   async run(client, argv) {
     const { values, positionals } = parseFlags(argv, { ...CREATE_FLAGS, detach: { type: "boolean", short: "d" }, "keep": { type: "boolean" } });
     const id = oneId(positionals);
