@@ -1,7 +1,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { needsRoot } from "../helpers/prefix";
 import { parseSignal } from "../../src/runtime/stopSignal";
@@ -97,4 +97,46 @@ test("run waits and exits with the container's code; run -d returns at once", { 
   assert.equal(bad.code, 1);
   assert.match(bad.err, /config\.json does not exist/);
   assert.ok(!existsSync(join(f.runDir, "containers", "bad")));
+});
+
+test("OCI create builds the container (a setup error fails create); no linux.seccomp means no filter, as in runc", { skip: needsRoot }, async () => {
+  const status = "grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status";
+  const spec = f.spec(["sh", "-c", status]);
+  writeFileSync(join(f.bundle, "config.json"), JSON.stringify(spec));
+  const id = f.id("noseccomp");
+  const pidFile = join(f.bundle, "pid-created");
+  let r = runtime("create", "--bundle", f.bundle, "--pid-file", pidFile, id);
+  assert.equal(r.code, 0, r.err);
+  try {
+    // "created": the init already stands on the container's root, its program not started.
+    const pid = Number(readFileSync(pidFile, "utf8"));
+    assert.ok(readdirSync(`/proc/${pid}/root`).includes("bin"));
+    assert.equal(readlinkSync(`/proc/${pid}/exe`).includes("node"), true, "still the init, not the program");
+  } finally {
+    assert.equal(runtime("delete", "--force", id).code, 0);
+  }
+  // The container's stdout is this file (a pipe of spawnSync is a socket, which /proc cannot reopen).
+  const runToFile = (runId: string): string => {
+    const out = join(f.bundle, `${runId}.out`);
+    const fd = openSync(out, "w+");
+    try {
+      const script = `require(${JSON.stringify(runtimeMain)}).main(process.argv.slice(1)).then((c) => process.exit(c), (e) => { console.error(e); process.exit(99); })`;
+      const res = spawnSync(process.execPath, ["-e", script, "--", "--root", f.runDir, "run", "--bundle", f.bundle, runId], { stdio: ["ignore", fd, "pipe"], encoding: "utf8", timeout: 30_000 });
+      assert.equal(res.status, 0, res.stderr);
+    } finally {
+      closeSync(fd);
+    }
+    return readFileSync(out, "utf8");
+  };
+  assert.match(runToFile(f.id("noseccomp-run")), /^Seccomp:\s+0$/m);
+  spec.linux!.seccomp = { defaultAction: "SCMP_ACT_ALLOW" };
+  writeFileSync(join(f.bundle, "config.json"), JSON.stringify(spec));
+  assert.match(runToFile(f.id("seccomp-run")), /^Seccomp:\s+2$/m);
+  // A cwd missing from the rootfs fails create itself, and leaves no container.
+  writeFileSync(join(f.bundle, "config.json"), JSON.stringify(f.spec(["/bin/true"], { cwd: "/no-such-dir" })));
+  const bad = f.id("badcwd");
+  r = runtime("create", "--bundle", f.bundle, bad);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /chdir cwd/);
+  assert.equal(runtime("state", bad).code, 1);
 });

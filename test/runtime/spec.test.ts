@@ -78,3 +78,18 @@ test("resolveInRoot keeps symlinks inside the rootfs", () => {
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test("pid, cgroup, network, uts and ipc namespaces may be joined by path; mount may not, with the reason", () => {
+  const base = defaultSpec({ rootfs: "/r", args: ["sh"] });
+  delete base.hostname;
+  base.linux!.namespaces = base.linux!.namespaces!.map((n) => (n.type === "mount" ? n : { type: n.type, path: `/run/hostform/ns/pod/${n.type}` }));
+  const s = validateSpec(base);
+  assert.deepEqual(s.linux?.namespaces?.filter((n) => n.path !== undefined).map((n) => n.type).sort(), ["cgroup", "ipc", "network", "pid", "uts"]);
+  const mnt = structuredClone(base);
+  mnt.linux!.namespaces = mnt.linux!.namespaces!.map((n) => (n.type === "mount" ? { type: "mount", path: "/proc/1/ns/mnt" } : n));
+  const i = mnt.linux!.namespaces!.findIndex((n) => n.type === "mount");
+  rejects(mnt, `linux.namespaces[${i}].path`, /rebuild another one's root in place.*hostform exec/);
+  // A hostname with a joined uts namespace would rename every member of the pod.
+  rejects({ ...base, hostname: "x" }, "hostname", /new uts namespace/);
+});
+
