@@ -101,10 +101,91 @@ function parseOptions(m: MountSpec): ParsedOptions {
   return out;
 }
 
-function mountOne(rootfs: string, m: MountSpec): void {
+/** One cgroup hierarchy of the host: where it is mounted and the options that select it. */
+interface HostHierarchy {
+  name: string;
+  type: "cgroup" | "cgroup2";
+  /** Super options minus rw/ro: "memory", "xattr,name=systemd", "" for cgroup2. */
+  data: string;
+}
+
+/** The hierarchies mounted under the host's /sys/fs/cgroup, from this (still the host's) mountinfo. */
+function hostHierarchies(): { unifiedOnly: boolean; hierarchies: HostHierarchy[] } {
+  // On a cgroup2-only host the one hierarchy is /sys/fs/cgroup itself.
+  const out: HostHierarchy[] = [];
+  let unifiedOnly = false;
+  for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+    const [left, right] = line.split(" - ");
+    if (left === undefined || right === undefined) continue;
+    const mountPoint = left.split(" ")[4] ?? "";
+    const [type, , superOpts] = right.split(" ");
+    if (type !== "cgroup" && type !== "cgroup2") continue;
+    if (mountPoint === "/sys/fs/cgroup" && type === "cgroup2") unifiedOnly = true;
+    if (!mountPoint.startsWith("/sys/fs/cgroup/")) continue;
+    const name = mountPoint.slice("/sys/fs/cgroup/".length);
+    if (name.includes("/")) continue;
+    const data = (superOpts ?? "").split(",").filter((o) => o !== "rw" && o !== "ro").join(",");
+    out.push({ name, type, data });
+  }
+  return { unifiedOnly, hierarchies: out };
+}
+
+/** Mount options of a v1 hierarchy that do not select it. */
+const NON_SELECTING = new Set(["xattr", "noprefix", "clone_children", "cpuset_v2_mode", "favordynmods", "nofavordynmods"]);
+
+/** This process's cgroup in the hierarchy h, from /proc/self/cgroup (the launcher placed it). */
+function ownCgroup(h: HostHierarchy, lines: readonly string[]): string | undefined {
+  const wanted = h.type === "cgroup2" ? "" : h.data.split(",").filter((o) => o !== "" && !NON_SELECTING.has(o) && !o.startsWith("release_agent=")).sort().join(",");
+  for (const line of lines) {
+    const [id, controllers, ...path] = line.split(":");
+    if (id === undefined || controllers === undefined) continue;
+    if ((h.type === "cgroup2") !== (id === "0")) continue;
+    if (controllers.split(",").filter((c) => c !== "").sort().join(",") === wanted) return path.join(":");
+  }
+  return undefined;
+}
+
+/**
+ * A "cgroup" mount (runc's default config has one at /sys/fs/cgroup): the host's layout again,
+ * showing only the container's own cgroup. In a new cgroup namespace each hierarchy is mounted
+ * afresh (its root is then the container's cgroup); without one, the container's cgroup directory
+ * of each hierarchy is bound there, as runc does, since a fresh mount would show the whole host.
+ */
+function mountCgroups(dest: string, o: ParsedOptions, ownNamespace: boolean): void {
+  const { unifiedOnly, hierarchies } = hostHierarchies();
+  const cgroupLines = ownNamespace ? [] : readFileSync("/proc/self/cgroup", "utf8").split("\n");
+  const mountHierarchy = (h: HostHierarchy, target: string): void => {
+    if (ownNamespace) {
+      libc.mount(h.type, target, h.type, o.flags, h.data === "" ? null : h.data);
+      return;
+    }
+    const path = ownCgroup(h, cgroupLines);
+    if (path === undefined) throw new SysError("open", 2, `/proc/self/cgroup`, `this process's cgroup in /sys/fs/cgroup/${h.name}`);
+    libc.mount(join("/sys/fs/cgroup", h.name, path), target, null, MS_BIND);
+    libc.mount(null, target, null, MS_BIND | MS_REMOUNT | o.flags);
+  };
+  if (unifiedOnly) {
+    mountHierarchy({ name: "", type: "cgroup2", data: "" }, dest);
+    return;
+  }
+  // The tmpfs stays writable, as in runc: it is the container's own, and "ro" applies to the
+  // hierarchies. A hybrid host's cgroup2 "unified" is left out, as runc does.
+  libc.mount("tmpfs", dest, "tmpfs", o.flags & ~MS_RDONLY, "mode=755");
+  for (const h of hierarchies) {
+    if (h.type === "cgroup2") continue;
+    const target = join(dest, h.name);
+    mkdirSync(target);
+    mountHierarchy(h, target);
+  }
+}
+
+function mountOne(rootfs: string, m: MountSpec, ownCgroupNamespace: boolean): void {
   const dest = resolveInRoot(rootfs, m.destination);
   const o = parseOptions(m);
-  if (o.bind) {
+  if (m.type === "cgroup" || m.type === "cgroup2") {
+    mkdirSync(dest, { recursive: true });
+    mountCgroups(dest, o, ownCgroupNamespace);
+  } else if (o.bind) {
     const source = m.source!;
     const isDir = statSync(source).isDirectory();
     if (isDir) mkdirSync(dest, { recursive: true });
@@ -173,7 +254,8 @@ function buildRoot(spec: ContainerSpec): void {
   // Nothing mounted from here on may propagate back to the host's mount namespace.
   step("make / rprivate", () => libc.mount(null, "/", null, MS_REC | MS_PRIVATE));
   step("bind rootfs", () => libc.mount(rootfs, rootfs, null, MS_BIND | MS_REC));
-  for (const m of spec.mounts ?? []) step(`mount ${m.destination}`, () => mountOne(rootfs, m));
+  const ownCgroupNs = spec.linux?.namespaces?.some((n) => n.type === "cgroup" && n.path === undefined) === true;
+  for (const m of spec.mounts ?? []) step(`mount ${m.destination}`, () => mountOne(rootfs, m, ownCgroupNs));
   if (spec.mounts?.some((m) => m.destination === "/dev") === true) step("create /dev nodes", () => createDevices(rootfs));
   step("pivot_root", () => {
     libc.chdir(rootfs);

@@ -93,7 +93,7 @@ const NAMESPACED_SYSCTL_PREFIXES = ["net.", "fs.mqueue.", "kernel.msg", "kernel.
 const NAMESPACED_SYSCTLS = new Set(["kernel.domainname", "kernel.hostname", "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"]);
 
 /** Mount types the init knows how to mount. */
-const MOUNT_TYPES = new Set(["bind", "proc", "tmpfs", "devpts", "mqueue", "sysfs"]);
+const MOUNT_TYPES = new Set(["bind", "proc", "tmpfs", "devpts", "mqueue", "sysfs", "cgroup", "cgroup2"]);
 
 /** Options the init turns into mount flags or propagation; anything else is passed as fs data. */
 export const MOUNT_FLAG_OPTIONS: ReadonlySet<string> = new Set([
@@ -225,8 +225,8 @@ function validateMount(v: unknown, i: number): MountSpec {
   const isBind = m.options?.some((o) => o === "bind" || o === "rbind") ?? false;
   if (v.type !== undefined) m.type = requireString(v.type, `${f}.type`);
   if (v.source !== undefined) m.source = requireString(v.source, `${f}.source`);
-  if (m.type === "cgroup" || m.type === "cgroup2") {
-    throw new ValidationError(`${f}.type`, `${m.type} mounts are not supported yet`, "remove the /sys/fs/cgroup mount");
+  if ((m.type === "cgroup" || m.type === "cgroup2") && isBind) {
+    throw new ValidationError(`${f}.options`, `a ${m.type} mount is not a bind mount`, "drop bind/rbind");
   }
   if (!isBind && (m.type === undefined || !MOUNT_TYPES.has(m.type))) {
     throw new ValidationError(`${f}.type`, `mount type '${m.type ?? ""}' is not supported`, `use one of ${[...MOUNT_TYPES].join(", ")} or a bind option`);

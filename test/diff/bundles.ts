@@ -140,7 +140,7 @@ export function adjustDefault(config: OciConfig, hostname: string): OciConfig {
   // ambient capability that is not inheritable (EPERM), so both runtimes skip them (hostform with a
   // warning). "runc's own default capabilities" in diff.test.ts runs the list as runc gives it.
   if (c.process.capabilities !== undefined) delete c.process.capabilities.ambient;
-  // hostform rejects cgroup mounts (not supported yet): drop it for both.
-  c.mounts = (c.mounts ?? []).filter((m) => m.type !== "cgroup" && m.type !== "cgroup2");
+  // runc's cgroup mount at /sys/fs/cgroup stays: both bind the container's own cgroup of each
+  // hierarchy there (runc's default has no cgroup namespace), and the mount shapes are compared.
   return c;
 }

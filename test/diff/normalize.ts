@@ -40,9 +40,11 @@ export function mountShape(lines: readonly string[], readonlyPaths: readonly str
     const mountPoint = f[4]!;
     let options = f[5]!;
     if (readonlyPaths.includes(mountPoint)) options = options.split(",").filter((o) => !["nosuid", "nodev", "noexec"].includes(o)).join(",");
-    // The root's source is each run's own bundle directory.
-    const root = mountPoint === "/" ? "<rootfs>" : f[3]!;
-    return { mountPoint, root, fsType: f[dash + 1]!, options, superOptions: f[dash + 3]! };
+    // The root's source is each run's own bundle directory. A cgroup hierarchy's root is the cgroup
+    // the process is in: each runtime's own naming and placement (compared in the cgroup section).
+    const fsType = f[dash + 1]!;
+    const root = mountPoint === "/" ? "<rootfs>" : fsType === "cgroup" || fsType === "cgroup2" ? "<cgroup>" : f[3]!;
+    return { mountPoint, root, fsType, options, superOptions: f[dash + 3]! };
   });
   // runc applies readonlyPaths before maskedPaths, hostform the other way round; none of the
   // default paths nests in the other, so the order does not change what the container sees.

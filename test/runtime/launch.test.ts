@@ -1,6 +1,6 @@
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
-import { closeSync, existsSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, rmdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ContainerStartError, Launcher, type PreparedContainer } from "../../src/runtime/launcher";
 import { compileProfile } from "../../src/seccomp/compile";
@@ -37,11 +37,15 @@ function spec(args: string[], extra: Partial<DefaultSpecOptions> = {}): Containe
 }
 
 /** Runs a container to completion; returns its exit and what it wrote to stdout and stderr. */
-async function run(s: ContainerSpec, seccompFilter?: Buffer): Promise<{ code: number | null; signal: string | null; out: string }> {
+async function run(s: ContainerSpec, seccompFilter?: Buffer, onCgroup?: (pid: number) => void): Promise<{ code: number | null; signal: string | null; out: string }> {
   const file = join(bundle, `out-${outSeq++}`);
   const fd = openSync(file, "w+");
   try {
-    const c = await launcher.launch(s, { stdio: ["ignore", fd, fd], onCgroup: (pid) => void pids.push(pid), ...(seccompFilter ? { seccompFilter } : {}) });
+    const place = (pid: number): void => {
+      pids.push(pid);
+      onCgroup?.(pid);
+    };
+    const c = await launcher.launch(s, { stdio: ["ignore", fd, fd], onCgroup: place, ...(seccompFilter ? { seccompFilter } : {}) });
     const exit = await c.exited;
     return { ...exit, out: readFileSync(file, "utf8") };
   } finally {
@@ -392,6 +396,36 @@ test("containers joining one pinned namespace set (a pod) share processes, hostn
     assert.notEqual(readlinkSync(`/proc/${first.pid}/ns/mnt`), readlinkSync("/proc/self/ns/mnt"), "each container keeps its own mount namespace");
   } finally {
     await kill(first);
+  }
+});
+
+test("a cgroup mount (as in `runc spec`) shows the host's hierarchies rooted at the container's cgroup, read-only", { skip: needsRoot }, async () => {
+  const s = spec(["sh", "-c", "ls /sys/fs/cgroup; cat /proc/self/cgroup; touch /sys/fs/cgroup/memory/x 2>&1; grep ' /sys/fs/cgroup' /proc/self/mountinfo | wc -l"]);
+  s.mounts!.push({ destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "relatime", "ro"] });
+  const r = await run(s);
+  assert.equal(r.code, 0, r.out);
+  // Every v1 hierarchy of the host (a hybrid host's cgroup2 "unified" is left out, as runc does).
+  const host = readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => / \/sys\/fs\/cgroup\/[^/ ]+ /.test(l) && / - cgroup /.test(l));
+  const names = host.map((l) => l.split(" ")[4]!.slice("/sys/fs/cgroup/".length));
+  for (const n of names) assert.match(r.out, new RegExp(`^${n}$`, "m"), `hierarchy ${n}`);
+  // The cgroup namespace roots every hierarchy at the container's own cgroup.
+  assert.match(r.out, /^\d+:[^:\n]*:\/$/m);
+  assert.match(r.out, /Read-only file system/);
+  // Without a cgroup namespace (runc's default config has none): the container's own cgroup
+  // directories are bound there, not the host's hierarchy roots.
+  const cg = `${prefix}-cgmount`;
+  const memDir = `/sys/fs/cgroup/memory/${cg}`;
+  mkdirSync(memDir);
+  try {
+    const noNs = structuredClone(s);
+    noNs.linux!.namespaces = noNs.linux!.namespaces!.filter((n) => n.type !== "cgroup");
+    noNs.process.args = ["sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes; ls /sys/fs/cgroup/memory | grep -c '^hostform' || true"];
+    writeFileSync(join(memDir, "memory.limit_in_bytes"), String(64 * 1024 * 1024));
+    const r2 = await run(noNs, undefined, (pid) => writeFileSync(join(memDir, "cgroup.procs"), String(pid)));
+    assert.equal(r2.code, 0, r2.out);
+    assert.deepEqual(r2.out.trim().split("\n"), [String(64 * 1024 * 1024), "0"]);
+  } finally {
+    rmdirSync(memDir);
   }
 });
 
