@@ -1,7 +1,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { closeSync, existsSync, openSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { needsRoot } from "../helpers/prefix";
 import { parseSignal } from "../../src/runtime/stopSignal";
@@ -139,4 +139,23 @@ test("OCI create builds the container (a setup error fails create); no linux.sec
   assert.equal(r.code, 1);
   assert.match(r.err, /chdir cwd/);
   assert.equal(runtime("state", bad).code, 1);
+});
+
+test("an unmodified `runc spec` config (terminal set to false) runs under hostform-runtime", { skip: needsRoot || (spawnSync("runc", ["--version"]).status !== 0 && "runc is not installed") }, () => {
+  const dir = join(f.bundle, "runc-spec");
+  mkdirSync(dir);
+  try {
+    assert.equal(spawnSync("runc", ["spec", "--bundle", dir]).status, 0);
+    const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as { process: { terminal: boolean; args: string[] }; root: { path: string } };
+    config.process.terminal = false;
+    assert.deepEqual(config.process.args, ["sh"]);
+    config.root.path = f.rootfs;
+    writeFileSync(join(f.bundle, "config.json"), JSON.stringify(config));
+    // Its ambient capabilities (not inheritable) are skipped, its cgroup mount is made; sh reads
+    // EOF from /dev/null and exits 0.
+    const r = runtime("run", "--bundle", f.bundle, f.id("runcspec"));
+    assert.equal(r.code, 0, r.err);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
