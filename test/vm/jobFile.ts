@@ -7,6 +7,10 @@ export interface Job {
   repo: string;
   node: string;
   guestTimeoutSeconds: number;
+  /** node --test-concurrency. */
+  concurrency: number;
+  /** node --test-timeout, in seconds. */
+  testTimeoutSeconds: number;
   /** Exported into the tests' environment. */
   env: Record<string, string>;
   files: string[];
@@ -28,6 +32,8 @@ export function renderJob(job: Job): string {
     `HOSTFORM_VM_REPO=${shellQuote(job.repo)}`,
     `HOSTFORM_VM_NODE=${shellQuote(job.node)}`,
     `HOSTFORM_VM_GUEST_TIMEOUT=${shellQuote(String(job.guestTimeoutSeconds))}`,
+    `HOSTFORM_VM_CONCURRENCY=${shellQuote(String(job.concurrency))}`,
+    `HOSTFORM_VM_TEST_TIMEOUT_MS=${shellQuote(String(job.testTimeoutSeconds * 1000))}`,
   ];
   for (const [k, v] of Object.entries(job.env)) {
     if (NAME.test(k)) lines.push(`export ${k}=${shellQuote(v)}`);

@@ -8,8 +8,11 @@ import { decompress } from "./kernelImage";
 /** A module the tree does not have, or a modules.dep that cannot be read. */
 export class KernelModuleError extends HostformError {}
 
-/** The modules for virtio-pci and 9p-over-virtio; their dependencies are added from modules.dep. */
-export const SHARE_MODULES = ["virtio", "virtio_pci", "9pnet", "9pnet_virtio", "netfs", "fscache", "9p"] as const;
+/**
+ * The modules for virtio-pci, 9p-over-virtio and the scratch virtio disk (a real block device for
+ * io.max); their dependencies are added from modules.dep.
+ */
+export const SHARE_MODULES = ["virtio", "virtio_pci", "9pnet", "9pnet_virtio", "netfs", "fscache", "9p", "virtio_blk"] as const;
 
 /** One module to load in the guest, uncompressed. */
 export interface ModuleFile {

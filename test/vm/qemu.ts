@@ -43,6 +43,10 @@ export function qemuArgs(o: Pick<BootOptions, "kernel" | "initrd" | "shares" | "
   const args = ["-accel", "tcg,thread=multi", "-cpu", o.cpu, "-M", "pc", "-smp", String(o.smp), "-m", String(o.memoryMiB),
     "-nodefaults", "-display", "none", "-serial", "stdio", "-no-reboot",
     "-kernel", o.kernel, "-initrd", o.initrd, "-append", o.append];
+  // A null disk (reads zeroes, discards writes, no host file): gives the guest a whole block device,
+  // so io.max and io.weight are exercised against a real request queue.
+  args.push("-blockdev", "driver=null-co,node-name=scratch,size=67108864,read-zeroes=on",
+    "-device", "virtio-blk-pci,drive=scratch,serial=hostform-scratch");
   for (const s of o.shares) {
     // multidevs=remap keeps inode numbers unique when a shared tree spans several host filesystems.
     args.push("-virtfs", `local,path=${s.path},mount_tag=${s.tag},security_model=none,readonly=on,multidevs=remap`);

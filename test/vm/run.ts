@@ -15,7 +15,8 @@ import { kernelTestFiles } from "./testFiles";
 
 /** Runner settings read from the environment; everything else named HOSTFORM_* reaches the tests. */
 const RUNNER_ENV = ["HOSTFORM_VM_TIMEOUT", "HOSTFORM_VM_SMP", "HOSTFORM_VM_MEMORY", "HOSTFORM_VM_KERNEL", "HOSTFORM_VM_CACHE",
-  "HOSTFORM_VM_VERBOSE", "HOSTFORM_VM_APPEND", "HOSTFORM_VM_CPU"];
+  "HOSTFORM_VM_VERBOSE", "HOSTFORM_VM_APPEND", "HOSTFORM_VM_CPU", "HOSTFORM_VM_CONCURRENCY",
+  "HOSTFORM_VM_TEST_TIMEOUT"];
 
 function positiveInt(name: string, fallback: number, hint: string): number {
   const raw = process.env[name];
@@ -77,6 +78,9 @@ async function main(argv: string[]): Promise<number> {
   const timeoutS = positiveInt("HOSTFORM_VM_TIMEOUT", 600, "seconds, e.g. HOSTFORM_VM_TIMEOUT=900");
   const smp = positiveInt("HOSTFORM_VM_SMP", 2, "a vCPU count, e.g. HOSTFORM_VM_SMP=4");
   const memoryMiB = positiveInt("HOSTFORM_VM_MEMORY", 1024, "MiB, e.g. HOSTFORM_VM_MEMORY=2048");
+  // One hung test must not eat the whole run's budget: node --test fails it after this many seconds.
+  const testTimeoutS = positiveInt("HOSTFORM_VM_TEST_TIMEOUT", 180, "seconds per test, e.g. HOSTFORM_VM_TEST_TIMEOUT=300");
+  const concurrency = positiveInt("HOSTFORM_VM_CONCURRENCY", 1, "test files run at once, e.g. HOSTFORM_VM_CONCURRENCY=2");
 
   let prereq;
   try {
@@ -96,13 +100,14 @@ async function main(argv: string[]): Promise<number> {
   const prepared = Date.now();
   process.stdout.write(`test:v2: kernel ${prereq.kernel.version} (${images.kernelRebuilt ? "unpacked" : "cached"} ${images.kernel}), ` +
     `initramfs ${images.initrdRebuilt ? "built" : "cached"} ${images.initrd} in ${seconds(prepared - started)}\n`);
-  process.stdout.write(`test:v2: ${files.length} test files, ${smp} vCPUs, ${memoryMiB} MiB, timeout ${timeoutS} s\n`);
+  process.stdout.write(`test:v2: ${files.length} test files (${concurrency} at a time, ${testTimeoutS} s per test), ${smp} vCPUs, ${memoryMiB} MiB, ` +
+    `timeout ${timeoutS} s\n`);
 
   const nonce = randomBytes(8).toString("hex");
   const jobDir = mkdtempSync(join(tmpdir(), "hostform-vm-job-"));
   try {
     // The guest watchdog outlives the runner's own timeout: it only matters when the runner is gone.
-    writeFileSync(join(jobDir, "job.sh"), renderJob({ nonce, repo, node: prereq.node, guestTimeoutSeconds: timeoutS + 30, env: guestEnv(), files }));
+    writeFileSync(join(jobDir, "job.sh"), renderJob({ nonce, repo, node: prereq.node, guestTimeoutSeconds: timeoutS + 30, concurrency, testTimeoutSeconds: testTimeoutS, env: guestEnv(), files }));
     const quiet = process.env.HOSTFORM_VM_VERBOSE === "1" ? "" : " quiet";
     const extra = process.env.HOSTFORM_VM_APPEND ? ` ${process.env.HOSTFORM_VM_APPEND}` : "";
     const outcome = await bootGuest({
@@ -116,7 +121,9 @@ async function main(argv: string[]): Promise<number> {
       ],
       smp,
       memoryMiB,
-      append: `console=ttyS0 cgroup_no_v1=all panic=-1${quiet}${extra}`,
+      // rcu_expedited: every umount and network namespace teardown waits for an RCU grace period,
+      // which under emulation takes long enough to dominate the container and namespace tests.
+      append: `console=ttyS0 cgroup_no_v1=all panic=-1 rcupdate.rcu_expedited=1${quiet}${extra}`,
       cpu: process.env.HOSTFORM_VM_CPU || "max",
       nonce,
       timeoutMs: timeoutS * 1000,
