@@ -10,12 +10,12 @@ import { DOCKER_DEFAULT_PROFILE } from "../seccomp/validate";
 import { validateSpec } from "./spec";
 import { ensureSupervisor } from "./supervisorStart";
 import {
-  decodeError, supervisorSocketPath, type CreateOptions, type SupervisorRequest, type SupervisorResponse, type SupervisorResults, type WaitResult,
+  decodeError, supervisorSocketPath, type CreateOptions, type SupervisorRequest, type SupervisorResponse, type SupervisorResults, type UpdateOptions, type WaitResult,
 } from "./socketProtocol";
 import type { ContainerState } from "./state";
 
 export type { ContainerState } from "./state";
-export type { WaitResult, CreateOptions } from "./socketProtocol";
+export type { WaitResult, CreateOptions, UpdateOptions } from "./socketProtocol";
 
 /** Options of RuntimeClient.create. */
 export interface ClientCreateOptions extends Omit<CreateOptions, "seccompBpf"> {
@@ -134,6 +134,15 @@ export class RuntimeClient {
   /** Removes cgroup, state and logs; a running container needs force (it is killed first). */
   async delete(id: string, options: { force?: boolean } = {}): Promise<void> {
     await this.request({ op: "delete", id, force: options.force === true });
+  }
+
+  /**
+   * Changes restart policy, stop signal and stop timeout in place: the process keeps running (same
+   * pid) and the supervisor follows the new values from the next exit or stop on. Bad values fail
+   * with a ValidationError naming the field, and then nothing changes.
+   */
+  update(id: string, changes: UpdateOptions): Promise<ContainerState> {
+    return this.request({ op: "update", id, ...changes });
   }
 
   /** Resolves when the container has stopped for good (no restart pending). */

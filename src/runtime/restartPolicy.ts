@@ -22,7 +22,9 @@ export function formatRestartPolicy(p: RestartPolicy): string {
 
 /**
  * Whether a container that exited should be started again. exitCode null means the exit status is
- * unknown (an adopted container): on-failure restarts it, since success was not seen.
+ * unknown (an adopted container is not the supervisor's child): on-failure restarts it, since
+ * success was not seen, as systemd's Restart=on-failure would for a runc container whose status
+ * it cannot read. The supervisor's exit note says so.
  */
 export function shouldRestart(p: RestartPolicy, exitCode: number | null, restartCount: number, stoppedByUser: boolean): boolean {
   if (stoppedByUser) return false;

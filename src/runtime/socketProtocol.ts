@@ -39,6 +39,16 @@ export interface CreateOptions {
   bundle?: string;
 }
 
+/** Settings of a container that `update` changes while it runs; absent fields keep their value. */
+export interface UpdateOptions {
+  /** "no" | "always" | "on-failure[:N]": decides every exit from now on, including one whose restart is pending. */
+  restartPolicy?: string;
+  /** Signal the next stop() sends first. */
+  stopSignal?: string;
+  /** Seconds the next stop() waits before killing the whole cgroup. */
+  stopTimeout?: number;
+}
+
 export type SupervisorRequest =
   | { op: "ping" }
   | { op: "create"; id: string; spec: unknown; options: CreateOptions }
@@ -49,6 +59,7 @@ export type SupervisorRequest =
   | { op: "stop"; id: string; timeout?: number }
   | { op: "delete"; id: string; force?: boolean }
   | { op: "wait"; id: string }
+  | ({ op: "update"; id: string } & UpdateOptions)
   /** Exit without touching containers (they keep running; the next supervisor adopts them). */
   | { op: "shutdown" };
 
@@ -70,6 +81,7 @@ export interface SupervisorResults {
   stop: ContainerState;
   delete: { id: string };
   wait: WaitResult;
+  update: ContainerState;
   shutdown: { pid: number };
 }
 

@@ -27,7 +27,10 @@ export interface ContainerState {
   /** Exit code (128+signal when killed); null when unknown (the container was adopted or never started). */
   exitCode: number | null;
   signal: string | null;
-  /** Why exitCode is null, or other facts about the last exit. */
+  /**
+   * Why exitCode is null, or other facts about the last exit. An adopted container (not the current
+   * supervisor's child) always gets one saying its exit code is unknown, never a made-up code.
+   */
   exitNote?: string;
   restartCount: number;
   restartPolicy: string;
@@ -47,6 +50,11 @@ export interface ContainerState {
   spec: ContainerSpec;
   /** File holding the compiled seccomp filter, reused on restart; absent when there is none. */
   seccompPath?: string;
+  /**
+   * What the init of the latest run did differently from the spec without failing (e.g. an ambient
+   * capability the kernel cannot raise, skipped as runc does); absent when there was nothing.
+   */
+  warnings?: string[];
 }
 
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;

@@ -15,7 +15,7 @@ import { DEFAULT_LOG_FILES, DEFAULT_LOG_MAX_BYTES, openLogForAppend, rotateIfNee
 import { BACKOFF_RESET_MS, backoffDelay, formatRestartPolicy, parseRestartPolicy, shouldRestart } from "./restartPolicy";
 import { LineDecoder } from "./initProtocol";
 import {
-  encodeError, supervisorSocketPath, type CreateOptions, type SupervisorRequest, type SupervisorResponse, type WaitResult,
+  encodeError, supervisorSocketPath, type CreateOptions, type SupervisorRequest, type SupervisorResponse, type UpdateOptions, type WaitResult,
 } from "./socketProtocol";
 import {
   isSameProcess, listStateIds, makeContainerDir, processStartTime, readState, removeContainerDir, validateId, writeState,
@@ -61,6 +61,23 @@ function exitCodeOf(exit: ContainerExit): number | null {
   if (exit.code !== null) return exit.code;
   if (exit.signal !== null) return 128 + signalNumber(exit.signal);
   return null;
+}
+
+/** Start of the exit note of every exit whose code the supervisor could not learn (exitCode null). */
+export const UNKNOWN_EXIT_NOTE = "exit code unknown";
+
+const RESTART_NOTE = /(?:; )?(?:on-failure counts an unknown exit code as a failure; )?restarting in \d+ ms$/;
+
+/** An exit note without the "restarting in N ms" that onExit appended; undefined when nothing else is left. */
+function withoutRestartNote(note: string | undefined): string | undefined {
+  const rest = note?.replace(RESTART_NOTE, "");
+  return rest === undefined || rest === "" ? undefined : rest;
+}
+
+/** Records the latest run's launcher warnings (a restart replaces the earlier run's). */
+function setWarnings(state: ContainerState, warnings: readonly string[]): void {
+  if (warnings.length > 0) state.warnings = [...warnings];
+  else delete state.warnings;
 }
 
 export class Supervisor {
@@ -206,6 +223,8 @@ export class Supervisor {
         return this.serial(req.id, (rec) => this.delete(rec, req.force === true));
       case "wait":
         return this.wait(this.get(req.id));
+      case "update":
+        return this.serial(req.id, (rec) => this.update(rec, req));
       case "shutdown":
         setImmediate(() => void this.shutdown().then(() => process.exit(0)));
         return { pid: process.pid };
@@ -370,6 +389,7 @@ export class Supervisor {
     rec.state.status = "created";
     rec.state.pid = prepared.pid;
     rec.state.pidStartTime = processStartTime(prepared.pid) ?? 0;
+    setWarnings(rec.state, prepared.warnings);
     this.save(rec);
     void prepared.exited.then((exit) => {
       // The init died before start (killed, or its launcher went away).
@@ -403,10 +423,47 @@ export class Supervisor {
     rec.state.exitCode = null;
     rec.state.signal = null;
     delete rec.state.exitNote;
+    setWarnings(rec.state, launched.warnings);
     this.save(rec);
     void launched.exited.then((exit) => {
       if (rec.launched === launched) this.onExit(rec, exit);
     });
+    return rec.state;
+  }
+
+  // ---- settings in place ------------------------------------------------------------------
+
+  /**
+   * Changes restart policy and stop settings without touching the process. onExit and stop() read
+   * them from the state, so the new values decide from the next exit or stop on; a restart already
+   * pending that the new policy would not make is cancelled.
+   */
+  private update(rec: Supervised, u: UpdateOptions): ContainerState {
+    // Every field is checked before anything changes.
+    const policy = u.restartPolicy !== undefined ? parseRestartPolicy(u.restartPolicy, "restartPolicy") : undefined;
+    const stopSignal = u.stopSignal !== undefined ? parseSignal(u.stopSignal, "stopSignal") : undefined;
+    if (u.stopTimeout !== undefined && !(typeof u.stopTimeout === "number" && Number.isFinite(u.stopTimeout) && u.stopTimeout >= 0)) {
+      throw new ValidationError("stopTimeout", `${JSON.stringify(u.stopTimeout)} is not a number of seconds`, "use 0 or more");
+    }
+    const before = { restartPolicy: rec.state.restartPolicy, stopSignal: rec.state.stopSignal, stopTimeout: rec.state.stopTimeout };
+    if (policy !== undefined) rec.state.restartPolicy = formatRestartPolicy(policy);
+    if (stopSignal !== undefined) rec.state.stopSignal = stopSignal;
+    if (u.stopTimeout !== undefined) rec.state.stopTimeout = u.stopTimeout;
+    try {
+      this.save(rec);
+    } catch (err) {
+      // Memory and disk must agree: a later supervisor adopts what is on disk.
+      Object.assign(rec.state, before);
+      throw err;
+    }
+    if (policy !== undefined && rec.restartTimer !== undefined && !shouldRestart(policy, rec.state.exitCode, rec.state.restartCount, rec.stoppedByUser)) {
+      this.cancelRestart(rec);
+      const note = withoutRestartNote(rec.state.exitNote);
+      if (note === undefined) delete rec.state.exitNote;
+      else rec.state.exitNote = note;
+      this.save(rec);
+      this.settleWaiters(rec);
+    }
     return rec.state;
   }
 
@@ -428,13 +485,15 @@ export class Supervisor {
   private onExit(rec: Supervised, exit: ContainerExit, note?: string): void {
     const ranMs = rec.state.started !== undefined ? Date.now() - Date.parse(rec.state.started) : 0;
     const wasRunning = rec.state.status === "running";
-    this.markStopped(rec, exit, note ?? (exitCodeOf(exit) === null ? "exit status unknown" : undefined));
+    this.markStopped(rec, exit, note ?? (exitCodeOf(exit) === null ? UNKNOWN_EXIT_NOTE : undefined));
     this.idleSince = Date.now();
     const policy = parseRestartPolicy(rec.state.restartPolicy);
     if (wasRunning && shouldRestart(policy, rec.state.exitCode, rec.state.restartCount, rec.stoppedByUser)) {
       if (ranMs >= BACKOFF_RESET_MS) rec.backoffAttempt = 0;
       const delay = backoffDelay(rec.backoffAttempt++);
-      rec.state.exitNote = `${rec.state.exitNote !== undefined ? `${rec.state.exitNote}; ` : ""}restarting in ${delay} ms`;
+      // Said out loud: the restart was decided without knowing whether the run failed.
+      const why = rec.state.exitCode === null && policy.kind === "on-failure" ? "on-failure counts an unknown exit code as a failure; " : "";
+      rec.state.exitNote = `${rec.state.exitNote !== undefined ? `${rec.state.exitNote}; ` : ""}${why}restarting in ${delay} ms`;
       this.save(rec);
       rec.restartTimer = setTimeout(() => {
         rec.restartTimer = undefined;
@@ -586,10 +645,10 @@ export class Supervisor {
         if (alive) process.kill(state.pid, "SIGKILL");
         this.markStopped(rec, { code: null, signal: null }, "the supervisor holding the created container exited before start");
       } else if (state.status === "running" && !alive) {
-        this.onExit(rec, { code: null, signal: null }, "exited while no supervisor watched it: exit code unknown");
+        this.onExit(rec, { code: null, signal: null }, `${UNKNOWN_EXIT_NOTE}: it exited while no supervisor watched it`);
       } else if (state.status === "stopped" && state.exitNote?.includes("restarting in") === true) {
         state.status = "running";
-        this.onExit(rec, { code: state.exitCode, signal: state.signal as NodeJS.Signals | null }, state.exitNote.replace(/; restarting in \d+ ms$/, ""));
+        this.onExit(rec, { code: state.exitCode, signal: state.signal as NodeJS.Signals | null }, withoutRestartNote(state.exitNote));
       }
     }
   }
@@ -608,7 +667,7 @@ export class Supervisor {
       if (rec.state.status !== "running") continue;
       // Adopted containers are not our children: their exit is only seen by polling.
       if (rec.adopted && !isSameProcess(rec.state.pid, rec.state.pidStartTime)) {
-        this.onExit(rec, { code: null, signal: null }, "adopted from an earlier supervisor: exit code unknown");
+        this.onExit(rec, { code: null, signal: null }, `${UNKNOWN_EXIT_NOTE}: it was adopted from an earlier supervisor, so it is not this one's child`);
         continue;
       }
       if (rec.state.stdio === "log" || rec.state.stdio.length > 0) {

@@ -1,6 +1,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { backoffDelay, parseRestartPolicy, shouldRestart, BACKOFF_MAX_MS } from "../../src/runtime/restartPolicy";
+import { readState } from "../../src/runtime/state";
 import { ValidationError } from "../../src/sys/errors";
 import { needsRoot } from "../helpers/prefix";
 import { makeSupervisorFixture, until, type SupervisorFixture } from "./supervisorFixture";
@@ -59,5 +60,54 @@ test("always restarts a program that exits 0 until it is stopped", { skip: needs
   const later = await f.client.state(id);
   assert.equal(later.status, "stopped");
   assert.equal(later.restartCount, count, "no restart after stop");
+  await f.client.delete(id);
+});
+
+test("update changes the restart policy in place: same pid, and the next exit follows the new policy", { skip: needsRoot }, async () => {
+  const id = f.id("update");
+  await f.client.create(id, f.spec(["sleep", "1000"]), { restartPolicy: "no" });
+  const s = await f.client.start(id);
+  const sup = f.supervisorPid();
+  const u = await f.client.update(id, { restartPolicy: "always", stopSignal: "KILL", stopTimeout: 3 });
+  assert.deepEqual({ pid: u.pid, status: u.status, policy: u.restartPolicy, sig: u.stopSignal, t: u.stopTimeout }, { pid: s.pid, status: "running", policy: "always", sig: "SIGKILL", t: 3 });
+  assert.equal(f.supervisorPid(), sup, "the supervisor was not replaced");
+  assert.equal(readState(id)!.restartPolicy, "always", "state.json holds the new policy");
+  // Killed from outside (not a stop by the user): "always" brings it back, where "no" would not.
+  process.kill(s.pid, "SIGKILL");
+  assert.ok(await until(async () => {
+    const st = await f.client.state(id);
+    return st.status === "running" && st.pid !== s.pid && st.restartCount === 1;
+  }), "restarted under the new policy");
+  await f.client.delete(id, { force: true });
+});
+
+test("update rejects bad values by field and changes nothing", { skip: needsRoot }, async () => {
+  const id = f.id("badupdate");
+  await f.client.create(id, f.spec(["sleep", "1000"]), { restartPolicy: "on-failure:2" });
+  // One bad field fails the whole request: the good restartPolicy beside it is not applied.
+  await assert.rejects(f.client.update(id, { restartPolicy: "always", stopSignal: "BOGUS" }), (e: unknown) => e instanceof ValidationError && e.field === "stopSignal");
+  await assert.rejects(f.client.update(id, { stopTimeout: -1 }), (e: unknown) => e instanceof ValidationError && e.field === "stopTimeout");
+  await assert.rejects(f.client.update(id, { restartPolicy: "sometimes" }), (e: unknown) => e instanceof ValidationError && e.field === "restartPolicy");
+  await assert.rejects(f.client.update(`${id}-nope`, { restartPolicy: "no" }), (e: unknown) => e instanceof ValidationError && e.field === "id");
+  const st = await f.client.state(id);
+  assert.deepEqual({ p: st.restartPolicy, s: st.stopSignal, t: st.stopTimeout }, { p: "on-failure:2", s: "SIGTERM", t: 10 });
+  await f.client.delete(id, { force: true });
+});
+
+test("update to \"no\" cancels a restart already pending", { skip: needsRoot }, async () => {
+  const id = f.id("cancel");
+  // Exits at once, over and over: the back-off grows, so a restart is pending most of the time.
+  await f.client.create(id, f.spec(["true"]), { restartPolicy: "always" });
+  await f.client.start(id);
+  assert.ok(await until(async () => (await f.client.state(id)).restartCount >= 4, 20_000), "restart loop under way");
+  await f.client.update(id, { restartPolicy: "no" });
+  // wait() settles once no restart is pending: the cancelled one never runs.
+  const w = await f.client.wait(id);
+  assert.equal(w.exitCode, 0);
+  assert.doesNotMatch(w.exitNote ?? "", /restarting/);
+  const count = (await f.client.state(id)).restartCount;
+  await new Promise((r) => setTimeout(r, 1500));
+  const later = await f.client.state(id);
+  assert.deepEqual({ status: later.status, count: later.restartCount }, { status: "stopped", count });
   await f.client.delete(id);
 });

@@ -48,9 +48,36 @@ test("containers survive the supervisor's death; a new supervisor adopts them", 
   process.kill(s.pid, "SIGKILL");
   const w = await f.client.wait(running);
   assert.equal(w.exitCode, null);
-  assert.match(w.exitNote ?? "", /exit code unknown/);
+  assert.match(w.exitNote ?? "", /^exit code unknown: it was adopted/);
+  const st = await f.client.state(running);
+  assert.deepEqual({ code: st.exitCode, status: st.status }, { code: null, status: "stopped" }, "unknown is null, never a made-up failure code");
   await f.client.delete(running);
   await f.client.delete(created);
+});
+
+test("an adopted on-failure container whose exit code is unknowable is restarted: on-failure counts the unknown as a failure", { skip: needsRoot }, async () => {
+  const id = f.id("adoptfail");
+  await f.client.create(id, f.spec(["sleep", "1000"]), { restartPolicy: "on-failure:1" });
+  const s = await f.client.start(id);
+  const sup = f.supervisorPid();
+  assert.ok(sup !== undefined);
+  process.kill(sup, "SIGKILL");
+  assert.ok(await until(() => !pidAlive(sup)));
+  assert.equal((await f.client.state(id)).pid, s.pid, "adopted by a new supervisor");
+  process.kill(s.pid, "SIGKILL");
+  // Success was not seen, so on-failure restarts it (as runc under systemd's Restart=on-failure would on an unknown status).
+  const back = await until(async () => {
+    const st = await f.client.state(id);
+    return st.status === "running" && st.pid !== s.pid;
+  });
+  assert.ok(back, "restarted");
+  const st = await f.client.state(id);
+  assert.equal(st.restartCount, 1);
+  // The restarted run is the new supervisor's child: its exit code is known again.
+  process.kill(st.pid, "SIGKILL");
+  const w = await f.client.wait(id);
+  assert.deepEqual({ code: w.exitCode, signal: w.signal }, { code: 137, signal: "SIGKILL" });
+  await f.client.delete(id);
 });
 
 test("an idle supervisor exits by itself and a client starts a new one on demand", { skip: needsRoot }, async () => {
