@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { openCgroupDriver } from "../../src/cgroup/driver";
 import { HostformError, ValidationError } from "../../src/sys/errors";
-import { containerDir, processStartTime } from "../../src/runtime/state";
+import { containerDir, processStartTime, readState } from "../../src/runtime/state";
 import { needsRoot } from "../helpers/prefix";
 import { makeSupervisorFixture, pidAlive, until, type SupervisorFixture } from "./supervisorFixture";
 
@@ -66,7 +66,11 @@ test("create leaves the program waiting; start runs it; exit code and times are 
 test("stop sends the declared stop signal", { skip: needsRoot }, async () => {
   const id = f.id("stopsig");
   await f.client.create(id, f.spec(["sh", "-c", 'trap "exit 42" USR1; while true; do sleep 0.1; done']), { stopSignal: "USR1", stopTimeout: 20 });
-  await f.client.start(id);
+  const started = await f.client.start(id);
+  // PID 1 of a pid namespace ignores a signal it has no handler for: stop only once the trap is set
+  // (SigCgt bit 9 = SIGUSR1), else a busy machine loses the race and stop ends in SIGKILL.
+  const catches = (): boolean => (BigInt(`0x${/^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${started.pid}/status`, "utf8"))?.[1] ?? "0"}`) & (1n << 9n)) !== 0n;
+  assert.ok(await until(catches), "the shell installed its trap");
   const s = await f.client.stop(id);
   assert.equal(s.status, "stopped");
   assert.equal(s.exitCode, 42, "the trap for the declared signal ran");
@@ -146,4 +150,26 @@ test("kill accepts names and numbers; a killed container records the signal", { 
   assert.equal((await f.client.wait(id)).exitCode, 5);
   await assert.rejects(f.client.kill(id, "NOPE"), /not a signal|is stopped/);
   await f.client.delete(id);
+});
+
+test("launcher warnings (an ambient capability the kernel cannot raise) are kept in the state and returned by create", { skip: needsRoot }, async () => {
+  const id = f.id("warn");
+  const spec = f.spec(["sleep", "1000"]);
+  // Ambient but not inheritable: skipped with a warning, as runc does, instead of failing.
+  spec.process.capabilities = { ...spec.process.capabilities, ambient: ["CAP_NET_BIND_SERVICE"] };
+  const created = await f.client.create(id, spec);
+  try {
+    assert.equal(created.warnings?.length, 1);
+    assert.match(created.warnings[0]!, /process\.capabilities\.ambient: CAP_NET_BIND_SERVICE/);
+    const started = await f.client.start(id);
+    assert.deepEqual(started.warnings, created.warnings);
+    assert.deepEqual(readState(id)!.warnings, created.warnings, "state.json holds them");
+  } finally {
+    await f.client.delete(id, { force: true });
+  }
+  // A spec with nothing to warn about leaves no warnings field.
+  const quiet = f.id("quiet");
+  const q = await f.client.create(quiet, f.spec(["true"]));
+  assert.equal(q.warnings, undefined);
+  await f.client.delete(quiet, { force: true });
 });

@@ -79,6 +79,26 @@ test("create/start/state/kill/delete round trip; delete of a running container n
   assert.equal(runtime("state", id2).code, 1);
 });
 
+test("create logs launcher warnings to --log at level warning, as runc does", { skip: needsRoot }, async () => {
+  const spec = f.spec(["sleep", "1000"]);
+  spec.process.capabilities = { ...spec.process.capabilities, ambient: ["CAP_NET_BIND_SERVICE"] };
+  writeFileSync(join(f.bundle, "config.json"), JSON.stringify(spec));
+  const id = f.id("warn");
+  const log = join(f.bundle, "warn.log");
+  try {
+    const r = runtime("--log", log, "--log-format", "json", "create", "--bundle", f.bundle, id);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /warning|ambient/);
+    const lines = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { level: string; msg: string });
+    const warned = lines.filter((l) => l.level === "warning");
+    assert.equal(warned.length, 1);
+    assert.match(warned[0]!.msg, new RegExp(`container ${id}: process\\.capabilities\\.ambient: CAP_NET_BIND_SERVICE`));
+  } finally {
+    runtime("delete", "--force", id);
+    rmSync(log, { force: true });
+  }
+});
+
 test("run waits and exits with the container's code; run -d returns at once", { skip: needsRoot }, async () => {
   const spec = f.spec(["sh", "-c", "exit 3"]);
   writeFileSync(join(f.bundle, "config.json"), JSON.stringify(spec));

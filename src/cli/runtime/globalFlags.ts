@@ -11,6 +11,17 @@ export interface GlobalFlags {
   debug: boolean;
 }
 
+let parsedFlags: GlobalFlags = { logFormat: "text", debug: false };
+
+/**
+ * The global flags of this invocation, as parseGlobalFlags last returned them: `hostform-runtime`
+ * parses them once per process, and a command that logs (warnings of create and run) reaches the
+ * same --log through them.
+ */
+export function invocationFlags(): GlobalFlags {
+  return parsedFlags;
+}
+
 const WITH_VALUE = new Set(["--root", "--log", "--log-format", "--criu", "--rootless"]);
 
 /** Splits argv into global flags, the command and its own arguments. */
@@ -49,13 +60,16 @@ export function parseGlobalFlags(argv: string[]): { flags: GlobalFlags; command:
         break;
       case "--help":
       case "-h":
+        parsedFlags = flags;
         return { flags, command: "help", rest: [] };
       case "--version":
       case "-v":
+        parsedFlags = flags;
         return { flags, command: "version", rest: [] };
       default:
         throw new UsageError(`unknown global flag ${a}`);
     }
   }
+  parsedFlags = flags;
   return { flags, command: argv[i], rest: argv.slice(i + 1) };
 }

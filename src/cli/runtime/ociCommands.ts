@@ -12,6 +12,8 @@ import { validateSpec } from "../../runtime/spec";
 import { ociState } from "../../runtime/state";
 import { parseSignal } from "../../runtime/stopSignal";
 import { limitsFromOciResources } from "./ociResources";
+import { logLine } from "./errorLog";
+import { invocationFlags } from "./globalFlags";
 
 /** One `hostform-runtime <name>` command. */
 export interface OciCommand {
@@ -68,7 +70,14 @@ async function createFromBundle(client: RuntimeClient, id: string, values: { bun
   const limits = limitsFromOciResources(spec.linux?.resources);
   // RuntimeClient would fill in Docker's default profile; an OCI runtime must not add a filter.
   const seccomp = spec.linux?.seccomp === undefined ? { seccomp: "none" } : {};
-  return client.create(id, raw, { bundle, stdio: { kind: "client", pid: process.pid }, ...seccomp, ...(limits !== undefined ? { limits } : {}) });
+  const created = await client.create(id, raw, { bundle, stdio: { kind: "client", pid: process.pid }, ...seccomp, ...(limits !== undefined ? { limits } : {}) });
+  logWarnings(created);
+  return created;
+}
+
+/** What the init skipped without failing goes to stderr and --log at level warning, as runc logs its warnings. */
+function logWarnings(s: ContainerState): void {
+  for (const w of s.warnings ?? []) logLine(invocationFlags(), "warning", `container ${s.id}: ${w}`);
 }
 
 const create: OciCommand = {
