@@ -139,8 +139,11 @@ test("restart policy and stop settings change in place; the restarted container 
   const d = await provider.diff!(outs.containerId, outs, news);
   assert.equal(d.changes, true);
   assert.equal(d.replaces, undefined);
+  const supervisor = await new RuntimeClient({ runDir }).supervisorPid();
   const u = await provider.update!(outs.containerId, outs, news);
   assert.equal(u.outs!.pid, outs.pid);
+  // Changed by the supervisor's update request: the supervisor is the same one (no restart, no adoption).
+  assert.equal(await new RuntimeClient({ runDir }).supervisorPid(), supervisor);
   const state = readState(outs.containerId)!;
   assert.equal(state.restartPolicy, "always");
   assert.equal(state.stopTimeout, 2);
@@ -186,6 +189,26 @@ test("a container joins a pinned namespace set and runs a SeccompProfile's compi
     const d = await provider.diff!(outs.containerId, outs, { ...inputs, namespaceInodes: { ...set.inodes, net: 1 } });
     assert.deepEqual(d.replaces, ["namespaceInodes"]);
     assert.equal(d.deleteBeforeReplace, true);
+    await provider.delete!(outs.containerId, outs);
+    made.delete(outs);
+  } finally {
+    await deleteNamespaces(setName);
+  }
+});
+
+test("pod: a Namespace pinned after the supervisor started is joined at once (the launcher opens the pin on the host side)", { skip: needsRoot }, async () => {
+  const c = new RuntimeClient({ runDir });
+  // The supervisor, its launcher and the spawn worker's mount namespace all exist before the pin does.
+  const first = await create("podfirst", { seccomp: "unconfined" });
+  const supervisor = await c.supervisorPid();
+  const setName = `${prefix}-pod`;
+  const set = await createNamespaces(setName, ["net", "uts", "ipc"]);
+  try {
+    const { outs } = await create("podmate", { namespaceName: setName, namespacePaths: set.paths, namespaceInodes: set.inodes, seccomp: "unconfined" });
+    assert.equal(outs.status, "running");
+    assert.deepEqual({ net: outs.namespaces.net, uts: outs.namespaces.uts, ipc: outs.namespaces.ipc }, { net: set.inodes.net, uts: set.inodes.uts, ipc: set.inodes.ipc });
+    assert.equal(await c.supervisorPid(), supervisor, "joined without a new supervisor");
+    assert.equal((await provider.read!(first.outs.containerId, first.outs)).props!.pid, first.outs.pid, "the earlier container ran on untouched");
     await provider.delete!(outs.containerId, outs);
     made.delete(outs);
   } finally {

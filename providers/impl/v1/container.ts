@@ -17,7 +17,6 @@ import type { ContainerInputs, ContainerOutputs } from "./containerInputs";
 import { inEveryHierarchy, joinedNamespacesMatch, namespaceInodes, seccompModeOf } from "./containerLive";
 import { declaredPolicies, policiesDiffer, rewritePolicies } from "./containerPolicy";
 import { seccompChoice } from "./containerSeccomp";
-import { stopSupervisor } from "./containerSupervisor";
 import { SPEC_DIGEST_ANNOTATION, asInputError, buildSpec, specDigest, validatePolicies } from "./containerSpec";
 import { sameValue } from "./sameValue";
 import { UNKNOWN, containsUnknown } from "./unknownValue";
@@ -128,33 +127,25 @@ async function launch(inputs: ContainerInputs): Promise<void> {
   d.create(cgroupName, limitsOf(inputs));
   const options: Parameters<RuntimeClient["create"]>[2] = { cgroup: cgroupName, ...policies, bundle: "/" };
   if (seccomp.option !== undefined) options.seccomp = seccomp.option;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await client().create(id, spec, options);
-      await client().start(id);
-      return;
-    } catch (err) {
-      await client().delete(id, { force: true }).catch(() => undefined);
-      if (attempt === 0 && isStalePinJoin(err)) {
-        await stopSupervisor(client());
-        continue;
-      }
-      await d.delete(cgroupName).catch(() => undefined);
-      throw asInputError(err);
-    }
+  let state: ContainerState;
+  try {
+    await client().create(id, spec, options);
+    // The start's state holds the warnings of prepare and of start.
+    state = await client().start(id);
+  } catch (err) {
+    await client().delete(id, { force: true }).catch(() => undefined);
+    await d.delete(cgroupName).catch(() => undefined);
+    throw asInputError(err);
   }
+  reportWarnings(id, state.warnings);
 }
 
 /**
- * The supervisor's spawn worker copied the host's mounts when it started, before this Namespace
- * was pinned (the ns dir is a private mount: nothing propagates), so in the init's mount namespace
- * the pin is a plain file and setns fails with EINVAL. The runtime should hand the init namespace
- * fds opened by the supervisor; until it does, a new supervisor (whose worker sees the pin) is
- * started and the create retried once. Running containers are not touched (they are adopted).
+ * A provider has no warning channel of its own: a "warning:" line on stdout is what the engine
+ * shows (the SeccompProfile provider warns the same way).
  */
-function isStalePinJoin(err: unknown): boolean {
-  const e = err as { syscall?: unknown; errno?: unknown };
-  return e.syscall === "setns" && e.errno === 22;
+function reportWarnings(id: string, warnings: readonly string[] | undefined): void {
+  for (const w of warnings ?? []) console.log(`warning: container ${id}: ${w}`);
 }
 
 /** The digest the declaration would run with (adoption compares it with the live annotation). */
