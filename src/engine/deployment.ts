@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { HostformError } from "../sys/errors";
+import { classifyDrift } from "./driftCheck";
 import type { EngineEvent, EventSink, OperationKind, PropertyChange } from "./events";
 import { Limiter } from "./limiter";
 import { startMonitor, type Diagnostic, type Monitor, type Registration, type RegistrationResult } from "./monitor";
@@ -7,7 +8,8 @@ import { applyIgnoreChanges, deleteDependencies, dependentReplacements, planStep
 import { runProgram, EXIT_REPORTED, type ProgramRun } from "./programRun";
 import { configEnvironment, type Project, type StackConfig } from "./project";
 import { ProviderError, startProviderHost, type ProviderHost } from "./providerHost";
-import { changedKeys, isSecret, markSecrets, UNKNOWN, unwrapForProvider, type PropertyMap } from "./propertyValues";
+import { changedKeys, isSecret, markSecrets, SECRET_SIG, SIG_KEY, UNKNOWN, unwrapForProvider, type PropertyMap } from "./propertyValues";
+import { SecretRedactor } from "./secretRedaction";
 import { SnapshotJournal } from "./snapshotJournal";
 import { acquireStackLock, type StackLock } from "./stackLock";
 import { emptySnapshot, requiredUrns, type ResourceState } from "./state";
@@ -76,13 +78,17 @@ export function runDestroy(o: DeploymentOptions): Promise<DeploymentResult> {
   });
 }
 
-async function withRun(o: DeploymentOptions, operation: OperationKind, writes: boolean, body: (run: Run) => Promise<void>): Promise<DeploymentResult> {
+async function withRun(given: DeploymentOptions, operation: OperationKind, writes: boolean, body: (run: Run) => Promise<void>): Promise<DeploymentResult> {
   const start = Date.now();
+  // Every event leaves the engine through the redactor: no display path or --json line shows a secret.
+  const redactor = new SecretRedactor();
+  for (const k of given.config.secretKeys) redactor.learn({ [SIG_KEY]: SECRET_SIG, value: given.config.values[k] });
+  const o: DeploymentOptions = { ...given, events: (e) => given.events(redactor.event(e)) };
   const dryRun = !writes;
   o.events({ type: "start", operation, project: o.project.name, stack: o.stack, dryRun });
   let lock: StackLock | undefined;
   if (writes) lock = acquireStackLock(o.project.name, o.stack, o.command, (m) => o.events({ type: "diagnostic", severity: "warning", message: m }), o.stateDir);
-  const run = new Run(o, operation, dryRun);
+  const run = new Run(o, operation, dryRun, redactor);
   try {
     await body(run);
   } catch (err) {
@@ -125,8 +131,13 @@ class Run {
     private readonly o: DeploymentOptions,
     private readonly operation: OperationKind,
     private readonly dryRun: boolean,
+    private readonly redactor: SecretRedactor,
   ) {
     const old = readCheckpoint(o.project.name, o.stack, o.stateDir) ?? emptySnapshot();
+    for (const r of old.resources) {
+      redactor.learn(r.inputs);
+      redactor.learn(r.outputs);
+    }
     this.journal = new SnapshotJournal(old, dryRun ? undefined : { project: o.project.name, stack: o.stack, ...(o.stateDir !== undefined ? { dir: o.stateDir } : {}) });
     this.limiter = new Limiter(Math.max(1, o.parallel));
   }
@@ -191,12 +202,18 @@ class Run {
     await Promise.all(targets.map((r) => this.limiter.run(() => this.refreshOne(r, mode))));
   }
 
+  /**
+   * Reads one resource and reports it as Pulumi's refresh does: Read gives the live candidate, and
+   * the provider's Diff of it against the declared inputs decides drift (outputs that change on
+   * their own are refreshed, not drift). refresh writes the candidate; drift only reports.
+   */
   private async refreshOne(r: ResourceState, mode: "refresh" | "drift"): Promise<void> {
     const started = Date.now();
     this.emit({ type: "step-start", op: "refresh", urn: r.urn, dryRun: mode === "drift" });
     try {
       const provider = await this.provider();
-      const res = await provider.read(r.urn, r.id as string, unwrapForProvider(r.outputs).plain, unwrapForProvider(r.inputs).plain);
+      const oldInputsPlain = unwrapForProvider(r.inputs).plain;
+      const res = await provider.read(r.urn, r.id as string, unwrapForProvider(r.outputs).plain, oldInputsPlain);
       if (res.id === "") {
         this.drifted = true;
         this.count("drifted");
@@ -205,19 +222,24 @@ class Run {
         return;
       }
       const outputs = markSecrets(res.outputs, [...secretKeysOf(r.outputs), ...(r.additionalSecretOutputs ?? [])]);
-      const changes = propertyChanges(r.outputs, outputs);
-      const stopped = outputs.status === "stopped" && r.outputs.status !== "stopped";
-      if (changes.length > 0) {
+      const liveInputs = res.inputs !== undefined ? markSecrets(res.inputs, secretKeysOf(r.inputs)) : undefined;
+      this.redactor.learn(outputs);
+      // As Pulumi: Diff(olds = the candidate's outputs and inputs, news = the declared inputs).
+      const diff = await provider.diff(r.urn, res.id, res.outputs, oldInputsPlain, res.inputs ?? oldInputsPlain, r.ignoreChanges ?? []);
+      const finding = classifyDrift(r, liveInputs !== undefined ? { outputs, inputs: liveInputs } : { outputs }, diff);
+      if (finding.status !== "in-sync") {
         this.drifted = true;
         this.count("drifted");
       }
-      this.emit({ type: "drift", urn: r.urn, status: changes.length === 0 ? "in-sync" : stopped ? "stopped" : "modified", changes });
+      const event: EngineEvent = { type: "drift", urn: r.urn, status: finding.status, changes: finding.changes };
+      if (finding.outputsChanged.length > 0) event.outputsChanged = finding.outputsChanged;
+      this.emit(event);
       this.count("refresh");
       const next: ResourceState = { ...r, id: res.id, outputs };
-      if (res.inputs !== undefined) next.inputs = markSecrets(res.inputs, secretKeysOf(r.inputs));
+      if (liveInputs !== undefined) next.inputs = liveInputs;
       if (mode === "refresh" && !this.dryRun) await this.journal.replace(r, next);
       else if (mode === "drift" && this.operation === "preview") await this.journal.replace(r, next);
-      this.emit({ type: "step-done", op: "refresh", urn: r.urn, dryRun: mode === "drift", durationMs: Date.now() - started, changes });
+      this.emit({ type: "step-done", op: "refresh", urn: r.urn, dryRun: mode === "drift", durationMs: Date.now() - started, changes: finding.changes });
     } catch (err) {
       this.stepFailed("refresh", r.urn, err, started);
     }
@@ -247,6 +269,7 @@ class Run {
         return p;
       },
       registerResourceOutputs: (urn, outputs) => {
+        this.redactor.learn(outputs);
         const r = this.journal.live(urn);
         if (r !== undefined) void this.journal.replace(r, { ...r, outputs });
       },
@@ -278,6 +301,7 @@ class Run {
 
   private async register(reg: Registration): Promise<RegistrationResult> {
     this.registered.add(reg.urn);
+    this.redactor.learn(reg.inputs);
     if (!reg.custom) return this.registerComponent(reg);
     const started = Date.now();
     let op: StepOp = "create";
@@ -347,6 +371,7 @@ class Run {
       throw new HostformError(`invalid inputs: ${check.failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
     }
     const checked = markSecrets(check.inputs, secretKeys);
+    this.redactor.learn(checked);
     if (!this.isTargeted(reg.urn)) {
       // Untargeted resources keep their state; the program still needs an answer to go on.
       return old !== undefined ? { id: old.id ?? "", outputs: old.outputs } : { id: "", outputs: checked };
@@ -427,6 +452,7 @@ class Run {
           throw err;
         }
         const s = base(old!.id, markSecrets(outs, secretOutputs));
+        this.redactor.learn(s.outputs);
         s.modified = new Date().toISOString();
         await this.journal.end(token, (edit) => edit.replace(old!, s));
         done();
@@ -443,6 +469,7 @@ class Run {
         throw err;
       }
       const s = base(created.id, markSecrets(created.outputs, secretOutputs));
+      this.redactor.learn(s.outputs);
       await this.journal.end(token, (edit) => {
         if (plan.op === "replace" && !plan.deleteBeforeReplace) {
           // Create-before-delete: the old copy stays, marked for deletion at the end of the run.

@@ -111,7 +111,8 @@ export function createDisplay(o: DisplayOptions): Display {
         break;
       case "drift": {
         const label = e.status === "in-sync" ? c(COLORS.green, "in sync ") : e.status === "missing" ? c(COLORS.red, "missing ") : e.status === "stopped" ? c(COLORS.red, "stopped ") : c(COLORS.yellow, "modified");
-        write(`    ${label} ${typeOfUrn(e.urn).padEnd(36)} ${nameOfUrn(e.urn)}`);
+        const refreshed = e.outputsChanged !== undefined && e.outputsChanged.length > 0 ? c(COLORS.dim, ` (outputs refreshed: ${e.outputsChanged.join(", ")})`) : "";
+        write(`    ${label} ${typeOfUrn(e.urn).padEnd(36)} ${nameOfUrn(e.urn)}${refreshed}`);
         for (const ch of e.changes) write(renderChange(ch, c));
         break;
       }

@@ -29,7 +29,15 @@ export type EngineEvent =
       replacedOriginal?: boolean;
     }
   | { type: "step-failed"; op: StepOp | "refresh"; urn: string; message: string; durationMs: number }
-  | { type: "drift"; urn: string; status: "in-sync" | "modified" | "missing" | "stopped"; changes: PropertyChange[] }
+  | {
+      type: "drift";
+      urn: string;
+      status: "in-sync" | "modified" | "missing" | "stopped";
+      /** What drifted (old → live); empty when in sync. */
+      changes: PropertyChange[];
+      /** Outputs the read refreshed that are not drift (a pid after a restart by policy, a start time). */
+      outputsChanged?: string[];
+    }
   | { type: "outputs"; outputs: Record<string, unknown> }
   | { type: "summary"; operation: OperationKind; ok: boolean; dryRun: boolean; counts: Partial<Record<StepOp | "refresh" | "drifted", number>>; durationMs: number };
 

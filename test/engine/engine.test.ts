@@ -4,11 +4,13 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlin
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { testPrefix } from "../helpers/prefix";
+import { RuntimeClient } from "../../src/runtime/client";
+import { needsRoot, testPrefix } from "../helpers/prefix";
 
 const REPO = join(__dirname, "..", "..", "..");
 const FIXTURE = join(REPO, "test", "engine", "fixtures", "files");
 const ENTRY = join(__dirname, "cliEntry.js");
+const BUILD = join(__dirname, "..", "..");
 
 /** A copy of the fixture program in a temp dir, with its own live dir and state dir. */
 interface Program {
@@ -97,6 +99,13 @@ async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
   return cond();
 }
 
+interface DriftEvent {
+  urn: string;
+  status: string;
+  changes: { key: string; old: unknown; new: unknown }[];
+  outputsChanged?: string[];
+}
+
 function jsonEvents(out: string): { type: string; [k: string]: unknown }[] {
   return out
     .split("\n")
@@ -150,14 +159,21 @@ describe("engine end to end", { concurrency: 2 }, () => {
       assert.ok(!existsSync(join(p.live, "b.txt")), "the replaced file is deleted");
 
       // Out-of-band change: drift reports it (exit 2) and never writes state.
+      // b (now c.txt) marked stopped, as a killed container reads.
       const before = readFileSync(join(p.state, ".pulumi", "stacks", "files", "dev.json"), "utf8");
       writeFileSync(join(p.live, "a.txt"), "tampered");
+      writeFileSync(join(p.live, "c.txt.stopped"), "");
       r = await run(p, "drift", "--json", "--exit-code");
       assert.equal(r.code, 2, r.stdout + r.stderr);
-      const drift = jsonEvents(r.stdout).filter((e) => e.type === "drift");
-      const a = drift.find((e) => String(e.urn).endsWith("::a")) as unknown as { status: string; changes: { key: string; new: unknown }[] };
+      const drift = jsonEvents(r.stdout).filter((e) => e.type === "drift") as unknown as DriftEvent[];
+      const a = drift.find((e) => e.urn.endsWith("::a"))!;
       assert.equal(a.status, "modified");
-      assert.ok(a.changes.some((c) => c.key === "content" && c.new === "tampered"));
+      // Only the input-relevant change is drift; the volatile output is reported apart.
+      assert.deepEqual(a.changes.map((c) => [c.key, c.new]), [["content", "tampered"]]);
+      assert.ok(a.outputsChanged?.includes("seen"), JSON.stringify(a));
+      const b = drift.find((e) => e.urn.endsWith("::b"))!;
+      assert.equal(b.status, "stopped", JSON.stringify(b));
+      assert.ok(b.changes.some((c) => c.key === "status" && c.new === "stopped"), JSON.stringify(b));
       assert.equal(readFileSync(join(p.state, ".pulumi", "stacks", "files", "dev.json"), "utf8"), before);
       // Without --exit-code drift is a report: it still shows the change and exits 0.
       r = await run(p, "drift");
@@ -167,9 +183,17 @@ describe("engine end to end", { concurrency: 2 }, () => {
       r = await run(p, "up", "--refresh");
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.equal(readFileSync(join(p.live, "a.txt"), "utf8"), "bye");
-      r = await run(p, "drift");
+      assert.ok(!existsSync(join(p.live, "c.txt.stopped")), "the stopped file was updated");
+      // Outputs that changed on their own (seen, new on every read) are not drift.
+      r = await run(p, "drift", "--json", "--exit-code");
       assert.equal(r.code, 0, r.stdout + r.stderr);
-      assert.match(r.stdout, /in sync/);
+      const clean = jsonEvents(r.stdout).filter((e) => e.type === "drift") as unknown as DriftEvent[];
+      assert.equal(clean.length, 2);
+      for (const e of clean) {
+        assert.equal(e.status, "in-sync", JSON.stringify(e));
+        assert.deepEqual(e.changes, []);
+        assert.ok(e.outputsChanged?.includes("seen"), JSON.stringify(e));
+      }
 
       r = await run(p, "destroy", "--yes");
       assert.equal(r.code, 0, r.stdout + r.stderr);
@@ -202,9 +226,22 @@ describe("engine end to end", { concurrency: 2 }, () => {
   test("a provider failure is attributed to its resource, exits 1, leaves no process", async () => {
     const p = makeProgram();
     try {
-      p.configure({ fail: "b.txt" });
-      const r = await run(p, "up", "--json");
+      // a's content is a secret: no --json event and no debug diagnostic may show it.
+      const secret = "hunter2-not-for-display";
+      p.configure({ fail: "b.txt", secretContent: secret });
+      const r = await start(p, ["up", "--json"], { HOSTFORM_LOG: "debug" }).done;
       assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.ok(!r.stdout.includes(secret) && !r.stderr.includes(secret), "a secret was printed");
+      const events = jsonEvents(r.stdout);
+      const created = events.find((e) => e.type === "step-done" && String(e.urn).endsWith("::a")) as unknown as DriftEvent;
+      assert.deepEqual(created.changes.find((c) => c.key === "content")?.new, "[secret]");
+      // The SDK's debug log echoes whole registration responses: masked, not dropped.
+      assert.ok(events.some((e) => e.type === "diagnostic" && /RegisterResource RPC finished: resource:a\[[\s\S]*\[secret\]/.test(String(e.message))), "debug echo of a's response is masked");
+      // The state keeps the value in Pulumi's secret wrapper (plaintext: no secrets provider).
+      const stored = p.checkpoint().checkpoint.latest.resources!.find((x) => x.urn.endsWith("::a")) as unknown as { inputs: { content: Record<string, string> } };
+      assert.equal(stored.inputs.content["4dabf18193072939515e22adb298388d"], "1b47061264138c4ac30d75fd1eb44270");
+      assert.equal(JSON.parse(stored.inputs.content.plaintext!), secret);
+      assert.equal(readFileSync(join(p.live, "a.txt"), "utf8"), secret);
       const failed = jsonEvents(r.stdout).find((e) => e.type === "step-failed") as unknown as { urn: string; message: string };
       assert.ok(failed.urn.endsWith("::b"), failed.urn);
       assert.match(failed.message, /refusing to create b\.txt/);
@@ -277,11 +314,76 @@ describe("engine end to end", { concurrency: 2 }, () => {
       const reads = readFileSync(readLog, "utf8").trim().split("\n");
       assert.equal(reads.length, 6, reads.join(" "));
       assert.equal(new Set(reads).size, 6);
+
+      // A stopped file is drift; `up --refresh` keeps what Read returned for the unchanged ones
+      // (their `seen` is the refresh's, not the create's) and updates only the stopped one.
+      const seenOf = (name: string): number => (p.checkpoint().checkpoint.latest.resources!.find((x) => x.urn.endsWith(`::${name}`)) as unknown as { outputs: { seen: number } }).outputs.seen;
+      const seenBefore = seenOf("f2");
+      writeFileSync(join(p.live, "f3.txt.stopped"), "");
+      const ur = await run(p, "up", "--refresh", "--json");
+      assert.equal(ur.code, 0, ur.stdout + ur.stderr);
+      const verdicts = (jsonEvents(ur.stdout).filter((e) => e.type === "drift") as unknown as DriftEvent[]).map((e) => [e.urn.split("::").pop(), e.status]);
+      assert.deepEqual(new Map(verdicts as [string, string][]), new Map([["a", "in-sync"], ["b", "in-sync"], ["f2", "in-sync"], ["f3", "stopped"], ["f4", "in-sync"], ["f5", "in-sync"]]));
+      const ops = jsonEvents(ur.stdout).filter((e) => e.type === "step-done" && e.op !== "refresh" && String(e.urn).includes("File"));
+      assert.deepEqual(ops.filter((e) => e.op !== "same").map((e) => [String(e.urn).split("::").pop(), e.op]), [["f3", "update"]]);
+      assert.ok(seenOf("f2") > seenBefore, "a same step keeps the refreshed outputs");
       const d = await run(p, "destroy", "--yes");
       assert.equal(d.code, 0, d.stdout + d.stderr);
       assert.deepEqual(readdirSync(p.live), []);
     } finally {
       p.cleanup();
+    }
+  });
+
+  test("a container restarted by its own policy is in sync, and up --refresh stores its new pid", { skip: needsRoot }, async () => {
+    // The containers fixture, with "hostform" resolving to this build and a supervisor of its own.
+    const prefix = testPrefix("eng-restart");
+    const base = join(tmpdir(), prefix);
+    const dir = join(base, "p");
+    mkdirSync(dir, { recursive: true });
+    for (const f of ["Pulumi.yaml", "index.ts"]) copyFileSync(join(REPO, "test", "engine", "fixtures", "containers", f), join(dir, f));
+    symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));
+    writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "engine-test", devDependencies: { typescript: "*" } }));
+    mkdirSync(join(base, "node_modules", "hostform"), { recursive: true });
+    writeFileSync(join(base, "node_modules", "hostform", "package.json"), JSON.stringify({ name: "hostform", main: "index.js" }));
+    writeFileSync(join(base, "node_modules", "hostform", "index.js"), `module.exports = require(${JSON.stringify(join(BUILD, "providers", "index.js"))});\n`);
+    writeFileSync(join(dir, `Pulumi.${prefix}.yaml`), `config:\n  containers:restartPolicy: always\n`);
+    const runDir = join(base, "run");
+    const env = { HOSTFORM_RUN_DIR: runDir, HOSTFORM_LIB_DIR: join(base, "lib"), HOSTFORM_STATE_DIR: join(base, "state"), HOSTFORM_STACK: prefix };
+    const p: Program = { dir, live: "", state: env.HOSTFORM_STATE_DIR, configure() {}, checkpoint: () => JSON.parse(readFileSync(join(env.HOSTFORM_STATE_DIR, ".pulumi", "stacks", "containers", `${prefix}.json`), "utf8")), cleanup() {} };
+    const cli = (...args: string[]) => start(p, args, env).done;
+    const client = new RuntimeClient({ runDir });
+    const storedPid = (): number => (p.checkpoint().checkpoint.latest.resources!.find((x) => x.type.endsWith(":Container")) as unknown as { outputs: { pid: number } }).outputs.pid;
+    try {
+      let r = await cli("up", "--yes");
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const first = storedPid();
+      assert.ok(first > 0);
+      process.kill(first, "SIGKILL");
+      const id = `containers-${prefix}-c0`;
+      let restartedState = await client.state(id);
+      for (let i = 0; i < 200 && !(restartedState.status === "running" && restartedState.restartCount >= 1 && restartedState.pid !== first); i++) {
+        await new Promise((res) => setTimeout(res, 50));
+        restartedState = await client.state(id);
+      }
+      assert.ok(restartedState.restartCount >= 1 && restartedState.pid !== first, `the supervisor restarts the container: ${JSON.stringify(restartedState)}`);
+      const restarted = restartedState.pid;
+      // up --refresh reads first (drift events as `drift` shows them), then the program runs.
+      r = await cli("up", "--yes", "--refresh", "--json");
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const c = (jsonEvents(r.stdout).filter((e) => e.type === "drift") as unknown as DriftEvent[]).find((e) => e.urn.endsWith("::c0"))!;
+      assert.equal(c.status, "in-sync", JSON.stringify(c));
+      assert.ok(c.outputsChanged?.includes("pid") && c.outputsChanged.includes("restartCount"), JSON.stringify(c));
+      const steps = jsonEvents(r.stdout).filter((e) => e.type === "step-done" && e.op !== "refresh" && String(e.urn).includes(":Container"));
+      assert.deepEqual(steps.map((e) => e.op), ["same"]);
+      assert.equal(storedPid(), restarted, "the same step keeps the pid Read returned");
+      r = await cli("destroy", "--yes");
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.deepEqual((await client.list()).filter((x) => x.id.includes(prefix)), []);
+    } finally {
+      for (const x of await client.list().catch(() => [])) if (x.id.includes(prefix)) await client.delete(x.id, { force: true }).catch(() => undefined);
+      await client.shutdownSupervisor().catch(() => undefined);
+      rmSync(base, { recursive: true, force: true });
     }
   });
 });
