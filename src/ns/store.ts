@@ -5,8 +5,8 @@
 // <nsDir> itself is a private bind mount of itself (see pin.ts).
 //
 // Only a set that includes pid has a holder process: every other type is pinned straight from the
-// worker thread that unshared it (/proc/<pid>/task/<tid>/ns/<type>) before that thread exits, so
-// no process is kept for it. A PID namespace dies with its init whatever is pinned, so pid needs
+// worker thread that unshared it (through descriptors it opened, see unshareWorker.ts), so no
+// process is kept for it. A PID namespace dies with its init whatever is pinned, so pid needs
 // one; and then all the set's types are pinned from the holder, which is in all of them.
 //
 // Not safe against two processes creating or deleting the same name at the same moment: callers
@@ -99,7 +99,7 @@ export async function createNamespaces(name: string, types: readonly string[]): 
       }
       for (const type of wanted) {
         const target = join(dir, type);
-        const source = holder !== undefined ? procNsPath(type, holder.pid) : thread.threadNsPath(type);
+        const source = holder !== undefined ? procNsPath(type, holder.pid) : thread.nsPath(type);
         pinNamespace(source, target, `pin ${type} namespace of ${name} at ${target}`);
         made.push(target);
       }

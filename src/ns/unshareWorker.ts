@@ -3,10 +3,14 @@
 // child_process.spawn forks from the calling thread. So a process spawned from a worker that has
 // unshared is born in the new namespaces (PID 1 of a new PID namespace), while the main thread
 // stays in the host's. The runtime starts containers with the same technique.
+// The worker opens its new namespaces as descriptors before reporting: the fd table is shared by
+// all threads, so the namespaces stay reachable (and alive) through /proc/self/fd/<n> whatever
+// becomes of the thread; /proc/<pid>/task/<tid>/ns/* vanishes the moment the thread exits.
+import { closeSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { join } from "node:path";
 import { HostformError, SysError } from "../sys/errors";
-import { type NamespaceType, procNsPath } from "./types";
+import type { NamespaceType } from "./types";
 
 /** A process to spawn from the unshared thread. */
 export interface UnshareSpawn {
@@ -49,15 +53,22 @@ export interface UnsharedThread {
   readonly tid: number;
   /** The spawned process, when options.spawn was given. */
   readonly childPid?: number;
-  /** Path of the parked thread's namespace file of a type; valid until release(). */
-  threadNsPath(type: NamespaceType): string;
-  /** Lets the thread exit and waits for it; its namespaces die unless pinned or held by a process. */
+  /**
+   * Path of an open descriptor (/proc/self/fd/<n>) of the new namespace of a type unshared in
+   * options.flags, pid excepted (use /proc/<childPid>/ns/pid). Valid until release(), even if
+   * the thread has exited meanwhile; what `mount --bind` or setns takes.
+   */
+  nsPath(type: NamespaceType): string;
+  /**
+   * Lets the thread exit, waits for it and closes the namespace descriptors; the namespaces die
+   * unless pinned or held by a process.
+   */
   release(): Promise<void>;
 }
 
 /** Messages between the worker script (unshareWorkerMain.ts) and this module. */
 export type WorkerReply =
-  | { kind: "ready"; tid: number; childPid?: number }
+  | { kind: "ready"; tid: number; childPid?: number; nsFds: Partial<Record<NamespaceType, number>> }
   | { kind: "error"; error: { message: string; syscall?: string; errno?: number; path?: string; code?: string } };
 
 const WORKER_SCRIPT = join(__dirname, "unshareWorkerMain.js");
@@ -69,7 +80,9 @@ const WORKER_SCRIPT = join(__dirname, "unshareWorkerMain.js");
  */
 export function unshareInWorker(options: UnshareOptions): Promise<UnsharedThread> {
   return new Promise<UnsharedThread>((resolve, reject) => {
-    const worker = new Worker(WORKER_SCRIPT, { workerData: options, stdout: false, stderr: false });
+    // No execArgv: a worker inherits the process's --require preloads, and one that exits when
+    // process.stdin ends (the engine's exitWithParent) ends a worker at once (its stdin is empty).
+    const worker = new Worker(WORKER_SCRIPT, { workerData: options, execArgv: [], stdout: false, stderr: false });
     let settled = false;
     const exited = new Promise<void>((done) => worker.once("exit", () => done()));
     const fail = (err: Error): void => {
@@ -86,15 +99,24 @@ export function unshareInWorker(options: UnshareOptions): Promise<UnsharedThread
         return;
       }
       settled = true;
-      const pid = process.pid;
+      const fds = reply.nsFds;
+      let released: Promise<void> | undefined;
       resolve({
-        pid,
+        pid: process.pid,
         tid: reply.tid,
         ...(reply.childPid !== undefined ? { childPid: reply.childPid } : {}),
-        threadNsPath: (type) => procNsPath(type, pid, reply.tid),
-        release: async () => {
-          worker.postMessage("release");
-          await exited;
+        nsPath: (type) => {
+          const fd = fds[type];
+          if (fd === undefined || released !== undefined) throw new HostformError(`no open ${type} namespace of the unshared thread (not unshared, or released)`);
+          return `/proc/self/fd/${fd}`;
+        },
+        release: () => {
+          released ??= (async () => {
+            worker.postMessage("release");
+            await exited;
+            for (const fd of Object.values(fds)) closeSync(fd);
+          })();
+          return released;
         },
       });
     });

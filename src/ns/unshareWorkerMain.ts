@@ -2,9 +2,11 @@
 // this thread (and the process it spawns); the main thread of the process is never touched.
 import { parentPort, workerData } from "node:worker_threads";
 import { spawn, type StdioOptions } from "node:child_process";
+import { closeSync } from "node:fs";
 import * as libc from "../sys/libc";
 import { CLOSE_RANGE_CLOEXEC, CLONE_NEWNS, MNT_DETACH, MS_PRIVATE, MS_REC, MS_SLAVE } from "../sys/constants";
 import { isErrnoException, SysError } from "../sys/errors";
+import { CLONE_FLAGS, NAMESPACE_TYPES, type NamespaceType } from "./types";
 import type { UnshareOptions, WorkerReply } from "./unshareWorker";
 
 const port = parentPort;
@@ -24,6 +26,30 @@ function toReply(err: unknown): WorkerReply {
   return { kind: "error", error: { message: err instanceof Error ? err.message : String(err) } };
 }
 
+// Descriptors opened here and not yet handed to the main thread (closed if a later step fails).
+const nsFds: Partial<Record<NamespaceType, number>> = {};
+
+/**
+ * Opens this thread's namespace of every type in flags but pid: a new PID namespace is reachable
+ * only once its init exists (pid_for_children is ENOENT before), and dies with it anyway.
+ */
+function openNamespaces(flags: number): void {
+  for (const type of NAMESPACE_TYPES) {
+    if (type === "pid" || (flags & CLONE_FLAGS[type]) === 0) continue;
+    const path = `/proc/thread-self/ns/${type}`;
+    // Not fs.openSync: Node would close that fd when this worker exits.
+    nsFds[type] = libc.openReadOnly(path);
+  }
+}
+
+function closeNamespaces(): void {
+  for (const type of NAMESPACE_TYPES) {
+    const fd = nsFds[type];
+    if (fd !== undefined) closeSync(fd);
+    delete nsFds[type];
+  }
+}
+
 function run(options: UnshareOptions): void {
   libc.unshare(options.flags);
   const tid = libc.gettid();
@@ -33,9 +59,10 @@ function run(options: UnshareOptions): void {
     }
     for (const target of options.detachMounts ?? []) libc.umount2(target, MNT_DETACH);
   }
+  openNamespaces(options.flags);
   const s = options.spawn;
   if (s === undefined) {
-    post({ kind: "ready", tid });
+    post({ kind: "ready", tid, nsFds });
     return;
   }
   if (s.closeInheritedFds === true) libc.closeRange(3, 0xffffffff, CLOSE_RANGE_CLOEXEC);
@@ -46,11 +73,14 @@ function run(options: UnshareOptions): void {
     detached: s.detached ?? false,
     stdio,
   });
-  child.once("error", (err) => post(toReply(err)));
+  child.once("error", (err) => {
+    closeNamespaces();
+    post(toReply(err));
+  });
   child.once("spawn", () => {
     // The parent's handle must not keep this thread alive; the child lives on its own.
     child.unref();
-    post({ kind: "ready", tid, childPid: child.pid! });
+    post({ kind: "ready", tid, childPid: child.pid!, nsFds });
   });
 }
 
@@ -59,6 +89,7 @@ port.once("message", () => port.close());
 try {
   run(workerData as UnshareOptions);
 } catch (err) {
+  closeNamespaces();
   post(toReply(err));
   port.close();
 }

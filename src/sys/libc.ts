@@ -255,3 +255,16 @@ export function waitidPidfd(pidfd: number, options: { noHang?: boolean } = {}): 
   check(waitidFn(P_PIDFD, pidfd, info, WEXITED | (options.noHang === true ? WNOHANG : 0)), "waitid", `pidfd ${pidfd}`);
   return info.readInt32LE(16) !== 0;
 }
+
+let openFn: Fn | undefined;
+
+/**
+ * open(path, O_RDONLY | O_CLOEXEC) outside Node's descriptor bookkeeping: Node closes every fd a
+ * worker thread opened through node:fs when that worker exits, while one opened here stays open
+ * (the fd table is the process's) until the caller closes it (fs.closeSync).
+ */
+export function openReadOnly(path: string): number {
+  openFn ??= libc().func("int open(const char *path, int flags)") as Fn;
+  const O_CLOEXEC = 0o2000000;
+  return check(openFn(path, O_CLOEXEC), "open", path);
+}

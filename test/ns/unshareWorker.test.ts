@@ -16,7 +16,7 @@ test("unshare on a worker thread leaves the main thread in the host's namespaces
   const thread = await unshareInWorker({ flags: CLONE_NEWNET | CLONE_NEWUTS });
   try {
     assert.notEqual(thread.tid, libc.gettid());
-    assert.notEqual(statSync(thread.threadNsPath("net")).ino, mainNet);
+    assert.notEqual(statSync(thread.nsPath("net")).ino, mainNet);
     assert.equal(statSync(`/proc/self/task/${libc.gettid()}/ns/net`).ino, mainNet);
   } finally {
     await thread.release();
