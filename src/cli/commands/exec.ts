@@ -46,7 +46,7 @@ function exitStatus(code: number | null, signal: NodeJS.Signals | null): number 
 
 export const execCommand: Command = {
   name: "exec",
-  summary: "run a command inside a running container",
+  summary: "Run a command inside a running container",
   usage: USAGE,
   async run(argv: string[]): Promise<number> {
     const { values, positionals } = parseFlags(argv, {

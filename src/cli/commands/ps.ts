@@ -24,7 +24,7 @@ export const psCommand: Command = {
     const { values } = parseFlags(argv, { json: { type: "boolean" } }, false);
     const list = await new RuntimeClient().list();
     if (values.json === true) {
-      printJson(list.map((s) => ({ ...ociState(s), pidStartTime: s.pidStartTime, created: s.created, started: s.started, finished: s.finished, exitCode: s.exitCode, signal: s.signal, restartCount: s.restartCount, restartPolicy: s.restartPolicy, cgroup: s.cgroup, logPath: s.logPath })));
+      printJson(list.map((s) => ({ ...ociState(s), pidStartTime: s.pidStartTime, created: s.created, started: s.started, finished: s.finished, exitCode: s.exitCode, signal: s.signal, restartCount: s.restartCount, restartPolicy: s.restartPolicy, cgroup: s.cgroup, logPath: s.logPath, exitNote: s.exitNote, warnings: s.warnings })));
       return 0;
     }
     const rows = [["ID", "PID", "STATUS", "RESTARTS", "POLICY", "COMMAND"], ...list.map(psRow)];
