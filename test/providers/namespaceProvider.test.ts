@@ -1,9 +1,11 @@
 // The Namespace provider against real namespaces: create (and adopt), read, a pin removed behind
-// hostform's back seen by read and diff (a replacement, deleting first), recreated by create.
+// hostform's back seen by read and diff (a replacement, deleting first), recreated by create; a set
+// deleted and made again out of band is another set even with the same inode numbers.
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { test } from "node:test";
 import { provider, type NamespaceInputs, type NamespaceOutputs } from "../../providers/impl/v1/namespace";
+import { createNamespaces, deleteNamespaces, type NamespaceType } from "../../src/ns";
 import { MNT_DETACH } from "../../src/sys/constants";
 import { umount2 } from "../../src/sys/libc";
 import { needsRoot, testPrefix } from "../helpers/prefix";
@@ -60,3 +62,41 @@ test("a set with pid keeps a holder that delete ends", { skip: needsRoot }, asyn
   }
   assert.equal((await provider.read!(id, outs!)).id, "");
 });
+
+for (const types of [["uts", "net"], ["pid", "net"]] as NamespaceType[][]) {
+  test(`a set (${types.join(", ")}) deleted and made again out of band is replaced, even with the same inodes`, { skip: needsRoot }, async () => {
+    const checked = await provider.check!({} as NamespaceInputs, { resourceName: testPrefix("prov-again"), types });
+    const inputs = checked.inputs!;
+    const { id, outs } = await provider.create(inputs);
+    try {
+      assert.ok(outs!.createdAt !== "" && outs!.identity.startsWith(outs!.createdAt));
+      if (types.includes("pid")) assert.ok(outs!.holderStartTime > 0 && outs!.identity.includes(`holder ${outs!.holderPid}@${outs!.holderStartTime}`));
+      assert.deepEqual(await provider.diff!(id, outs!, inputs), { changes: false });
+
+      await deleteNamespaces(id);
+      // createdAt has millisecond resolution: make sure the new set cannot share it.
+      await new Promise((r) => setTimeout(r, 5));
+      const again = await createNamespaces(id, types);
+      assert.equal(again.intact, true);
+      assert.deepEqual(await provider.diff!(id, outs!, inputs), { changes: true, replaces: ["identity"], deleteBeforeReplace: true });
+      // nsfs reuses freed inode numbers, so the old state may well show the new set's inodes.
+      const sameInodes = { ...outs!, inodes: again.inodes };
+      assert.deepEqual(await provider.diff!(id, sameInodes, inputs), { changes: true, replaces: ["identity"], deleteBeforeReplace: true });
+      // Refresh sees the recorded set gone (not silently adopting the newcomer).
+      assert.deepEqual(await provider.read!(id, sameInodes), { id: "", props: {} });
+      // State written before identity was recorded still goes by inodes.
+      const legacy = { ...sameInodes } as Partial<NamespaceOutputs>;
+      delete legacy.identity;
+      assert.deepEqual(await provider.diff!(id, legacy as NamespaceOutputs, inputs), { changes: false });
+      assert.equal((await provider.read!(id, legacy as NamespaceOutputs)).id, id);
+
+      // What up does next: the new set's outputs carry a new identity for dependents to key on.
+      const fresh = await provider.create(inputs);
+      assert.notEqual(fresh.outs!.identity, outs!.identity);
+      assert.deepEqual(await provider.diff!(id, fresh.outs!, inputs), { changes: false });
+    } finally {
+      await provider.delete!(id, {} as NamespaceOutputs);
+    }
+    assert.equal((await provider.read!(id, outs!)).id, "");
+  });
+}

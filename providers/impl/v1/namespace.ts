@@ -1,6 +1,9 @@
 // Provider adapter for hostform:Namespace (protocol v1): a pinned namespace set from src/ns. The id
 // is the set's name. A namespace cannot be changed or repaired in place (a lost one cannot be
-// entered again), so every difference is a replacement.
+// entered again), so every difference is a replacement. Equal inodes do not make the same set:
+// nsfs hands a freed namespace's inode number to the next one made, so a set deleted and made again
+// out of band can show the old numbers while containers still hold the old namespaces (or none);
+// the set's identity is its creation time and its holder's pid and start time.
 import type * as pulumi from "@pulumi/pulumi";
 import { createNamespaces, deleteNamespaces, inspectNamespaces, validateNamespaceTypes, validateSetName, type NamespaceSetInfo, type NamespaceType } from "../../../src/ns";
 import { chooseName, mustDeleteBeforeReplace, type NamedInputs } from "./autoname";
@@ -20,8 +23,32 @@ export interface NamespaceOutputs extends NamespaceInputs {
   inodes: Partial<Record<NamespaceType, number>>;
   /** PID of the set's PID-namespace holder; 0 when the set has no pid namespace. */
   holderPid: number;
+  /** Start time (clock ticks after boot, /proc/<pid>/stat field 22) of that holder; 0 without one. */
+  holderStartTime: number;
+  /** When the set was made (ISO 8601, from its metadata); "" when the metadata is lost. */
+  createdAt: string;
+  /**
+   * Which set this is: creation time plus holder pid and start time. It changes whenever the set
+   * is made again, even when nsfs reuses the inode numbers; what dependents key a replacement on.
+   */
+  identity: string;
   /** True when every type is pinned and the holder (if any) lives. */
   intact: boolean;
+}
+
+/** The identity of a live set (see NamespaceOutputs.identity). */
+function setIdentity(info: NamespaceSetInfo): string {
+  const holder = info.holder !== undefined ? ` holder ${info.holder.pid}@${info.holder.startTime}` : "";
+  return `${info.createdAt ?? ""}${holder}`;
+}
+
+/**
+ * True when the live set is the one recorded in `olds`. State written before identity was recorded
+ * has only inodes to go by.
+ */
+function isSameSet(live: NamespaceSetInfo, olds: NamespaceOutputs): boolean {
+  if (!sameValue(live.inodes, olds.inodes)) return false;
+  return typeof olds.identity !== "string" || olds.identity === setIdentity(live);
 }
 
 function outputs(inputs: NamespaceInputs, info: NamespaceSetInfo): NamespaceOutputs {
@@ -31,6 +58,9 @@ function outputs(inputs: NamespaceInputs, info: NamespaceSetInfo): NamespaceOutp
     paths: info.paths,
     inodes: info.inodes,
     holderPid: info.holder?.alive === true ? info.holder.pid : 0,
+    holderStartTime: info.holder?.alive === true ? info.holder.startTime : 0,
+    createdAt: info.createdAt ?? "",
+    identity: setIdentity(info),
     intact: info.intact,
   };
 }
@@ -50,11 +80,12 @@ export const provider: pulumi.dynamic.ResourceProvider<NamespaceInputs, Namespac
 
   async diff(id, olds, news) {
     const replaces = ["name", "types"].filter((k) => !sameValue(olds[k as keyof NamespaceInputs], news[k as keyof NamespaceInputs]));
-    // Same declaration: a set that lost a pin or its holder, or holds other namespaces than the
-    // ones created, must be made again.
+    // Same declaration: a set that lost a pin or its holder, or is not the set created (made
+    // again out of band), must be made again.
     if (replaces.length === 0) {
       const live = inspectNamespaces(id);
-      if (live === undefined || !live.intact || !sameValue(live.inodes, olds.inodes)) replaces.push("inodes");
+      if (live === undefined || !live.intact) replaces.push("inodes");
+      else if (!isSameSet(live, olds)) replaces.push("identity");
     }
     if (replaces.length === 0) return { changes: false };
     return { changes: true, replaces, deleteBeforeReplace: mustDeleteBeforeReplace(olds.name, news.name) };
@@ -70,6 +101,9 @@ export const provider: pulumi.dynamic.ResourceProvider<NamespaceInputs, Namespac
   async read(id, props) {
     const info = inspectNamespaces(id);
     if (info === undefined || props === undefined) return { id: "", props: {} as NamespaceOutputs };
+    // A set made again under the same name is another object: the one recorded is gone (refresh
+    // would otherwise adopt the newcomer, and drift could not see the swap).
+    if (info.createdAt !== undefined && typeof props.identity === "string" && props.identity !== setIdentity(info)) return { id: "", props: {} as NamespaceOutputs };
     return { id, props: outputs(props, info) };
   },
 
