@@ -42,6 +42,22 @@ export function compileContainerFilter(spec: unknown, choice: ClientCreateOption
   return compileProfile(loadProfile(source), { caps }).bpf;
 }
 
+/** Supervisor starts in flight in this process, by run dir. */
+const starting = new Map<string, Promise<void>>();
+
+/**
+ * Concurrent requests that find no supervisor share one start: each would otherwise spawn a
+ * supervisor of its own (a full Node start-up, ~1 s of CPU) only for all but one to lose the lock.
+ */
+function startSupervisorOnce(dir: string): Promise<void> {
+  let p = starting.get(dir);
+  if (p === undefined) {
+    p = ensureSupervisor(dir).finally(() => starting.delete(dir));
+    starting.set(dir, p);
+  }
+  return p;
+}
+
 /** Talks to the supervisor of one run dir. */
 export class RuntimeClient {
   readonly runDir: string;
@@ -59,7 +75,7 @@ export class RuntimeClient {
         // No socket, or one that a supervisor exiting for idleness just closed: start a new one.
         const retry = attempt < 3 && err instanceof NotAnswered;
         if (!retry) throw err;
-        await ensureSupervisor(this.runDir);
+        await startSupervisorOnce(this.runDir);
       }
     }
   }

@@ -4,7 +4,7 @@
 // "<Cgroup fullName>/<id>" when it belongs to a Cgroup, else "<id>", and this provider owns it.
 import type * as pulumi from "@pulumi/pulumi";
 import { openCgroupDriver, type CgroupDriver } from "../../../src/cgroup/driver";
-import { diffLimits, type CgroupLimits } from "../../../src/cgroup/spec";
+import { diffLimits, type CgroupLimits, type NormalizedLimits } from "../../../src/cgroup/spec";
 import { cgroupSegments } from "../../../src/cgroup/tree";
 import { RuntimeClient, type ContainerState } from "../../../src/runtime/client";
 import { isSameProcess, validateId } from "../../../src/runtime/state";
@@ -68,8 +68,15 @@ async function stateOf(id: string): Promise<ContainerState | undefined> {
   }
 }
 
+/** What observe() found: the supervisor's state, the outputs, and every live limit of the cgroup (null without one). */
+interface Observation {
+  state: ContainerState;
+  outs: ContainerOutputs;
+  limits: NormalizedLimits | null;
+}
+
 /** The live container: its supervisor state and the outputs it gives. undefined when it is gone. */
-async function observe(inputs: ContainerInputs, id: string, cgroupName: string): Promise<{ state: ContainerState; outs: ContainerOutputs } | undefined> {
+async function observe(inputs: ContainerInputs, id: string, cgroupName: string): Promise<Observation | undefined> {
   const state = await stateOf(id);
   if (state === undefined) return undefined;
   const d = driver();
@@ -77,7 +84,7 @@ async function observe(inputs: ContainerInputs, id: string, cgroupName: string):
   const namespaces = alive ? namespaceInodes(state.pid) : undefined;
   const seccompMode = alive ? seccompModeOf(state.pid) : undefined;
   alive &&= namespaces !== undefined && seccompMode !== undefined;
-  const cgroupExists = d.exists(cgroupName);
+  const limits = d.exists(cgroupName) ? d.read(cgroupName) : null;
   const outs: ContainerOutputs = {
     ...inputs,
     containerId: id,
@@ -89,12 +96,33 @@ async function observe(inputs: ContainerInputs, id: string, cgroupName: string):
     restartCount: state.restartCount,
     exitCode: alive ? null : state.exitCode,
     logPath: state.logPath,
-    inCgroup: alive && cgroupExists && inEveryHierarchy(state.pid, d.paths(cgroupName)),
-    liveLimits: cgroupExists ? projectLive(d.normalize(limitsOf(inputs)), d.read(cgroupName)) : null,
+    inCgroup: alive && limits !== null && inEveryHierarchy(state.pid, d.paths(cgroupName)),
+    liveLimits: limits !== null ? projectLive(d.normalize(limitsOf(inputs)), limits) : null,
     seccompMode: alive ? seccompMode! : "",
     namespaces: alive ? namespaces! : {},
   };
-  return { state, outs };
+  return { state, outs, limits };
+}
+
+/**
+ * The engine's refresh and drift call Read and then Diff for each resource, back to back: Diff of
+ * the read candidate takes the observation Read just made instead of reading the host again (one
+ * supervisor request and one cgroupfs read per resource, not two). An observation is taken at most
+ * once, only by the Diff of the same container and cgroup, and only while fresh; create, update
+ * and delete drop it, so a Diff never sees the host as it was before this provider changed it.
+ */
+const READ_REUSE_MS = 2_000;
+const lastRead = new Map<string, { at: number; cgroupName: string; live: Observation | undefined }>();
+
+function rememberRead(id: string, cgroupName: string, live: Observation | undefined): void {
+  lastRead.set(id, { at: Date.now(), cgroupName, live });
+}
+
+async function observeForDiff(inputs: ContainerInputs, id: string, cgroupName: string): Promise<Observation | undefined> {
+  const kept = lastRead.get(id);
+  lastRead.delete(id);
+  if (kept !== undefined && kept.cgroupName === cgroupName && Date.now() - kept.at <= READ_REUSE_MS) return kept.live;
+  return observe(inputs, id, cgroupName);
 }
 
 async function mustObserve(inputs: ContainerInputs, id: string, cgroupName: string): Promise<ContainerOutputs> {
@@ -197,7 +225,7 @@ export const provider: pulumi.dynamic.ResourceProvider<ContainerInputs, Containe
     if (declared.length > 0) return { changes: true };
     // Same declaration: the host decides.
     const cgroupName = olds.cgroupName ?? cgroupNameOf(news);
-    const live = await observe(news, id, cgroupName);
+    const live = await observeForDiff(news, id, cgroupName);
     // Gone or stopped: update runs it again under the same id.
     if (live === undefined || live.outs.status !== "running") return { changes: true };
     const outs = live.outs;
@@ -209,12 +237,13 @@ export const provider: pulumi.dynamic.ResourceProvider<ContainerInputs, Containe
       return { changes: true, replaces: ["seccomp"], deleteBeforeReplace: true };
     }
     if (!outs.inCgroup || outs.liveLimits === null) return { changes: true };
-    if (diffLimits(driver().normalize(limitsOf(news)), driver().read(cgroupName)).length > 0) return { changes: true };
+    if (diffLimits(driver().normalize(limitsOf(news)), live.limits!).length > 0) return { changes: true };
     return { changes: policiesDiffer(live.state, declaredPolicies(news)) };
   },
 
   async create(inputs) {
     const id = inputs.name!;
+    lastRead.delete(id);
     const cgroupName = cgroupNameOf(inputs);
     // An interrupted earlier `up` may have left this very container running: adopt it when it
     // runs the same spec in the same cgroup, else remove it and start over.
@@ -233,12 +262,15 @@ export const provider: pulumi.dynamic.ResourceProvider<ContainerInputs, Containe
 
   async read(id, props) {
     if (props === undefined || props.name === undefined) return { id: "", props: {} as ContainerOutputs };
-    const live = await observe(props, id, props.cgroupName ?? cgroupNameOf(props));
+    const cgroupName = props.cgroupName ?? cgroupNameOf(props);
+    const live = await observe(props, id, cgroupName);
+    rememberRead(id, cgroupName, live);
     if (live === undefined) return { id: "", props: {} as ContainerOutputs };
     return { id, props: live.outs };
   },
 
   async update(id, olds, news) {
+    lastRead.delete(id);
     const cgroupName = olds.cgroupName ?? cgroupNameOf(news);
     const live = await observe(news, id, cgroupName);
     if (live === undefined || live.outs.status !== "running") {
@@ -259,6 +291,7 @@ export const provider: pulumi.dynamic.ResourceProvider<ContainerInputs, Containe
   },
 
   async delete(id, props) {
+    lastRead.delete(id);
     await removeContainer(id, props?.cgroupName ?? (props?.name !== undefined ? cgroupNameOf(props) : id));
   },
 };
