@@ -8,6 +8,9 @@ import { EXIT_WITH_PARENT, trackProcessGroup, untrackProcessGroup } from "./proc
 /** cmd/run's exit code for "the error was already reported through Engine.Log". */
 export const EXIT_REPORTED = 32;
 
+/** Preload that spares the SDK's promise-leak stacks the source-map formatting (see the module). */
+const PROMISE_STACK_TRACES = require.resolve("./promiseStackTraces");
+
 export interface ProgramRunOptions {
   project: Project;
   stack: string;
@@ -54,7 +57,7 @@ export function runProgram(o: ProgramRunOptions): ProgramRun {
   ];
   if (o.dryRun) args.push("--dry-run");
   args.push(o.project.main);
-  const child: ChildProcess = spawn(process.execPath, ["--require", EXIT_WITH_PARENT, ...args], {
+  const child: ChildProcess = spawn(process.execPath, ["--require", EXIT_WITH_PARENT, "--require", PROMISE_STACK_TRACES, ...args], {
     cwd: o.project.dir,
     detached: true,
     stdio: ["pipe", "pipe", "pipe"],
