@@ -69,6 +69,9 @@ export interface ProviderHostOptions {
  * Starts the dynamic provider host in its own process group, reads its port from the first stdout
  * line, and calls GetPluginInfo and Configure. Stays up for every resource of the deployment: it
  * caches each deserialized provider, so one process serves old and new provider code alike.
+ * Requests carry only the properties that host reads: Diff and Update without oldInputs, Read
+ * without inputs when it has outputs. google-protobuf's Struct coding is the largest per-resource
+ * cost of a refresh on both sides (each Struct holds the serialized provider too).
  */
 export async function startProviderHost(o: ProviderHostOptions, modules: PulumiModules = loadPulumiModules()): Promise<ProviderHost> {
   const { grpc, providerGrpc, providerPb, structPb, emptyPb } = modules;
@@ -140,7 +143,9 @@ export async function startProviderHost(o: ProviderHostOptions, modules: PulumiM
     },
     async diff(urn, id, olds, news, oldInputs, ignoreChanges) {
       const req = new providerPb.DiffRequest();
-      req.setUrn(urn).setId(id).setName(nameOfUrn(urn)).setType(typeOfUrn(urn)).setOlds(struct(olds)).setNews(struct(news)).setOldInputs(struct(oldInputs)).setIgnorechangesList(ignoreChanges);
+      // oldInputs is not sent: the dynamic provider host never reads it (see the module note).
+      void oldInputs;
+      req.setUrn(urn).setId(id).setName(nameOfUrn(urn)).setType(typeOfUrn(urn)).setOlds(struct(olds)).setNews(struct(news)).setIgnorechangesList(ignoreChanges);
       const resp = await call("Diff", urn, client.diff, req);
       const c = resp.getChanges();
       return {
@@ -157,13 +162,16 @@ export async function startProviderHost(o: ProviderHostOptions, modules: PulumiM
     },
     async update(urn, id, olds, news, oldInputs) {
       const req = new providerPb.UpdateRequest();
-      req.setUrn(urn).setId(id).setName(nameOfUrn(urn)).setType(typeOfUrn(urn)).setOlds(struct(olds)).setNews(struct(news)).setOldInputs(struct(oldInputs));
+      void oldInputs;
+      req.setUrn(urn).setId(id).setName(nameOfUrn(urn)).setType(typeOfUrn(urn)).setOlds(struct(olds)).setNews(struct(news));
       const resp = await call("Update", urn, client.update, req);
       return obj(resp.getProperties());
     },
     async read(urn, id, outputs, inputs) {
       const req = new providerPb.ReadRequest();
-      req.setUrn(urn).setId(id).setName(nameOfUrn(urn)).setType(typeOfUrn(urn)).setProperties(struct(outputs)).setInputs(struct(inputs));
+      req.setUrn(urn).setId(id).setName(nameOfUrn(urn)).setType(typeOfUrn(urn)).setProperties(struct(outputs));
+      // The dynamic provider host reads the inputs only when there are no outputs to find the provider in.
+      if (Object.keys(outputs).length === 0) req.setInputs(struct(inputs));
       const resp = await call("Read", urn, client.read, req);
       const result: ReadResult = { id: resp.getId() ?? "", outputs: obj(resp.getProperties()) };
       if (resp.hasInputs()) result.inputs = obj(resp.getInputs());
