@@ -108,6 +108,7 @@ export class Container extends pulumi.dynamic.Resource {
         namespaceName: namespace?.name,
         namespacePaths: namespace?.paths,
         namespaceInodes: namespace?.inodes,
+        namespaceIdentity: namespace?.identity,
         cgroupParent: cgroup?.fullName,
         seccomp: profile !== undefined ? "profile" : (seccompProfile ?? "default"),
         seccompProfileJson: profile?.profileJson,

@@ -35,12 +35,21 @@ export class Namespace extends pulumi.dynamic.Resource {
   declare readonly holderPid: pulumi.Output<number>;
   /** True when every type is pinned and the holder (if any) lives. */
   declare readonly intact: pulumi.Output<boolean>;
+  /** When the set was made (ISO 8601). */
+  declare readonly createdAt: pulumi.Output<string>;
+  /** Start time of the holder (clock ticks since boot, /proc/<pid>/stat field 22); 0 without one. */
+  declare readonly holderStartTime: pulumi.Output<number>;
+  /**
+   * What makes this set this set: its creation time, plus its holder's pid and start time. Inode
+   * numbers are not enough, since nsfs reuses a freed namespace's number.
+   */
+  declare readonly identity: pulumi.Output<string>;
 
   constructor(name: string, args: NamespaceArgs, opts?: pulumi.CustomResourceOptions) {
     super(
       provider,
       name,
-      { ...args, resourceName: name, autonamed: undefined, path: undefined, paths: undefined, inodes: undefined, holderPid: undefined, intact: undefined },
+      { ...args, resourceName: name, autonamed: undefined, path: undefined, paths: undefined, inodes: undefined, holderPid: undefined, intact: undefined, createdAt: undefined, holderStartTime: undefined, identity: undefined },
       opts,
       "hostform",
       "Namespace",

@@ -102,6 +102,18 @@ test("diff: a changed or not-yet-known namespace replaces, deleting first", asyn
   assert.equal(d.deleteBeforeReplace, true);
 });
 
+test("diff: a Namespace made again with the same inodes is a new set: replaced, deleting first", async () => {
+  const ns = { namespaceName: "pod", namespacePaths: { net: "/p/net" }, namespaceInodes: { net: 4026532001 } };
+  const old = outs(base({ name: "web-1", ...ns, namespaceIdentity: "2026-11-29T01:00:00.000Z" }));
+  const d = await provider.diff!("web-1", old, base({ name: "web-1", ...ns, namespaceIdentity: "2026-11-29T02:00:00.000Z" }));
+  assert.deepEqual(d.replaces, ["namespaceIdentity"]);
+  assert.equal(d.deleteBeforeReplace, true);
+  // State written before identities were recorded: the inodes alone decide, nothing is replaced.
+  const legacy = outs(base({ name: "web-1", ...ns }));
+  const d2 = await provider.diff!("web-1", legacy, base({ name: "web-1", ...ns, namespaceIdentity: "2026-11-29T02:00:00.000Z" }));
+  assert.ok(!(d2.replaces ?? []).includes("namespaceIdentity"));
+});
+
 test("diff: limits and policies are in-place updates", async () => {
   const old = outs(base({ name: "web-1", limits: { memory: { max: "64Mi" } } }));
   for (const news of [base({ name: "web-1", limits: { memory: { max: "32Mi" } } }), base({ name: "web-1", limits: { memory: { max: "64Mi" } }, restartPolicy: "always" }), base({ name: "web-1", limits: { memory: { max: "64Mi" } }, stopTimeout: 3 })]) {

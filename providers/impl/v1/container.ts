@@ -32,7 +32,7 @@ export const REPLACE_KEYS = [
 /** Inputs written live into the running container (cgroup files, supervisor state). */
 export const IN_PLACE_KEYS = ["limits", "restartPolicy", "stopSignal", "stopTimeout"] as const;
 
-const NAMESPACE_KEYS = ["namespaceName", "namespacePaths", "namespaceInodes"];
+const NAMESPACE_KEYS = ["namespaceName", "namespacePaths", "namespaceInodes", "namespaceIdentity"];
 
 let cachedDriver: CgroupDriver | undefined;
 function driver(): CgroupDriver {
@@ -217,6 +217,8 @@ export const provider: pulumi.dynamic.ResourceProvider<ContainerInputs, Containe
 
   async diff(id, olds, news) {
     const replaces: string[] = REPLACE_KEYS.filter((k) => !sameValue(olds[k], news[k]));
+    // State written before namespaceIdentity existed has none: inodes alone decide there.
+    if (olds.namespaceIdentity !== undefined && !sameValue(olds.namespaceIdentity, news.namespaceIdentity)) replaces.push("namespaceIdentity");
     const nsChanged = NAMESPACE_KEYS.some((k) => replaces.includes(k));
     if (replaces.length > 0) {
       return { changes: true, replaces, deleteBeforeReplace: nsChanged || mustDeleteBeforeReplace(olds.name, news.name === UNKNOWN ? olds.name : news.name) };

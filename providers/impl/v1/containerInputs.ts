@@ -49,6 +49,11 @@ export interface ContainerInputs extends NamedInputs {
   namespaceName?: string;
   namespacePaths?: Partial<Record<NamespaceType, string>>;
   namespaceInodes?: Partial<Record<NamespaceType, number>>;
+  /**
+   * The Namespace's identity (creation time, holder pid and start time): nsfs inodes are reused once a
+   * namespace is freed, so a set re-created out of band can carry the old inodes.
+   */
+  namespaceIdentity?: string;
   /** Full name of the Cgroup the container's cgroup is nested in. */
   cgroupParent?: string;
   /** The container's own cgroup limits. */
