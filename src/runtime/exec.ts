@@ -12,7 +12,7 @@ import { HostformError, SysError, ValidationError } from "../sys/errors";
 import { ContainerStartError, type ContainerExit, type StdioChoice } from "./launcher";
 import { assertAlive, cgroupProcsFilesOf, openVerifiedPidfd, procsFile } from "./execTarget";
 import { openContainerPty, type PtyPair } from "./pty";
-import { setWindowSize, type WindowSize } from "./ptySyscalls";
+import { setWindowSize, type WindowSize } from "../sys/terminal";
 import type { ContainerSpec } from "./spec";
 import type { ExecRequest, InitFailure, InitMessage } from "./initProtocol";
 import type { ExecWorkerData, ExecWorkerEvent, ExecWorkerRequest } from "./execWorker";

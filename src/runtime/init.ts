@@ -16,11 +16,11 @@ import {
   MS_UNBINDABLE, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, PR_CAP_AMBIENT_RAISE, PR_CAPBSET_DROP, PR_SET_KEEPCAPS,
   PR_SET_NO_NEW_PRIVS, RLIMITS,
 } from "../sys/constants";
-import * as initSys from "./initSyscalls";
+import * as initSys from "../sys/process";
 import { loadFilterOnCurrentThread } from "../seccomp/load";
 import { resolveInRoot } from "./rootPath";
 import { resolveExecUser } from "./execUser";
-import { setControllingTerminal, setsid } from "./ptySyscalls";
+import { setControllingTerminal, setsid } from "../sys/terminal";
 import {
   INIT_LAUNCHER_PIDFD, INIT_SOCKET_FD, INIT_TARGET_PIDFD,
   type ExecRequest, type InitFailure, type InitMessage, type InitRequest, type PrepareRequest,

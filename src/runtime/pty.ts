@@ -5,7 +5,7 @@ import { SysError, hasCode } from "../sys/errors";
 import {
   O_CLOEXEC, O_DIRECTORY, O_NOCTTY, O_PATH, O_RDWR, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS,
   openPtyPeer, openat2, ptyNumber, setWindowSize, unlockPty, type WindowSize,
-} from "./ptySyscalls";
+} from "../sys/terminal";
 
 /** Both ends of a new pty; the caller closes them. */
 export interface PtyPair {

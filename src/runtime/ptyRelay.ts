@@ -4,7 +4,7 @@
 import { ReadStream } from "node:tty";
 import type { Readable, Writable } from "node:stream";
 import { hasCode } from "../sys/errors";
-import { setWindowSize } from "./ptySyscalls";
+import { setWindowSize } from "../sys/terminal";
 
 /** The user's terminal: typically process.stdin (absent: nothing is typed in) and process.stdout. */
 export interface RelayEnds {

@@ -1,7 +1,7 @@
 // The one place that loads koffi and native libraries. Everything else imports typed wrappers
 // from libc.ts or libseccomp.ts, so FFI declarations never leak into other layers.
 import * as koffi from "koffi";
-import { UnsupportedError } from "./errors";
+import { SysError, UnsupportedError } from "./errors";
 
 export { koffi };
 
@@ -34,4 +34,11 @@ export function libseccompHandle(): koffi.LibraryHandle {
 /** errno of the last failed call made through koffi on this thread. */
 export function lastErrno(): number {
   return koffi.errno();
+}
+
+/** The return value of a libc call that reports failure as a negative number, or a SysError with its errno. */
+export function checkCall(ret: number | bigint, syscall: string, path?: string): number {
+  const n = Number(ret);
+  if (n < 0) throw new SysError(syscall, lastErrno(), path);
+  return n;
 }

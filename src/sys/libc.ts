@@ -2,7 +2,7 @@
 // call name and the object it acted on. Credential calls go through syscall(2) on purpose: glibc's
 // setresuid/setgroups wrappers change every thread of the process, and in Node that would change the
 // credentials of libuv's and V8's threads too. The raw syscalls change only the calling thread.
-import { koffi, libc, lastErrno } from "./ffi";
+import { checkCall as check, koffi, libc } from "./ffi";
 import { SysError } from "./errors";
 import { CAPABILITIES, LINUX_CAPABILITY_VERSION_3, SYS } from "./constants";
 
@@ -60,11 +60,6 @@ function b(): Bindings {
   return bound;
 }
 
-function check(ret: number | bigint, syscall: string, path?: string): number {
-  const n = Number(ret);
-  if (n < 0) throw new SysError(syscall, lastErrno(), path);
-  return n;
-}
 
 export function unshare(flags: number): void {
   check(b().unshare(flags), "unshare", `flags=0x${flags.toString(16)}`);

@@ -1,9 +1,9 @@
-// The libc calls only the container init makes, right before it becomes the user's program. They
-// live here rather than in src/sys/libc.ts because that file was being extended concurrently by
-// others; they use the one koffi loader of src/sys/ffi.ts and can move there unchanged.
-import { libc, lastErrno } from "../sys/ffi";
-import { SysError } from "../sys/errors";
-import { SYS } from "../sys/constants";
+// The libc calls a process makes to become another program: execve, descriptors copied from another
+// process, and the signal state that execve would otherwise carry over (Node ignores some signals).
+// The container init (src/runtime/init.ts) is their caller.
+import { checkCall as check, libc, lastErrno } from "./ffi";
+import { SysError } from "./errors";
+import { SYS } from "./constants";
 
 type Fn = (...args: unknown[]) => number;
 
@@ -32,11 +32,6 @@ function b(): Bindings {
   return bound;
 }
 
-function check(ret: number | bigint, syscall: string, path?: string): number {
-  const n = Number(ret);
-  if (n < 0) throw new SysError(syscall, lastErrno(), path);
-  return n;
-}
 
 /**
  * execve(2); returns only by throwing. Sound from multi-threaded Node: the kernel ends every other

@@ -1,8 +1,7 @@
 // The libc calls behind `exec -t`: opening a pty master inside a container's devpts without
 // following the container's symlinks to the host, getting its slave without a path lookup, window
-// sizes, and making a slave the controlling terminal. They use the one koffi loader of src/sys/ffi.ts.
-import { libc, lastErrno } from "../sys/ffi";
-import { SysError } from "../sys/errors";
+// sizes, and making a slave the controlling terminal.
+import { checkCall as check, libc } from "./ffi";
 
 type Fn = (...args: unknown[]) => number;
 
@@ -25,11 +24,6 @@ function b(): Bindings {
   return bound;
 }
 
-function check(ret: number | bigint, syscall: string, path?: string): number {
-  const n = Number(ret);
-  if (n < 0) throw new SysError(syscall, lastErrno(), path);
-  return n;
-}
 
 // asm-generic ioctl numbers, shared by x86_64 and aarch64.
 const TIOCSWINSZ = 0x5414;
