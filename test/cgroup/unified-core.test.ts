@@ -68,7 +68,7 @@ test("kill: SIGKILL through cgroup.kill reaches nested cgroups; other signals th
   driver.create(`${name}/a/b`);
   const outer = spawnWaiting("sleep 30");
   const inner = spawnWaiting("sleep 30 & wait");
-  const termed = spawnWaiting("trap 'exit 7' TERM; while :; do sleep 0.05; done");
+  const termed = spawnWaiting("trap 'exit 7' TERM; echo trapped >&2; while :; do sleep 0.05; done");
   kids.push(outer, inner, termed);
   // Leaves only: on v2 a cgroup whose children have controllers cannot hold processes itself (EBUSY).
   driver.create(`${name}/o`);
@@ -77,8 +77,11 @@ test("kill: SIGKILL through cgroup.kill reaches nested cgroups; other signals th
   inner.go();
   driver.create(`${name}/t`);
   driver.addProcess(`${name}/t`, termed.pid);
+  // SIGTERM before the shell set its trap would kill it outright: wait until it says so (a fixed
+  // pause is too short under emulation, see test/vm).
+  const trapped = new Promise<void>((resolve) => termed.child.stderr!.once("data", () => resolve()));
   termed.go();
-  await new Promise((r) => setTimeout(r, 100));
+  await trapped;
   await driver.kill(`${name}/t`, "SIGTERM");
   assert.equal((await termed.exited).code, 7);
   await driver.kill(name);

@@ -28,7 +28,8 @@ after(async () => {
 function recreateInChild(name: string, rounds: number): NamespaceSetInfo[] {
   const r = spawnSync(process.execPath, [join(__dirname, "recreateFromChild.js"), name, String(rounds), ...TYPES], {
     encoding: "utf8",
-    timeout: 20_000,
+    // Generous: a Node start and its unshare workers take seconds each under emulation (test/vm).
+    timeout: 120_000,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, NODE_OPTIONS: `--require ${join(__dirname, "endWorkersEarly.js")}` },
   });

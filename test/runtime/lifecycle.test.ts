@@ -32,7 +32,8 @@ test("a container keeps running after the process that created it exits", { skip
     const c = new RuntimeClient({ runDir: ${JSON.stringify(f.runDir)} });
     (async () => { await c.create(${JSON.stringify(id)}, ${specJson}); const s = await c.start(${JSON.stringify(id)}); process.stdout.write(String(s.pid)); })()
       .catch((e) => { process.stderr.write(String(e.stack)); process.exit(1); });`;
-  const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8", timeout: 30_000 });
+  // Generous: Node and the supervisor it starts take seconds each under emulation (test/vm).
+  const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8", timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr);
   const pid = Number(r.stdout);
   const s = await f.client.state(id);
