@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { deleteNamespaces, inspectNamespaces, type NamespaceSetInfo, type NamespaceType } from "../../src/ns";
 import { needsRoot, testPrefix } from "../helpers/prefix";
-import { useTestRunDir } from "./testRunDir";
+import { useTestRunDir } from "../helpers/nsRunDir";
 
 const TYPES: NamespaceType[] = ["net", "uts", "ipc"];
 const NSFS_MAGIC = 0x6e736673;

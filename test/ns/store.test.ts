@@ -19,7 +19,7 @@ import {
   readProcStat,
 } from "../../src/ns";
 import { needsRoot, testPrefix } from "../helpers/prefix";
-import { useTestRunDir } from "./testRunDir";
+import { useTestRunDir } from "../helpers/nsRunDir";
 
 const NSENTER_FLAG: Record<NamespaceType, string> = { net: "net", uts: "uts", ipc: "ipc", mnt: "mount", pid: "pid", cgroup: "cgroup" };
 

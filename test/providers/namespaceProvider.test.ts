@@ -3,12 +3,17 @@
 // deleted and made again out of band is another set even with the same inode numbers.
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import { provider, type NamespaceInputs, type NamespaceOutputs } from "../../providers/impl/v1/namespace";
 import { createNamespaces, deleteNamespaces, type NamespaceType } from "../../src/ns";
 import { MNT_DETACH } from "../../src/sys/constants";
 import { umount2 } from "../../src/sys/libc";
 import { needsRoot, testPrefix } from "../helpers/prefix";
+import { useTestRunDir } from "../helpers/nsRunDir";
+
+// Sets made here are pinned under a run dir of this file, never /run/hostform.
+const cleanRunDir = useTestRunDir();
+after(cleanRunDir);
 
 test("create adopts, a removed pin is drift that replaces, delete is idempotent", { skip: needsRoot }, async () => {
   const name = testPrefix("prov-ns");

@@ -12,6 +12,10 @@ import { capMask, pidfdSendSignal } from "../../src/sys/libc";
 import { DOCKER_DEFAULT_CAPABILITIES } from "../../src/sys/constants";
 import { needsRoot, testPrefix } from "../helpers/prefix";
 import { makeBusyboxBundle } from "./busyboxRootfs";
+import { useTestRunDir } from "../helpers/nsRunDir";
+
+// Namespace sets made here are pinned under a run dir of this file, never /run/hostform.
+const cleanRunDir = useTestRunDir();
 
 const prefix = testPrefix("runtime");
 let bundle = "";
@@ -30,6 +34,7 @@ before(() => {
 after(async () => {
   await launcher?.close();
   if (bundle !== "") rmSync(bundle, { recursive: true, force: true });
+  await cleanRunDir();
 });
 
 function spec(args: string[], extra: Partial<DefaultSpecOptions> = {}): ContainerSpec {
