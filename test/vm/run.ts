@@ -128,7 +128,10 @@ async function main(argv: string[]): Promise<number> {
       memoryMiB,
       // rcu_expedited: every umount and network namespace teardown waits for an RCU grace period,
       // which under emulation takes long enough to dominate the container and namespace tests.
-      append: `console=ttyS0 cgroup_no_v1=all panic=-1 rcupdate.rcu_expedited=1${quiet}${extra}`,
+      // clocksource=tsc tsc=reliable: under TCG the kernel distrusts the TSC and falls back to a
+      // clocksource without a vDSO path, so every clock_gettime becomes a real syscall; a seccomp
+      // allow-list without it then kills Node (V8 treats a failing clock_gettime as unreachable).
+      append: `console=ttyS0 cgroup_no_v1=all panic=-1 rcupdate.rcu_expedited=1 clocksource=tsc tsc=reliable${quiet}${extra}`,
       cpu: process.env.HOSTFORM_VM_CPU || "max",
       nonce,
       timeoutMs: timeoutS * 1000,
