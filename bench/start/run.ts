@@ -53,27 +53,29 @@ function ociBundle(dir: string, rootfs: string): void {
   config.root = { path: rootfs, readonly: false };
   config.process.args = ["/bin/true"];
   config.process.terminal = false;
-  // hostform rejects cgroup mounts for now; drop it for every runtime so they do the same work.
+  // Dropped for every runtime alike, so each does the same work per start.
   config.mounts = config.mounts.filter((m) => m.type !== "cgroup");
   writeFileSync(path, JSON.stringify(config, null, 2));
 }
 
-function ociPath(binary: string, bundle: string, state: string, prefix: string): Path {
+/** An OCI runtime command line: `<command...> --root <state> run --bundle <bundle> <id>`, timed as a whole process. */
+function ociPath(name: string, command: readonly string[], bundle: string, state: string, prefix: string): Path {
   const ids: string[] = [];
+  const [file, ...lead] = command as [string, ...string[]];
   return {
-    name: `${binary} run`,
+    name,
     samples: [],
     async run(i) {
-      const id = `${prefix}-${binary}-${i}`;
+      const id = `${prefix}-${name.split(" ")[0]}-${i}`;
       ids.push(id);
       const t = process.hrtime.bigint();
-      const r = await exec(binary, ["--root", state, "run", "--bundle", bundle, id]);
+      const r = await exec(file, [...lead, "--root", state, "run", "--bundle", bundle, id]);
       const dt = ms(t);
-      if (r.code !== 0) throw new Error(`${binary} run exited ${r.code}: ${r.stderr.trim().split("\n")[0]}`);
+      if (r.code !== 0) throw new Error(`${name} exited ${r.code}: ${r.stderr.trim().split("\n")[0]}`);
       this.samples.push(dt);
     },
     cleanup() {
-      for (const id of ids) spawnSync(binary, ["--root", state, "delete", "--force", id], { stdio: "ignore" });
+      for (const id of ids) spawnSync(file, [...lead, "--root", state, "delete", "--force", id], { stdio: "ignore" });
     },
   };
 }
@@ -126,8 +128,12 @@ async function main(): Promise<void> {
     }
     const state = join(bundle, "state");
     ociBundle(join(bundle, "oci"), rootfs);
-    for (const bin of ["runc", "crun"]) {
-      const p = ociPath(bin, join(bundle, "oci"), join(state, bin), prefix);
+    // hostform-runtime's supervisor (started by the first run) exits soon after the last one.
+    process.env.HOSTFORM_SUPERVISOR_IDLE_MS = "1000";
+    const hostformRuntime = [process.execPath, join(__dirname, "..", "..", "..", "bin", "hostform-runtime")];
+    const oci: Array<[string, readonly string[]]> = [["runc run", ["runc"]], ["crun run", ["crun"]], ["hostform-runtime run (whole process)", hostformRuntime]];
+    for (const [name, command] of oci) {
+      const p = ociPath(name, command, join(bundle, "oci"), join(state, name.split(" ")[0]!), prefix);
       // One trial run tells whether this runtime works on this host at all.
       try {
         await p.run(-1);
@@ -137,7 +143,6 @@ async function main(): Promise<void> {
       }
       paths.push(p);
     }
-    paths.push({ name: "hostform-runtime run (whole process)", samples: [], skipped: "not built yet (the OCI CLI is a later part of issue 3)", async run() {} });
 
     await launcher.warm();
     for (let i = 0; i < runs; i++) {
