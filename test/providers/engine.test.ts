@@ -7,10 +7,15 @@ import { spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import { openCgroupDriver } from "../../src/cgroup/driver";
 import { deleteNamespaces, inspectNamespaces } from "../../src/ns";
 import { needsRoot, testPrefix } from "../helpers/prefix";
+import { useTestRunDir } from "../helpers/nsRunDir";
+
+// The program's Namespace is pinned under a run dir of this file (the CLI inherits the variable), never /run/hostform.
+const cleanRunDir = useTestRunDir();
+after(cleanRunDir);
 
 const BUILD = join(__dirname, "..", "..");
 const REPO = join(BUILD, "..");
