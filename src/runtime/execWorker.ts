@@ -8,7 +8,8 @@ import type { Socket } from "node:net";
 import { openSync } from "node:fs";
 import * as libc from "../sys/libc";
 import { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWUTS } from "../sys/constants";
-import { LineDecoder, type InitMessage } from "./initProtocol";
+import { type InitMessage } from "./initProtocol";
+import { relayInit } from "./initRelay";
 
 /** Namespaces the worker joins before spawning an exec init. */
 export const EXEC_WORKER_NAMESPACES = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
@@ -68,20 +69,7 @@ function spawnInit(id: number, targetPidfd: number): void {
     child.once("error", (err: NodeJS.ErrnoException) => post({ op: "spawnFailed", id, message: err.message, ...(err.code !== undefined ? { code: err.code } : {}) }));
     return;
   }
-  children.set(id, child);
-  post({ op: "spawned", id, pid: child.pid });
-  const sock = child.stdio[3] as Socket;
-  const decoder = new LineDecoder();
-  sock.setEncoding("utf8");
-  sock.on("data", (chunk: string) => {
-    for (const message of decoder.push(chunk)) post({ op: "message", id, message: message as InitMessage });
-  });
-  sock.on("end", () => post({ op: "eof", id }));
-  sock.on("error", () => undefined);
-  child.on("exit", (code, signal) => {
-    children.delete(id);
-    post({ op: "exit", id, code, signal });
-  });
+  relayInit(id, child, child.pid, children, post);
 }
 
 port.on("message", (req: ExecWorkerRequest) => {

@@ -7,7 +7,8 @@ import type { Socket } from "node:net";
 import { openSync } from "node:fs";
 import * as libc from "../sys/libc";
 import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS } from "../sys/constants";
-import { LineDecoder, type InitMessage } from "./initProtocol";
+import { type InitMessage } from "./initProtocol";
+import { relayInit } from "./initRelay";
 
 /** Main thread → worker. */
 export type WorkerRequest =
@@ -89,20 +90,7 @@ function spawnInit(id: number, flags: number, joinPidFd: number | undefined): vo
     child.once("error", (err) => post({ op: "spawnFailed", id, message: err.message }));
     return;
   }
-  children.set(id, child);
-  post({ op: "spawned", id, pid: child.pid });
-  const sock = child.stdio[3] as Socket;
-  const decoder = new LineDecoder();
-  sock.setEncoding("utf8");
-  sock.on("data", (chunk: string) => {
-    for (const message of decoder.push(chunk)) post({ op: "message", id, message: message as InitMessage });
-  });
-  sock.on("end", () => post({ op: "eof", id }));
-  sock.on("error", () => undefined);
-  child.on("exit", (code, signal) => {
-    children.delete(id);
-    post({ op: "exit", id, code, signal });
-  });
+  relayInit(id, child, child.pid, children, post);
 }
 
 port.on("message", (req: WorkerRequest) => {
