@@ -16,6 +16,7 @@ import { setWindowSize, type WindowSize } from "../sys/terminal";
 import type { ContainerSpec } from "./spec";
 import type { ExecRequest, InitFailure, InitMessage } from "./initProtocol";
 import type { ExecWorkerData, ExecWorkerEvent, ExecWorkerRequest } from "./execWorker";
+import { type Deferred, deferred } from "./deferred";
 
 /** The running container to exec into. */
 export interface ExecTarget {
@@ -68,23 +69,6 @@ export interface ExecProcess {
   kill(signal?: NodeJS.Signals | number): void;
   exited: Promise<ContainerExit>;
   terminal?: ExecTerminal;
-}
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (v: T) => void;
-  reject: (e: unknown) => void;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  promise.catch(() => undefined);
-  return { promise, resolve, reject };
 }
 
 interface ExecHandle {

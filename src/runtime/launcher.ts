@@ -12,6 +12,7 @@ import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS } f
 import { validateSpec, type ContainerSpec } from "./spec";
 import type { InitFailure, InitMessage, PrepareRequest } from "./initProtocol";
 import type { SpawnWorkerData, WorkerEvent, WorkerRequest } from "./spawnWorker";
+import { type Deferred, deferred } from "./deferred";
 
 /** How the container dies: exit code, or the signal that killed it. */
 export interface ContainerExit {
@@ -105,23 +106,6 @@ interface InitHandle {
   inUse: boolean;
   /** Not kept in the pool: born in a joined pid namespace (a launcher fd of it, until prepared). */
   joinPidFd?: number;
-}
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (v: T) => void;
-  reject: (e: unknown) => void;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  promise.catch(() => undefined);
-  return { promise, resolve, reject };
 }
 
 const NS_FLAG: Record<string, number> = { pid: CLONE_NEWPID, mount: CLONE_NEWNS, uts: CLONE_NEWUTS, ipc: CLONE_NEWIPC, network: CLONE_NEWNET };
