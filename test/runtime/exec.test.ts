@@ -17,6 +17,7 @@ import { UnsupportedError, ValidationError } from "../../src/sys/errors";
 import { capMask } from "../../src/sys/libc";
 import { DOCKER_DEFAULT_CAPABILITIES } from "../../src/sys/constants";
 import { needsRoot, testPrefix } from "../helpers/prefix";
+import { statusField } from "../helpers/procStatus";
 
 const prefix = testPrefix("exec");
 const APPLETS = ["sh", "true", "cat", "ls", "hostname", "id", "echo", "mkdir", "readlink", "sleep", "grep", "pwd", "tty", "stty", "env"];
@@ -98,12 +99,6 @@ async function run(opts: ExecOptions, t: ExecTarget = execTarget()): Promise<{ c
   } finally {
     closeSync(fd);
   }
-}
-
-function statusField(status: string, name: string): string {
-  const line = status.split("\n").find((l) => l.startsWith(`${name}:`));
-  assert.ok(line !== undefined, `${name} in ${status}`);
-  return line.slice(name.length + 1).trim();
 }
 
 test("exec joins every namespace of the container, mount included", { skip: needsRoot }, async () => {

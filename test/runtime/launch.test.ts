@@ -13,6 +13,7 @@ import { DOCKER_DEFAULT_CAPABILITIES } from "../../src/sys/constants";
 import { needsRoot, testPrefix } from "../helpers/prefix";
 import { makeBusyboxBundle } from "./busyboxRootfs";
 import { useTestRunDir } from "../helpers/nsRunDir";
+import { statusField } from "../helpers/procStatus";
 
 // Namespace sets made here are pinned under a run dir of this file, never /run/hostform.
 const cleanRunDir = useTestRunDir();
@@ -56,12 +57,6 @@ async function run(s: ContainerSpec, seccompFilter?: Buffer, onCgroup?: (pid: nu
   } finally {
     closeSync(fd);
   }
-}
-
-function statusField(status: string, name: string): string {
-  const line = status.split("\n").find((l) => l.startsWith(`${name}:`));
-  assert.ok(line !== undefined, `${name} in ${status}`);
-  return line.slice(name.length + 1).trim();
 }
 
 test("/bin/true runs and exits 0; an exit code propagates", { skip: needsRoot }, async () => {
