@@ -2,7 +2,6 @@
 export { createNamespaces, inspectNamespaces, deleteNamespaces, listNamespaces, type NamespaceSetInfo } from "./store";
 export {
   NAMESPACE_TYPES,
-  CLONE_FLAGS,
   type NamespaceType,
   cloneFlags,
   procNsPath,

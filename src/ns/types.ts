@@ -1,36 +1,9 @@
-// The namespace types hostform can create and pin, with the numbers the kernel knows them by.
-// user is left out on purpose: unshare(CLONE_NEWUSER) fails with EINVAL in any multi-threaded
-// process, Node included. time is left out until something needs it.
+// Namespace types as users declare them: validation of a declared list, and /proc paths. The types
+// and their flags come from the one table in src/sys/namespaces.
 import { ValidationError } from "../sys/errors";
-import { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS } from "../sys/constants";
+import { NAMESPACE_TYPES, isNamespaceType, type NamespaceType } from "../sys/namespaces";
 
-/** Namespace types in canonical order (the order every returned list uses). */
-export const NAMESPACE_TYPES = ["net", "uts", "ipc", "mnt", "pid", "cgroup"] as const;
-
-/** A namespace type hostform supports; the same word names its file in /proc/<pid>/ns/. */
-export type NamespaceType = (typeof NAMESPACE_TYPES)[number];
-
-/** unshare(2)/setns(2) flag of each type. */
-export const CLONE_FLAGS: Readonly<Record<NamespaceType, number>> = {
-  net: CLONE_NEWNET,
-  uts: CLONE_NEWUTS,
-  ipc: CLONE_NEWIPC,
-  mnt: CLONE_NEWNS,
-  pid: CLONE_NEWPID,
-  cgroup: CLONE_NEWCGROUP,
-};
-
-/** True when value is one of NAMESPACE_TYPES. */
-export function isNamespaceType(value: unknown): value is NamespaceType {
-  return typeof value === "string" && (NAMESPACE_TYPES as readonly string[]).includes(value);
-}
-
-/** OR of the CLONE_NEW* flags of types. */
-export function cloneFlags(types: readonly NamespaceType[]): number {
-  let flags = 0;
-  for (const t of types) flags |= CLONE_FLAGS[t];
-  return flags;
-}
+export { NAMESPACE_TYPES, cloneFlags, isNamespaceType, type NamespaceType } from "../sys/namespaces";
 
 /**
  * Path of a process's (or, with tid, one thread's) namespace file of the given type.

@@ -6,7 +6,7 @@ import { closeSync } from "node:fs";
 import * as libc from "../sys/libc";
 import { CLOSE_RANGE_CLOEXEC, CLONE_NEWNS, MNT_DETACH, MS_PRIVATE, MS_REC, MS_SLAVE } from "../sys/constants";
 import { isErrnoException, SysError } from "../sys/errors";
-import { CLONE_FLAGS, NAMESPACE_TYPES, type NamespaceType } from "./types";
+import { NAMESPACE_TYPES, cloneFlag, type NamespaceType } from "../sys/namespaces";
 import type { UnshareOptions, WorkerReply } from "./unshareWorker";
 
 const port = parentPort;
@@ -35,7 +35,7 @@ const nsFds: Partial<Record<NamespaceType, number>> = {};
  */
 function openNamespaces(flags: number): void {
   for (const type of NAMESPACE_TYPES) {
-    if (type === "pid" || (flags & CLONE_FLAGS[type]) === 0) continue;
+    if (type === "pid" || (flags & cloneFlag(type)) === 0) continue;
     const path = `/proc/thread-self/ns/${type}`;
     // Not fs.openSync: Node would close that fd when this worker exits.
     nsFds[type] = libc.openReadOnly(path);

@@ -4,10 +4,10 @@
 // namespace, takes on the container's credentials, capabilities, no_new_privs and seccomp filter,
 // and execs the program. As with a container start, no hostform process stays behind.
 import { closeSync, writeFileSync } from "node:fs";
-import { constants } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import * as libc from "../sys/libc";
+import { signalNumber } from "../sys/signals";
 import { HostformError, SysError, ValidationError } from "../sys/errors";
 import { ContainerStartError, type ContainerExit, type StdioChoice } from "./launcher";
 import { assertAlive, cgroupProcsFilesOf, openVerifiedPidfd, procsFile } from "./execTarget";
@@ -182,7 +182,7 @@ export class Executor {
       exited,
       kill: (signal: NodeJS.Signals | number = "SIGTERM") => {
         if (done) return;
-        const n = typeof signal === "number" ? signal : libcSignal(signal);
+        const n = typeof signal === "number" ? signal : signalNumber(signal);
         try {
           libc.pidfdSendSignal(pidfd, n);
         } catch (err) {
@@ -294,14 +294,6 @@ export class Executor {
 function toError(f: InitFailure): Error {
   if (f.field !== undefined) return new ValidationError(f.field, f.message.replace(`${f.field}: `, ""));
   return new ContainerStartError({ ...f, step: `exec: ${f.step}` });
-}
-
-const signals: Partial<Record<string, number>> = constants.signals;
-
-function libcSignal(name: NodeJS.Signals): number {
-  const n = signals[name];
-  if (n === undefined) throw new ValidationError("signal", `unknown signal ${name}`);
-  return n;
 }
 
 let shared: Executor | undefined;

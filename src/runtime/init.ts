@@ -10,14 +10,16 @@ import { dirname, join } from "node:path";
 import * as libc from "../sys/libc";
 import { SysError, ValidationError, hasCode } from "../sys/errors";
 import {
-  CAPABILITIES, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWUTS, CLOSE_RANGE_CLOEXEC, MNT_DETACH,
+  CAPABILITIES, CLONE_NEWCGROUP, CLONE_NEWNS, CLOSE_RANGE_CLOEXEC, MNT_DETACH,
   MS_BIND, MS_DIRSYNC, MS_MANDLOCK, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_NOSYMFOLLOW,
   MS_PRIVATE, MS_RDONLY, MS_REC, MS_RELATIME, MS_REMOUNT, MS_SHARED, MS_SLAVE, MS_STRICTATIME, MS_SYNCHRONOUS,
   MS_UNBINDABLE, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, PR_CAP_AMBIENT_RAISE, PR_CAPBSET_DROP, PR_SET_KEEPCAPS,
   PR_SET_NO_NEW_PRIVS, RLIMITS,
 } from "../sys/constants";
+import { cloneFlag } from "../sys/namespaces";
 import * as initSys from "../sys/process";
 import { loadFilterOnCurrentThread } from "../seccomp/load";
+import { programCandidates } from "./programSearch";
 import { resolveInRoot } from "./rootPath";
 import { resolveExecUser } from "./execUser";
 import { setControllingTerminal, setsid } from "../sys/terminal";
@@ -227,19 +229,16 @@ function createDevices(rootfs: string): void {
   }
 }
 
-const NS_FLAGS: Record<string, number> = { network: CLONE_NEWNET, uts: CLONE_NEWUTS, ipc: CLONE_NEWIPC, cgroup: CLONE_NEWCGROUP };
-
 function joinNamespaces(spec: ContainerSpec, joinFds: PrepareRequest["joinFds"]): void {
   // A joined pid namespace was entered by the spawning worker (it is fixed at fork); a joined
   // mount namespace is rejected by validateSpec. The rest come as launcher fds, copied here.
   for (const ns of spec.linux?.namespaces ?? []) {
     if (ns.path === undefined || ns.type === "pid") continue;
-    const flag = NS_FLAGS[ns.type];
-    const launcherFd = joinFds?.[ns.type as keyof NonNullable<PrepareRequest["joinFds"]>];
-    if (flag === undefined || launcherFd === undefined) throw new ValidationError("linux.namespaces", `joining a ${ns.type} namespace is not supported`);
+    const launcherFd = ns.type === "mount" ? undefined : joinFds?.[ns.type];
+    if (launcherFd === undefined) throw new ValidationError("linux.namespaces", `joining a ${ns.type} namespace is not supported`);
     const fd = initSys.pidfdGetfd(INIT_LAUNCHER_PIDFD, launcherFd);
     try {
-      libc.setns(fd, flag, ns.path);
+      libc.setns(fd, cloneFlag(ns.type), ns.path);
     } finally {
       closeSync(fd);
     }
@@ -346,20 +345,12 @@ function nullStdio(stdio: InitRequest["stdio"], fallback: number | undefined): v
   if (fd !== fallback) closeSync(fd);
 }
 
-const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
 /** Finds the program in the container (after pivot_root), as execvp would, but reports a miss clearly. */
 function resolveProgram(spec: ContainerSpec): string {
-  const name = spec.process.args[0]!;
+  const name = spec.process.args[0] ?? "";
   const X_OK = 1;
-  const candidates: string[] = [];
-  if (name.includes("/")) candidates.push(name.startsWith("/") ? name : join(spec.process.cwd, name));
-  else {
-    const pathVar = spec.process.env?.find((e) => e.startsWith("PATH="))?.slice(5) ?? DEFAULT_PATH;
-    for (const dir of pathVar.split(":")) if (dir !== "") candidates.push(join(dir, name));
-  }
   let denied: string | undefined;
-  for (const c of candidates) {
+  for (const c of programCandidates(spec)) {
     try {
       initSys.access(c, X_OK);
       if (!statSync(c).isDirectory()) return c;

@@ -9,6 +9,7 @@ import { Worker } from "node:worker_threads";
 import * as libc from "../sys/libc";
 import { HostformError, SysError, ValidationError, hasCode } from "../sys/errors";
 import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS } from "../sys/constants";
+import { cloneFlag } from "../sys/namespaces";
 import { validateSpec, type ContainerSpec } from "./spec";
 import type { InitFailure, InitMessage, PrepareRequest } from "./initProtocol";
 import type { SpawnWorkerData, WorkerEvent, WorkerRequest } from "./spawnWorker";
@@ -108,8 +109,6 @@ interface InitHandle {
   joinPidFd?: number;
 }
 
-const NS_FLAG: Record<string, number> = { pid: CLONE_NEWPID, mount: CLONE_NEWNS, uts: CLONE_NEWUTS, ipc: CLONE_NEWIPC, network: CLONE_NEWNET };
-
 /**
  * Namespaces the worker unshares before spawning an init for this spec. Joined ones are not (the
  * init joins net/uts/ipc by path itself, the worker enters a joined pid namespace), and cgroup is
@@ -117,7 +116,7 @@ const NS_FLAG: Record<string, number> = { pid: CLONE_NEWPID, mount: CLONE_NEWNS,
  */
 export function spawnFlags(spec: ContainerSpec): number {
   let flags = 0;
-  for (const ns of spec.linux?.namespaces ?? []) if (ns.path === undefined) flags |= NS_FLAG[ns.type] ?? 0;
+  for (const ns of spec.linux?.namespaces ?? []) if (ns.path === undefined && ns.type !== "cgroup") flags |= cloneFlag(ns.type);
   return flags;
 }
 

@@ -2,12 +2,11 @@
 // init reports these too when it builds the container (Launcher.prepare), but only after a cgroup,
 // a state directory and an init exist; checked here, a bad config fails fast with nothing made.
 import { statSync } from "node:fs";
-import { isAbsolute, posix, resolve } from "node:path";
+import { isAbsolute, resolve } from "node:path";
 import { ValidationError, hasCode } from "../sys/errors";
+import { programCandidates } from "./programSearch";
 import { resolveInRoot } from "./rootPath";
 import type { ContainerSpec } from "./spec";
-
-const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 function isExecutableFile(hostPath: string): boolean {
   try {
@@ -41,14 +40,7 @@ export function checkProgram(spec: ContainerSpec, root: string): void {
   const prog = spec.process.args[0];
   if (prog === undefined) throw new ValidationError("process.args", "is empty", "give the program to run");
   const mounted = (p: string) => (spec.mounts ?? []).some((m) => m.type === "bind" && (p === m.destination || p.startsWith(`${m.destination.replace(/\/$/, "")}/`)));
-  let candidates: string[];
-  if (prog.includes("/")) {
-    candidates = [posix.isAbsolute(prog) ? prog : posix.join(spec.process.cwd, prog)];
-  } else {
-    const pathVar = (spec.process.env ?? []).find((e) => e.startsWith("PATH="))?.slice(5) ?? DEFAULT_PATH;
-    candidates = pathVar.split(":").filter((d) => d !== "").map((d) => posix.join(d, prog));
-  }
-  for (const c of candidates) {
+  for (const c of programCandidates(spec)) {
     if (mounted(c) || isExecutableFile(resolveInRoot(root, c))) return;
   }
   throw new ValidationError("process.args[0]", `'${prog}' was not found in the container's root filesystem ${root}`, "install it in the rootfs or fix the path");

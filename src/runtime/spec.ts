@@ -4,6 +4,8 @@
 import { isAbsolute } from "node:path";
 import { ValidationError } from "../sys/errors";
 import { CAPABILITIES, DOCKER_DEFAULT_CAPABILITIES, RLIMITS } from "../sys/constants";
+import { DEFAULT_PATH } from "./programSearch";
+import { OCI_NAMESPACE_TYPES, isOciNamespaceType, type OciNamespaceType } from "../sys/namespaces";
 
 /** process.user */
 export interface UserSpec {
@@ -54,11 +56,9 @@ export interface MountSpec {
   options?: string[];
 }
 
-/** Namespace types hostform knows; "user" and "time" are rejected for now. */
-export type NamespaceType = "pid" | "network" | "mount" | "ipc" | "uts" | "cgroup";
-
 export interface NamespaceSpec {
-  type: NamespaceType;
+  /** "user" and "time" are rejected for now (see src/sys/namespaces). */
+  type: OciNamespaceType;
   /** Join this namespace (an nsfs file) instead of creating a new one. */
   path?: string;
 }
@@ -86,7 +86,6 @@ export interface ContainerSpec {
   annotations?: Record<string, string>;
 }
 
-const NAMESPACE_TYPES: readonly string[] = ["pid", "network", "mount", "ipc", "uts", "cgroup"];
 
 /** Namespaces the kernel only lets a root-owned sysctl write under when the container owns them. */
 const NAMESPACED_SYSCTL_PREFIXES = ["net.", "fs.mqueue.", "kernel.msg", "kernel.sem", "kernel.shm"];
@@ -262,10 +261,10 @@ function validateLinux(v: unknown): LinuxSpec {
       const type = requireString(n.type, `${f}.type`);
       if (type === "user") throw new ValidationError(`${f}.type`, "user namespaces are not supported (Node cannot create one)", "remove it");
       if (type === "time") throw new ValidationError(`${f}.type`, "time namespaces are not supported yet", "remove it");
-      if (!NAMESPACE_TYPES.includes(type)) throw new ValidationError(`${f}.type`, `unknown namespace type '${type}'`, `use one of ${NAMESPACE_TYPES.join(", ")}`);
+      if (!isOciNamespaceType(type)) throw new ValidationError(`${f}.type`, `unknown namespace type '${type}'`, `use one of ${OCI_NAMESPACE_TYPES.join(", ")}`);
       if (seen.has(type)) throw new ValidationError(`${f}.type`, `'${type}' is listed twice`);
       seen.add(type);
-      const ns: NamespaceSpec = { type: type as NamespaceType };
+      const ns: NamespaceSpec = { type };
       if (n.path !== undefined) {
         ns.path = requireAbsolute(n.path, `${f}.path`);
         // A container's root is built in its own mount namespace. Joining another one would put it on
@@ -359,7 +358,6 @@ export const DEFAULT_MASKED_PATHS: readonly string[] = [
 /** Docker's read-only paths. */
 export const DEFAULT_READONLY_PATHS: readonly string[] = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
-const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /** Inputs of defaultSpec: what a container must say; everything else gets Docker's secure default. */
 export interface DefaultSpecOptions {

@@ -22,7 +22,7 @@ import {
   isSameProcess, listStateIds, makeContainerDir, processStartTime, readState, removeContainerDir, validateId, writeState,
   type ContainerState,
 } from "./state";
-import { parseSignal, signalNumber } from "./stopSignal";
+import { TERMINATING_SIGNALS, parseSignal, signalExitStatus, signalNumber } from "../sys/signals";
 
 /** Tunables; the defaults suit real use, tests shorten them. */
 export interface SupervisorOptions {
@@ -52,15 +52,13 @@ interface Supervised {
   queue: Promise<unknown>;
 }
 
-const TERMINATING: ReadonlySet<string> = new Set(["SIGKILL", "SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP"]);
-
 function now(): string {
   return new Date().toISOString();
 }
 
 function exitCodeOf(exit: ContainerExit): number | null {
   if (exit.code !== null) return exit.code;
-  if (exit.signal !== null) return 128 + signalNumber(exit.signal);
+  if (exit.signal !== null) return signalExitStatus(exit.signal);
   return null;
 }
 
@@ -592,7 +590,7 @@ export class Supervisor {
     if (rec.state.status !== "running" && rec.state.status !== "created") {
       throw new ValidationError("id", `container ${rec.state.id} is ${rec.state.status}`, "only a created or running container can be signalled");
     }
-    if (TERMINATING.has(sig)) rec.stoppedByUser = true;
+    if (TERMINATING_SIGNALS.has(sig)) rec.stoppedByUser = true;
     this.signal(rec, sig);
     return rec.state;
   }

@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { needsRoot } from "../helpers/prefix";
-import { parseSignal } from "../../src/runtime/stopSignal";
+import { parseSignal } from "../../src/sys/signals";
 import { limitsFromOciResources } from "../../src/cli/runtime/ociResources";
 import { makeSupervisorFixture, pidAlive, until, type SupervisorFixture } from "./supervisorFixture";
 

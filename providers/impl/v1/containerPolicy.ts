@@ -2,7 +2,7 @@
 // supervisor's "update" request: same process, and the supervisor (which keeps watching every
 // container as its child) follows the new values from the next exit or stop on.
 import { formatRestartPolicy, parseRestartPolicy } from "../../../src/runtime/restartPolicy";
-import { parseSignal } from "../../../src/runtime/stopSignal";
+import { parseSignal } from "../../../src/sys/signals";
 import type { ContainerState } from "../../../src/runtime/state";
 import type { RuntimeClient } from "../../../src/runtime/client";
 import type { ContainerInputs } from "./containerInputs";

@@ -5,20 +5,18 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { checkProgram, checkRoot } from "../../../src/runtime/lifecycleChecks";
+import { DEFAULT_PATH } from "../../../src/runtime/programSearch";
 import { resolveExecUser } from "../../../src/runtime/execUser";
 import { parseRestartPolicy } from "../../../src/runtime/restartPolicy";
-import { defaultSpec, validateSpec, type ContainerSpec, type MountSpec, type NamespaceType as SpecNamespaceType, type RlimitSpec, type UserSpec } from "../../../src/runtime/spec";
-import { parseSignal } from "../../../src/runtime/stopSignal";
+import { defaultSpec, validateSpec, type ContainerSpec, type MountSpec, type RlimitSpec, type UserSpec } from "../../../src/runtime/spec";
+import { parseSignal } from "../../../src/sys/signals";
 import { CAPABILITIES, DOCKER_DEFAULT_CAPABILITIES, RLIMITS } from "../../../src/sys/constants";
 import { ValidationError, hasCode } from "../../../src/sys/errors";
-import type { NamespaceType } from "../../../src/ns/types";
+import { ociNamespaceType, type NamespaceType } from "../../../src/sys/namespaces";
 import type { ContainerInputs, ContainerMount } from "./containerInputs";
 
 /** Annotation carrying the digest of everything that makes the container what it is (adoption key). */
 export const SPEC_DIGEST_ANNOTATION = "org.hostform.spec-digest";
-
-/** Namespace types of src/ns as the OCI spec names them. */
-const SPEC_NAMESPACE: Record<NamespaceType, SpecNamespaceType> = { net: "network", uts: "uts", ipc: "ipc", mnt: "mount", pid: "pid", cgroup: "cgroup" };
 
 /** Spec field prefixes and the resource property they come from. */
 const FIELD_OF_SPEC: Array<[RegExp, string]> = [
@@ -165,7 +163,7 @@ export function buildSpec(inputs: ContainerInputs, checkHost = true): ContainerS
     if (!dir) throw new ValidationError("rootfs", `'${inputs.rootfs}' is not a directory`, "point it at an unpacked root filesystem");
   }
   const env = envOf(inputs.env);
-  if (!env.some((e) => e.startsWith("PATH="))) env.unshift("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  if (!env.some((e) => e.startsWith("PATH="))) env.unshift(`PATH=${DEFAULT_PATH}`);
   const user = checkHost ? userOf(inputs.user, inputs.rootfs) : typeof inputs.user === "number" ? userOf(inputs.user, "") : undefined;
   const joined = Object.entries(inputs.namespacePaths ?? {}) as Array<[NamespaceType, string]>;
   const joinsUts = joined.some(([t]) => t === "uts");
@@ -192,9 +190,9 @@ export function buildSpec(inputs: ContainerInputs, checkHost = true): ContainerS
     mountOffset = kept.length;
   }
   for (const [type, path] of joined) {
-    const ns = spec.linux!.namespaces!.find((n) => n.type === SPEC_NAMESPACE[type]);
+    const ns = spec.linux!.namespaces!.find((n) => n.type === ociNamespaceType(type));
     if (ns !== undefined) ns.path = path;
-    else spec.linux!.namespaces!.push({ type: SPEC_NAMESPACE[type], path });
+    else spec.linux!.namespaces!.push({ type: ociNamespaceType(type), path });
   }
   let valid: ContainerSpec;
   try {

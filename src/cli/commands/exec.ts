@@ -1,9 +1,9 @@
 // `hostform exec`: runs a command inside a running container, found by id in its state file.
 import { readFileSync } from "node:fs";
-import { constants } from "node:os";
 import { type Command, UsageError, parseFlags } from "../command";
 import { openCgroupDriver } from "../../cgroup/driver";
 import { SysError, ValidationError } from "../../sys/errors";
+import { signalExitStatus } from "../../sys/signals";
 import { ContainerNotRunningError } from "../../runtime/execTarget";
 import { execInContainer, type ExecOptions, type ExecTarget } from "../../runtime/exec";
 import { relayTerminal } from "../../runtime/ptyRelay";
@@ -41,7 +41,7 @@ export function execTargetOf(state: ContainerState): ExecTarget {
 
 function exitStatus(code: number | null, signal: NodeJS.Signals | null): number {
   if (code !== null) return code;
-  return 128 + (signal !== null ? (constants.signals[signal] ?? 0) : 0);
+  return signal !== null ? signalExitStatus(signal) : 128;
 }
 
 export const execCommand: Command = {

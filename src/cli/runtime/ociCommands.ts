@@ -10,7 +10,7 @@ import { ValidationError, SysError, hasCode } from "../../sys/errors";
 import { RuntimeClient, type ContainerState } from "../../runtime/client";
 import { validateSpec } from "../../runtime/spec";
 import { ociState } from "../../runtime/state";
-import { parseSignal } from "../../runtime/stopSignal";
+import { parseSignal } from "../../sys/signals";
 import { limitsFromOciResources } from "./ociResources";
 import { logLine } from "./errorLog";
 import { invocationFlags } from "./globalFlags";
