@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, chmodSync } from "node:fs";
+import { readMountinfo } from "../../src/sys/mountinfo";
 import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
 import { HostformError, SysError, UnsupportedError, ValidationError, hasCode } from "../../src/sys/errors";
@@ -75,14 +76,9 @@ export function readMarker(dir: string): RootfsMarker | undefined {
 /** Mount points at or below dir (a running container's mounts): removing through them would
  *  delete the host files they show. */
 export function mountsBelow(dir: string): string[] {
-  const out: string[] = [];
-  for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
-    const mp = line.split(" ")[4];
-    if (mp === undefined) continue;
-    const p = mp.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
-    if (p === dir || p.startsWith(`${dir}/`)) out.push(p);
-  }
-  return out;
+  return readMountinfo()
+    .map((m) => m.mountPoint)
+    .filter((p) => p === dir || p.startsWith(`${dir}/`));
 }
 
 function populate(root: string, busybox: string, applets: readonly string[], digest: string): void {

@@ -2,7 +2,7 @@
 // lines) or a nested-keyed list ("8:0 rbps=1 wbps=max"); these functions parse the three shapes and turn
 // Node fs errors into SysError carrying the file's path.
 import { closeSync, existsSync, openSync, readFileSync, writeSync, constants } from "node:fs";
-import { SysError } from "../sys/errors";
+import { CorruptFileError, SysError } from "../sys/errors";
 
 /** Reads a cgroup file, trimmed. Throws SysError naming the file. */
 export function readCgroupFile(path: string): string {
@@ -34,13 +34,20 @@ export function writeCgroupFile(path: string, value: string): void {
   try {
     writeSync(fd, value);
   } catch (err) {
-    const e = SysError.fromNode(err);
-    // Node's write errors carry no path; the file is what the reader needs to see.
-    if (e instanceof SysError && e.path === undefined) throw new SysError("write", e.errno, path);
-    throw e;
+    throw fileError(err, path);
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * A failed read or write of a cgroup file as a SysError naming the file: Node's write errors carry
+ * no path, and the file is what the reader needs to see.
+ */
+export function fileError(err: unknown, path: string, context?: string): unknown {
+  const e = SysError.fromNode(err, context);
+  if (e instanceof SysError && e.path === undefined) return new SysError(e.syscall === "fs" ? "write" : e.syscall, e.errno, path, context, { cause: err });
+  return e;
 }
 
 /** Parses "key value" lines into a map of numbers (non-numeric values are skipped). */
@@ -80,7 +87,7 @@ export function parseNestedKeyed(text: string): { major: number; minor: number; 
 
 /** Parses an integer the kernel printed; values beyond 2^53 come back as bigint for the caller to judge. */
 export function parseKernelInt(text: string, path: string): number | bigint {
-  if (!/^-?\d+$/.test(text)) throw new SysError("read", 22, path, `unexpected value "${text}"`);
+  if (!/^-?\d+$/.test(text)) throw new CorruptFileError(path, `unexpected value "${text}", not an integer`);
   const big = BigInt(text);
   return big <= BigInt(Number.MAX_SAFE_INTEGER) && big >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(big) : big;
 }

@@ -8,8 +8,11 @@
 // that copy gives exact "populated" events, race-free cgroup.kill and cgroup.freeze, which v1 cannot
 // offer (v1's freezer works, but killing through it races against forks less well).
 import { rmdirSync } from "node:fs";
-import { constants } from "node:os";
-import { SysError, UnsupportedError, ValidationError, hasCode } from "../sys/errors";
+import { join } from "node:path";
+import { NotFoundError, TimeoutError, UnsupportedError, ValidationError, hasCode, withContext as addContext } from "../sys/errors";
+import { signalNumber } from "../sys/signals";
+import { readPids } from "./cgroupfs";
+import { moveIntoCgroups } from "./membership";
 import type { CgroupStats, StatsPart } from "./controller";
 import { detectLayout, type CgroupLayout } from "./layout";
 import { LIMIT_GROUPS, validateLimits, type CgroupLimits, type LimitGroup, type NormalizedLimits } from "./spec";
@@ -51,9 +54,11 @@ export interface CgroupDriver {
   /** Usage counters. */
   stats(name: string): CgroupStats;
   exists(name: string): boolean;
-  /** Moves a process into the cgroup (every hierarchy). On v2, put processes in leaves: a cgroup whose
-   *  children have controllers enabled cannot hold processes itself (the kernel answers EBUSY). */
-  addProcess(name: string, pid: number): void;
+  /** Moves a process into the cgroup (every hierarchy at once, off the event loop). On v2, put processes
+   *  in leaves: a cgroup whose children have controllers enabled cannot hold processes itself (EBUSY). */
+  addProcess(name: string, pid: number): Promise<void>;
+  /** Whether pid lives directly in the cgroup in every hierarchy that holds it. */
+  contains(name: string, pid: number): boolean;
   /** Processes directly in the cgroup. */
   procs(name: string): number[];
   /** Whether any process lives in the cgroup or below it. */
@@ -77,8 +82,7 @@ function withContext<T>(context: string, fn: () => T): T {
 }
 
 function contextual(err: unknown, context: string): unknown {
-  if (err instanceof SysError) return new SysError(err.syscall, err.errno, err.path, context);
-  return SysError.fromNode(err, context);
+  return addContext(err, context);
 }
 
 function mergeStats(parts: StatsPart[]): CgroupStats {
@@ -151,7 +155,7 @@ class Driver implements CgroupDriver {
   apply(name: string, limits: CgroupLimits): void {
     const segs = cgroupSegments(name);
     const want = this.normalize(limits, "limits");
-    if (!this.exists(name)) throw new SysError("apply", constants.errno.ENOENT, this.primaryDir(segs), `apply limits to cgroup ${name}`);
+    if (!this.exists(name)) throw new NotFoundError("cgroup", `hostform/${name}`, "create it first");
     withContext(`apply limits to cgroup ${name}`, () => this.applyNormalized(segs, want));
   }
 
@@ -170,13 +174,23 @@ class Driver implements CgroupDriver {
     return (this.v2?.exists(segs) ?? false) || (this.v1?.exists(segs) ?? false);
   }
 
-  addProcess(name: string, pid: number): void {
+  async addProcess(name: string, pid: number): Promise<void> {
     if (!Number.isInteger(pid) || pid <= 0) throw new ValidationError("pid", `${pid} is not a process id`);
-    const segs = cgroupSegments(name);
-    withContext(`add process ${pid} to cgroup ${name}`, () => {
-      this.v1?.addProcess(segs, pid);
-      this.v2?.addProcess(segs, pid);
-    });
+    try {
+      await moveIntoCgroups(this.allDirs(cgroupSegments(name)), pid);
+    } catch (err) {
+      throw contextual(err, `add process ${pid} to cgroup ${name}`);
+    }
+  }
+
+  contains(name: string, pid: number): boolean {
+    const dirs = this.allDirs(cgroupSegments(name));
+    return dirs.length > 0 && dirs.every((d) => readPids(join(d, "cgroup.procs")).includes(pid));
+  }
+
+  /** The cgroup's distinct directories in every hierarchy (co-mounted v1 controllers share one). */
+  private allDirs(segs: string[]): string[] {
+    return [...new Set([...Object.values(this.v1?.dirs(segs) ?? {}), ...(this.v2 !== undefined ? [this.v2.dir(segs)] : [])])];
   }
 
   procs(name: string): number[] {
@@ -214,7 +228,7 @@ class Driver implements CgroupDriver {
 
   async kill(name: string, signal: NodeJS.Signals | number = "SIGKILL"): Promise<void> {
     const segs = cgroupSegments(name);
-    const sigkill = signal === "SIGKILL" || signal === constants.signals.SIGKILL;
+    const sigkill = signal === "SIGKILL" || signal === signalNumber("SIGKILL");
     const what = `kill cgroup ${name}`;
     if (!this.exists(name)) return;
     try {
@@ -238,7 +252,7 @@ class Driver implements CgroupDriver {
         }
       }
       if (sigkill && !(await waitFor(() => this.subtreeProcs(segs).length === 0, 5000))) {
-        throw new SysError("kill", constants.errno.EBUSY, this.primaryDir(segs), `processes survive SIGKILL: ${this.subtreeProcs(segs).join(" ")}`);
+        throw new TimeoutError(`SIGKILL of the processes in ${this.primaryDir(segs)}`, 5000, `processes ${this.subtreeProcs(segs).join(" ")} survive`);
       }
     } catch (err) {
       throw contextual(err, what);
@@ -251,7 +265,7 @@ class Driver implements CgroupDriver {
     const what = `delete cgroup ${name}`;
     const empty = await waitFor(() => withContext(what, () => this.subtreeProcs(segs)).length === 0, timeoutMs);
     if (!empty) {
-      throw new SysError("rmdir", constants.errno.EBUSY, this.primaryDir(segs), `${what}: processes ${this.subtreeProcs(segs).join(" ")} still live in it (kill them first)`);
+      throw new TimeoutError(what, timeoutMs, `processes ${this.subtreeProcs(segs).join(" ")} still live in ${this.primaryDir(segs)} (kill them first)`);
     }
     try {
       await this.v2?.remove(segs, timeoutMs);

@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { UnsupportedError, hasCode } from "../sys/errors";
+import { parseMountinfo } from "../sys/mountinfo";
 
 /** How a host mounts its cgroups. */
 export interface CgroupLayout {
@@ -16,11 +17,6 @@ export interface CgroupLayout {
   /** v1 controller name -> mount point. Co-mounted controllers ("cpu,cpuacct") share one mount point;
    *  named hierarchies without a controller (name=systemd) are not listed. */
   v1Mounts: Record<string, string>;
-}
-
-/** Decodes the octal escapes mountinfo uses for space, tab, newline and backslash in paths. */
-function unescapeMountPath(p: string): string {
-  return p.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8)));
 }
 
 /** Controller names the kernel knows (first column of /proc/cgroups) and whether each is enabled. */
@@ -48,21 +44,14 @@ export function detectLayout(mountinfo?: string, procCgroups?: string, unifiedCo
 
   let unifiedMount: string | undefined;
   const v1Mounts: Record<string, string> = {};
-  for (const line of mi.split("\n")) {
-    // "<id> <parent> <maj:min> <root> <mount point> <opts> [optional...] - <fstype> <source> <super opts>"
-    const sep = line.indexOf(" - ");
-    if (sep < 0) continue;
-    const left = line.slice(0, sep).split(" ");
-    const [fstype, , superOpts] = line.slice(sep + 3).split(" ");
-    const mountPoint = left[4];
-    if (mountPoint === undefined) continue;
-    if (fstype === "cgroup2") {
-      unifiedMount ??= unescapeMountPath(mountPoint);
-    } else if (fstype === "cgroup") {
+  for (const m of parseMountinfo(mi)) {
+    if (m.fstype === "cgroup2") {
+      unifiedMount ??= m.mountPoint;
+    } else if (m.fstype === "cgroup") {
       // Super options mix flags (rw, noprefix, xattr, release_agent=...) with controller names;
       // only names /proc/cgroups knows are controllers. name=systemd has none and is skipped.
-      for (const opt of (superOpts ?? "").split(",")) {
-        if (known.get(opt) === true && v1Mounts[opt] === undefined) v1Mounts[opt] = unescapeMountPath(mountPoint);
+      for (const opt of m.superOptions) {
+        if (known.get(opt) === true && v1Mounts[opt] === undefined) v1Mounts[opt] = m.mountPoint;
       }
     }
   }

@@ -1,10 +1,11 @@
 // Pinning keeps a namespace alive without any process in it: a bind mount of its nsfs file
 // (/proc/<pid>/ns/<type>) holds a reference, exactly as `ip netns add` does under /run/netns.
 // Mounts are made from the calling process's main thread, which is in the host mount namespace.
-import { mkdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, statfsSync, statSync, writeFileSync } from "node:fs";
 import * as libc from "../sys/libc";
 import { hasCode, SysError } from "../sys/errors";
 import { MNT_DETACH, MS_BIND, MS_PRIVATE } from "../sys/constants";
+import { readMountinfo } from "../sys/mountinfo";
 import { withContext } from "./errorContext";
 
 const NSFS_MAGIC = 0x6e736673;
@@ -21,10 +22,10 @@ export function ensurePrivateMount(dir: string): void {
   } catch (err) {
     throw SysError.fromNode(err, context);
   }
-  const entry = mountEntries().filter((m) => m.mountPoint === dir).pop();
+  const entry = readMountinfo().filter((m) => m.mountPoint === dir).pop();
   try {
     if (entry === undefined) libc.mount(dir, dir, null, MS_BIND);
-    if (entry === undefined || entry.shared) libc.mount(null, dir, null, MS_PRIVATE);
+    if (entry === undefined || entry.optional.some((f) => f.startsWith("shared:"))) libc.mount(null, dir, null, MS_PRIVATE);
   } catch (err) {
     throw withContext(err, context);
   }
@@ -32,7 +33,7 @@ export function ensurePrivateMount(dir: string): void {
 
 /** True when dir is a mount point in this process's mount namespace. */
 export function isMountPoint(path: string): boolean {
-  return mountEntries().some((m) => m.mountPoint === path);
+  return readMountinfo().some((m) => m.mountPoint === path);
 }
 
 /**
@@ -96,25 +97,3 @@ export function nsInode(procPath: string): number | undefined {
   }
 }
 
-interface MountEntry {
-  mountPoint: string;
-  shared: boolean;
-}
-
-function mountEntries(): MountEntry[] {
-  const text = readFileSync("/proc/self/mountinfo", "utf8");
-  const entries: MountEntry[] = [];
-  for (const line of text.split("\n")) {
-    if (line === "") continue;
-    const fields = line.split(" ");
-    const sep = fields.indexOf("-");
-    // Field 5 is the mount point; optional fields (6 .. "-") carry "shared:N" for shared mounts.
-    entries.push({ mountPoint: unescape(fields[4]!), shared: fields.slice(6, sep).some((f) => f.startsWith("shared:")) });
-  }
-  return entries;
-}
-
-// mountinfo escapes space, tab, newline and backslash as \ooo octal.
-function unescape(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
-}

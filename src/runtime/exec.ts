@@ -3,14 +3,15 @@
 // (execWorker.ts); the executor places it in the container's cgroups; the init joins the mount
 // namespace, takes on the container's credentials, capabilities, no_new_privs and seccomp filter,
 // and execs the program. As with a container start, no hostform process stays behind.
-import { closeSync, writeFileSync } from "node:fs";
+import { closeSync } from "node:fs";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import * as libc from "../sys/libc";
 import { signalNumber } from "../sys/signals";
-import { HostformError, SysError, ValidationError } from "../sys/errors";
+import { HostformError, SysError, ValidationError, withContext } from "../sys/errors";
 import { ContainerStartError, type ContainerExit, type StdioChoice } from "./launcher";
-import { assertAlive, cgroupProcsFilesOf, openVerifiedPidfd, procsFile } from "./execTarget";
+import { assertAlive, openVerifiedPidfd } from "./execTarget";
+import { cgroupDirOf, cgroupDirsOf, moveIntoCgroups } from "../cgroup/membership";
 import { openContainerPty, type PtyPair } from "./pty";
 import { setWindowSize, type WindowSize } from "../sys/terminal";
 import type { ContainerSpec } from "./spec";
@@ -132,7 +133,7 @@ export class Executor {
       initPid = await h.spawned.promise;
       ownPidfd = libc.pidfdOpen(initPid);
       await h.ready.promise;
-      this.joinCgroups(target, initPid);
+      await this.joinCgroups(target, initPid);
       const spec = structuredClone(target.spec);
       spec.process.args = [...opts.args];
       spec.process.env = mergeEnv(spec.process.env ?? [], opts.env ?? []);
@@ -204,20 +205,18 @@ export class Executor {
     if (w !== undefined) await w.terminate();
   }
 
-  private joinCgroups(target: ExecTarget, initPid: number): void {
-    let files: string[];
-    if (target.cgroupPaths !== undefined) files = target.cgroupPaths.map(procsFile);
+  private async joinCgroups(target: ExecTarget, initPid: number): Promise<void> {
+    let dirs: string[];
+    if (target.cgroupPaths !== undefined) dirs = target.cgroupPaths.map(cgroupDirOf);
     else {
       // Only where the container's cgroup differs from the one the init was born in (ours).
-      const own = new Set(cgroupProcsFilesOf(initPid));
-      files = cgroupProcsFilesOf(target.pid).filter((f) => !own.has(f));
+      const own = new Set(cgroupDirsOf(initPid));
+      dirs = cgroupDirsOf(target.pid).filter((d) => !own.has(d));
     }
-    for (const f of files) {
-      try {
-        writeFileSync(f, String(initPid));
-      } catch (err) {
-        throw SysError.fromNode(err, "join the container's cgroup");
-      }
+    try {
+      await moveIntoCgroups(dirs, initPid);
+    } catch (err) {
+      throw withContext(err, "join the container's cgroup");
     }
   }
 

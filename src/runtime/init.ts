@@ -8,7 +8,7 @@
 import { closeSync, constants as fsConstants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, statSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import * as libc from "../sys/libc";
-import { SysError, ValidationError, hasCode } from "../sys/errors";
+import { NotFoundError, SysError, ValidationError, hasCode } from "../sys/errors";
 import {
   CAPABILITIES, CLONE_NEWCGROUP, CLONE_NEWNS, CLOSE_RANGE_CLOEXEC, MNT_DETACH,
   MS_BIND, MS_DIRSYNC, MS_MANDLOCK, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_NOSYMFOLLOW,
@@ -21,6 +21,8 @@ import * as initSys from "../sys/process";
 import { loadFilterOnCurrentThread } from "../seccomp/load";
 import { programCandidates } from "./programSearch";
 import { resolveInRoot } from "./rootPath";
+import { cgroupPathIn, hostHierarchies, type HostHierarchy } from "../cgroup/hierarchies";
+import { cgroupsOf } from "../cgroup/membership";
 import { resolveExecUser } from "./execUser";
 import { setControllingTerminal, setsid } from "../sys/terminal";
 import {
@@ -103,50 +105,6 @@ function parseOptions(m: MountSpec): ParsedOptions {
   return out;
 }
 
-/** One cgroup hierarchy of the host: where it is mounted and the options that select it. */
-interface HostHierarchy {
-  name: string;
-  type: "cgroup" | "cgroup2";
-  /** Super options minus rw/ro: "memory", "xattr,name=systemd", "" for cgroup2. */
-  data: string;
-}
-
-/** The hierarchies mounted under the host's /sys/fs/cgroup, from this (still the host's) mountinfo. */
-function hostHierarchies(): { unifiedOnly: boolean; hierarchies: HostHierarchy[] } {
-  // On a cgroup2-only host the one hierarchy is /sys/fs/cgroup itself.
-  const out: HostHierarchy[] = [];
-  let unifiedOnly = false;
-  for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
-    const [left, right] = line.split(" - ");
-    if (left === undefined || right === undefined) continue;
-    const mountPoint = left.split(" ")[4] ?? "";
-    const [type, , superOpts] = right.split(" ");
-    if (type !== "cgroup" && type !== "cgroup2") continue;
-    if (mountPoint === "/sys/fs/cgroup" && type === "cgroup2") unifiedOnly = true;
-    if (!mountPoint.startsWith("/sys/fs/cgroup/")) continue;
-    const name = mountPoint.slice("/sys/fs/cgroup/".length);
-    if (name.includes("/")) continue;
-    const data = (superOpts ?? "").split(",").filter((o) => o !== "rw" && o !== "ro").join(",");
-    out.push({ name, type, data });
-  }
-  return { unifiedOnly, hierarchies: out };
-}
-
-/** Mount options of a v1 hierarchy that do not select it. */
-const NON_SELECTING = new Set(["xattr", "noprefix", "clone_children", "cpuset_v2_mode", "favordynmods", "nofavordynmods"]);
-
-/** This process's cgroup in the hierarchy h, from /proc/self/cgroup (the launcher placed it). */
-function ownCgroup(h: HostHierarchy, lines: readonly string[]): string | undefined {
-  const wanted = h.type === "cgroup2" ? "" : h.data.split(",").filter((o) => o !== "" && !NON_SELECTING.has(o) && !o.startsWith("release_agent=")).sort().join(",");
-  for (const line of lines) {
-    const [id, controllers, ...path] = line.split(":");
-    if (id === undefined || controllers === undefined) continue;
-    if ((h.type === "cgroup2") !== (id === "0")) continue;
-    if (controllers.split(",").filter((c) => c !== "").sort().join(",") === wanted) return path.join(":");
-  }
-  return undefined;
-}
-
 /**
  * A "cgroup" mount (runc's default config has one at /sys/fs/cgroup): the host's layout again,
  * showing only the container's own cgroup. In a new cgroup namespace each hierarchy is mounted
@@ -155,14 +113,14 @@ function ownCgroup(h: HostHierarchy, lines: readonly string[]): string | undefin
  */
 function mountCgroups(dest: string, o: ParsedOptions, ownNamespace: boolean): void {
   const { unifiedOnly, hierarchies } = hostHierarchies();
-  const cgroupLines = ownNamespace ? [] : readFileSync("/proc/self/cgroup", "utf8").split("\n");
+  const memberships = ownNamespace ? [] : cgroupsOf("self");
   const mountHierarchy = (h: HostHierarchy, target: string): void => {
     if (ownNamespace) {
       libc.mount(h.type, target, h.type, o.flags, h.data === "" ? null : h.data);
       return;
     }
-    const path = ownCgroup(h, cgroupLines);
-    if (path === undefined) throw new SysError("open", 2, `/proc/self/cgroup`, `this process's cgroup in /sys/fs/cgroup/${h.name}`);
+    const path = cgroupPathIn(h, memberships);
+    if (path === undefined) throw new NotFoundError("cgroup", `of this process in /sys/fs/cgroup/${h.name}`, "/proc/self/cgroup does not list it");
     libc.mount(join("/sys/fs/cgroup", h.name, path), target, null, MS_BIND);
     libc.mount(null, target, null, MS_BIND | MS_REMOUNT | o.flags);
   };

@@ -7,7 +7,7 @@ import { closeSync, openSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { Worker } from "node:worker_threads";
 import * as libc from "../sys/libc";
-import { HostformError, SysError, ValidationError, hasCode } from "../sys/errors";
+import { HostformError, SysError, ValidationError, hasCode, registerErrorClass } from "../sys/errors";
 import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS } from "../sys/constants";
 import { cloneFlag } from "../sys/namespaces";
 import { validateSpec, type ContainerSpec } from "./spec";
@@ -90,6 +90,7 @@ export class ContainerStartError extends HostformError {
     if (f.path !== undefined) this.path = f.path;
   }
 }
+registerErrorClass(ContainerStartError);
 
 interface InitHandle {
   id: number;

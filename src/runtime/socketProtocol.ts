@@ -2,7 +2,7 @@
 // by one JSON line. A connection per request keeps both ends simple and lets `wait` hold its own
 // connection open for as long as the container runs.
 import { join } from "node:path";
-import { HostformError, SysError, UnsupportedError, ValidationError } from "../sys/errors";
+import { errorFromWire, errorToWire, type WireError } from "../sys/errors";
 import type { CgroupLimits } from "../cgroup/spec";
 import type { ContainerState } from "./state";
 
@@ -85,47 +85,10 @@ export interface SupervisorResults {
   shutdown: { pid: number };
 }
 
-/** An error as it crosses the socket: enough to rebuild the typed error on the client. */
-export interface WireError {
-  name: string;
-  message: string;
-  field?: string;
-  hint?: string;
-  syscall?: string;
-  errno?: number;
-  path?: string;
-}
-
 export type SupervisorResponse = { ok: true; result: unknown } | { ok: false; error: WireError };
 
-export function encodeError(err: unknown): WireError {
-  if (!(err instanceof Error)) return { name: "Error", message: String(err) };
-  const out: WireError = { name: err.name, message: err.message };
-  if (err instanceof ValidationError) {
-    out.field = err.field;
-    if (err.hint !== undefined) out.hint = err.hint;
-  }
-  const e = err as Partial<SysError>;
-  if (typeof e.syscall === "string") out.syscall = e.syscall;
-  if (typeof e.errno === "number") out.errno = e.errno;
-  if (typeof e.path === "string") out.path = e.path;
-  return out;
-}
+/** The wire form of a failure (typed errors are rebuilt on the client by errorFromWire). */
+export const encodeError = errorToWire;
 
-/** Rebuilds a typed error (ValidationError, SysError, UnsupportedError, HostformError) with the supervisor's message. */
-export function decodeError(w: WireError): HostformError {
-  let err: HostformError;
-  if (w.name === "ValidationError" && w.field !== undefined) err = new ValidationError(w.field, "", w.hint);
-  else if (w.name === "SysError" && w.syscall !== undefined && w.errno !== undefined) err = new SysError(w.syscall, w.errno, w.path);
-  else if (w.name === "UnsupportedError") err = new UnsupportedError(w.message);
-  else {
-    err = new HostformError(w.message);
-    err.name = w.name;
-    const extra = err as unknown as Record<string, unknown>;
-    if (w.syscall !== undefined) extra.syscall = w.syscall;
-    if (w.errno !== undefined) extra.errno = w.errno;
-    if (w.path !== undefined) extra.path = w.path;
-  }
-  err.message = w.message;
-  return err;
-}
+/** Rebuilds the typed error the supervisor threw. */
+export const decodeError = errorFromWire;

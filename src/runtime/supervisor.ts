@@ -3,7 +3,6 @@
 // clients on a unix socket. Containers do not depend on it: their stdio goes straight to files, so
 // if it dies they keep running and the next supervisor adopts them from their state files.
 import { closeSync, constants as fsConstants, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { HostformError, SysError, ValidationError, hasCode } from "../sys/errors";
@@ -370,25 +369,6 @@ export class Supervisor {
     for (const fd of rec.stdioFds.splice(0)) closeSync(fd);
   }
 
-  /**
-   * Moves a waiting init into its cgroup in every hierarchy. A write to cgroup.procs blocks for an
-   * RCU grace period (~10 ms here, once per hierarchy): written from the thread pool, all at once,
-   * so the supervisor keeps serving the other creates meanwhile instead of stalling ~25 ms each.
-   */
-  private async placeInCgroup(name: string, pid: number): Promise<void> {
-    const paths = this.cgroups().paths(name);
-    const dirs = new Set([...Object.values(paths.v1), ...(paths.v2 !== undefined ? [paths.v2] : [])]);
-    await Promise.all(
-      [...dirs].map(async (dir) => {
-        try {
-          await writeFile(join(dir, "cgroup.procs"), String(pid));
-        } catch (err) {
-          throw SysError.fromNode(err, `move pid ${pid} into cgroup ${name} (${dir})`);
-        }
-      }),
-    );
-  }
-
   /** Places a waiting init in the cgroup: status created. */
   private async prepare(rec: Supervised): Promise<void> {
     const launcher = this.theLauncher();
@@ -398,7 +378,7 @@ export class Supervisor {
     const opts: Parameters<Launcher["prepare"]>[1] = {
       stdio,
       bundle: rec.state.bundle,
-      onCgroup: (pid) => this.placeInCgroup(rec.state.cgroup, pid),
+      onCgroup: (pid) => this.cgroups().addProcess(rec.state.cgroup, pid),
     };
     if (rec.state.seccompPath !== undefined) opts.seccompFilter = readFileSync(rec.state.seccompPath);
     const prepared = await launcher.prepare(rec.state.spec, opts);

@@ -22,6 +22,31 @@ export class HostformError extends Error {
     super(message, options);
     this.name = new.target.name;
   }
+
+  /**
+   * The same error (same class, same fields) with context in front of its message, as crun's
+   * layers do ("create cgroup web: write /sys/...: EBUSY"). The original stays reachable as cause.
+   */
+  withContext(context: string): this {
+    const copy = Object.create(Object.getPrototypeOf(this) as object) as this;
+    Object.assign(copy, this);
+    Object.defineProperty(copy, "message", { value: `${context}: ${this.message}`, writable: true, configurable: true });
+    Object.defineProperty(copy, "cause", { value: this, writable: true, configurable: true });
+    const frames = this.stack?.split("\n").slice(1).join("\n") ?? "";
+    Object.defineProperty(copy, "stack", { value: `${this.name}: ${copy.message}\n${frames}`, writable: true, configurable: true });
+    return copy;
+  }
+}
+
+/**
+ * Adds context to any failure: a HostformError keeps its class and fields, a Node system error
+ * becomes a SysError, anything else is wrapped (cause = the original).
+ */
+export function withContext(err: unknown, context: string): HostformError {
+  if (err instanceof HostformError) return err.withContext(context);
+  if (isErrnoException(err) && typeof err.errno === "number") return SysError.fromNode(err, context);
+  const message = err instanceof Error ? err.message : String(err);
+  return new HostformError(`${context}: ${message}`, { cause: err });
 }
 
 /**
@@ -34,24 +59,28 @@ export class SysError extends HostformError {
   readonly syscall: string;
   readonly path?: string;
 
-  constructor(syscall: string, errno: number, path?: string, context?: string) {
+  constructor(syscall: string, errno: number, path?: string, context?: string, options?: { cause?: unknown }) {
     const code = errnoName(errno);
     const where = path !== undefined ? ` ${path}` : "";
     const prefix = context !== undefined ? `${context}: ` : "";
-    super(`${prefix}${syscall}${where}: ${code} (${describeErrno(errno)})`);
+    super(`${prefix}${syscall}${where}: ${code} (${describeErrno(errno)})`, options);
     this.errno = errno;
     this.code = code;
     this.syscall = syscall;
     if (path !== undefined) this.path = path;
   }
 
-  /** Wraps a Node fs error (which carries errno/syscall/path) into a SysError with context. */
-  static fromNode(err: unknown, context?: string): SysError | unknown {
-    if (err instanceof SysError) return err;
+  /**
+   * A Node system error (which carries errno/syscall/path) as a SysError with context; a
+   * HostformError gets the context added (withContext); anything else is returned as it is.
+   */
+  static fromNode(err: unknown, context?: string): SysError;
+  static fromNode(err: unknown, context?: string): unknown;
+  static fromNode(err: unknown, context?: string): unknown {
+    if (err instanceof HostformError) return context === undefined ? err : err.withContext(context);
     if (isErrnoException(err) && typeof err.errno === "number") {
       // Node reports errno negated (libuv convention).
-      const e = new SysError(err.syscall ?? "fs", Math.abs(err.errno), err.path, context);
-      return e;
+      return new SysError(err.syscall ?? "fs", Math.abs(err.errno), err.path, context, { cause: err });
     }
     return err;
   }
@@ -60,17 +89,104 @@ export class SysError extends HostformError {
 /** Input that cannot be used, named by the field that holds it and the fix. */
 export class ValidationError extends HostformError {
   readonly field: string;
+  readonly problem: string;
   readonly hint?: string;
 
   constructor(field: string, problem: string, hint?: string) {
     super(`${field}: ${problem}${hint !== undefined ? ` (${hint})` : ""}`);
     this.field = field;
+    this.problem = problem;
     if (hint !== undefined) this.hint = hint;
+  }
+
+  /** The same problem under another field name (a spec field reported as the resource's property). */
+  renamed(field: string, suffix = ""): ValidationError {
+    const e = new ValidationError(field, `${this.problem}${suffix}`, this.hint);
+    Object.defineProperty(e, "cause", { value: this, writable: true, configurable: true });
+    return e;
   }
 }
 
 /** The host cannot do what was asked (missing controller, kernel feature, binary). */
 export class UnsupportedError extends HostformError {}
+
+/** A named object that does not exist (a container, a cgroup, a namespace set). */
+export class NotFoundError extends HostformError {
+  constructor(
+    readonly kind: string,
+    readonly id: string,
+    readonly hint?: string,
+  ) {
+    super(`${kind} ${id} does not exist${hint !== undefined ? ` (${hint})` : ""}`);
+  }
+}
+
+/** Something hostform waited for did not happen in time; detail says what was still in the way. */
+export class TimeoutError extends HostformError {
+  constructor(
+    readonly what: string,
+    readonly ms: number,
+    detail?: string,
+  ) {
+    super(`${what}: not done after ${ms} ms${detail !== undefined ? `: ${detail}` : ""}`);
+  }
+}
+
+/** A file (state, metadata, kernel output) whose content is not what its writer writes. */
+export class CorruptFileError extends HostformError {
+  constructor(
+    readonly path: string,
+    readonly problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${path}: ${problem}`, options);
+  }
+}
+
+/** An error as it crosses a process boundary (the supervisor's socket, an init's pipe). */
+export interface WireError {
+  name: string;
+  message: string;
+  /** The error's own fields (errno, syscall, path, field, hint, ...). */
+  fields?: Record<string, unknown>;
+  cause?: WireError;
+}
+
+type ErrorClass = { readonly prototype: HostformError; readonly name: string };
+const errorClasses = new Map<string, ErrorClass>();
+
+/** Lets errorFromWire rebuild instances of cls (by class name) on the other side of a socket. */
+export function registerErrorClass(cls: ErrorClass): void {
+  errorClasses.set(cls.name, cls);
+}
+
+/** The wire form of err: class name, message, own fields and cause chain. */
+export function errorToWire(err: unknown): WireError {
+  if (!(err instanceof Error)) return { name: "Error", message: String(err) };
+  const out: WireError = { name: err.name, message: err.message };
+  const fields: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(err)) if (k !== "name" && (v === null || ["string", "number", "boolean"].includes(typeof v))) fields[k] = v;
+  if (Object.keys(fields).length > 0) out.fields = fields;
+  if (err.cause !== undefined) out.cause = errorToWire(err.cause);
+  return out;
+}
+
+/**
+ * Rebuilds the typed error of a WireError: the same class (when registered here), message, fields
+ * and cause, so `instanceof` and `hasCode` work on the client as they did in the server.
+ */
+export function errorFromWire(w: WireError): HostformError {
+  const cls = errorClasses.get(w.name) ?? HostformError;
+  const err = Object.create(cls.prototype) as HostformError;
+  Object.assign(err, w.fields ?? {});
+  Object.defineProperty(err, "name", { value: w.name, writable: true, configurable: true, enumerable: true });
+  Object.defineProperty(err, "message", { value: w.message, writable: true, configurable: true });
+  Object.defineProperty(err, "stack", { value: `${w.name}: ${w.message}\n    (from another process)`, writable: true, configurable: true });
+  if (w.cause !== undefined) Object.defineProperty(err, "cause", { value: errorFromWire(w.cause), writable: true, configurable: true });
+  return err;
+}
+
+for (const cls of [HostformError, SysError, ValidationError, UnsupportedError, NotFoundError, TimeoutError, CorruptFileError]) registerErrorClass(cls);
 
 export function isErrnoException(err: unknown): err is NodeJS.ErrnoException {
   return err instanceof Error && ("errno" in err || "code" in err);

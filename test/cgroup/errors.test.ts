@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { openCgroupDriver } from "../../src/cgroup/driver";
 import { detectLayout, type CgroupLayout } from "../../src/cgroup/layout";
-import { SysError, UnsupportedError, ValidationError } from "../../src/sys/errors";
+import { NotFoundError, SysError, UnsupportedError, ValidationError } from "../../src/sys/errors";
 import { needsRoot, testPrefix } from "../helpers/prefix";
 
 const layout = detectLayout();
@@ -64,7 +64,8 @@ test("a value the kernel refuses leaves nothing half-made and names the file", {
   assertNothingMade(name);
 });
 
-test("apply to a cgroup that does not exist is ENOENT with context", { skip: needsRoot }, () => {
+test("apply to a cgroup that does not exist is a NotFoundError naming it", { skip: needsRoot }, () => {
   const name = testPrefix("absent");
-  assert.throws(() => driver.apply(name, { pids: { max: 3 } }), (e: unknown) => e instanceof SysError && e.code === "ENOENT" && e.message.startsWith(`apply limits to cgroup ${name}`));
+  assert.throws(() => driver.apply(name, { pids: { max: 3 } }), (e: unknown) => e instanceof NotFoundError && e.kind === "cgroup" && e.id === `hostform/${name}`);
+  assertNothingMade(name);
 });

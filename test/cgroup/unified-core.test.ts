@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { openCgroupDriver } from "../../src/cgroup/driver";
 import { detectLayout } from "../../src/cgroup/layout";
-import { SysError } from "../../src/sys/errors";
+import { TimeoutError } from "../../src/sys/errors";
 import { needsRoot, testPrefix } from "../helpers/prefix";
 import { spawnWaiting, type WaitingChild } from "./children";
 
@@ -35,7 +35,7 @@ test("hybrid hosts create the cgroup in the unified hierarchy too; procs and pop
   assert.equal(driver.populated(name), false);
   const c = spawnWaiting("sleep 30");
   kids.push(c);
-  driver.addProcess(name, c.pid);
+  await driver.addProcess(name, c.pid);
   assert.deepEqual(driver.procs(name), [c.pid]);
   assert.match(events(dir), /^populated 1$/m);
   assert.ok(driver.populated(name));
@@ -51,7 +51,7 @@ test("cgroup.freeze stops the tasks and cgroup.events reports frozen; thaw resum
   const dir = driver.paths(name).v2!;
   const c = spawnWaiting("while :; do :; done");
   kids.push(c);
-  driver.addProcess(name, c.pid);
+  await driver.addProcess(name, c.pid);
   c.go();
   await driver.freeze(name);
   assert.match(events(dir), /^frozen 1$/m);
@@ -72,11 +72,11 @@ test("kill: SIGKILL through cgroup.kill reaches nested cgroups; other signals th
   kids.push(outer, inner, termed);
   // Leaves only: on v2 a cgroup whose children have controllers cannot hold processes itself (EBUSY).
   driver.create(`${name}/o`);
-  driver.addProcess(`${name}/o`, outer.pid);
-  driver.addProcess(`${name}/a/b`, inner.pid);
+  await driver.addProcess(`${name}/o`, outer.pid);
+  await driver.addProcess(`${name}/a/b`, inner.pid);
   inner.go();
   driver.create(`${name}/t`);
-  driver.addProcess(`${name}/t`, termed.pid);
+  await driver.addProcess(`${name}/t`, termed.pid);
   // SIGTERM before the shell set its trap would kill it outright: wait until it says so (a fixed
   // pause is too short under emulation, see test/vm).
   const trapped = new Promise<void>((resolve) => termed.child.stderr!.once("data", () => resolve()));
@@ -95,16 +95,16 @@ test("kill: SIGKILL through cgroup.kill reaches nested cgroups; other signals th
   await driver.delete(name); // gone is success
 });
 
-test("delete waits for processes, then fails with EBUSY naming them when they stay", { skip }, async (t) => {
+test("delete waits for processes, then fails with a TimeoutError naming them when they stay", { skip }, async (t) => {
   const { name, kids } = scratch(t, "v2-busy");
   driver.create(name);
   const c = spawnWaiting("sleep 30");
   kids.push(c);
-  driver.addProcess(name, c.pid);
+  await driver.addProcess(name, c.pid);
   await assert.rejects(driver.delete(name, { timeoutMs: 150 }), (e: unknown) => {
-    assert.ok(e instanceof SysError);
-    assert.equal(e.code, "EBUSY");
-    assert.match(e.message, new RegExp(`delete cgroup ${name}: processes ${c.pid} still live`));
+    assert.ok(e instanceof TimeoutError);
+    assert.equal(e.ms, 150);
+    assert.match(e.message, new RegExp(`^delete cgroup ${name}: not done after 150 ms: processes ${c.pid} still live`));
     return true;
   });
   assert.ok(driver.exists(name));

@@ -73,7 +73,7 @@ test("memory: stats show usage, peak, and an OOM kill when a child allocates pas
   // A shell variable of 64 MiB: the subshell that builds it outgrows a 16 MiB limit.
   const c = spawnWaiting(`x=$(head -c 67108864 /dev/zero | tr '\\0' a); echo survived`);
   children.push(c);
-  driver.addProcess(name, c.pid);
+  await driver.addProcess(name, c.pid);
   c.go();
   await c.exited;
   const s = driver.stats(name);
@@ -91,7 +91,7 @@ test("cpu: shares, weight conversion, cores -> quota/period, update in place, th
   assertNoDrift(declared, name);
   const busy = spawnWaiting("while :; do :; done");
   children.push(busy);
-  driver.addProcess(name, busy.pid);
+  await driver.addProcess(name, busy.pid);
   busy.go();
   const deadline = Date.now() + 5000;
   while (Date.now() < deadline && (driver.stats(name).cpu?.nrThrottled ?? 0) === 0) await new Promise((r) => setTimeout(r, 50));
@@ -111,7 +111,7 @@ test("cpuset: copied from the parent so tasks can join; lists read back canonica
   assert.equal(file(join(dir, "cpuset.mems")), file(join(layout.v1Mounts.cpuset!, "cpuset.mems")));
   const c = spawnWaiting("sleep 30");
   children.push(c);
-  driver.addProcess(name, c.pid);
+  await driver.addProcess(name, c.pid);
   assert.match(readFileSync(`/proc/${c.pid}/status`, "utf8"), /Cpus_allowed_list:\s+0\n/);
   const all = file(join(layout.v1Mounts.cpuset!, "cpuset.cpus"));
   const spelled = all.includes("-") ? all.replace(/^(\d+)-(\d+)$/, (_m, a: string, b: string) => Array.from({ length: Number(b) - Number(a) + 1 }, (_v, i) => Number(a) + i).join(",")) : all;
@@ -124,7 +124,7 @@ test("pids: max read back, enforced on fork, limit hits counted", { skip: skipUn
   assertNoDrift({ pids: { max: 4 } }, name);
   const c = spawnWaiting("for i in 1 2 3 4 5 6 7 8; do sleep 5 & done; wait");
   children.push(c);
-  driver.addProcess(name, c.pid);
+  await driver.addProcess(name, c.pid);
   c.go();
   const deadline = Date.now() + 3000;
   while (Date.now() < deadline && (driver.stats(name).pids?.limitHits ?? 0) === 0) await new Promise((r) => setTimeout(r, 20));
@@ -167,7 +167,7 @@ test("freezer: v1 freeze and thaw through freezer.state", { skip: skipUnless("fr
   const v1 = new V1Manager(layout.v1Mounts);
   const c = spawnWaiting("sleep 30");
   children.push(c);
-  driver.addProcess(name, c.pid);
+  await driver.addProcess(name, c.pid);
   const segs = [name];
   await v1.setFrozen(segs, true);
   const dir = driver.paths(name).v1.freezer!;
@@ -186,8 +186,8 @@ test("pure-v1 driver on this host: kill through freeze/signal/thaw, then delete 
   });
   v1only.create(`${name}/inner`, { pids: { max: 100 } });
   assert.equal(v1only.paths(name).v2, undefined);
-  v1only.addProcess(name, kids[0]!.pid);
-  v1only.addProcess(`${name}/inner`, kids[1]!.pid);
+  await v1only.addProcess(name, kids[0]!.pid);
+  await v1only.addProcess(`${name}/inner`, kids[1]!.pid);
   kids[1]!.go();
   assert.deepEqual(v1only.procs(name), [kids[0]!.pid]);
   assert.ok(v1only.populated(name));

@@ -78,7 +78,7 @@ test("memory.max is enforced: a child allocating past it is OOM-killed (memory.e
   if (existsSync(join(dir, "memory.swap.max"))) driver.apply(name, { memory: { swapMax: 0 } });
   const c = spawnWaiting(`x=$(head -c 67108864 /dev/zero | tr '\\0' a); echo survived`);
   kids.push(c);
-  driver.addProcess(name, c.pid);
+  await driver.addProcess(name, c.pid);
   c.go();
   await c.exited;
   const s = driver.stats(name).memory!;
@@ -91,7 +91,7 @@ test("pids.max is enforced: forks beyond it fail and pids.events counts them", {
   const { name, kids } = scratch(t, "v2-pids", { pids: { max: 4 } });
   const c = spawnWaiting("for i in 1 2 3 4 5 6 7 8; do sleep 5 & done; wait");
   kids.push(c);
-  driver.addProcess(name, c.pid);
+  await driver.addProcess(name, c.pid);
   c.go();
   await until(() => (driver.stats(name).pids?.limitHits ?? 0) > 0, 3000);
   const s = driver.stats(name).pids!;
@@ -103,7 +103,7 @@ test("cpu.max throttles a busy loop (cpu.stat nr_throttled > 0)", { skip: skipUn
   const { name, kids } = scratch(t, "v2-cpu", { cpu: { cores: "0.05" } });
   const c = spawnWaiting("while :; do :; done");
   kids.push(c);
-  driver.addProcess(name, c.pid);
+  await driver.addProcess(name, c.pid);
   c.go();
   await until(() => (driver.stats(name).cpu?.nrThrottled ?? 0) > 0, 5000);
   const s = driver.stats(name).cpu!;
@@ -114,7 +114,7 @@ test("cpuset pins a joining task to the declared cpus", { skip: skipUnless("cpus
   const { name, kids } = scratch(t, "v2-cpuset", { cpuset: { cpus: "0" } });
   const c = spawnWaiting("sleep 30");
   kids.push(c);
-  driver.addProcess(name, c.pid);
+  await driver.addProcess(name, c.pid);
   assert.match(readFileSync(`/proc/${c.pid}/status`, "utf8"), /Cpus_allowed_list:\s+0\n/);
 });
 
@@ -137,7 +137,7 @@ test("cgroup.freeze and cgroup.kill on a v2 host with its controllers", { skip: 
   const { name, dir, kids } = scratch(t, "v2-core", { pids: { max: 10 } });
   const c = spawnWaiting("sleep 30 & wait");
   kids.push(c);
-  driver.addProcess(name, c.pid);
+  await driver.addProcess(name, c.pid);
   c.go();
   await driver.freeze(name);
   assert.match(readFileSync(join(dir, "cgroup.events"), "utf8"), /^frozen 1$/m);

@@ -68,7 +68,7 @@ export class DefaultContainers {
         seccompFilter: this.seccomp,
         onCgroup: (pid) => {
           this.pids.push(pid);
-          this.driver.addProcess(cgroup, pid);
+          return this.driver.addProcess(cgroup, pid);
         },
       });
       return { container, cgroup, stdoutFile, stderrFile };

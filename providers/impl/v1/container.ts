@@ -14,7 +14,7 @@ import { collectFailures } from "./checkFailures";
 import { projectLive } from "./cgroup";
 import { withLiftedLimits } from "./cgroupLifts";
 import type { ContainerInputs, ContainerOutputs } from "./containerInputs";
-import { inEveryHierarchy, joinedNamespacesMatch, namespaceInodes, seccompModeOf } from "./containerLive";
+import { joinedNamespacesMatch, namespaceInodes, seccompModeOf } from "./containerLive";
 import { declaredPolicies, policiesDiffer, rewritePolicies } from "./containerPolicy";
 import { seccompChoice } from "./containerSeccomp";
 import { SPEC_DIGEST_ANNOTATION, asInputError, buildSpec, specDigest, validatePolicies } from "./containerSpec";
@@ -96,7 +96,7 @@ async function observe(inputs: ContainerInputs, id: string, cgroupName: string):
     restartCount: state.restartCount,
     exitCode: alive ? null : state.exitCode,
     logPath: state.logPath,
-    inCgroup: alive && limits !== null && inEveryHierarchy(state.pid, d.paths(cgroupName)),
+    inCgroup: alive && limits !== null && d.contains(cgroupName, state.pid),
     liveLimits: limits !== null ? projectLive(d.normalize(limitsOf(inputs)), limits) : null,
     seccompMode: alive ? seccompMode! : "",
     namespaces: alive ? namespaces! : {},
@@ -286,7 +286,7 @@ export const provider: pulumi.dynamic.ResourceProvider<ContainerInputs, Containe
     // create() makes a deleted cgroup again and writes the limits; lifted values undo the ones
     // no longer declared.
     d.create(cgroupName, withLiftedLimits(limitsOf(olds), limitsOf(news)));
-    if (!inEveryHierarchy(live.state.pid, d.paths(cgroupName))) d.addProcess(cgroupName, live.state.pid);
+    if (!d.contains(cgroupName, live.state.pid)) await d.addProcess(cgroupName, live.state.pid);
     const policies = declaredPolicies(news);
     if (policiesDiffer(live.state, policies)) await rewritePolicies(client(), id, policies);
     return { outs: await mustObserve(news, id, cgroupName) };

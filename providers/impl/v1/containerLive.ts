@@ -1,8 +1,6 @@
-// What the host says about a running container's PID 1: its namespaces, its seccomp mode and
-// whether it still sits in its cgroup in every hierarchy. Each read tolerates the process dying
-// under it (the answer is then "not running", never an error).
-import { readFileSync, statSync } from "node:fs";
-import type { CgroupPaths } from "../../../src/cgroup/driver";
+// What the host says about a running container's PID 1: its namespaces and its seccomp mode.
+// Each read tolerates the process dying under it (the answer is then "not running", never an error).
+import { statSync } from "node:fs";
 import { NAMESPACE_TYPES, type NamespaceType } from "../../../src/ns/types";
 import { readSeccompStatus } from "../../../src/seccomp/inspect";
 import { SysError, hasCode } from "../../../src/sys/errors";
@@ -33,26 +31,6 @@ export function seccompModeOf(pid: number): string | undefined {
     if (gone(err)) return undefined;
     throw err;
   }
-}
-
-/**
- * Whether pid is listed in cgroup.procs of every directory of the cgroup (v2 and each v1
- * hierarchy): a process moved out in one hierarchy escapes that controller's limits.
- */
-export function inEveryHierarchy(pid: number, paths: CgroupPaths): boolean {
-  const dirs = [...(paths.v2 !== undefined ? [paths.v2] : []), ...Object.values(paths.v1)];
-  if (dirs.length === 0) return false;
-  for (const dir of new Set(dirs)) {
-    let text: string;
-    try {
-      text = readFileSync(`${dir}/cgroup.procs`, "utf8");
-    } catch (err) {
-      if (gone(err)) return false;
-      throw SysError.fromNode(err, `read ${dir}/cgroup.procs`);
-    }
-    if (!text.split("\n").includes(String(pid))) return false;
-  }
-  return true;
 }
 
 /** True when every namespace the container joins has the inode the Namespace resource reported. */

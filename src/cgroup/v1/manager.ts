@@ -2,8 +2,8 @@
 // controllers ("cpu,cpuacct") share a hierarchy and so a directory; each is visited once.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { SysError } from "../../sys/errors";
-import { readPids, writeCgroupFile } from "../cgroupfs";
+import { TimeoutError, UnsupportedError } from "../../sys/errors";
+import { readPids } from "../cgroupfs";
 import type { Controller, StatsPart } from "../controller";
 import type { NormalizedLimits } from "../spec";
 import { cgroupDir, makeCgroupPath, removeCgroupTree, subtreeDeepestFirst, waitFor } from "../tree";
@@ -78,10 +78,6 @@ export class V1Manager {
     return this.uniqueDirs(segments).some((d) => existsSync(d));
   }
 
-  addProcess(segments: string[], pid: number): void {
-    for (const d of this.uniqueDirs(segments)) writeCgroupFile(join(d, "cgroup.procs"), String(pid));
-  }
-
   private procsDir(segments: string[]): string | undefined {
     const dirs = this.dirs(segments);
     const name = PROCS_ORDER.find((n) => dirs[n] !== undefined);
@@ -105,7 +101,7 @@ export class V1Manager {
   /** Freezes (or thaws) through freezer.state and waits for FROZEN (or THAWED). */
   async setFrozen(segments: string[], frozen: boolean, timeoutMs = 5000): Promise<void> {
     const dir = this.dirs(segments).freezer;
-    if (dir === undefined) throw new SysError(frozen ? "freeze" : "thaw", 95 /* EOPNOTSUPP */, undefined, "no v1 freezer hierarchy is mounted");
+    if (dir === undefined) throw new UnsupportedError(`${frozen ? "freeze" : "thaw"}: no v1 freezer hierarchy is mounted`);
     setFreezerState(dir, frozen);
     const want = frozen ? "FROZEN" : "THAWED";
     // FREEZING may linger while a task sits in an uninterruptible sleep; re-writing FROZEN retries.
@@ -114,7 +110,7 @@ export class V1Manager {
       if (s === "FREEZING") setFreezerState(dir, frozen);
       return s === want;
     }, timeoutMs);
-    if (!ok) throw new SysError(frozen ? "freeze" : "thaw", 110 /* ETIMEDOUT */, join(dir, "freezer.state"));
+    if (!ok) throw new TimeoutError(`${frozen ? "freeze" : "thaw"} ${dir}`, timeoutMs, `${join(dir, "freezer.state")} never read ${want}`);
   }
 
   async remove(segments: string[], timeoutMs?: number): Promise<void> {

@@ -3,7 +3,7 @@
 // cgroup.freeze, cgroup.kill) that work on any cgroup2 mount, even one with no controllers.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { SysError } from "../../sys/errors";
+import { TimeoutError } from "../../sys/errors";
 import { readCgroupFile, readFlatKeyed, readOptional, readPids, writeCgroupFile } from "../cgroupfs";
 import type { Controller, StatsPart } from "../controller";
 import type { NormalizedLimits } from "../spec";
@@ -78,10 +78,6 @@ export class V2Manager {
     return existsSync(this.dir(segments));
   }
 
-  addProcess(segments: string[], pid: number): void {
-    writeCgroupFile(join(this.dir(segments), "cgroup.procs"), String(pid));
-  }
-
   /** Processes directly in the cgroup (not in its children). */
   procs(segments: string[]): number[] {
     return readPids(join(this.dir(segments), "cgroup.procs"));
@@ -99,7 +95,7 @@ export class V2Manager {
     writeCgroupFile(join(dir, "cgroup.freeze"), frozen ? "1" : "0");
     const want = frozen ? 1 : 0;
     const ok = await waitFor(() => readFlatKeyed(join(dir, "cgroup.events")).get("frozen") === want, timeoutMs);
-    if (!ok) throw new SysError(frozen ? "freeze" : "thaw", 110 /* ETIMEDOUT */, join(dir, "cgroup.events"));
+    if (!ok) throw new TimeoutError(`${frozen ? "freeze" : "thaw"} ${dir}`, timeoutMs, `${join(dir, "cgroup.events")} never reported frozen ${want}`);
   }
 
   /** Whether cgroup.kill exists (Linux 5.14+). */
