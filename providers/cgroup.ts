@@ -6,24 +6,26 @@ import { stableProvider } from "./stableProvider";
 
 const provider = stableProvider("cgroup");
 
+/**
+ * One optional input per limit group (memory, cpu, cpuset, pids, io: see each group's declared type in
+ * src/cgroup/v2/<group>.ts), so a new controller needs no line here.
+ */
+export type CgroupLimitArgs = { [G in keyof CgroupLimits]?: pulumi.Input<NonNullable<CgroupLimits[G]>> };
+
+/** The declared limits, one output per group. */
+export type CgroupLimitOutputs = { readonly [G in keyof CgroupLimits]-?: pulumi.Output<CgroupLimits[G] | undefined> };
+
 /** Arguments of a Cgroup. Every limit is optional; an undeclared limit is left as the kernel has it. */
-export interface CgroupArgs {
+export interface CgroupArgs extends CgroupLimitArgs {
   /** Pinned cgroup name (one level, e.g. "web"). Default: the resource name plus a random suffix.
    *  A pinned name makes replacements delete the old cgroup first. */
   name?: pulumi.Input<string>;
   /** The Cgroup this one is nested in; its full name becomes this one's prefix ("pod/web"). */
   parent?: Cgroup;
-  /** Memory limits: max, high, low, swapMax as bytes or sizes ("64Mi", "1G") or "max". */
-  memory?: pulumi.Input<NonNullable<CgroupLimits["memory"]>>;
-  /** CPU: weight (1..10000) or shares (2..262144); quota/period in µs, or cores (0.5, "500m"). */
-  cpu?: pulumi.Input<NonNullable<CgroupLimits["cpu"]>>;
-  /** CPUs and memory nodes, as lists such as "0-1" or "0,2". */
-  cpuset?: pulumi.Input<NonNullable<CgroupLimits["cpuset"]>>;
-  /** Task count limit, or "max". */
-  pids?: pulumi.Input<NonNullable<CgroupLimits["pids"]>>;
-  /** I/O weight (or v1 blkioWeight) and per-device throttles. */
-  io?: pulumi.Input<NonNullable<CgroupLimits["io"]>>;
 }
+
+/** The declared limit groups are outputs too (interface merged into the class below). */
+export interface Cgroup extends CgroupLimitOutputs {}
 
 /**
  * A cgroup under hostform's parent in every hierarchy the host mounts (cgroup v2, v1 or hybrid).
@@ -44,16 +46,6 @@ export class Cgroup extends pulumi.dynamic.Resource {
   declare readonly paths: pulumi.Output<CgroupPaths>;
   /** Live values of the declared limits, in the kernel's terms (bytes rounded to pages, quota/period). */
   declare readonly limits: pulumi.Output<NormalizedLimits>;
-  /** Declared memory limits. */
-  declare readonly memory: pulumi.Output<CgroupLimits["memory"] | undefined>;
-  /** Declared cpu limits. */
-  declare readonly cpu: pulumi.Output<CgroupLimits["cpu"] | undefined>;
-  /** Declared cpuset. */
-  declare readonly cpuset: pulumi.Output<CgroupLimits["cpuset"] | undefined>;
-  /** Declared pids limit. */
-  declare readonly pids: pulumi.Output<CgroupLimits["pids"] | undefined>;
-  /** Declared io limits. */
-  declare readonly io: pulumi.Output<CgroupLimits["io"] | undefined>;
 
   constructor(name: string, args: CgroupArgs = {}, opts?: pulumi.CustomResourceOptions) {
     const { parent, ...limits } = args;

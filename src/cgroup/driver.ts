@@ -12,10 +12,11 @@ import { join } from "node:path";
 import { NotFoundError, TimeoutError, UnsupportedError, ValidationError, hasCode, withContext as addContext } from "../sys/errors";
 import { signalNumber } from "../sys/signals";
 import { readPids } from "./cgroupfs";
+import { fieldName } from "./fields";
 import { moveIntoCgroups } from "./membership";
-import type { CgroupStats, StatsPart } from "./controller";
+import type { AnyController, CgroupStats, StatsPart } from "./controller";
 import { detectLayout, type CgroupLayout } from "./layout";
-import { LIMIT_GROUPS, validateLimits, type CgroupLimits, type LimitGroup, type NormalizedLimits } from "./spec";
+import { LIMIT_GROUPS, validateLimits, type CgroupLimits, type LimitGroupName, type NormalizedLimits } from "./spec";
 import { cgroupSegments, waitFor } from "./tree";
 import { V1Manager } from "./v1/manager";
 import { V2Manager, V2_CONTROLLERS } from "./v2/manager";
@@ -37,7 +38,7 @@ export interface DeleteOptions {
 export interface CgroupDriver {
   readonly layout: CgroupLayout;
   /** Which hierarchy holds each limit group on this host; absent groups cannot be enforced here. */
-  readonly routes: Partial<Record<LimitGroup, "v1" | "v2">>;
+  readonly routes: Partial<Record<LimitGroupName, "v1" | "v2">>;
   /**
    * Validates declared limits and converts them to what this host stores (pages, shares or weight,
    * blkio or io scale). Compare the result with read() through diffLimits. Throws ValidationError or
@@ -94,34 +95,33 @@ function mergeStats(parts: StatsPart[]): CgroupStats {
 }
 
 class Driver implements CgroupDriver {
-  readonly routes: Partial<Record<LimitGroup, "v1" | "v2">> = {};
+  readonly routes: Partial<Record<LimitGroupName, "v1" | "v2">> = {};
   private readonly v1?: V1Manager;
   private readonly v2?: V2Manager;
 
   constructor(readonly layout: CgroupLayout) {
     const v1 = layout.mode === "v2" ? undefined : new V1Manager(layout.v1Mounts);
-    const v2Owned = V2_CONTROLLERS.filter((c) => {
-      if (!layout.v2Controllers.includes(c.name)) return false;
-      return !c.groups.some((g) => v1?.controllers.some((v) => v.groups.includes(g)));
-    });
+    const v1Groups = new Set(v1?.controllers.map((c) => c.limits?.name));
+    // A group goes to v2 only where no v1 hierarchy holds it (hybrid hosts keep their limits in v1).
+    const v2Owned: AnyController[] = V2_CONTROLLERS.filter((c) => layout.v2Controllers.includes(c.name) && !v1Groups.has(c.limits.name));
     if (v1 !== undefined) this.v1 = v1;
     if (layout.unifiedMount !== undefined) this.v2 = new V2Manager(layout.unifiedMount, v2Owned);
     for (const g of LIMIT_GROUPS) {
-      if (v1?.controllers.some((c) => c.groups.includes(g))) this.routes[g] = "v1";
-      else if (v2Owned.some((c) => c.groups.includes(g))) this.routes[g] = "v2";
+      if (v1Groups.has(g)) this.routes[g] = "v1";
+      else if (v2Owned.some((c) => c.limits?.name === g)) this.routes[g] = "v2";
     }
   }
 
   normalize(limits: CgroupLimits | undefined, fieldPrefix = ""): NormalizedLimits {
     const valid = validateLimits(limits ?? {}, fieldPrefix);
-    const prefix = fieldPrefix === "" ? "" : `${fieldPrefix}.`;
+
     for (const g of LIMIT_GROUPS) {
       if (valid[g] !== undefined && this.routes[g] === undefined) {
         const hosts = g === "io" ? "io (v2) or blkio (v1)" : g;
-        throw new UnsupportedError(`${prefix}${g}: this host has no ${hosts} controller (cgroup ${this.layout.mode}); remove the ${g} limits or use a host that has it`);
+        throw new UnsupportedError(`${fieldName(fieldPrefix, g)}: this host has no ${hosts} controller (cgroup ${this.layout.mode}); remove the ${g} limits or use a host that has it`);
       }
     }
-    return { ...(this.v1?.normalize(valid, prefix) ?? {}), ...(this.v2?.normalize(valid, prefix) ?? {}) };
+    return { ...(this.v1?.normalize(valid, fieldPrefix) ?? {}), ...(this.v2?.normalize(valid, fieldPrefix) ?? {}) };
   }
 
   create(name: string, limits?: CgroupLimits): void {

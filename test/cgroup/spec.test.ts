@@ -1,16 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseCpu, parseSize } from "../../src/cgroup/units";
-import {
-  blkioWeightToIoWeight,
-  cpuSharesToWeight,
-  cpuWeightToShares,
-  diffLimits,
-  ioWeightToBlkioWeight,
-  kernelPageSize,
-  normalizeCpuList,
-  validateLimits,
-} from "../../src/cgroup/spec";
+import { LIMIT_GROUPS, LIMIT_GROUP_DEFS, diffLimits, limitsFromOci, validateLimits, withLiftedLimits } from "../../src/cgroup/spec";
+import { V1_CONTROLLERS } from "../../src/cgroup/v1/manager";
+import { V2_CONTROLLERS } from "../../src/cgroup/v2/manager";
+import { blkioWeightToIoWeight, cpuSharesToWeight, cpuWeightToShares, ioWeightToBlkioWeight, kernelPageSize } from "../../src/cgroup/scales";
+import { normalizeCpuList } from "../../src/cgroup/v2/cpuset";
 import { ValidationError } from "../../src/sys/errors";
 
 function throwsField(fn: () => unknown, field: string, pattern?: RegExp): void {
@@ -103,7 +98,7 @@ test("validateLimits resolves sizes to pages, cores to quota, devices in order",
 });
 
 test("validateLimits: unknown controllers and limits, conflicts and bad values name the field", () => {
-  throwsField(() => validateLimits({ hugetlb: {} }, "limits"), "limits.hugetlb", /unknown controller.*known: memory/);
+  throwsField(() => validateLimits({ hugetlb: {} }, "limits"), "limits.hugetlb", /unknown controller "hugetlb" \(known: (?=.*\bmemory\b)(?=.*\bcpu\b)(?=.*\bcpuset\b)(?=.*\bpids\b)(?=.*\bio\b)/);
   throwsField(() => validateLimits({ memory: { maximum: "1G" } }, "limits"), "limits.memory.maximum", /unknown memory limit/);
   throwsField(() => validateLimits({ memory: { max: "12Q" } }, "limits"), "limits.memory.max", /unknown unit/);
   throwsField(() => validateLimits({ memory: { max: "-1" } }), "memory.max", /negative/);
@@ -125,4 +120,45 @@ test("diffLimits compares declared fields only", () => {
     { field: "memory.max", declared: 4096, live: "max" },
     { field: "io.devices", declared: [{ major: 8, minor: 0, readBps: 10 }], live: [] },
   ]);
+});
+
+test("limitsFromOci maps linux.resources through each group's own mapping; -1 is max; unknown fields are refused by name", () => {
+  assert.deepEqual(
+    limitsFromOci({
+      memory: { limit: 64 << 20, reservation: -1, swap: 96 << 20 },
+      cpu: { shares: 512, quota: -1, period: 50000, cpus: "0-1", mems: "" },
+      pids: { limit: 0 },
+      blockIO: { weight: 300 },
+    }),
+    {
+      memory: { max: 64 << 20, low: "max", swapMax: 32 << 20 },
+      cpu: { shares: 512, quota: "max", period: 50000 },
+      cpuset: { cpus: "0-1" },
+      pids: { max: "max" },
+      io: { blkioWeight: 300 },
+    },
+  );
+  assert.throws(() => limitsFromOci({ memory: { kernel: 1 } }), (e: unknown) => e instanceof ValidationError && e.field === "linux.resources.memory.kernel");
+  assert.throws(() => limitsFromOci({ rdma: {} }), (e: unknown) => e instanceof ValidationError && e.field === "linux.resources.rdma");
+  assert.throws(() => limitsFromOci({ cpu: { shares: "x" } }), (e: unknown) => e instanceof ValidationError && e.field === "linux.resources.cpu.shares");
+  assert.deepEqual(limitsFromOci({ devices: [{ allow: false, access: "rwm" }] }, "linux.resources", ["devices"]), {});
+  assert.equal(limitsFromOci(undefined), undefined);
+});
+
+test("withLiftedLimits writes each group's 'no limit' value for what is no longer declared", () => {
+  assert.deepEqual(withLiftedLimits({ io: { weight: 300, devices: [] } }, {}), { io: { weight: 100 } });
+  assert.deepEqual(withLiftedLimits({ io: { blkioWeight: 300 } }, { io: {} }), { io: { blkioWeight: 500 } });
+  assert.deepEqual(withLiftedLimits({ io: { weight: 300 } }, { io: { blkioWeight: 700 } }), { io: { blkioWeight: 700 } });
+  assert.deepEqual(withLiftedLimits({ cpu: { quota: 50000, period: 100000 } }, { cpu: { cores: 2 } }), { cpu: { cores: 2 } });
+  assert.deepEqual(withLiftedLimits({ cpu: { quota: 50000, period: 100000 } }, {}), { cpu: { quota: "max" } });
+  assert.deepEqual(withLiftedLimits({ cpuset: { cpus: "0" } }, {}), {});
+  assert.deepEqual(withLiftedLimits({ pids: { max: 5 } }, {}), { pids: { max: "max" } });
+  assert.deepEqual(withLiftedLimits({ memory: { low: "1Mi", swapMax: 0 } }, {}), { memory: { low: 0, swapMax: "max" } });
+});
+
+test("every controller of both versions writes a group the registry knows, and every group has a v2 controller", () => {
+  const names = new Set(LIMIT_GROUP_DEFS.map((g) => g.name));
+  for (const c of [...V1_CONTROLLERS, ...V2_CONTROLLERS]) if (c.limits !== undefined) assert.ok(names.has(c.limits.name), `${c.name} writes ${c.limits.name}`);
+  for (const g of LIMIT_GROUPS) assert.ok(V2_CONTROLLERS.some((c) => c.limits.name === g), `${g} has a v2 controller`);
+  assert.deepEqual([...LIMIT_GROUPS].sort(), ["cpu", "cpuset", "io", "memory", "pids"]);
 });

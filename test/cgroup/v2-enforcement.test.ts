@@ -7,14 +7,14 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { openCgroupDriver } from "../../src/cgroup/driver";
 import { detectLayout } from "../../src/cgroup/layout";
-import { diffLimits, type CgroupLimits, type LimitGroup } from "../../src/cgroup/spec";
+import { diffLimits, type CgroupLimits, type LimitGroupName } from "../../src/cgroup/spec";
 import { needsRoot, testPrefix } from "../helpers/prefix";
 import { spawnWaiting, type WaitingChild } from "./children";
 
 const layout = detectLayout();
 const driver = openCgroupDriver();
 
-function skipUnless(...groups: LimitGroup[]): string | false {
+function skipUnless(...groups: LimitGroupName[]): string | false {
   if (needsRoot !== false) return needsRoot;
   const missing = groups.filter((g) => driver.routes[g] !== "v2");
   if (missing.length === 0) return false;

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { chooseName, mustDeleteBeforeReplace } from "../../providers/impl/v1/autoname";
-import { withLiftedLimits } from "../../providers/impl/v1/cgroupLifts";
+import { withLiftedLimits } from "../../src/cgroup/spec";
 import { provider as cgroupProvider, projectLive } from "../../providers/impl/v1/cgroup";
 import { provider as nsProvider } from "../../providers/impl/v1/namespace";
 import { provider as seccompProvider } from "../../providers/impl/v1/seccompProfile";

@@ -5,7 +5,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, 
 import { join } from "node:path";
 import { needsRoot } from "../helpers/prefix";
 import { parseSignal } from "../../src/sys/signals";
-import { limitsFromOciResources } from "../../src/cli/runtime/ociResources";
+import { limitsFromOci } from "../../src/cgroup/spec";
 import { makeSupervisorFixture, pidAlive, until, type SupervisorFixture } from "./supervisorFixture";
 
 let f: SupervisorFixture;
@@ -32,8 +32,8 @@ test("signals parse from names and numbers", () => {
   assert.equal(parseSignal("sigkill"), "SIGKILL");
   assert.equal(parseSignal("9"), "SIGKILL");
   assert.throws(() => parseSignal("BOGUS"), /not a signal/);
-  assert.deepEqual(limitsFromOciResources({ memory: { limit: 1 << 20 }, pids: { limit: 10 } }), { memory: { max: 1 << 20 }, pids: { max: 10 } });
-  assert.throws(() => limitsFromOciResources({ hugepageLimits: [] }), /hugepageLimits/);
+  assert.deepEqual(limitsFromOci({ memory: { limit: 1 << 20 }, pids: { limit: 10 } }), { memory: { max: 1 << 20 }, pids: { max: 10 } });
+  assert.throws(() => limitsFromOci({ hugepageLimits: [] }), /hugepageLimits/);
 });
 
 test("create/start/state/kill/delete round trip; delete of a running container needs --force", { skip: needsRoot }, async () => {

@@ -3,10 +3,9 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { openCgroupDriver, type CgroupDriver, type CgroupPaths } from "../../../src/cgroup/driver";
 import { cgroupSegments } from "../../../src/cgroup/tree";
-import { LIMIT_GROUPS, diffLimits, type CgroupLimits, type NormalizedLimits } from "../../../src/cgroup/spec";
+import { LIMIT_GROUPS, diffLimits, withLiftedLimits, type CgroupLimits, type NormalizedLimits } from "../../../src/cgroup/spec";
 import { chooseName, mustDeleteBeforeReplace, type NamedInputs } from "./autoname";
 import { collectFailures } from "./checkFailures";
-import { withLiftedLimits } from "./cgroupLifts";
 import { sameValue } from "./sameValue";
 import { containsUnknown } from "./unknownValue";
 

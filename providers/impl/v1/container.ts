@@ -4,7 +4,7 @@
 // "<Cgroup fullName>/<id>" when it belongs to a Cgroup, else "<id>", and this provider owns it.
 import type * as pulumi from "@pulumi/pulumi";
 import { openCgroupDriver, type CgroupDriver } from "../../../src/cgroup/driver";
-import { diffLimits, type CgroupLimits, type NormalizedLimits } from "../../../src/cgroup/spec";
+import { diffLimits, withLiftedLimits, type CgroupLimits, type NormalizedLimits } from "../../../src/cgroup/spec";
 import { cgroupSegments } from "../../../src/cgroup/tree";
 import { RuntimeClient, type ContainerState } from "../../../src/runtime/client";
 import { isSameProcess, validateId } from "../../../src/runtime/state";
@@ -12,7 +12,6 @@ import { ValidationError } from "../../../src/sys/errors";
 import { chooseName, mustDeleteBeforeReplace } from "./autoname";
 import { collectFailures } from "./checkFailures";
 import { projectLive } from "./cgroup";
-import { withLiftedLimits } from "./cgroupLifts";
 import type { ContainerInputs, ContainerOutputs } from "./containerInputs";
 import { joinedNamespacesMatch, namespaceInodes, seccompModeOf } from "./containerLive";
 import { declaredPolicies, policiesDiffer, rewritePolicies } from "./containerPolicy";

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { UnsupportedError } from "../../sys/errors";
 import { readOptional, writeCgroupFile } from "../cgroupfs";
 import type { Controller } from "../controller";
-import { hasDeviceLimit, ioWeightToBlkioWeight, sortDevices, type IoDeviceLimit, type NormalizedLimits } from "../spec";
+import { ioWeightToBlkioWeight } from "../scales";
+import { hasDeviceLimit, ioLimits, sortDevices, type IoDeviceLimit, type IoLimits } from "../v2/io";
 
 const THROTTLES = [
   ["readBps", "blkio.throttle.read_bps_device"],
@@ -52,22 +53,18 @@ function readThrottles(dir: string): IoDeviceLimit[] {
   );
 }
 
-export const blkioV1: Controller = {
+export const blkioV1: Controller<typeof ioLimits> = {
   name: "blkio",
-  groups: ["io"],
-  normalize(limits) {
-    const io = limits.io;
-    if (io === undefined) return {};
-    const out: NonNullable<NormalizedLimits["io"]> = {};
+  limits: ioLimits,
+  normalize(io) {
+    const out: IoLimits = {};
     // v1 stores the blkio scale (10..1000); a v2 io weight is converted as runc does, inverted.
     if (io.blkioWeight !== undefined) out.blkioWeight = io.blkioWeight;
     if (io.weight !== undefined) out.blkioWeight = ioWeightToBlkioWeight(io.weight);
     if (io.devices !== undefined) out.devices = io.devices;
-    return { io: out };
+    return out;
   },
-  apply(dir, limits) {
-    const io = limits.io;
-    if (io === undefined) return;
+  apply(dir, io) {
     if (io.blkioWeight !== undefined) {
       const file = weightFile(dir);
       if (file === undefined) throw new UnsupportedError(`io.weight: neither blkio.weight nor blkio.bfq.weight exists in ${dir}: no proportional I/O scheduler (CFQ/BFQ) on this kernel`);
@@ -90,16 +87,13 @@ export const blkioV1: Controller = {
     }
   },
   read(dir) {
-    const io: NonNullable<NormalizedLimits["io"]> = { devices: readThrottles(dir) };
+    const io: IoLimits = { devices: readThrottles(dir) };
     const file = weightFile(dir);
     if (file !== undefined) {
       // blkio.bfq.weight prints "default N" on recent kernels, a bare "N" on older ones.
       const m = /(\d+)\s*$/m.exec(readOptional(file)!.split("\n")[0]!);
       if (m !== null) io.blkioWeight = Number(m[1]);
     }
-    return { io };
-  },
-  stats() {
-    return {};
+    return io;
   },
 };

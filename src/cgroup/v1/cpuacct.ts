@@ -7,16 +7,9 @@ import type { Controller } from "../controller";
 /** cpuacct.stat counts USER_HZ ticks, which is 100 per second on every Linux ABI. */
 const USEC_PER_TICK = 10_000;
 
-export const cpuacctV1: Controller = {
+export const cpuacctV1: Controller<undefined> = {
   name: "cpuacct",
-  groups: [],
-  normalize() {
-    return {};
-  },
-  apply() {},
-  read() {
-    return {};
-  },
+  limits: undefined,
   stats(dir) {
     const s = readFlatKeyed(join(dir, "cpuacct.stat"));
     return {

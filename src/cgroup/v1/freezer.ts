@@ -3,19 +3,10 @@ import { join } from "node:path";
 import { readCgroupFile, writeCgroupFile } from "../cgroupfs";
 import type { Controller } from "../controller";
 
-export const freezerV1: Controller = {
+/** No limits and no usage: the hierarchy serves freeze/thaw (and kill, through freezing) on v1 hosts. */
+export const freezerV1: Controller<undefined> = {
   name: "freezer",
-  groups: [],
-  normalize() {
-    return {};
-  },
-  apply() {},
-  read() {
-    return {};
-  },
-  stats() {
-    return {};
-  },
+  limits: undefined,
 };
 
 /** Asks the kernel to freeze (true) or thaw (false) every task in dir. */

@@ -4,7 +4,8 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { TimeoutError, UnsupportedError } from "../../sys/errors";
 import { readPids } from "../cgroupfs";
-import type { Controller, StatsPart } from "../controller";
+import type { AnyController, StatsPart } from "../controller";
+import { applyEach, normalizeEach, readEach, statsEach } from "../controllers";
 import type { NormalizedLimits } from "../spec";
 import { cgroupDir, makeCgroupPath, removeCgroupTree, subtreeDeepestFirst, waitFor } from "../tree";
 import { blkioV1 } from "./blkio";
@@ -15,24 +16,38 @@ import { freezerState, freezerV1, setFreezerState } from "./freezer";
 import { memoryV1 } from "./memory";
 import { pidsV1 } from "./pids";
 
-/** Every v1 controller hostform manages, in the order limits are applied. */
-export const V1_CONTROLLERS: readonly Controller[] = [cpusetV1, cpuV1, cpuacctV1, memoryV1, pidsV1, blkioV1, freezerV1];
+/** Every v1 controller hostform manages, in the order limits are applied. A new controller is one line here. */
+export const V1_CONTROLLERS = [cpusetV1, cpuV1, cpuacctV1, memoryV1, pidsV1, blkioV1, freezerV1] as const;
 
 /** Hierarchies preferred for listing processes: any would do, these always exist when mounted. */
 const PROCS_ORDER = ["freezer", "pids", "memory", "cpu", "cpuacct", "cpuset", "blkio"];
 
+/** A controller this host mounts, with its hierarchy's mount point. */
+interface Mounted {
+  controller: AnyController;
+  mount: string;
+}
+
 /** Manages hostform's cgroups across the v1 hierarchies of `mounts` (controller -> mount point). */
 export class V1Manager {
-  readonly controllers: readonly Controller[];
+  private readonly mounted: readonly Mounted[];
 
   constructor(readonly mounts: Record<string, string>) {
-    this.controllers = V1_CONTROLLERS.filter((c) => mounts[c.name] !== undefined);
+    this.mounted = V1_CONTROLLERS.flatMap((c) => {
+      const mount = mounts[c.name];
+      return mount === undefined ? [] : [{ controller: c as AnyController, mount }];
+    });
+  }
+
+  /** The controllers this host mounts. */
+  get controllers(): readonly AnyController[] {
+    return this.mounted.map((m) => m.controller);
   }
 
   /** controller -> directory of the cgroup in that controller's hierarchy. */
   dirs(segments: string[]): Record<string, string> {
     const out: Record<string, string> = {};
-    for (const c of this.controllers) out[c.name] = cgroupDir(this.mounts[c.name]!, segments);
+    for (const { controller, mount } of this.mounted) out[controller.name] = cgroupDir(mount, segments);
     return out;
   }
 
@@ -42,36 +57,38 @@ export class V1Manager {
   }
 
   normalize(limits: NormalizedLimits, prefix: string): NormalizedLimits {
-    return Object.assign({}, ...this.controllers.map((c) => c.normalize(limits, prefix))) as NormalizedLimits;
+    return normalizeEach(this.controllers, limits, prefix);
   }
 
   /** Creates the cgroup in every hierarchy, preparing each level (cpuset copies). Returns what it created. */
   ensure(segments: string[]): string[] {
     const created: string[] = [];
     const seen = new Set<string>();
-    for (const c of this.controllers) {
-      const mount = this.mounts[c.name]!;
+    for (const { controller, mount } of this.mounted) {
       // Co-mounted controllers: the directory is made once, but each controller still prepares it.
       if (!seen.has(mount)) created.push(...makeCgroupPath(mount, segments));
       seen.add(mount);
-      if (c.prepare !== undefined) makeCgroupPath(mount, segments, (dir, parent) => c.prepare!(dir, parent));
+      const prepare = controller.prepare?.bind(controller);
+      if (prepare !== undefined) makeCgroupPath(mount, segments, prepare);
     }
     return created;
   }
 
-  apply(segments: string[], limits: NormalizedLimits): void {
+  private dirOf(segments: string[]): (c: AnyController) => string {
     const dirs = this.dirs(segments);
-    for (const c of this.controllers) c.apply(dirs[c.name]!, limits);
+    return (c) => dirs[c.name] ?? "";
+  }
+
+  apply(segments: string[], limits: NormalizedLimits): void {
+    applyEach(this.controllers, this.dirOf(segments), limits);
   }
 
   read(segments: string[]): NormalizedLimits {
-    const dirs = this.dirs(segments);
-    return Object.assign({}, ...this.controllers.map((c) => c.read(dirs[c.name]!))) as NormalizedLimits;
+    return readEach(this.controllers, this.dirOf(segments));
   }
 
   stats(segments: string[]): StatsPart[] {
-    const dirs = this.dirs(segments);
-    return this.controllers.map((c) => c.stats(dirs[c.name]!));
+    return statsEach(this.controllers, this.dirOf(segments));
   }
 
   exists(segments: string[]): boolean {

@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { UnsupportedError } from "../../sys/errors";
 import { readCgroupFile, readFlatKeyed, readOptional, writeCgroupFile } from "../cgroupfs";
 import type { Controller, StatsPart } from "../controller";
-import type { NormalizedLimits } from "../spec";
 import type { Max } from "../units";
+import { memoryLimits, type MemoryLimits } from "../v2/memory";
 import { readV1Bytes, v1Spelling } from "./bytes";
 
 const LIMIT = "memory.limit_in_bytes";
@@ -17,20 +17,16 @@ function lessThan(a: number | Max, b: number | Max): boolean {
   return b === "max" || a < b;
 }
 
-export const memoryV1: Controller = {
+export const memoryV1: Controller<typeof memoryLimits> = {
   name: "memory",
-  groups: ["memory"],
-  normalize(limits, prefix) {
-    const m = limits.memory;
-    if (m === undefined) return {};
+  limits: memoryLimits,
+  normalize(m, field) {
     if (m.high !== undefined) {
-      throw new UnsupportedError(`${prefix}memory.high: cgroup v1 has no memory.high (throttling threshold); declare memory.max, or use a cgroup v2 host`);
+      throw new UnsupportedError(`${field}.high: cgroup v1 has no memory.high (throttling threshold); declare memory.max, or use a cgroup v2 host`);
     }
-    return { memory: { ...m } };
+    return { ...m };
   },
-  apply(dir, limits) {
-    const m = limits.memory;
-    if (m === undefined) return;
+  apply(dir, m) {
     if (m.low !== undefined) writeCgroupFile(join(dir, SOFT), v1Spelling(m.low));
     const limitFile = join(dir, LIMIT);
     const memswFile = join(dir, MEMSW);
@@ -55,12 +51,12 @@ export const memoryV1: Controller = {
   },
   read(dir) {
     const max = readV1Bytes(join(dir, LIMIT));
-    const mem: NonNullable<NormalizedLimits["memory"]> = { max, low: readV1Bytes(join(dir, SOFT)) };
+    const mem: MemoryLimits = { max, low: readV1Bytes(join(dir, SOFT)) };
     if (readOptional(join(dir, MEMSW)) !== undefined) {
       const memsw = readV1Bytes(join(dir, MEMSW));
       mem.swapMax = memsw === "max" ? "max" : max === "max" ? 0 : memsw - max;
     }
-    return { memory: mem };
+    return mem;
   },
   stats(dir): StatsPart {
     return {

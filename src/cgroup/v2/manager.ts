@@ -5,7 +5,8 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { TimeoutError } from "../../sys/errors";
 import { readCgroupFile, readFlatKeyed, readOptional, readPids, writeCgroupFile } from "../cgroupfs";
-import type { Controller, StatsPart } from "../controller";
+import type { AnyController, StatsPart } from "../controller";
+import { applyEach, normalizeEach, readEach, statsEach } from "../controllers";
 import type { NormalizedLimits } from "../spec";
 import { cgroupDir, makeCgroupPath, removeCgroupTree, subtreeDeepestFirst, waitFor } from "../tree";
 import { cpuV2 } from "./cpu";
@@ -14,8 +15,8 @@ import { ioV2 } from "./io";
 import { memoryV2 } from "./memory";
 import { pidsV2 } from "./pids";
 
-/** Every v2 controller hostform writes, in the order limits are applied. */
-export const V2_CONTROLLERS: readonly Controller[] = [cpusetV2, cpuV2, memoryV2, pidsV2, ioV2];
+/** Every v2 controller hostform writes, in the order limits are applied. A new controller is one line here. */
+export const V2_CONTROLLERS = [cpusetV2, cpuV2, memoryV2, pidsV2, ioV2] as const;
 
 /** Manages hostform's cgroups in one cgroup2 hierarchy mounted at `mount`. */
 export class V2Manager {
@@ -26,7 +27,7 @@ export class V2Manager {
    */
   constructor(
     readonly mount: string,
-    readonly controllers: readonly Controller[],
+    readonly controllers: readonly AnyController[],
   ) {}
 
   dir(segments: string[]): string {
@@ -35,7 +36,7 @@ export class V2Manager {
 
   /** Converts validated limits to v2's terms, for the groups this manager owns. */
   normalize(limits: NormalizedLimits, prefix: string): NormalizedLimits {
-    return Object.assign({}, ...this.controllers.map((c) => c.normalize(limits, prefix))) as NormalizedLimits;
+    return normalizeEach(this.controllers, limits, prefix);
   }
 
   /**
@@ -61,17 +62,17 @@ export class V2Manager {
 
   apply(segments: string[], limits: NormalizedLimits): void {
     const dir = this.dir(segments);
-    for (const c of this.controllers) c.apply(dir, limits);
+    applyEach(this.controllers, () => dir, limits);
   }
 
   read(segments: string[]): NormalizedLimits {
     const dir = this.dir(segments);
-    return Object.assign({}, ...this.controllers.map((c) => c.read(dir))) as NormalizedLimits;
+    return readEach(this.controllers, () => dir);
   }
 
   stats(segments: string[]): StatsPart[] {
     const dir = this.dir(segments);
-    return this.controllers.map((c) => c.stats(dir));
+    return statsEach(this.controllers, () => dir);
   }
 
   exists(segments: string[]): boolean {

@@ -1,24 +1,49 @@
-// cgroup v2 pids controller: pids.max ("max" or a task count; 0 is a real limit).
+// The pids limit group (max tasks) and its cgroup v2 controller: pids.max ("max" or a task count).
 import { join } from "node:path";
 import { readCgroupFile, readFlatKeyed, readOptional, writeCgroupFile } from "../cgroupfs";
-import type { Controller } from "../controller";
-import type { NormalizedLimits } from "../spec";
+import type { Controller, LimitGroup } from "../controller";
+import { checkKeys, fieldName, ociNumber } from "../fields";
+import { parseIntIn, type Max } from "../units";
 
-/** pids.max and pids.current are spelled the same in v1 and v2. */
-export const pidsV2: Controller = {
+/** A task count, or "max" (-1, as OCI writes it, means the same). 0 is a real limit: no new task may join. */
+export interface PidsLimits {
+  max?: number | Max;
+}
+
+export const pidsLimits: LimitGroup<"pids", PidsLimits, PidsLimits> = {
   name: "pids",
-  groups: ["pids"],
-  normalize(limits) {
-    return limits.pids === undefined ? {} : { pids: { ...limits.pids } };
+  validate(input, field) {
+    const p = checkKeys(input, field, ["max"], "pids limit");
+    const out: PidsLimits = {};
+    if (p.max !== undefined) out.max = p.max === "max" || p.max === -1 ? "max" : parseIntIn(p.max, fieldName(field, "max"), 0, 4194304, 'a task count, or "max"');
+    return out;
   },
-  apply(dir, limits) {
-    if (limits.pids?.max !== undefined) writeCgroupFile(join(dir, "pids.max"), String(limits.pids.max));
+  oci: {
+    key: "pids",
+    fields: ["limit"],
+    from(o, field) {
+      const l = ociNumber(o.limit, `${field}.limit`);
+      // As runc reads it: a limit of 0 or below is "no limit".
+      return l === undefined ? undefined : { max: l <= 0 ? "max" : l };
+    },
+  },
+  lift(olds, news) {
+    return olds.max != null && news.max == null ? { ...news, max: "max" } : { ...news };
+  },
+};
+
+/** pids.max and pids.current are spelled the same in v1 and v2 (v1/pids.ts reuses this). */
+export const pidsV2: Controller<typeof pidsLimits> = {
+  name: "pids",
+  limits: pidsLimits,
+  apply(dir, p) {
+    if (p.max !== undefined) writeCgroupFile(join(dir, "pids.max"), String(p.max));
   },
   read(dir) {
-    const pids: NonNullable<NormalizedLimits["pids"]> = {};
+    const pids: PidsLimits = {};
     const text = readOptional(join(dir, "pids.max"));
     if (text !== undefined) pids.max = text === "max" ? "max" : Number(text);
-    return { pids };
+    return pids;
   },
   stats(dir) {
     return {
