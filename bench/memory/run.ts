@@ -8,7 +8,7 @@ import { readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RuntimeClient } from "../../src/runtime/client";
-import { defaultSpec } from "../../src/runtime/spec";
+import { defaultSpec } from "../../src/runtime/specgen/defaults";
 import { SUPERVISOR_NODE_FLAGS } from "../../src/runtime/supervisorStart";
 import { isSameProcess, listStateIds, readState } from "../../src/runtime/state";
 import { testPrefix } from "../../test/helpers/prefix";

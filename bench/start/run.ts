@@ -6,7 +6,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Launcher } from "../../src/runtime/launcher";
-import { defaultSpec } from "../../src/runtime/spec";
+import { defaultSpec } from "../../src/runtime/specgen/defaults";
 import { openCgroupDriver, type CgroupDriver } from "../../src/cgroup/driver";
 import { testPrefix } from "../../test/helpers/prefix";
 import { makeBusyboxBundle } from "../../test/runtime/busyboxRootfs";

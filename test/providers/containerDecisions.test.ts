@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { appletList, buildBusyboxRootfs, findBusybox } from "../../providers/rootfs/busybox";
 import { provider, type ContainerInputs, type ContainerOutputs } from "../../providers/impl/v1/container";
-import { effectiveCapabilities } from "../../providers/impl/v1/containerSpec";
+import { effectiveCapabilities } from "../../src/runtime/specgen/capabilities";
 import { UNKNOWN } from "../../providers/impl/v1/unknownValue";
 import { testPrefix } from "../helpers/prefix";
 

@@ -6,7 +6,8 @@ import { ContainerStartError, Launcher, type PreparedContainer } from "../../src
 import { compileProfile } from "../../src/seccomp/compile";
 import { DOCKER_DEFAULT_PROFILE, loadProfile } from "../../src/seccomp/validate";
 import { createNamespaces, deleteNamespaces } from "../../src/ns";
-import { defaultSpec, validateSpec, type ContainerSpec, type DefaultSpecOptions } from "../../src/runtime/spec";
+import { validateSpec, type ContainerSpec } from "../../src/runtime/spec";
+import { defaultSpec, type DefaultSpecOptions } from "../../src/runtime/specgen/defaults";
 import { ValidationError } from "../../src/sys/errors";
 import { capMask, pidfdSendSignal } from "../../src/sys/libc";
 import { DOCKER_DEFAULT_CAPABILITIES } from "../../src/sys/constants";

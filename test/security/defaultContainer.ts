@@ -5,7 +5,8 @@
 import { closeSync, openSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Launcher, type LaunchedContainer, type StdioChoice } from "../../src/runtime/launcher";
-import { defaultSpec, type ContainerSpec } from "../../src/runtime/spec";
+import type { ContainerSpec } from "../../src/runtime/spec";
+import { defaultSpec } from "../../src/runtime/specgen/defaults";
 import { openCgroupDriver, type CgroupDriver } from "../../src/cgroup/driver";
 import type { CgroupLimits } from "../../src/cgroup/spec";
 import { compileProfile } from "../../src/seccomp/compile";

@@ -16,7 +16,8 @@ import type { ContainerInputs, ContainerOutputs } from "./containerInputs";
 import { joinedNamespacesMatch, namespaceInodes, seccompModeOf } from "./containerLive";
 import { declaredPolicies, policiesDiffer, rewritePolicies } from "./containerPolicy";
 import { seccompChoice } from "./containerSeccomp";
-import { SPEC_DIGEST_ANNOTATION, asInputError, buildSpec, specDigest, validatePolicies } from "./containerSpec";
+import { asConfigError } from "../../../src/runtime/specgen/generate";
+import { SPEC_DIGEST_ANNOTATION, buildSpec, specDigest, validatePolicies } from "./containerSpec";
 import { sameValue } from "./sameValue";
 import { UNKNOWN, containsUnknown } from "./unknownValue";
 
@@ -162,7 +163,7 @@ async function launch(inputs: ContainerInputs): Promise<void> {
   } catch (err) {
     await client().delete(id, { force: true }).catch(() => undefined);
     await d.delete(cgroupName).catch(() => undefined);
-    throw asInputError(err);
+    throw asConfigError(err);
   }
   reportWarnings(id, state.warnings);
 }

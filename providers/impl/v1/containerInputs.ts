@@ -3,30 +3,10 @@
 // profile text and digest), so the provider process never needs the other resources' code.
 import type { CgroupLimits, NormalizedLimits } from "../../../src/cgroup/spec";
 import type { NamespaceType } from "../../../src/ns/types";
+import type { ContainerCapabilities, ContainerMount, ContainerRlimit } from "../../../src/runtime/specgen/config";
 import type { NamedInputs } from "./autoname";
 
-/** A mount as users declare it. */
-export interface ContainerMount {
-  /** Absolute path inside the container. */
-  destination: string;
-  /** Host path for a bind mount; the fs source (e.g. "tmpfs") otherwise. */
-  source?: string;
-  /** "bind" (default when source is an absolute path), "tmpfs", "proc", "sysfs", "mqueue", "devpts". */
-  type?: string;
-  /** Mount options ("nosuid", "size=16m", ...). */
-  options?: string[];
-  /** Mount read-only. */
-  readonly?: boolean;
-}
-
-/** Capabilities added to or dropped from Docker's 14 defaults; "ALL" means every capability. */
-export interface ContainerCapabilities {
-  add?: string[];
-  drop?: string[];
-}
-
-/** An rlimit: one number for soft and hard, or both. */
-export type ContainerRlimit = number | { soft: number; hard: number };
+export type { ContainerCapabilities, ContainerMount, ContainerRlimit } from "../../../src/runtime/specgen/config";
 
 /** How the container is filtered: Docker's default, none, or a SeccompProfile's compiled profile. */
 export type ContainerSeccompChoice = "default" | "unconfined" | "profile";

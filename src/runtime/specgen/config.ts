@@ -1,0 +1,57 @@
+// A container as its owner declares it — the Container resource today; networks, images and user
+// namespaces add their fields here — before it becomes an OCI spec (generate.ts). Field names are
+// the declaration's own, so every error names what the user wrote.
+import type { NamespaceType } from "../../sys/namespaces";
+
+/** A mount as users declare it. */
+export interface ContainerMount {
+  /** Absolute path inside the container. */
+  destination: string;
+  /** Host path for a bind mount; the fs source (e.g. "tmpfs") otherwise. */
+  source?: string;
+  /** "bind" (default when source is an absolute path), "tmpfs", "proc", "sysfs", "mqueue", "devpts". */
+  type?: string;
+  /** Mount options ("nosuid", "size=16m", ...). */
+  options?: string[];
+  /** Mount read-only. */
+  readonly?: boolean;
+}
+
+/** Capabilities added to or dropped from Docker's 14 defaults; "ALL" means every capability. */
+export interface ContainerCapabilities {
+  add?: string[];
+  drop?: string[];
+}
+
+/** An rlimit: one number for soft and hard, or both. */
+export type ContainerRlimit = number | { soft: number; hard: number };
+
+/** Namespaces the container joins (a Namespace resource's pinned set); the rest are its own. */
+export interface JoinedNamespaces {
+  /** The set's name, for messages. */
+  name: string;
+  /** Pin path of each joined type. */
+  paths: Partial<Record<NamespaceType, string>>;
+}
+
+/** Everything that makes the container's OCI spec. Optional fields get Docker's defaults. */
+export interface ContainerConfig {
+  /** Absolute path of the root filesystem. */
+  rootfs: string;
+  /** Program and its first arguments. */
+  command: string[];
+  /** More arguments, appended to command. */
+  args?: string[];
+  /** Environment variables (PATH defaults to the usual one when not given). */
+  env?: Record<string, string>;
+  cwd?: string;
+  /** uid, "uid:gid" or a name in the rootfs's /etc/passwd. */
+  user?: string | number;
+  hostname?: string;
+  capabilities?: ContainerCapabilities;
+  /** By name: "nofile" or "RLIMIT_NOFILE". */
+  rlimits?: Record<string, ContainerRlimit>;
+  mounts?: ContainerMount[];
+  readonlyRootfs?: boolean;
+  namespace?: JoinedNamespaces;
+}

@@ -1,0 +1,100 @@
+// specgen (as podman's): a container's declaration in, the OCI spec hostform's runtime runs out.
+// Docker's defaults (defaults.ts) plus each declared part (process.ts, capabilities.ts, mounts.ts, the
+// joined namespaces), validated by the runtime's own validateSpec so that a declaration is refused
+// exactly when create would refuse it. Errors name the declaration's fields, not the spec's.
+import { statSync } from "node:fs";
+import { isAbsolute } from "node:path";
+import { ValidationError, hasCode } from "../../sys/errors";
+import { ociNamespaceType, type NamespaceType } from "../../sys/namespaces";
+import { checkProgram, checkRoot } from "../lifecycleChecks";
+import { validateSpec, type ContainerSpec } from "../spec";
+import { capabilitiesSpec } from "./capabilities";
+import type { ContainerConfig } from "./config";
+import { defaultSpec, type DefaultSpecOptions } from "./defaults";
+import { withDeclaredMounts } from "./mounts";
+import { argsOf, cwdOf, envOf, rlimitsOf, userOf } from "./process";
+
+export interface GenerateOptions {
+  /**
+   * Also check what only the host can tell: the rootfs is a directory, the program is in it, user
+   * names resolve in its /etc/passwd (default true; a preview whose rootfs is not known yet skips it).
+   */
+  checkHost?: boolean;
+}
+
+/** Spec field prefixes and the declaration field they come from. */
+const CONFIG_FIELD_OF: ReadonlyArray<[RegExp, string]> = [
+  [/^process\.args/, "command"],
+  [/^process\.env/, "env"],
+  [/^process\.cwd/, "cwd"],
+  [/^process\.user/, "user"],
+  [/^process\.capabilities/, "capabilities"],
+  [/^process\.rlimits/, "rlimits"],
+  [/^root\.path/, "rootfs"],
+  [/^hostname/, "hostname"],
+  [/^linux\.namespaces/, "namespace"],
+];
+
+/**
+ * A ValidationError about a spec field (from validateSpec, create's checks or the init) as the
+ * declaration field it came from; the spec field stays in the message. Other errors pass unchanged.
+ */
+export function asConfigError(err: unknown): unknown {
+  if (!(err instanceof ValidationError)) return err;
+  const hit = CONFIG_FIELD_OF.find(([re]) => re.test(err.field));
+  if (hit === undefined) return err;
+  // The env variant never repeats the entry: its value may be a secret.
+  return hit[1] === "env" ? new ValidationError("env", "has an entry that is not NAME=value") : err.renamed(hit[1], ` [spec field ${err.field}]`);
+}
+
+function checkRootfs(rootfs: unknown, checkHost: boolean): string {
+  if (typeof rootfs !== "string" || !isAbsolute(rootfs)) throw new ValidationError("rootfs", `${JSON.stringify(rootfs)} is not an absolute path`, "give a directory path or a BusyboxRootfs");
+  if (!checkHost) return rootfs;
+  let dir = false;
+  try {
+    dir = statSync(rootfs).isDirectory();
+  } catch (err) {
+    if (!hasCode(err, "ENOENT") && !hasCode(err, "ENOTDIR")) throw err;
+  }
+  if (!dir) throw new ValidationError("rootfs", `'${rootfs}' is not a directory`, "point it at an unpacked root filesystem");
+  return rootfs;
+}
+
+/** The OCI spec of a declaration. Throws ValidationError naming the declaration's field. */
+export function generateSpec(config: ContainerConfig, options: GenerateOptions = {}): ContainerSpec {
+  const checkHost = options.checkHost ?? true;
+  const args = argsOf(config);
+  const rootfs = checkRootfs(config.rootfs, checkHost);
+  const joined = Object.entries(config.namespace?.paths ?? {}) as Array<[NamespaceType, string]>;
+  const joinsUts = joined.some(([t]) => t === "uts");
+  const hostname = config.hostname ?? undefined;
+  if (joinsUts && hostname !== undefined) {
+    throw new ValidationError("hostname", `the container joins namespace ${config.namespace?.name ?? ""}'s uts namespace, whose hostname it shares`, "remove hostname, or drop uts from the Namespace");
+  }
+  const base: DefaultSpecOptions = { rootfs, args, env: envOf(config.env), readonlyRoot: config.readonlyRootfs === true };
+  const cwd = cwdOf(config.cwd);
+  if (cwd !== undefined) base.cwd = cwd;
+  if (hostname !== undefined) base.hostname = hostname;
+  const user = userOf(config.user, rootfs, checkHost);
+  if (user !== undefined) base.user = user;
+
+  const spec = defaultSpec(base);
+  if (joinsUts) delete spec.hostname;
+  spec.process.capabilities = capabilitiesSpec(config.capabilities);
+  const rlimits = rlimitsOf(config.rlimits);
+  if (rlimits !== undefined) spec.process.rlimits = rlimits;
+  spec.mounts = withDeclaredMounts(spec.mounts ?? [], config.mounts ?? undefined);
+  const namespaces = spec.linux?.namespaces ?? [];
+  for (const [type, path] of joined) {
+    const ns = namespaces.find((n) => n.type === ociNamespaceType(type));
+    if (ns !== undefined) ns.path = path;
+    else namespaces.push({ type: ociNamespaceType(type), path });
+  }
+  try {
+    const valid = validateSpec(spec);
+    if (checkHost) checkProgram(valid, checkRoot(valid, "/"));
+    return valid;
+  } catch (err) {
+    throw asConfigError(err);
+  }
+}
