@@ -120,7 +120,7 @@ export function buildBusyboxRootfs(dir: string, busybox: string, applets: readon
 /** Removes a rootfs; gone is success. Refuses while anything is mounted inside it. */
 export function removeRootfs(dir: string): void {
   const mounts = mountsBelow(dir);
-  if (mounts.length > 0) throw new SysError("rmdir", 16 /* EBUSY */, dir, `remove rootfs: still mounted at ${mounts.join(", ")} (stop the containers using it first)`);
+  if (mounts.length > 0) throw new HostformError(`remove rootfs ${dir}: still mounted at ${mounts.join(", ")} (stop the containers using it first)`);
   try {
     rmSync(dir, { recursive: true, force: true });
   } catch (err) {

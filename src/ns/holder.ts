@@ -4,9 +4,8 @@
 import { accessSync, closeSync, constants as fsConstants } from "node:fs";
 import { setTimeout as delay } from "node:timers/promises";
 import * as libc from "../sys/libc";
-import { errnoNumber, hasCode, SysError, UnsupportedError } from "../sys/errors";
+import { NotFoundError, TimeoutError, hasCode, UnsupportedError, withContext } from "../sys/errors";
 import { readProcStat } from "./procStat";
-import { withContext } from "./errorContext";
 import type { UnshareSpawn } from "./unshareWorker";
 
 /** A holder process, identified by pid AND start time so that a recycled pid is never taken for it. */
@@ -38,7 +37,7 @@ export function holderSpawn(): UnshareSpawn {
 /** Identity of a just-spawned holder, read from /proc while it surely still runs. */
 export function identifyHolder(pid: number): HolderIdentity {
   const stat = readProcStat(pid);
-  if (stat === undefined || isDead(stat.state)) throw new SysError("stat", errnoNumber("ESRCH"), `/proc/${pid}/stat`, "identify namespace holder");
+  if (stat === undefined || isDead(stat.state)) throw new NotFoundError("namespace holder", `pid ${pid}`, "it exited right after it started");
   return { pid, startTime: stat.startTime };
 }
 
@@ -95,7 +94,7 @@ async function reap(fd: number, pid: number): Promise<void> {
     }
     await delay(10);
   }
-  throw new SysError("waitid", errnoNumber("ETIMEDOUT"), `pid ${pid}`, "namespace holder did not exit after SIGKILL within 5 s");
+  throw new TimeoutError(`reap namespace holder ${pid} after SIGKILL`, 5000);
 }
 
 async function waitGone(holder: HolderIdentity): Promise<void> {
@@ -103,7 +102,7 @@ async function waitGone(holder: HolderIdentity): Promise<void> {
     if (!isHolderAlive(holder)) return;
     await delay(10);
   }
-  throw new SysError("pidfd_send_signal", errnoNumber("ETIMEDOUT"), `pid ${holder.pid}`, "namespace holder did not exit after SIGKILL within 5 s");
+  throw new TimeoutError(`wait for namespace holder ${holder.pid} to exit after SIGKILL`, 5000);
 }
 
 function isDead(state: string): boolean {

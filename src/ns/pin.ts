@@ -3,10 +3,9 @@
 // Mounts are made from the calling process's main thread, which is in the host mount namespace.
 import { mkdirSync, rmSync, statfsSync, statSync, writeFileSync } from "node:fs";
 import * as libc from "../sys/libc";
-import { hasCode, SysError } from "../sys/errors";
+import { hasCode, SysError, withContext } from "../sys/errors";
 import { MNT_DETACH, MS_BIND, MS_PRIVATE } from "../sys/constants";
 import { readMountinfo } from "../sys/mountinfo";
-import { withContext } from "./errorContext";
 
 const NSFS_MAGIC = 0x6e736673;
 

@@ -14,14 +14,13 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { nsDir } from "../sys/paths";
-import { hasCode, HostformError, SysError, ValidationError } from "../sys/errors";
+import { afterUndo, hasCode, HostformError, SysError, ValidationError, withContext } from "../sys/errors";
 import { cloneFlags, NAMESPACE_TYPES, type NamespaceType, procNsPath, validateNamespaceTypes } from "./types";
 import { isValidSetName, validateSetName } from "./setName";
 import { ensurePrivateMount, nsInode, pinnedInode, pinNamespace, unpinNamespace } from "./pin";
 import { type HolderIdentity, holderSpawn, identifyHolder, isHolderAlive, killHolder } from "./holder";
 import { type NamespaceSetMetadata, readMetadata, writeMetadata } from "./metadata";
 import { unshareInWorker } from "./unshareWorker";
-import { withContext } from "./errorContext";
 
 /** The live state of a namespace set, read from the pins, the metadata and /proc. */
 export interface NamespaceSetInfo {
@@ -115,8 +114,7 @@ export async function createNamespaces(name: string, types: readonly string[]): 
     }
     return info;
   } catch (err) {
-    await undoCreate(dir, made, holder).catch(() => undefined);
-    throw err;
+    throw await afterUndo(err, `undo of namespace set ${name}`, () => undoCreate(dir, made, holder));
   }
 }
 

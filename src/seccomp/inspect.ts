@@ -1,7 +1,7 @@
 // Reads a live process's seccomp state from /proc, for drift detection: a container declared
 // with a profile whose init shows "Seccomp: 0" runs unfiltered.
 import { readFileSync } from "node:fs";
-import { SysError } from "../sys/errors";
+import { CorruptFileError, SysError } from "../sys/errors";
 
 /** Seccomp mode of a task (linux/seccomp.h SECCOMP_MODE_*). */
 export type SeccompMode = "disabled" | "strict" | "filter";
@@ -23,7 +23,7 @@ export function parseSeccompStatus(status: string, source = "status"): SeccompSt
   const mode = raw === undefined ? undefined : MODES[raw];
   // A kernel built without CONFIG_SECCOMP has no Seccomp line: nothing can be filtered there.
   const out: SeccompStatus = { mode: mode ?? "disabled", noNewPrivs: field("NoNewPrivs") === "1" };
-  if (raw !== undefined && mode === undefined) throw new SysError("read", 22, source, `unexpected Seccomp value ${raw}`);
+  if (raw !== undefined && mode === undefined) throw new CorruptFileError(source, `unexpected Seccomp value ${raw}`);
   const filters = field("Seccomp_filters");
   if (filters !== undefined) out.filters = Number(filters);
   return out;

@@ -28,13 +28,39 @@ export class HostformError extends Error {
    * layers do ("create cgroup web: write /sys/...: EBUSY"). The original stays reachable as cause.
    */
   withContext(context: string): this {
+    return this.restated(`${context}: ${this.message}`);
+  }
+
+  /** The same error (class and fields) with another message; the original is its cause. */
+  protected restated(message: string): this {
     const copy = Object.create(Object.getPrototypeOf(this) as object) as this;
     Object.assign(copy, this);
-    Object.defineProperty(copy, "message", { value: `${context}: ${this.message}`, writable: true, configurable: true });
+    Object.defineProperty(copy, "message", { value: message, writable: true, configurable: true });
     Object.defineProperty(copy, "cause", { value: this, writable: true, configurable: true });
     const frames = this.stack?.split("\n").slice(1).join("\n") ?? "";
-    Object.defineProperty(copy, "stack", { value: `${this.name}: ${copy.message}\n${frames}`, writable: true, configurable: true });
+    Object.defineProperty(copy, "stack", { value: `${this.name}: ${message}\n${frames}`, writable: true, configurable: true });
     return copy;
+  }
+
+  /** The same error, saying that the cleanup after it failed too (so something may be left behind). */
+  withCleanupFailure(what: string, cleanupError: unknown): this {
+    const copy = this.restated(`${this.message}; ${what} failed too, so something may be left behind: ${cleanupError instanceof Error ? cleanupError.message : String(cleanupError)}`);
+    Object.defineProperty(copy, "cleanupError", { value: cleanupError, writable: true, configurable: true });
+    return copy;
+  }
+}
+
+/**
+ * Runs the undo of a failed operation and returns the operation's error to throw: unchanged when the
+ * undo worked, else with the undo's failure noted (never silently dropped).
+ */
+export async function afterUndo(err: unknown, what: string, undo: () => Promise<unknown> | unknown): Promise<unknown> {
+  try {
+    await undo();
+    return err;
+  } catch (cleanupError) {
+    const base = err instanceof HostformError ? err : withContext(err, "failed");
+    return base.withCleanupFailure(what, cleanupError);
   }
 }
 

@@ -3,7 +3,7 @@
 // into a SysError. Actions and architecture tokens are uint32_t: declared signed, SCMP_ACT_ALLOW
 // (0x7fff0000) would survive but SCMP_ACT_KILL_PROCESS (0x80000000) would not.
 import { koffi, libc, libseccompHandle, lastErrno } from "./ffi";
-import { SysError } from "./errors";
+import { SysError, UnsupportedError, ValidationError } from "./errors";
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -92,7 +92,7 @@ export function libseccompVersion(): { major: number; minor: number; micro: numb
 export function seccompInit(defaultAction: number): FilterContext {
   const ctx = b().init(defaultAction >>> 0);
   // seccomp_init returns NULL without setting errno; an invalid action is the only documented cause.
-  if (ctx === null) throw new SysError("seccomp_init", 22, `action 0x${(defaultAction >>> 0).toString(16)}`);
+  if (ctx === null) throw new ValidationError("defaultAction", `libseccomp refused action 0x${(defaultAction >>> 0).toString(16)}`, "use a seccomp action this libseccomp knows");
   return ctx;
 }
 
@@ -173,7 +173,7 @@ let rawSyscall: Fn | undefined;
  */
 export function seccompSetModeFilter(bpf: Buffer, flags: number): void {
   const nr = SECCOMP_SYSCALL[process.arch];
-  if (nr === undefined) throw new SysError("seccomp", 38, `arch ${process.arch}`);
+  if (nr === undefined) throw new UnsupportedError(`seccomp: hostform knows no seccomp(2) syscall number on ${process.arch}`);
   rawSyscall ??= libc().func("long syscall(long number, ...)") as Fn;
   // struct sock_fprog { unsigned short len; struct sock_filter *filter; }: the pointer sits at
   // offset 8 on 64-bit. koffi gives us the address of a Buffer only through a pointer argument,

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import {
-  HostformError, NotFoundError, SysError, TimeoutError, ValidationError, errorFromWire, errorToWire, hasCode, registerErrorClass, withContext,
+  HostformError, NotFoundError, SysError, TimeoutError, ValidationError, afterUndo, errorFromWire, errorToWire, hasCode, registerErrorClass, withContext,
 } from "../../src/sys/errors";
 
 function nodeError(): unknown {
@@ -66,4 +66,18 @@ test("typed errors survive the wire: class, fields, message and cause", () => {
   assert.ok(ex instanceof ExampleError && ex.step === "mounts");
   const unknown = errorFromWire({ name: "WeirdError", message: "weird" });
   assert.ok(unknown instanceof HostformError && unknown.name === "WeirdError" && unknown.message === "weird");
+});
+
+test("afterUndo returns the failure unchanged when the undo works, and notes a failed undo instead of dropping it", async () => {
+  const failure = new ValidationError("rootfs", "is not a directory");
+  let undone = false;
+  assert.equal(await afterUndo(failure, "undo", () => void (undone = true)), failure);
+  assert.ok(undone);
+  const noted = await afterUndo(failure, "removing cgroup web", () => {
+    throw new SysError("rmdir", 16, "/sys/fs/cgroup/pids/hostform/web");
+  });
+  assert.ok(noted instanceof ValidationError && noted.field === "rootfs");
+  assert.match(noted.message, /^rootfs: is not a directory; removing cgroup web failed too, so something may be left behind: rmdir \/sys\/fs\/cgroup\/pids\/hostform\/web: EBUSY/);
+  const plain = await afterUndo(new Error("boom"), "undo", () => Promise.reject(new Error("stuck")));
+  assert.ok(plain instanceof HostformError && /boom; undo failed too.*stuck/.test(plain.message));
 });

@@ -8,7 +8,7 @@ import { diffLimits, withLiftedLimits, type CgroupLimits, type NormalizedLimits 
 import { cgroupSegments } from "../../../src/cgroup/tree";
 import { RuntimeClient, type ContainerState } from "../../../src/runtime/client";
 import { isSameProcess, validateId } from "../../../src/runtime/state";
-import { ValidationError } from "../../../src/sys/errors";
+import { ValidationError, afterUndo } from "../../../src/sys/errors";
 import { chooseName, mustDeleteBeforeReplace } from "./autoname";
 import { collectFailures } from "./checkFailures";
 import { projectLive } from "./cgroup";
@@ -161,9 +161,15 @@ async function launch(inputs: ContainerInputs): Promise<void> {
     // The start's state holds the warnings of prepare and of start.
     state = await client().start(id);
   } catch (err) {
-    await client().delete(id, { force: true }).catch(() => undefined);
-    await d.delete(cgroupName).catch(() => undefined);
-    throw asConfigError(err);
+    throw await afterUndo(asConfigError(err), `removing container ${id} and its cgroup`, async () => {
+      try {
+        await client().delete(id, { force: true });
+      } catch (e) {
+        // Not created at all: nothing of it to remove.
+        if (!isMissing(e)) throw e;
+      }
+      await d.delete(cgroupName);
+    });
   }
   reportWarnings(id, state.warnings);
 }
