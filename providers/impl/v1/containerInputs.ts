@@ -3,7 +3,7 @@
 // profile text and digest), so the provider process never needs the other resources' code.
 import type { CgroupLimits, NormalizedLimits } from "../../../src/cgroup/spec";
 import type { NamespaceType } from "../../../src/ns/types";
-import type { ContainerCapabilities, ContainerMount, ContainerRlimit } from "../../../src/runtime/specgen/config";
+import type { ContainerConfig } from "../../../src/runtime/specgen/config";
 import type { NamedInputs } from "./autoname";
 
 export type { ContainerCapabilities, ContainerMount, ContainerRlimit } from "../../../src/runtime/specgen/config";
@@ -11,20 +11,13 @@ export type { ContainerCapabilities, ContainerMount, ContainerRlimit } from "../
 /** How the container is filtered: Docker's default, none, or a SeccompProfile's compiled profile. */
 export type ContainerSeccompChoice = "default" | "unconfined" | "profile";
 
-/** Inputs as the Container resource sends them (after check: name chosen). */
-export interface ContainerInputs extends NamedInputs {
-  /** Absolute path of the root filesystem. */
-  rootfs: string;
-  /** Program and its first arguments. */
-  command: string[];
-  /** More arguments, appended to command. */
-  args?: string[];
-  /** Environment variables; values may arrive as secrets (the engine unwraps them). */
-  env?: Record<string, string>;
-  cwd?: string;
-  /** uid, "uid:gid" or a name in the rootfs's /etc/passwd. */
-  user?: string | number;
-  hostname?: string;
+/**
+ * Inputs as the Container resource sends them (after check: name chosen): the runtime's
+ * ContainerConfig fields under the same names (env values may arrive as secrets; the engine unwraps
+ * them), plus what the provider resolves itself: the joined Namespace, the cgroup, the filter, the
+ * supervisor's policies.
+ */
+export interface ContainerInputs extends NamedInputs, Omit<ContainerConfig, "namespace"> {
   /** The joined Namespace: its name, pin paths and inodes (the inodes change when it is made again). */
   namespaceName?: string;
   namespacePaths?: Partial<Record<NamespaceType, string>>;
@@ -44,11 +37,6 @@ export interface ContainerInputs extends NamedInputs {
   seccompArch?: string;
   seccompCapabilities?: string[];
   seccompDigest?: string;
-  capabilities?: ContainerCapabilities;
-  mounts?: ContainerMount[];
-  readonlyRootfs?: boolean;
-  /** By name: "nofile" or "RLIMIT_NOFILE". */
-  rlimits?: Record<string, ContainerRlimit>;
   /** "no" | "always" | "on-failure[:N]". */
   restartPolicy?: string;
   stopSignal?: string;

@@ -13,12 +13,13 @@ import type { ContainerInputs } from "./containerInputs";
 /** Annotation carrying the digest of everything that makes the container what it is (adoption key). */
 export const SPEC_DIGEST_ANNOTATION = "org.hostform.spec-digest";
 
+/** The optional ContainerConfig fields the inputs carry under the same name. */
+const CONFIG_KEYS = ["args", "env", "cwd", "user", "hostname", "capabilities", "rlimits", "mounts", "readonlyRootfs"] as const satisfies ReadonlyArray<keyof ContainerConfig & keyof ContainerInputs>;
+
 /** The declaration as the runtime's container configuration (the inputs carry the same field names). */
 export function configOf(inputs: ContainerInputs): ContainerConfig {
   const config: ContainerConfig = { rootfs: inputs.rootfs, command: inputs.command };
-  for (const key of ["args", "env", "cwd", "user", "hostname", "capabilities", "rlimits", "mounts", "readonlyRootfs"] as const) {
-    if (inputs[key] !== undefined && inputs[key] !== null) Object.assign(config, { [key]: inputs[key] });
-  }
+  for (const key of CONFIG_KEYS) if (inputs[key] !== undefined && inputs[key] !== null) Object.assign(config, { [key]: inputs[key] });
   if (inputs.namespacePaths !== undefined && inputs.namespacePaths !== null) config.namespace = { name: inputs.namespaceName ?? "", paths: inputs.namespacePaths };
   return config;
 }
