@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openCgroupDriver } from "../../../src/cgroup/driver";
-import { isSameProcess, readState, statePath, writeState, type ContainerState } from "../../../src/runtime/state";
+import { containerDir, isSameProcess, readState, statePath, writeState, type ContainerState } from "../../../src/runtime/state";
 import { adoptionStep, readLeftContainers } from "../../../src/runtime/supervisor/adoption";
 import { CorruptFileError, NotFoundError, ValidationError } from "../../../src/sys/errors";
 import { needsRoot, testPrefix } from "../../helpers/prefix";
@@ -122,6 +122,8 @@ test("a running container whose state file turned corrupt is reported, kept unde
       await driver.delete(s.cgroup);
     }
     await f.client.delete(id, { force: true }).catch(() => undefined);
+    // Should delete have failed, the corrupt file must not stop the fixture's cleanup from reading the rest.
+    rmSync(containerDir(id), { recursive: true, force: true });
   }
 });
 
@@ -153,5 +155,26 @@ test("a restart pending when the supervisor dies is re-armed from the typed fiel
   assert.notEqual(f.supervisorPid(), sup);
   const w = await f.client.wait(id);
   assert.equal(w.exitCode, 3);
+  await f.client.delete(id);
+});
+
+test("a stop during a back-off cancels the restart on disk too: the next supervisor does not make it", { skip: needsRoot }, async () => {
+  const id = f.id("stopped");
+  await f.client.create(id, f.spec(["true"]), { restartPolicy: "always" });
+  await f.client.start(id);
+  assert.ok(await until(() => readState(id)?.pendingRestart !== undefined, 15_000, 10), "a restart is pending");
+  const seen = readState(id)!.pendingRestart!;
+  const stopped = await f.client.stop(id);
+  assert.equal(stopped.pendingRestart, undefined);
+  assert.equal(readState(id)!.pendingRestart, undefined, "state.json no longer holds the restart");
+  const sup = f.supervisorPid();
+  assert.ok(sup !== undefined);
+  process.kill(sup, "SIGKILL");
+  assert.ok(await until(() => !pidAlive(sup)));
+  const adopted = await f.client.state(id);
+  // Longer than the back-off of the cancelled restart (the one seen, or the next if one ran before the stop).
+  await new Promise((r) => setTimeout(r, Math.max(1500, 2 * seen.delayMs + 500)));
+  const later = await f.client.state(id);
+  assert.deepEqual({ status: later.status, count: later.restartCount }, { status: "stopped", count: adopted.restartCount });
   await f.client.delete(id);
 });
