@@ -232,6 +232,7 @@ export class Supervisor implements SupervisorOps {
   }
 
   private async restart(rec: ContainerRecord): Promise<void> {
+    // Deleted meanwhile: delete dropped the restart and answered the waiters.
     if (this.containers.get(rec.id) !== rec) return;
     if (rec.stoppedByUser || rec.state.status !== "stopped") {
       rec.cancelRestart();
