@@ -120,8 +120,8 @@ export class RuntimeClient {
         let res: SupervisorResponse;
         try {
           res = JSON.parse(line) as SupervisorResponse;
-        } catch {
-          reject(new HostformError(`the supervisor sent a bad answer: ${line.slice(0, 200)}`));
+        } catch (err) {
+          reject(new HostformError(`the supervisor sent a bad answer: ${line.slice(0, 200)}`, { cause: err }));
           return;
         }
         if (res.ok) resolve(res.result);
@@ -147,8 +147,18 @@ export class RuntimeClient {
     return this.request({ op: "state", id });
   }
 
-  list(): Promise<ContainerState[]> {
-    return this.request({ op: "list" });
+  /** The containers whose state the supervisor could read; listAll() also gives the others. */
+  async list(): Promise<ContainerState[]> {
+    return (await this.listAll()).containers;
+  }
+
+  /**
+   * Every container: those with a readable state, and those whose state file the supervisor could
+   * not read, each with its typed error (CorruptFileError naming the file, or a SysError).
+   */
+  async listAll(): Promise<{ containers: ContainerState[]; unreadable: Array<{ id: string; error: HostformError }> }> {
+    const r = await this.request({ op: "list" });
+    return { containers: r.containers, unreadable: r.unreadable.map((u) => ({ id: u.id, error: decodeError(u.error) })) };
   }
 
   /** Sends a signal (name or number) to the container's PID 1. */

@@ -2,6 +2,7 @@
 // 10 s, reset once a run has lasted 10 s (a crash loop slows down, a long-lived service that dies
 // once comes back at once).
 import { ValidationError } from "../sys/errors";
+import type { PendingRestart } from "./state";
 
 /** A parsed restart policy. max counts restarts (on-failure only; undefined = unlimited). */
 export type RestartPolicy = { kind: "no" } | { kind: "always" } | { kind: "on-failure"; max?: number };
@@ -41,4 +42,28 @@ export const BACKOFF_RESET_MS = 10_000;
 /** Delay before restart number `attempt` (0-based since the last reset). */
 export function backoffDelay(attempt: number): number {
   return Math.min(BACKOFF_MAX_MS, BACKOFF_INITIAL_MS * 2 ** Math.min(attempt, 20));
+}
+
+/** Said out loud when on-failure restarts a run whose exit code could not be learnt. */
+export const UNKNOWN_EXIT_RESTART_REASON = "on-failure counts an unknown exit code as a failure";
+
+/** What the restart decision needs to know about the run that just ended. */
+export interface EndedRun {
+  exitCode: number | null;
+  restartCount: number;
+  stoppedByUser: boolean;
+  /** How long it ran; a run of BACKOFF_RESET_MS or more resets the back-off. */
+  ranMs: number;
+  /** Back-off step to use unless the run reset it (the previous restart's step + 1, or 0). */
+  nextAttempt: number;
+}
+
+/** The restart to make after a run ended, due at now + back-off; undefined when the policy makes none. */
+export function planRestart(p: RestartPolicy, run: EndedRun, now: Date): PendingRestart | undefined {
+  if (!shouldRestart(p, run.exitCode, run.restartCount, run.stoppedByUser)) return undefined;
+  const attempt = run.ranMs >= BACKOFF_RESET_MS ? 0 : run.nextAttempt;
+  const delayMs = backoffDelay(attempt);
+  const pending: PendingRestart = { at: new Date(now.getTime() + delayMs).toISOString(), delayMs, attempt };
+  if (run.exitCode === null && p.kind === "on-failure") pending.reason = UNKNOWN_EXIT_RESTART_REASON;
+  return pending;
 }

@@ -70,13 +70,23 @@ export interface WaitResult {
   exitNote?: string;
 }
 
+/**
+ * The answer to `list`: every container the supervisor knows, and those whose state file it could
+ * not read (kept under their id, never dropped: their processes may still run).
+ */
+export interface ListResult {
+  containers: ContainerState[];
+  /** Each with the typed error (CorruptFileError, or SysError when the file could not be read). */
+  unreadable: Array<{ id: string; error: WireError }>;
+}
+
 /** Result type per request. */
 export interface SupervisorResults {
   ping: { pid: number; containers: number };
   create: ContainerState;
   start: ContainerState;
   state: ContainerState;
-  list: ContainerState[];
+  list: ListResult;
   kill: ContainerState;
   stop: ContainerState;
   delete: { id: string };

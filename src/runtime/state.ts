@@ -3,12 +3,27 @@
 // pid's start time (a pid alone may have been reused), the cgroup, the log file and the policies.
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { SysError, ValidationError, hasCode } from "../sys/errors";
+import { CorruptFileError, SysError, ValidationError, hasCode } from "../sys/errors";
 import { containersDir } from "../sys/paths";
 import type { ContainerSpec } from "./spec";
 
 /** OCI status values. "creating" is internal (the state dir exists, the init is not placed yet). */
 export type ContainerStatus = "creating" | "created" | "running" | "stopped";
+
+/**
+ * A restart the supervisor decided on and is waiting to make (the back-off). Stored with the rest
+ * of the state so that a supervisor adopting the container re-arms it for the same moment.
+ */
+export interface PendingRestart {
+  /** When the restart is due (ISO time). */
+  at: string;
+  /** The back-off chosen at the exit. */
+  delayMs: number;
+  /** Back-off step (0-based since the last reset) that gave delayMs; a failure of the restarted run takes the next. */
+  attempt: number;
+  /** Why it restarts although success or failure was not seen (on-failure and an unknown exit code). */
+  reason?: string;
+}
 
 /** The state of one container as stored. The first six fields are the OCI state. */
 export interface ContainerState {
@@ -28,10 +43,13 @@ export interface ContainerState {
   exitCode: number | null;
   signal: string | null;
   /**
-   * Why exitCode is null, or other facts about the last exit. An adopted container (not the current
-   * supervisor's child) always gets one saying its exit code is unknown, never a made-up code.
+   * Why exitCode is null, or other facts about the last exit, for people to read (nothing parses
+   * it). An adopted container (not the current supervisor's child) always gets one saying its exit
+   * code is unknown, never a made-up code. A pending restart is in pendingRestart, not here.
    */
   exitNote?: string;
+  /** Set while the container is stopped and its restart policy has a restart waiting. */
+  pendingRestart?: PendingRestart;
   restartCount: number;
   restartPolicy: string;
   stopSignal: string;
@@ -95,15 +113,88 @@ export function writeState(state: ContainerState): void {
   }
 }
 
-/** Reads a container's state; undefined when it does not exist. */
+/**
+ * Reads a container's state; undefined when it does not exist. A file that is not what writeState
+ * writes (torn by hand, from another program, a wrong id) is a CorruptFileError naming the file.
+ */
 export function readState(id: string): ContainerState | undefined {
+  const path = statePath(id);
+  let text: string;
   try {
-    return JSON.parse(readFileSync(statePath(id), "utf8")) as ContainerState;
+    text = readFileSync(path, "utf8");
   } catch (err) {
     if (hasCode(err, "ENOENT")) return undefined;
-    if (err instanceof SyntaxError) throw new ValidationError(statePath(id), `is not valid JSON (${err.message})`, "delete the container with --force");
     throw SysError.fromNode(err, `read state of container ${id}`);
   }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new CorruptFileError(path, `is not valid JSON (${(err as Error).message})`, { cause: err });
+  }
+  const problem = stateShapeProblem(value, id);
+  if (problem !== undefined) throw new CorruptFileError(path, problem);
+  return value as ContainerState;
+}
+
+const STATUSES: readonly unknown[] = ["creating", "created", "running", "stopped"] satisfies ContainerStatus[];
+const isString = (v: unknown): boolean => typeof v === "string";
+const isNumber = (v: unknown): boolean => typeof v === "number" && Number.isFinite(v);
+const isObject = (v: unknown): boolean => typeof v === "object" && v !== null && !Array.isArray(v);
+const isStrings = (v: unknown): boolean => Array.isArray(v) && v.every(isString);
+
+/** Each stored field with what it must hold; optional ones may be absent. */
+const FIELDS: ReadonlyArray<[keyof ContainerState, (v: unknown) => boolean, string, "optional"?]> = [
+  ["ociVersion", isString, "a string"],
+  ["status", (v) => STATUSES.includes(v), `one of ${STATUSES.join(", ")}`],
+  ["pid", isNumber, "a pid"],
+  ["bundle", isString, "a path"],
+  ["annotations", isObject, "an object"],
+  ["pidStartTime", isNumber, "a number"],
+  ["created", isString, "a time"],
+  ["started", isString, "a time", "optional"],
+  ["finished", isString, "a time", "optional"],
+  ["exitCode", (v) => v === null || isNumber(v), "a number or null"],
+  ["signal", (v) => v === null || isString(v), "a signal name or null"],
+  ["exitNote", isString, "a string", "optional"],
+  ["pendingRestart", (v) => isObject(v) && isString((v as PendingRestart).at) && isNumber((v as PendingRestart).delayMs) && isNumber((v as PendingRestart).attempt), "{ at, delayMs, attempt }", "optional"],
+  ["restartCount", isNumber, "a number"],
+  ["restartPolicy", isString, "a policy"],
+  ["stopSignal", isString, "a signal name"],
+  ["stopTimeout", isNumber, "a number of seconds"],
+  ["cgroup", isString, "a cgroup name"],
+  ["ownsCgroup", (v) => typeof v === "boolean", "a boolean"],
+  ["logPath", isString, "a path"],
+  ["logMaxBytes", isNumber, "a size"],
+  ["logFiles", isNumber, "a count"],
+  ["stdio", (v) => v === "log" || isStrings(v), '"log" or a list of paths'],
+  ["spec", isObject, "an object"],
+  ["seccompPath", isString, "a path", "optional"],
+  ["warnings", isStrings, "a list of strings", "optional"],
+];
+
+/** What is wrong with a parsed state file of container `id`, or undefined when nothing is. */
+function stateShapeProblem(value: unknown, id: string): string | undefined {
+  if (!isObject(value)) return "is not a JSON object";
+  const record = value as Record<string, unknown>;
+  if (record.id !== id) return `holds container ${JSON.stringify(record.id)}, not ${id}`;
+  for (const [field, ok, what, optional] of FIELDS) {
+    const v = record[field];
+    if (v === undefined && optional === "optional") continue;
+    if (!ok(v)) return `${field} is ${v === undefined ? "missing" : JSON.stringify(v)}, not ${what}`;
+  }
+  return undefined;
+}
+
+/**
+ * The exit note as people read it: the note, then while a restart is pending why and when, as
+ * "exit code unknown: ...; on-failure counts an unknown exit code as a failure; restarting in 200 ms".
+ */
+export function exitNoteWithRestart(s: Pick<ContainerState, "exitNote" | "pendingRestart">): string | undefined {
+  const parts = [s.exitNote, s.pendingRestart?.reason];
+  if (s.pendingRestart !== undefined) parts.push(`restarting in ${s.pendingRestart.delayMs} ms`);
+  const text = parts.filter((p) => p !== undefined && p !== "").join("; ");
+  return text === "" ? undefined : text;
 }
 
 /** Creates the container's directory; fails with a clear error if the id is taken. */

@@ -1,7 +1,7 @@
 // Entry of the detached supervisor process (started by supervisorStart.ts):
 //   node supervisorMain.js <runDir>
 // Exits 0 at once if another supervisor already holds the run dir.
-import { Supervisor } from "./supervisor";
+import { Supervisor } from "./supervisor/supervisor";
 
 function numberEnv(name: string): number | undefined {
   const v = process.env[name];
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
     process.on(sig, () => void sup.shutdown().then(() => process.exit(0)));
   }
-  if (!(await sup.start())) process.exit(0);
+  if (!(await sup.serve())) process.exit(0);
   process.stderr.write(`${new Date().toISOString()} supervisor ${process.pid} listening in ${runDir}\n`);
 }
 

@@ -5,7 +5,7 @@ import { spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { HostformError, SysError } from "../sys/errors";
+import { SysError, TimeoutError } from "../sys/errors";
 import { supervisorSocketPath } from "./socketProtocol";
 
 /**
@@ -23,6 +23,7 @@ export function socketAlive(path: string): Promise<boolean> {
       s.destroy();
       res(true);
     });
+    // Refused, or no socket file: that is the answer, nothing failed.
     s.once("error", () => res(false));
   });
 }
@@ -59,5 +60,5 @@ export async function ensureSupervisor(runDirectory: string, timeoutMs = 15_000)
     if (await socketAlive(sock)) return;
     await new Promise((r) => setTimeout(r, 20));
   }
-  throw new HostformError(`the supervisor did not start within ${timeoutMs} ms (see ${logPath})`);
+  throw new TimeoutError("start the supervisor", timeoutMs, `nothing answers on ${sock} (see ${logPath})`);
 }

@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { openCgroupDriver } from "../../src/cgroup/driver";
-import { HostformError, ValidationError } from "../../src/sys/errors";
+import { HostformError, NotFoundError, ValidationError } from "../../src/sys/errors";
 import { containerDir, processStartTime, readState } from "../../src/runtime/state";
 import { needsRoot } from "../helpers/prefix";
 import { makeSupervisorFixture, pidAlive, until, type SupervisorFixture } from "./supervisorFixture";
@@ -111,7 +111,7 @@ test("delete refuses a running container without force, and leaves nothing behin
   assert.ok(!mountsMention(readFileSync(`/proc/${supPid}/mountinfo`, "utf8")), "no mount of the container in the supervisor");
   assert.ok(!mountsMention(readFileSync("/proc/self/mountinfo", "utf8")), "no mount of the container on the host");
   assert.ok(!(await f.client.list()).some((c) => c.id === id));
-  await assert.rejects(f.client.state(id), ValidationError);
+  await assert.rejects(f.client.state(id), (e: unknown) => e instanceof NotFoundError && e.kind === "container" && e.id === id);
 });
 
 async function assertNothingMade(id: string): Promise<void> {

@@ -2,7 +2,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { backoffDelay, parseRestartPolicy, shouldRestart, BACKOFF_MAX_MS } from "../../src/runtime/restartPolicy";
 import { readState } from "../../src/runtime/state";
-import { ValidationError } from "../../src/sys/errors";
+import { NotFoundError, ValidationError } from "../../src/sys/errors";
 import { needsRoot } from "../helpers/prefix";
 import { makeSupervisorFixture, until, type SupervisorFixture } from "./supervisorFixture";
 
@@ -88,7 +88,7 @@ test("update rejects bad values by field and changes nothing", { skip: needsRoot
   await assert.rejects(f.client.update(id, { restartPolicy: "always", stopSignal: "BOGUS" }), (e: unknown) => e instanceof ValidationError && e.field === "stopSignal");
   await assert.rejects(f.client.update(id, { stopTimeout: -1 }), (e: unknown) => e instanceof ValidationError && e.field === "stopTimeout");
   await assert.rejects(f.client.update(id, { restartPolicy: "sometimes" }), (e: unknown) => e instanceof ValidationError && e.field === "restartPolicy");
-  await assert.rejects(f.client.update(`${id}-nope`, { restartPolicy: "no" }), (e: unknown) => e instanceof ValidationError && e.field === "id");
+  await assert.rejects(f.client.update(`${id}-nope`, { restartPolicy: "no" }), (e: unknown) => e instanceof NotFoundError && e.kind === "container" && e.id === `${id}-nope`);
   const st = await f.client.state(id);
   assert.deepEqual({ p: st.restartPolicy, s: st.stopSignal, t: st.stopTimeout }, { p: "on-failure:2", s: "SIGTERM", t: 10 });
   await f.client.delete(id, { force: true });

@@ -8,7 +8,7 @@ import { diffLimits, withLiftedLimits, type CgroupLimits, type NormalizedLimits 
 import { cgroupSegments } from "../../../src/cgroup/tree";
 import { RuntimeClient, type ContainerState } from "../../../src/runtime/client";
 import { isSameProcess, validateId } from "../../../src/runtime/state";
-import { ValidationError, afterUndo } from "../../../src/sys/errors";
+import { NotFoundError, ValidationError, afterUndo } from "../../../src/sys/errors";
 import { chooseName, mustDeleteBeforeReplace } from "./autoname";
 import { collectFailures } from "./checkFailures";
 import { projectLive } from "./cgroup";
@@ -56,7 +56,7 @@ export function cgroupNameOf(inputs: ContainerInputs): string {
 }
 
 function isMissing(err: unknown): boolean {
-  return err instanceof ValidationError && err.field === "id" && /does not exist/.test(err.message);
+  return err instanceof NotFoundError && err.kind === "container";
 }
 
 async function stateOf(id: string): Promise<ContainerState | undefined> {

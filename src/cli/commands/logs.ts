@@ -36,7 +36,7 @@ export const logsCommand: Command = {
       await followLog(state.logPath, offset, (chunk) => process.stdout.write(chunk), () => {
         if (interrupted) return true;
         const s = readState(id);
-        return s === undefined || (s.status === "stopped" && s.exitNote?.includes("restarting") !== true);
+        return s === undefined || (s.status === "stopped" && s.pendingRestart === undefined);
       });
     } finally {
       process.removeListener("SIGINT", onSigint);

@@ -1,6 +1,6 @@
 import { type Command, parseFlags, printJson } from "../command";
 import { RuntimeClient } from "../../runtime/client";
-import { ociState, type ContainerState } from "../../runtime/state";
+import { exitNoteWithRestart, ociState, type ContainerState } from "../../runtime/state";
 
 function age(iso: string | undefined): string {
   if (iso === undefined) return "-";
@@ -22,12 +22,15 @@ export const psCommand: Command = {
   usage: "Usage: hostform ps [--json]\n\n  --json   print the OCI state of each container plus hostform's fields",
   async run(argv) {
     const { values } = parseFlags(argv, { json: { type: "boolean" } }, false);
-    const list = await new RuntimeClient().list();
+    const { containers: list, unreadable } = await new RuntimeClient().listAll();
+    // As `runc list` does: a container whose state cannot be read is named on stderr, never left out silently.
+    for (const u of unreadable) process.stderr.write(`hostform ps: ${u.error.message}\n`);
     if (values.json === true) {
-      printJson(list.map((s) => ({ ...ociState(s), pidStartTime: s.pidStartTime, created: s.created, started: s.started, finished: s.finished, exitCode: s.exitCode, signal: s.signal, restartCount: s.restartCount, restartPolicy: s.restartPolicy, cgroup: s.cgroup, logPath: s.logPath, exitNote: s.exitNote, warnings: s.warnings })));
+      printJson(list.map((s) => ({ ...ociState(s), pidStartTime: s.pidStartTime, created: s.created, started: s.started, finished: s.finished, exitCode: s.exitCode, signal: s.signal, restartCount: s.restartCount, restartPolicy: s.restartPolicy, cgroup: s.cgroup, logPath: s.logPath, exitNote: exitNoteWithRestart(s), pendingRestart: s.pendingRestart, warnings: s.warnings })));
       return 0;
     }
-    const rows = [["ID", "PID", "STATUS", "RESTARTS", "POLICY", "COMMAND"], ...list.map(psRow)];
+    const unreadableRows = unreadable.map((u) => [u.id, "-", "unreadable", "-", "-", "(state file unreadable, see above)"]);
+    const rows = [["ID", "PID", "STATUS", "RESTARTS", "POLICY", "COMMAND"], ...list.map(psRow), ...unreadableRows];
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     for (const r of rows) process.stdout.write(`${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ")}\n`);
     return 0;

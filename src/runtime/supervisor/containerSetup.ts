@@ -1,0 +1,83 @@
+// What a container owns besides its processes, made at create and removed at delete: its state
+// directory (state, logs, the compiled seccomp filter) and the cgroup hostform made for it. A create
+// that fails, here or in a supervisor that died mid-create, leaves none of it behind.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { SysError } from "../../sys/errors";
+import type { CgroupDriver } from "../../cgroup/driver";
+import { formatRestartPolicy } from "../restartPolicy";
+import { makeContainerDir, removeContainerDir, type ContainerState } from "../state";
+import type { ContainerRecord } from "./containerRecord";
+import { closeStdio } from "./containerStdio";
+import type { CreatePlan } from "./createChecks";
+import { killRecordedProcess } from "./containerSignals";
+
+/** What setUpContainer needs from the supervisor. */
+export interface SetupSteps {
+  cgroups: CgroupDriver;
+  /** A record for the new state (hooked to the state store). */
+  newRecord(state: ContainerState): ContainerRecord;
+  /** Brings the record to "created" (see ContainerLaunch.prepare). */
+  prepare(rec: ContainerRecord): Promise<void>;
+  /** Where a failure of the undo itself goes: the create's own error is the one thrown. */
+  report(err: unknown, context: string): void;
+}
+
+/** Makes the container's directory, state, seccomp file and cgroup, then its waiting init. */
+export async function setUpContainer(plan: CreatePlan, steps: SetupSteps): Promise<ContainerRecord> {
+  const { id, spec } = plan;
+  const dir = makeContainerDir(id);
+  const state: ContainerState = {
+    ociVersion: spec.ociVersion, id, status: "creating", pid: 0, bundle: plan.bundle, annotations: spec.annotations ?? {},
+    pidStartTime: 0, created: new Date().toISOString(), exitCode: null, signal: null, restartCount: 0,
+    restartPolicy: formatRestartPolicy(plan.restartPolicy), stopSignal: plan.stopSignal, stopTimeout: plan.stopTimeout,
+    cgroup: plan.cgroup, ownsCgroup: plan.ownsCgroup, logPath: join(dir, "container.log"), logMaxBytes: plan.logMaxBytes, logFiles: plan.logFiles,
+    stdio: plan.stdio, spec,
+  };
+  if (plan.seccompBpf !== undefined) state.seccompPath = join(dir, "seccomp.bpf");
+  const rec = steps.newRecord(state);
+  let madeCgroup = false;
+  try {
+    if (plan.seccompBpf !== undefined) writeSeccompFilter(join(dir, "seccomp.bpf"), plan.seccompBpf);
+    // A record on disk from the first moment, so a supervisor dying mid-create leaves something the next one cleans.
+    rec.save();
+    if (plan.ownsCgroup) {
+      steps.cgroups.create(plan.cgroup, plan.limits);
+      madeCgroup = true;
+    }
+    await steps.prepare(rec);
+  } catch (err) {
+    closeStdio(rec.stdioFds);
+    if (madeCgroup) await steps.cgroups.delete(plan.cgroup).catch((e: unknown) => steps.report(e, `undo create of container ${id}: delete cgroup ${plan.cgroup}`));
+    removeContainerDir(id);
+    throw err;
+  }
+  return rec;
+}
+
+/** Removes the container's cgroup (if hostform made it) and its directory; its processes are gone already. */
+export async function tearDownContainer(rec: ContainerRecord, cgroups: CgroupDriver): Promise<void> {
+  closeStdio(rec.stdioFds);
+  if (rec.state.ownsCgroup) await cgroups.delete(rec.state.cgroup);
+  removeContainerDir(rec.id);
+}
+
+/**
+ * Undoes a create an earlier supervisor died in the middle of: its init killed, the cgroup it made
+ * emptied and removed (in the background; a failure is reported), its directory removed.
+ */
+export function undoCreate(state: ContainerState, cgroups: CgroupDriver, report: (err: unknown, context: string) => void): void {
+  killRecordedProcess(state.pid, state.pidStartTime, "SIGKILL");
+  if (state.ownsCgroup && cgroups.exists(state.cgroup)) {
+    void cgroups.kill(state.cgroup).then(() => cgroups.delete(state.cgroup)).catch((err: unknown) => report(err, `undo create of container ${state.id}: remove cgroup ${state.cgroup}`));
+  }
+  removeContainerDir(state.id);
+}
+
+function writeSeccompFilter(path: string, bpf: Buffer): void {
+  try {
+    writeFileSync(path, bpf, { mode: 0o600 });
+  } catch (err) {
+    throw SysError.fromNode(err, "write the container's seccomp filter");
+  }
+}
