@@ -9,13 +9,14 @@ import { Worker } from "node:worker_threads";
 import * as libc from "../sys/libc";
 import { signalNumber } from "../sys/signals";
 import { HostformError, SysError, ValidationError, withContext } from "../sys/errors";
-import { ContainerStartError, type ContainerExit, type StdioChoice } from "./launcher";
+import type { ContainerExit, StdioChoice } from "./launcher";
+import { errorOfFailure } from "./initFailure";
 import { assertAlive, openVerifiedPidfd } from "./execTarget";
 import { cgroupDirOf, cgroupDirsOf, moveIntoCgroups } from "../cgroup/membership";
 import { openContainerPty, type PtyPair } from "./pty";
 import { setWindowSize, type WindowSize } from "../sys/terminal";
 import type { ContainerSpec } from "./spec";
-import type { ExecRequest, InitFailure, InitMessage } from "./initProtocol";
+import { INIT_ENTRY_PATH, type ExecRequest, type InitFailure, type InitMessage } from "./initProtocol";
 import type { ExecWorkerData, ExecWorkerEvent, ExecWorkerRequest } from "./execWorker";
 import { type Deferred, deferred } from "./deferred";
 
@@ -222,7 +223,7 @@ export class Executor {
 
   private ensureWorker(): Worker {
     if (this.worker !== undefined) return this.worker;
-    const data: ExecWorkerData = { initPath: join(__dirname, "init.js") };
+    const data: ExecWorkerData = { initPath: INIT_ENTRY_PATH };
     const w = new Worker(join(__dirname, "execWorker.js"), { workerData: data });
     w.on("message", (ev: ExecWorkerEvent) => this.onEvent(ev));
     w.on("error", (err) => {
@@ -291,8 +292,7 @@ export class Executor {
 }
 
 function toError(f: InitFailure): Error {
-  if (f.field !== undefined) return new ValidationError(f.field, f.message.replace(`${f.field}: `, ""));
-  return new ContainerStartError({ ...f, step: `exec: ${f.step}` });
+  return errorOfFailure(f, "exec");
 }
 
 let shared: Executor | undefined;

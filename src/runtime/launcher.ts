@@ -1,5 +1,5 @@
 // Starts containers from inside a long-lived hostform process without paying Node's start-up on
-// the hot path: a pool of pre-warmed inits (src/runtime/init.ts), each already PID 1 of fresh
+// the hot path: a pool of pre-warmed inits (src/runtime/init/), each already PID 1 of fresh
 // namespaces with its modules loaded, waits for a spec. prepare() hands one a spec and it builds
 // the container up to just before execve (OCI "created"); start() lets it exec the program, so no
 // hostform process stays behind per container. launch() is both.
@@ -7,13 +7,16 @@ import { closeSync, openSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { Worker } from "node:worker_threads";
 import * as libc from "../sys/libc";
-import { HostformError, SysError, ValidationError, hasCode, registerErrorClass } from "../sys/errors";
+import { HostformError, SysError, ValidationError, hasCode } from "../sys/errors";
 import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS } from "../sys/constants";
 import { cloneFlag } from "../sys/namespaces";
 import { validateSpec, type ContainerSpec } from "./spec";
-import type { InitFailure, InitMessage, PrepareRequest } from "./initProtocol";
+import { INIT_ENTRY_PATH, type InitFailure, type InitMessage, type PrepareRequest } from "./initProtocol";
+import { errorOfFailure } from "./initFailure";
 import type { SpawnWorkerData, WorkerEvent, WorkerRequest } from "./spawnWorker";
 import { type Deferred, deferred } from "./deferred";
+
+export { ContainerStartError } from "./initFailure";
 
 /** How the container dies: exit code, or the signal that killed it. */
 export interface ContainerExit {
@@ -74,23 +77,6 @@ export interface LauncherOptions {
   /** Idle inits kept warm per namespace set (default 1; 0 disables the pool). */
   poolSize?: number;
 }
-
-/** The container init failed before exec; carries what failed where. */
-export class ContainerStartError extends HostformError {
-  readonly step: string;
-  readonly syscall?: string;
-  readonly errno?: number;
-  readonly path?: string;
-
-  constructor(f: InitFailure) {
-    super(`container init: ${f.step}: ${f.message}`);
-    this.step = f.step;
-    if (f.syscall !== undefined) this.syscall = f.syscall;
-    if (f.errno !== undefined) this.errno = f.errno;
-    if (f.path !== undefined) this.path = f.path;
-  }
-}
-registerErrorClass(ContainerStartError);
 
 interface InitHandle {
   id: number;
@@ -159,7 +145,7 @@ export class Launcher {
 
   constructor(options: LauncherOptions = {}) {
     this.poolSize = options.poolSize ?? 1;
-    const data: SpawnWorkerData = { initPath: join(__dirname, "init.js"), execArgv: [] };
+    const data: SpawnWorkerData = { initPath: INIT_ENTRY_PATH, execArgv: [] };
     this.worker = new Worker(join(__dirname, "spawnWorker.js"), { workerData: data });
     // Idle inits exit on their own when this process goes away (EOF on their socket).
     this.worker.unref();
@@ -414,8 +400,7 @@ export class Launcher {
   }
 
   private toError(f: InitFailure): Error {
-    if (f.field !== undefined) return new ValidationError(f.field, f.message.replace(`${f.field}: `, ""));
-    return new ContainerStartError(f);
+    return errorOfFailure(f);
   }
 
   private forget(id: number): void {
