@@ -2,7 +2,7 @@
 // execWorker.ts, through initRelay.ts): spawned, "ready", "prepared", warnings, "exec", an "error",
 // the end of its socket and its exit. The launcher and the executor keep one per init and await
 // its promises; the rules for what each event settles live only here.
-import { HostformError } from "../sys/errors";
+import { HostformError, errorFromWire, type WireError } from "../sys/errors";
 import { deferred } from "./deferred";
 import { errorOfFailure } from "./initFailure";
 import type { InitFailure, InitMessage } from "./initProtocol";
@@ -16,7 +16,7 @@ export interface ContainerExit {
 /** What the worker reports about one init (the worker events without their id), and its loss. */
 export type InitEvent =
   | { op: "spawned"; pid: number }
-  | { op: "spawnFailed"; message: string }
+  | { op: "spawnFailed"; message: string; error?: WireError }
   | { op: "message"; message: InitMessage }
   | { op: "eof" }
   | { op: "exit"; code: number | null; signal: NodeJS.Signals | null }
@@ -75,7 +75,7 @@ export class InitTracker {
         this.spawnedD.resolve(ev.pid);
         break;
       case "spawnFailed":
-        this.end(new HostformError(`${this.options.spawnContext}: ${ev.message}`));
+        this.end(ev.error !== undefined ? errorFromWire(ev.error).withContext(this.options.spawnContext) : new HostformError(`${this.options.spawnContext}: ${ev.message}`));
         break;
       case "message":
         this.onMessage(ev.message);

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as libc from "../../src/sys/libc";
-import { SysError, ValidationError } from "../../src/sys/errors";
+import { SysError, ValidationError, errorToWire } from "../../src/sys/errors";
 import { InitTracker, type InitTrackerOptions } from "../../src/runtime/initTracker";
 import { ContainerStartError } from "../../src/runtime/initFailure";
 import type { InitFailure } from "../../src/runtime/initProtocol";
@@ -162,6 +162,19 @@ test("a spawn failure rejects everything pending and ends the init; later events
   assert.equal(t.phase, "exited");
   t.handle({ op: "spawned", pid: 7 });
   assert.equal(t.pid, 0);
+});
+
+test("a spawn failure the worker sent typed stays a SysError (errno, syscall), with the spawn as context", async () => {
+  let original: unknown;
+  try {
+    libc.chdir(MISSING_DIR);
+  } catch (err) {
+    original = err;
+  }
+  assert.ok(original instanceof SysError);
+  const t = new InitTracker(CONTAINER);
+  t.handle({ op: "spawnFailed", message: original.message, error: errorToWire(original) });
+  await assert.rejects(t.started, (e: unknown) => e instanceof SysError && e.errno === 2 && e.syscall === "chdir" && e.message === `spawn container init: ${original.message}`);
 });
 
 test("a lost worker fails what is pending with its error and ends the init; a start already made stands", async () => {
