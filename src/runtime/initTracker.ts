@@ -40,13 +40,11 @@ export interface InitTrackerOptions {
 }
 
 export class InitTracker {
-  /** Host pid of the init, 0 until spawned. */
-  pid = 0;
-  phase: InitPhase = "spawning";
   /** What the init did differently from the spec without failing. */
   readonly warnings: string[] = [];
-  /** The init's "error" report, once it sent one. */
-  failure?: InitFailure;
+  private pidValue = 0;
+  private phaseValue: InitPhase = "spawning";
+  private failureValue?: InitFailure;
   private error?: HostformError;
   private readonly spawnedD = deferred<number>();
   private readonly readyD = deferred<void>();
@@ -66,12 +64,26 @@ export class InitTracker {
 
   constructor(private readonly options: InitTrackerOptions) {}
 
+  /** Host pid of the init, 0 until spawned. */
+  get pid(): number {
+    return this.pidValue;
+  }
+
+  get phase(): InitPhase {
+    return this.phaseValue;
+  }
+
+  /** The init's "error" report, once it sent one. */
+  get failure(): InitFailure | undefined {
+    return this.failureValue;
+  }
+
   handle(ev: InitEvent): void {
-    if (this.phase === "exited") return;
+    if (this.phaseValue === "exited") return;
     switch (ev.op) {
       case "spawned":
-        this.pid = ev.pid;
-        this.phase = "loading";
+        this.pidValue = ev.pid;
+        this.phaseValue = "loading";
         this.spawnedD.resolve(ev.pid);
         break;
       case "spawnFailed":
@@ -83,7 +95,7 @@ export class InitTracker {
       case "eof":
         // The init's socket is close-on-exec: EOF right after "exec" means execve succeeded.
         if (this.phase === "exec") {
-          this.phase = "running";
+          this.phaseValue = "running";
           this.startedD.resolve();
         }
         break;
@@ -99,22 +111,22 @@ export class InitTracker {
   private onMessage(m: InitMessage): void {
     switch (m.kind) {
       case "ready":
-        this.phase = "ready";
+        this.phaseValue = "ready";
         this.readyD.resolve();
         break;
       case "prepared":
-        this.phase = "prepared";
+        this.phaseValue = "prepared";
         this.preparedD.resolve();
         break;
       case "warning":
         this.warnings.push(m.message);
         break;
       case "exec":
-        this.phase = "exec";
+        this.phaseValue = "exec";
         break;
       case "error": {
-        this.phase = "failed";
-        this.failure = m;
+        this.phaseValue = "failed";
+        this.failureValue = m;
         const err = errorOfFailure(m, this.options.failureContext);
         this.error = err;
         this.preparedD.reject(err);
@@ -132,7 +144,7 @@ export class InitTracker {
     if (this.error !== undefined) this.startedD.reject(this.error);
     else if (this.phase === "exec" || this.phase === "running") this.startedD.resolve();
     else this.startedD.reject(new HostformError(`${name} died before exec ${how}`));
-    this.phase = "exited";
+    this.phaseValue = "exited";
     this.exitedD.resolve({ code, signal });
   }
 
@@ -142,7 +154,7 @@ export class InitTracker {
     this.readyD.reject(err);
     this.preparedD.reject(err);
     this.startedD.reject(err);
-    this.phase = "exited";
+    this.phaseValue = "exited";
     this.exitedD.resolve({ code: null, signal: null });
   }
 }

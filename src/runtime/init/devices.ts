@@ -6,7 +6,6 @@ import * as libc from "../../sys/libc";
 import { hasCode } from "../../sys/errors";
 import { resolveInRoot } from "../rootPath";
 
-const S_IFCHR = 0o020000;
 /** The OCI default devices: name, major, minor. */
 const DEVICES: ReadonlyArray<readonly [string, number, number]> = [
   ["null", 1, 3], ["zero", 1, 5], ["full", 1, 7], ["random", 1, 8], ["urandom", 1, 9], ["tty", 5, 0],
@@ -21,7 +20,7 @@ export function createDevices(rootfs: string): void {
   const dev = resolveInRoot(rootfs, "/dev");
   for (const [name, major, minor] of DEVICES) {
     const p = join(dev, name);
-    if (!existsSync(p)) libc.mknod(p, S_IFCHR | 0o666, major, minor);
+    if (!existsSync(p)) libc.mknod(p, fsConstants.S_IFCHR | 0o666, major, minor);
   }
   for (const [name, target] of LINKS) {
     try {

@@ -1,6 +1,7 @@
 // The program: found in the container as execvp would (programSearch.ts gives the candidates),
 // the signal state execve would otherwise carry over, and execve itself.
-import { statSync } from "node:fs";
+import { constants as fsConstants, statSync } from "node:fs";
+import { constants as osConstants } from "node:os";
 import { ValidationError, hasCode } from "../../sys/errors";
 import * as initSys from "../../sys/process";
 import { programCandidates } from "../programSearch";
@@ -15,7 +16,6 @@ export interface ReadyToExec {
   seccomp?: Buffer;
 }
 
-const X_OK = 1;
 /** Errors after which execvp tries the next PATH entry (glibc's list); EACCES is remembered. */
 const TRY_NEXT = ["ENOENT", "ENOTDIR", "ESTALE", "ENODEV", "ETIMEDOUT"];
 
@@ -28,7 +28,7 @@ export function resolveProgram(spec: ContainerSpec): string {
   let denied: string | undefined;
   for (const c of programCandidates(spec)) {
     try {
-      initSys.access(c, X_OK);
+      initSys.access(c, fsConstants.X_OK);
       // A directory passes access(X_OK) but is no program: execvp would go on too.
       if (!statSync(c).isDirectory()) return c;
     } catch (err) {
@@ -40,15 +40,12 @@ export function resolveProgram(spec: ContainerSpec): string {
   throw new ValidationError("process.args[0]", `'${name}' was not found in the container${name.includes("/") ? "" : " (searched PATH)"}`, "check the rootfs and process.env PATH");
 }
 
-const SIGPIPE = 13;
-const SIGXFSZ = 25;
-
 /** Signal state as a fresh process has it: execve keeps the mask and ignored signals. */
 export function resetSignals(): void {
   initSys.unblockAllSignals();
   // Node ignores these two; handled signals reset by themselves at execve.
-  initSys.resetSignal(SIGPIPE);
-  initSys.resetSignal(SIGXFSZ);
+  initSys.resetSignal(osConstants.signals.SIGPIPE);
+  initSys.resetSignal(osConstants.signals.SIGXFSZ);
 }
 
 /**

@@ -3,7 +3,7 @@
 // running container's mount namespace.
 import { closeSync } from "node:fs";
 import * as libc from "../../sys/libc";
-import { CLONE_NEWCGROUP, CLONE_NEWNS } from "../../sys/constants";
+import { CLONE_FS, CLONE_NEWCGROUP, CLONE_NEWNS } from "../../sys/constants";
 import { ValidationError } from "../../sys/errors";
 import { cloneFlag } from "../../sys/namespaces";
 import * as initSys from "../../sys/process";
@@ -34,8 +34,6 @@ export function joinNamespaces(spec: ContainerSpec, joinFds: PrepareRequest["joi
   // namespace is rooted at the container's own cgroup, as in runc.
   if (ownsCgroupNamespace(spec)) libc.unshare(CLONE_NEWCGROUP);
 }
-
-const CLONE_FS = 0x00000200;
 
 /** Exec mode: enters the mount namespace (and so the root and cwd) of the container behind INIT_TARGET_PIDFD. */
 export function joinContainerMountNamespace(): void {
