@@ -8,16 +8,16 @@ import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import * as libc from "../sys/libc";
 import { signalNumber } from "../sys/signals";
-import { HostformError, SysError, ValidationError, withContext } from "../sys/errors";
-import { ContainerStartError, type ContainerExit, type StdioChoice } from "./launcher";
+import { SysError, ValidationError, withContext } from "../sys/errors";
+import type { StdioChoice } from "./launcher";
+import { InitTracker, type ContainerExit } from "./initTracker";
 import { assertAlive, openVerifiedPidfd } from "./execTarget";
 import { cgroupDirOf, cgroupDirsOf, moveIntoCgroups } from "../cgroup/membership";
 import { openContainerPty, type PtyPair } from "./pty";
 import { setWindowSize, type WindowSize } from "../sys/terminal";
 import type { ContainerSpec } from "./spec";
-import type { ExecRequest, InitFailure, InitMessage } from "./initProtocol";
+import { INIT_ENTRY_PATH, type ExecRequest } from "./initProtocol";
 import type { ExecWorkerData, ExecWorkerEvent, ExecWorkerRequest } from "./execWorker";
-import { type Deferred, deferred } from "./deferred";
 
 /** The running container to exec into. */
 export interface ExecTarget {
@@ -72,15 +72,6 @@ export interface ExecProcess {
   terminal?: ExecTerminal;
 }
 
-interface ExecHandle {
-  spawned: Deferred<number>;
-  ready: Deferred<void>;
-  started: Deferred<void>;
-  exited: Deferred<ContainerExit>;
-  sawExec: boolean;
-  failure?: InitFailure;
-}
-
 function mergeEnv(base: readonly string[], extra: readonly string[]): string[] {
   const out = new Map<string, string>();
   for (const e of [...base, ...extra]) out.set(e.slice(0, e.indexOf("=")), e);
@@ -108,7 +99,7 @@ function checkOptions(target: ExecTarget, opts: ExecOptions): void {
  */
 export class Executor {
   private worker: Worker | undefined;
-  private readonly handles = new Map<number, ExecHandle>();
+  private readonly inits = new Map<number, InitTracker>();
   private nextId = 1;
   private active = 0;
 
@@ -119,8 +110,8 @@ export class Executor {
     let pty: PtyPair | undefined;
     let ownPidfd = -1;
     const id = this.nextId++;
-    const h: ExecHandle = { spawned: deferred(), ready: deferred(), started: deferred(), exited: deferred(), sawExec: false };
-    this.handles.set(id, h);
+    const init = new InitTracker({ name: "exec init", spawnContext: "spawn exec init in the container", failureContext: "exec" });
+    this.inits.set(id, init);
     this.hold();
     let initPid = 0;
     try {
@@ -130,9 +121,9 @@ export class Executor {
         assertAlive(targetPidfd, target.pid);
       }
       this.post({ op: "spawn", id, targetPidfd });
-      initPid = await h.spawned.promise;
+      initPid = await init.spawned;
       ownPidfd = libc.pidfdOpen(initPid);
-      await h.ready.promise;
+      await init.ready;
       await this.joinCgroups(target, initPid);
       const spec = structuredClone(target.spec);
       spec.process.args = [...opts.args];
@@ -146,13 +137,13 @@ export class Executor {
       if (opts.user !== undefined) req.user = opts.user;
       if (target.seccompFilter !== undefined) req.seccompBpf = target.seccompFilter.toString("base64");
       this.post({ op: "send", id, line: `${JSON.stringify(req)}\n` });
-      await h.started.promise;
+      await init.started;
     } catch (err) {
       if (initPid > 0) {
         this.post({ op: "kill", id, signal: "SIGKILL" });
-        await h.exited.promise;
+        await init.exited;
       }
-      this.handles.delete(id);
+      this.inits.delete(id);
       this.release();
       if (ownPidfd >= 0) closeSync(ownPidfd);
       if (pty !== undefined) {
@@ -172,10 +163,10 @@ export class Executor {
     if (pty !== undefined) closeSync(pty.slave);
     const pidfd = ownPidfd;
     let done = false;
-    const exited = h.exited.promise.finally(() => {
+    const exited = init.exited.finally(() => {
       done = true;
       closeSync(pidfd);
-      this.handles.delete(id);
+      this.inits.delete(id);
       this.release();
     });
     const proc: ExecProcess = {
@@ -187,6 +178,7 @@ export class Executor {
         try {
           libc.pidfdSendSignal(pidfd, n);
         } catch (err) {
+          // ESRCH: it exited and `exited` has not settled yet; signalling the dead is the no-op promised above.
           if (!(err instanceof SysError && err.code === "ESRCH")) throw err;
         }
       },
@@ -222,17 +214,12 @@ export class Executor {
 
   private ensureWorker(): Worker {
     if (this.worker !== undefined) return this.worker;
-    const data: ExecWorkerData = { initPath: join(__dirname, "init.js") };
+    const data: ExecWorkerData = { initPath: INIT_ENTRY_PATH };
     const w = new Worker(join(__dirname, "execWorker.js"), { workerData: data });
-    w.on("message", (ev: ExecWorkerEvent) => this.onEvent(ev));
+    w.on("message", (ev: ExecWorkerEvent) => this.inits.get(ev.id)?.handle(ev));
     w.on("error", (err) => {
       // The worker's children lose their exit reporting with it: settle everything waiting.
-      for (const h of this.handles.values()) {
-        h.spawned.reject(err);
-        h.ready.reject(err);
-        h.started.reject(err);
-        h.exited.resolve({ code: null, signal: null });
-      }
+      for (const init of this.inits.values()) init.handle({ op: "lost", error: err });
     });
     this.worker = w;
     return w;
@@ -249,50 +236,6 @@ export class Executor {
   private release(): void {
     if (--this.active === 0) this.worker?.unref();
   }
-
-  private onEvent(ev: ExecWorkerEvent): void {
-    const h = this.handles.get(ev.id);
-    if (h === undefined) return;
-    switch (ev.op) {
-      case "spawned":
-        h.spawned.resolve(ev.pid);
-        break;
-      case "spawnFailed": {
-        const err = new HostformError(`spawn exec init in the container: ${ev.message}`);
-        h.spawned.reject(err);
-        h.started.reject(err);
-        h.exited.resolve({ code: null, signal: null });
-        break;
-      }
-      case "message":
-        this.onInitMessage(h, ev.message);
-        break;
-      case "eof":
-        if (h.sawExec && h.failure === undefined) h.started.resolve();
-        break;
-      case "exit":
-        h.ready.reject(new HostformError(`exec init exited before it was ready (code ${ev.code}, signal ${ev.signal})`));
-        if (h.failure !== undefined) h.started.reject(toError(h.failure));
-        else if (!h.sawExec) h.started.reject(new HostformError(`exec init died before exec (code ${ev.code}, signal ${ev.signal})`));
-        else h.started.resolve();
-        h.exited.resolve({ code: ev.code, signal: ev.signal });
-        break;
-    }
-  }
-
-  private onInitMessage(h: ExecHandle, m: InitMessage): void {
-    if (m.kind === "ready") h.ready.resolve();
-    else if (m.kind === "exec") h.sawExec = true;
-    else if (m.kind === "error") {
-      h.failure = m;
-      h.started.reject(toError(m));
-    }
-  }
-}
-
-function toError(f: InitFailure): Error {
-  if (f.field !== undefined) return new ValidationError(f.field, f.message.replace(`${f.field}: `, ""));
-  return new ContainerStartError({ ...f, step: `exec: ${f.step}` });
 }
 
 let shared: Executor | undefined;

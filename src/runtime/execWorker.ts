@@ -7,6 +7,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import type { Socket } from "node:net";
 import { openSync } from "node:fs";
 import * as libc from "../sys/libc";
+import { SysError, errorToWire, type WireError } from "../sys/errors";
 import { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWUTS } from "../sys/constants";
 import { type InitMessage } from "./initProtocol";
 import { relayInit } from "./initRelay";
@@ -23,7 +24,7 @@ export type ExecWorkerRequest =
 /** Worker → main thread. */
 export type ExecWorkerEvent =
   | { op: "spawned"; id: number; pid: number }
-  | { op: "spawnFailed"; id: number; message: string; code?: string }
+  | { op: "spawnFailed"; id: number; message: string; error: WireError }
   | { op: "message"; id: number; message: InitMessage }
   | { op: "eof"; id: number }
   | { op: "exit"; id: number; code: number | null; signal: NodeJS.Signals | null };
@@ -47,6 +48,12 @@ function post(ev: ExecWorkerEvent): void {
   port.postMessage(ev);
 }
 
+/** A failed setns or fork, typed (SysError: errno, syscall) for the main thread. */
+function spawnFailed(id: number, err: unknown): ExecWorkerEvent {
+  const error = SysError.fromNode(err);
+  return { op: "spawnFailed", id, message: error instanceof Error ? error.message : String(error), error: errorToWire(error) };
+}
+
 function spawnInit(id: number, targetPidfd: number): void {
   let child: ChildProcess;
   try {
@@ -60,13 +67,12 @@ function spawnInit(id: number, targetPidfd: number): void {
       for (const [flag, fd] of hostNsFds) libc.setns(fd, flag, `host ${flag.toString(16)}`);
     }
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    post({ op: "spawnFailed", id, message: e.message, ...(e.code !== undefined ? { code: e.code } : {}) });
+    post(spawnFailed(id, err));
     return;
   }
   if (child.pid === undefined) {
     // fork into a PID namespace whose init has died fails (ENOMEM): the container is stopping.
-    child.once("error", (err: NodeJS.ErrnoException) => post({ op: "spawnFailed", id, message: err.message, ...(err.code !== undefined ? { code: err.code } : {}) }));
+    child.once("error", (err) => post(spawnFailed(id, err)));
     return;
   }
   relayInit(id, child, child.pid, children, post);

@@ -4,7 +4,12 @@
 // "start" it says "exec" right before execve. After that the socket closes on exec (close-on-exec),
 // like runc's exec fifo: EOF after "exec" with no "error" means the user's program is running. EOF
 // while prepared (no "start") makes the init exit.
+import { join } from "node:path";
+import type { WireError } from "../sys/errors";
 import type { ContainerSpec } from "./spec";
+
+/** The init's executable, for the workers that spawn it. */
+export const INIT_ENTRY_PATH = join(__dirname, "init", "entry.js");
 
 /** fd of the launcher socket in the init. */
 export const INIT_SOCKET_FD = 3;
@@ -61,9 +66,12 @@ export type InitRequest = PrepareRequest | ExecRequest;
 /** A failure before exec, carried as data so the launcher can rebuild a typed error. */
 export interface InitFailure {
   kind: "error";
-  /** The setup step that failed ("mount", "pivot_root", "resolve program", ...). */
+  /** The setup step that failed ("mount /data", "pivot_root", "resolve program", ...). */
   step: string;
+  /** The error's message with the step as context ("mount /data: stat /data: ENOENT (...)"). */
   message: string;
+  /** The typed error itself (class, fields, cause chain), step context included. */
+  error?: WireError;
   syscall?: string;
   errno?: number;
   path?: string;

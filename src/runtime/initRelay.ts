@@ -25,6 +25,8 @@ export function relayInit(id: number, child: ChildProcess, pid: number, children
     for (const message of decoder.push(chunk)) post({ op: "message", id, message: message as InitMessage });
   });
   sock.on("end", () => post({ op: "eof", id }));
+  // EPIPE/ECONNRESET when the init dies with a request in flight: its "exit" event, which always
+  // follows, is what reports the outcome; unhandled, the error would kill the worker instead.
   sock.on("error", () => undefined);
   child.on("exit", (code, signal) => {
     children.delete(id);

@@ -1,5 +1,5 @@
 // Starts containers from inside a long-lived hostform process without paying Node's start-up on
-// the hot path: a pool of pre-warmed inits (src/runtime/init.ts), each already PID 1 of fresh
+// the hot path: a pool of pre-warmed inits (src/runtime/init/), each already PID 1 of fresh
 // namespaces with its modules loaded, waits for a spec. prepare() hands one a spec and it builds
 // the container up to just before execve (OCI "created"); start() lets it exec the program, so no
 // hostform process stays behind per container. launch() is both.
@@ -7,19 +7,16 @@ import { closeSync, openSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { Worker } from "node:worker_threads";
 import * as libc from "../sys/libc";
-import { HostformError, SysError, ValidationError, hasCode, registerErrorClass } from "../sys/errors";
+import { HostformError, SysError, ValidationError, hasCode } from "../sys/errors";
 import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS } from "../sys/constants";
 import { cloneFlag } from "../sys/namespaces";
 import { validateSpec, type ContainerSpec } from "./spec";
-import type { InitFailure, InitMessage, PrepareRequest } from "./initProtocol";
+import { INIT_ENTRY_PATH, type PrepareRequest } from "./initProtocol";
+import { InitTracker, type ContainerExit } from "./initTracker";
 import type { SpawnWorkerData, WorkerEvent, WorkerRequest } from "./spawnWorker";
-import { type Deferred, deferred } from "./deferred";
 
-/** How the container dies: exit code, or the signal that killed it. */
-export interface ContainerExit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
+export type { ContainerExit } from "./initTracker";
+export { ContainerStartError } from "./initFailure";
 
 /** A container whose program has been exec'd. */
 export interface LaunchedContainer {
@@ -75,36 +72,10 @@ export interface LauncherOptions {
   poolSize?: number;
 }
 
-/** The container init failed before exec; carries what failed where. */
-export class ContainerStartError extends HostformError {
-  readonly step: string;
-  readonly syscall?: string;
-  readonly errno?: number;
-  readonly path?: string;
-
-  constructor(f: InitFailure) {
-    super(`container init: ${f.step}: ${f.message}`);
-    this.step = f.step;
-    if (f.syscall !== undefined) this.syscall = f.syscall;
-    if (f.errno !== undefined) this.errno = f.errno;
-    if (f.path !== undefined) this.path = f.path;
-  }
-}
-registerErrorClass(ContainerStartError);
-
 interface InitHandle {
   id: number;
   flags: number;
-  pid: number;
-  ready: Promise<void>;
-  /** Settles when the init says "prepared", or reports an error. */
-  prepared: Deferred<void>;
-  warnings: string[];
-  /** Settles when the init says "exec" and then closes its socket, or reports an error. */
-  started: Deferred<void>;
-  exited: Deferred<ContainerExit>;
-  sawExec: boolean;
-  failure?: InitFailure;
+  init: InitTracker;
   inUse: boolean;
   /** Not kept in the pool: born in a joined pid namespace (a launcher fd of it, until prepared). */
   joinPidFd?: number;
@@ -152,27 +123,26 @@ export class Launcher {
   private poolSize: number;
   private readonly inits = new Map<number, InitHandle>();
   private readonly idle = new Map<number, InitHandle[]>();
-  private readonly pending = new Map<number, Deferred<number>>();
-  private readonly readyWaiters = new Map<number, Deferred<void>>();
   private nextId = 1;
   private closed = false;
 
   constructor(options: LauncherOptions = {}) {
     this.poolSize = options.poolSize ?? 1;
-    const data: SpawnWorkerData = { initPath: join(__dirname, "init.js"), execArgv: [] };
+    const data: SpawnWorkerData = { initPath: INIT_ENTRY_PATH, execArgv: [] };
     this.worker = new Worker(join(__dirname, "spawnWorker.js"), { workerData: data });
     // Idle inits exit on their own when this process goes away (EOF on their socket).
     this.worker.unref();
     this.worker.on("message", (ev: WorkerEvent) => this.onEvent(ev));
     this.worker.on("error", (err) => {
-      for (const d of this.pending.values()) d.reject(err);
+      // The worker's inits lose their event relay with it.
+      for (const h of this.inits.values()) h.init.handle({ op: "lost", error: err });
     });
   }
 
   /** Fills the pool for the given namespace flags (default: pid|mnt|uts|ipc|net) and waits until every idle init is ready. */
   async warm(flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET): Promise<void> {
     this.refill(flags);
-    await Promise.all((this.idle.get(flags) ?? []).map((h) => h.ready));
+    await Promise.all((this.idle.get(flags) ?? []).map((h) => h.init.ready));
   }
 
   /**
@@ -231,20 +201,24 @@ export class Launcher {
     const refill = () => {
       if (joinPid === undefined) this.refill(flags);
     };
-    const fail = async (err: unknown): Promise<never> => {
+    const init = h.init;
+    const kill = async (): Promise<void> => {
       refill();
       this.send({ op: "kill", id: h.id, signal: "SIGKILL" });
-      await h.exited.promise;
+      await init.exited;
       if (pidfd >= 0) closeSync(pidfd);
       pidfd = -1;
+    };
+    const fail = async (err: unknown): Promise<never> => {
+      await kill();
       throw err;
     };
     try {
-      await h.ready;
-      pidfd = libc.pidfdOpen(h.pid);
-      if (options.onCgroup !== undefined) await options.onCgroup(h.pid);
+      await init.ready;
+      pidfd = libc.pidfdOpen(init.pid);
+      if (options.onCgroup !== undefined) await options.onCgroup(init.pid);
       this.send({ op: "start", id: h.id, line: `${JSON.stringify(req)}\n` });
-      await h.prepared.promise;
+      await init.prepared;
     } catch (err) {
       return fail(err);
     } finally {
@@ -253,15 +227,15 @@ export class Launcher {
     }
     let state: "created" | "starting" | "done" = "created";
     return {
-      pid: h.pid,
-      warnings: h.warnings,
-      exited: h.exited.promise,
+      pid: init.pid,
+      warnings: init.warnings,
+      exited: init.exited,
       start: async () => {
-        if (state !== "created") throw new HostformError(`container init ${h.pid} was already started or aborted`);
+        if (state !== "created") throw new HostformError(`container init ${init.pid} was already started or aborted`);
         state = "starting";
         try {
           this.send({ op: "start", id: h.id, line: '{"kind":"start"}\n' });
-          await h.started.promise;
+          await init.started;
         } catch (err) {
           state = "done";
           return fail(err);
@@ -270,13 +244,13 @@ export class Launcher {
         // Refilled only now: a Node start-up competing for the CPU would slow this very launch.
         refill();
         const fd = pidfd;
-        const exited = h.exited.promise.finally(() => closeSync(fd));
-        return { pid: h.pid, pidfd: fd, exited, warnings: h.warnings };
+        const exited = init.exited.finally(() => closeSync(fd));
+        return { pid: init.pid, pidfd: fd, exited, warnings: init.warnings };
       },
       abort: async () => {
         if (state !== "created") return;
         state = "done";
-        await fail(undefined).catch(() => undefined);
+        await kill();
       },
     };
   }
@@ -307,9 +281,8 @@ export class Launcher {
     for (const h of this.inits.values()) {
       if (h.inUse && options.killRunning === false) continue;
       this.send({ op: "kill", id: h.id, signal: "SIGKILL" });
-      waits.push(h.exited.promise);
+      waits.push(h.init.exited);
     }
-    for (const d of this.pending.values()) waits.push(d.promise.catch(() => undefined));
     await Promise.all(waits);
     await this.worker.terminate();
   }
@@ -334,22 +307,9 @@ export class Launcher {
 
   private spawn(flags: number, joinPidFd?: number): InitHandle {
     const id = this.nextId++;
-    const pid = deferred<number>();
-    const ready = deferred<void>();
-    this.pending.set(id, pid);
-    this.readyWaiters.set(id, ready);
-    const h: InitHandle = {
-      id, flags, pid: 0, sawExec: false, inUse: false,
-      ready: Promise.all([pid.promise, ready.promise]).then(([p]) => {
-        h.pid = p;
-      }),
-      prepared: deferred<void>(),
-      warnings: [],
-      started: deferred<void>(),
-      exited: deferred<ContainerExit>(),
-    };
+    const init = new InitTracker({ name: "container init", spawnContext: "spawn container init" });
+    const h: InitHandle = { id, flags, init, inUse: false };
     if (joinPidFd !== undefined) h.joinPidFd = joinPidFd;
-    h.ready.catch(() => undefined);
     this.inits.set(id, h);
     this.send(joinPidFd === undefined ? { op: "spawn", id, flags } : { op: "spawn", id, flags, joinPidFd });
     return h;
@@ -357,73 +317,17 @@ export class Launcher {
 
   private onEvent(ev: WorkerEvent): void {
     const h = this.inits.get(ev.id);
-    switch (ev.op) {
-      case "spawned":
-        this.pending.get(ev.id)?.resolve(ev.pid);
-        this.pending.delete(ev.id);
-        break;
-      case "spawnFailed": {
-        const err = new HostformError(`spawn container init: ${ev.message}`);
-        this.pending.get(ev.id)?.reject(err);
-        this.pending.delete(ev.id);
-        this.readyWaiters.get(ev.id)?.reject(err);
-        this.readyWaiters.delete(ev.id);
-        h?.prepared.reject(err);
-        h?.started.reject(err);
-        h?.exited.resolve({ code: null, signal: null });
-        this.forget(ev.id);
-        break;
-      }
-      case "message":
-        if (h !== undefined) this.onInitMessage(h, ev.message);
-        break;
-      case "eof":
-        if (h === undefined) break;
-        // The init's socket is close-on-exec: EOF right after "exec" means execve succeeded.
-        if (h.sawExec && h.failure === undefined) h.started.resolve();
-        break;
-      case "exit":
-        if (h === undefined) break;
-        this.readyWaiters.get(ev.id)?.reject(new HostformError(`container init exited before it was ready (code ${ev.code}, signal ${ev.signal})`));
-        this.readyWaiters.delete(ev.id);
-        h.prepared.reject(h.failure !== undefined ? this.toError(h.failure) : new HostformError(`container init died before it was prepared (code ${ev.code}, signal ${ev.signal})`));
-        if (h.failure !== undefined) h.started.reject(this.toError(h.failure));
-        else if (!h.sawExec) h.started.reject(new HostformError(`container init died before exec (code ${ev.code}, signal ${ev.signal})`));
-        else h.started.resolve();
-        h.exited.resolve({ code: ev.code, signal: ev.signal });
-        this.forget(ev.id);
-        break;
-    }
-  }
-
-  private onInitMessage(h: InitHandle, m: InitMessage): void {
-    if (m.kind === "ready") {
-      this.readyWaiters.get(h.id)?.resolve();
-      this.readyWaiters.delete(h.id);
-    } else if (m.kind === "prepared") {
-      h.prepared.resolve();
-    } else if (m.kind === "warning") {
-      h.warnings.push(m.message);
-    } else if (m.kind === "exec") {
-      h.sawExec = true;
-    } else {
-      h.failure = m;
-      h.prepared.reject(this.toError(m));
-      h.started.reject(this.toError(m));
-    }
-  }
-
-  private toError(f: InitFailure): Error {
-    if (f.field !== undefined) return new ValidationError(f.field, f.message.replace(`${f.field}: `, ""));
-    return new ContainerStartError(f);
+    if (h === undefined) return;
+    h.init.handle(ev);
+    if (ev.op === "exit" || ev.op === "spawnFailed") this.forget(ev.id);
   }
 
   private forget(id: number): void {
     const h = this.inits.get(id);
     this.inits.delete(id);
     if (h === undefined) return;
-    const list = this.idle.get(h.flags);
-    const i = list?.indexOf(h) ?? -1;
-    if (i >= 0) list!.splice(i, 1);
+    const list = this.idle.get(h.flags) ?? [];
+    const i = list.indexOf(h);
+    if (i >= 0) list.splice(i, 1);
   }
 }

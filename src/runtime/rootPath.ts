@@ -2,10 +2,22 @@
 // (e.g. /dev -> /host) must resolve against the rootfs, or a mount destination could escape it.
 import { lstatSync, readlinkSync } from "node:fs";
 import { join, posix } from "node:path";
-import { hasCode } from "../sys/errors";
-import { SysError } from "../sys/errors";
+import { HostformError, SysError, hasCode, registerErrorClass } from "../sys/errors";
 
+/** The kernel's limit on symlinks followed in one path walk (MAXSYMLINKS), kept here too. */
 const MAX_SYMLINKS = 40;
+
+/** A path in the rootfs whose symlinks do not end (a loop, or a longer chain than the kernel follows). */
+export class SymlinkLoopError extends HostformError {
+  constructor(
+    readonly path: string,
+    readonly root: string,
+    readonly link: string,
+  ) {
+    super(`${path} in the rootfs ${root}: more than ${MAX_SYMLINKS} symbolic links to follow (a loop?) at ${link}`);
+  }
+}
+registerErrorClass(SymlinkLoopError);
 
 /**
  * The host path of `inner` inside `root`, following symlinks as if `root` were `/`. Components
@@ -15,8 +27,7 @@ export function resolveInRoot(root: string, inner: string): string {
   let pending = posix.normalize(inner).split("/").filter((c) => c !== "" && c !== ".");
   const done: string[] = [];
   let links = 0;
-  while (pending.length > 0) {
-    const comp = pending.shift()!;
+  for (let comp = pending.shift(); comp !== undefined; comp = pending.shift()) {
     if (comp === "..") {
       done.pop();
       continue;
@@ -33,8 +44,13 @@ export function resolveInRoot(root: string, inner: string): string {
       done.push(comp);
       continue;
     }
-    if (++links > MAX_SYMLINKS) throw new SysError("readlink", 40, host, "resolve in rootfs");
-    const target = readlinkSync(host);
+    if (++links > MAX_SYMLINKS) throw new SymlinkLoopError(inner, root, host);
+    let target: string;
+    try {
+      target = readlinkSync(host);
+    } catch (err) {
+      throw SysError.fromNode(err, "resolve in rootfs");
+    }
     const parts = target.split("/").filter((c) => c !== "" && c !== ".");
     if (target.startsWith("/")) done.length = 0;
     pending = [...parts, ...pending];

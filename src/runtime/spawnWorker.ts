@@ -6,6 +6,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import type { Socket } from "node:net";
 import { openSync } from "node:fs";
 import * as libc from "../sys/libc";
+import { SysError, errorToWire, type WireError } from "../sys/errors";
 import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS } from "../sys/constants";
 import { type InitMessage } from "./initProtocol";
 import { relayInit } from "./initRelay";
@@ -19,7 +20,7 @@ export type WorkerRequest =
 /** Worker → main thread. */
 export type WorkerEvent =
   | { op: "spawned"; id: number; pid: number }
-  | { op: "spawnFailed"; id: number; message: string }
+  | { op: "spawnFailed"; id: number; message: string; error: WireError }
   | { op: "message"; id: number; message: InitMessage }
   | { op: "eof"; id: number }
   | { op: "exit"; id: number; code: number | null; signal: NodeJS.Signals | null };
@@ -64,6 +65,12 @@ function enterPidNamespace(fd: number): void {
   libc.setns(fd, CLONE_NEWPID, `pid namespace fd ${fd}`);
 }
 
+/** A failed unshare, setns or fork, typed (SysError: errno, syscall) for the main thread. */
+function spawnFailed(id: number, err: unknown): WorkerEvent {
+  const error = SysError.fromNode(err);
+  return { op: "spawnFailed", id, message: error instanceof Error ? error.message : String(error), error: errorToWire(error) };
+}
+
 function spawnInit(id: number, flags: number, joinPidFd: number | undefined): void {
   let child: ChildProcess;
   // Namespaces to leave after the spawn, a joined pid namespace included.
@@ -83,11 +90,11 @@ function spawnInit(id: number, flags: number, joinPidFd: number | undefined): vo
       leaveNamespaces(entered);
     }
   } catch (err) {
-    post({ op: "spawnFailed", id, message: (err as Error).message });
+    post(spawnFailed(id, err));
     return;
   }
   if (child.pid === undefined) {
-    child.once("error", (err) => post({ op: "spawnFailed", id, message: err.message }));
+    child.once("error", (err) => post(spawnFailed(id, err)));
     return;
   }
   relayInit(id, child, child.pid, children, post);

@@ -9,6 +9,8 @@ export const CLONE_NEWUSER = 0x10000000;
 export const CLONE_NEWPID = 0x20000000;
 export const CLONE_NEWNET = 0x40000000;
 export const CLONE_NEWTIME = 0x00000080;
+/** unshare(CLONE_FS): a thread of its own root, cwd and umask (setns into a mount namespace needs it). */
+export const CLONE_FS = 0x00000200;
 
 export const MS_RDONLY = 0x1;
 export const MS_NOSUID = 0x2;

@@ -3,7 +3,7 @@
 // setresuid/setgroups wrappers change every thread of the process, and in Node that would change the
 // credentials of libuv's and V8's threads too. The raw syscalls change only the calling thread.
 import { checkCall as check, koffi, libc } from "./ffi";
-import { SysError } from "./errors";
+import { ValidationError } from "./errors";
 import { CAPABILITIES, LINUX_CAPABILITY_VERSION_3, SYS } from "./constants";
 
 type Fn = (...args: unknown[]) => number;
@@ -222,12 +222,12 @@ export function capset(sets: CapSets): void {
   check(b().syscall(SYS.capset, "void *", capHeader(0), "void *", data), "capset");
 }
 
-/** Bit mask for a list of CAP_* names; unknown names throw, naming the capability. */
-export function capMask(names: readonly string[]): bigint {
+/** Bit mask for a list of CAP_* names; an unknown name is a ValidationError of `field` naming it. */
+export function capMask(names: readonly string[], field = "capabilities"): bigint {
   let mask = 0n;
   for (const name of names) {
     const bit = CAPABILITIES[name];
-    if (bit === undefined) throw new SysError("capability", 22, name);
+    if (bit === undefined) throw new ValidationError(field, `unknown capability ${name}`, "use the CAP_* names of capabilities(7)");
     mask |= 1n << BigInt(bit);
   }
   return mask;

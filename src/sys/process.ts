@@ -1,6 +1,6 @@
 // The libc calls a process makes to become another program: execve, descriptors copied from another
 // process, and the signal state that execve would otherwise carry over (Node ignores some signals).
-// The container init (src/runtime/init.ts) is their caller.
+// The container init (src/runtime/init/) is their caller.
 import { checkCall as check, libc, lastErrno } from "./ffi";
 import { SysError } from "./errors";
 import { SYS } from "./constants";

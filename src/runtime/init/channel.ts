@@ -1,0 +1,34 @@
+// The init's end of the launcher socket (fd 3): one JSON message per line (initProtocol.ts).
+import { readSync, writeSync } from "node:fs";
+import { INIT_SOCKET_FD, type InitMessage, type InitRequest } from "../initProtocol";
+
+export function send(msg: InitMessage): void {
+  writeSync(INIT_SOCKET_FD, `${JSON.stringify(msg)}\n`);
+}
+
+/** Blocks for the first request; undefined on EOF (the launcher went away before using this init). */
+export function readRequest(): InitRequest | undefined {
+  const chunks: Buffer[] = [];
+  const buf = Buffer.alloc(65536);
+  for (;;) {
+    const n = readSync(INIT_SOCKET_FD, buf, 0, buf.length, null);
+    if (n === 0) return undefined;
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+    if (buf[n - 1] === 0x0a) break;
+  }
+  return JSON.parse(Buffer.concat(chunks).toString("utf8")) as InitRequest;
+}
+
+/** Blocks until the launcher says "start"; false on EOF (the container was aborted or its launcher died). */
+export function waitForStart(): boolean {
+  // One small read into a buffer allocated before: the waiting init may already be under the
+  // container's seccomp filter (without no_new_privs), so it makes as few syscalls as it can.
+  const buf = Buffer.alloc(64);
+  let line = "";
+  for (;;) {
+    const n = readSync(INIT_SOCKET_FD, buf, 0, buf.length, null);
+    if (n === 0) return false;
+    line += buf.toString("latin1", 0, n);
+    if (line.endsWith("\n")) return line.includes('"start"');
+  }
+}

@@ -1,0 +1,59 @@
+// The program: found in the container as execvp would (programSearch.ts gives the candidates),
+// the signal state execve would otherwise carry over, and execve itself.
+import { constants as fsConstants, statSync } from "node:fs";
+import { constants as osConstants } from "node:os";
+import { ValidationError, hasCode } from "../../sys/errors";
+import * as initSys from "../../sys/process";
+import { programCandidates } from "../programSearch";
+import { loadSeccomp } from "./seccomp";
+import { step } from "./steps";
+import type { ContainerSpec } from "../spec";
+
+/** What is left to do at start: the filter (when it can wait until then) and the program. */
+export interface ReadyToExec {
+  program: string;
+  /** Loaded right before execve: the waiting init must not run under the container's filter. */
+  seccomp?: Buffer;
+}
+
+/** Errors after which execvp tries the next PATH entry (glibc's list); EACCES is remembered. */
+const TRY_NEXT = ["ENOENT", "ENOTDIR", "ESTALE", "ENODEV", "ETIMEDOUT"];
+
+/**
+ * The path execve will run for process.args[0], checked with this thread's ids (run it after the
+ * user change). A miss is reported by name rather than as execve's bare ENOENT.
+ */
+export function resolveProgram(spec: ContainerSpec): string {
+  const name = spec.process.args[0] ?? "";
+  let denied: string | undefined;
+  for (const c of programCandidates(spec)) {
+    try {
+      initSys.access(c, fsConstants.X_OK);
+      // A directory passes access(X_OK) but is no program: execvp would go on too.
+      if (!statSync(c).isDirectory()) return c;
+    } catch (err) {
+      if (hasCode(err, "EACCES")) denied = c;
+      else if (!TRY_NEXT.some((code) => hasCode(err, code))) throw err;
+    }
+  }
+  if (denied !== undefined) throw new ValidationError("process.args[0]", `'${denied}' is not executable by uid ${spec.process.user.uid} in the container`);
+  throw new ValidationError("process.args[0]", `'${name}' was not found in the container${name.includes("/") ? "" : " (searched PATH)"}`, "check the rootfs and process.env PATH");
+}
+
+/** Signal state as a fresh process has it: execve keeps the mask and ignored signals. */
+export function resetSignals(): void {
+  initSys.unblockAllSignals();
+  // Node ignores these two; handled signals reset by themselves at execve.
+  initSys.resetSignal(osConstants.signals.SIGPIPE);
+  initSys.resetSignal(osConstants.signals.SIGXFSZ);
+}
+
+/**
+ * The deferred filter, then execve. The caller has told the launcher "exec" already, so between
+ * the filter and the program only execve runs: an allow-list needs nothing of the init's.
+ */
+export function execProgram(spec: ContainerSpec, ready: ReadyToExec): never {
+  const seccomp = ready.seccomp;
+  if (seccomp !== undefined) loadSeccomp(seccomp);
+  return step("execve", () => initSys.execve(ready.program, spec.process.args, spec.process.env ?? []));
+}

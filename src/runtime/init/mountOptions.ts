@@ -1,0 +1,58 @@
+// OCI mount options as mount(2) sees them: flags set or cleared, propagation changes (each one a
+// mount call of its own), and the rest passed through as the filesystem's data string.
+import {
+  MS_DIRSYNC, MS_MANDLOCK, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_NOSYMFOLLOW,
+  MS_PRIVATE, MS_RDONLY, MS_REC, MS_RELATIME, MS_REMOUNT, MS_SHARED, MS_SLAVE, MS_STRICTATIME, MS_SYNCHRONOUS,
+  MS_UNBINDABLE,
+} from "../../sys/constants";
+import type { MountSpec } from "../spec";
+
+const FLAG_OPTIONS: Readonly<Record<string, { set?: number; clear?: number }>> = {
+  ro: { set: MS_RDONLY }, rw: { clear: MS_RDONLY }, nosuid: { set: MS_NOSUID }, suid: { clear: MS_NOSUID },
+  nodev: { set: MS_NODEV }, dev: { clear: MS_NODEV }, noexec: { set: MS_NOEXEC }, exec: { clear: MS_NOEXEC },
+  sync: { set: MS_SYNCHRONOUS }, async: { clear: MS_SYNCHRONOUS }, dirsync: { set: MS_DIRSYNC },
+  remount: { set: MS_REMOUNT }, mand: { set: MS_MANDLOCK }, nomand: { clear: MS_MANDLOCK },
+  atime: { clear: MS_NOATIME }, noatime: { set: MS_NOATIME }, diratime: { clear: MS_NODIRATIME },
+  nodiratime: { set: MS_NODIRATIME }, relatime: { set: MS_RELATIME }, norelatime: { clear: MS_RELATIME },
+  strictatime: { set: MS_STRICTATIME }, nostrictatime: { clear: MS_STRICTATIME }, nosymfollow: { set: MS_NOSYMFOLLOW },
+  bind: {}, rbind: {},
+};
+
+const PROPAGATION: Readonly<Record<string, number>> = {
+  private: MS_PRIVATE, rprivate: MS_PRIVATE | MS_REC, slave: MS_SLAVE, rslave: MS_SLAVE | MS_REC,
+  shared: MS_SHARED, rshared: MS_SHARED | MS_REC, unbindable: MS_UNBINDABLE, runbindable: MS_UNBINDABLE | MS_REC,
+};
+
+export interface MountOptions {
+  /** MS_* flags for the mount (or, for a bind mount, its remount). */
+  flags: number;
+  /** Propagation flags, applied in order after the mount. */
+  propagation: number[];
+  /** Options mount(2) does not know as flags, comma-joined for the filesystem; null when none. */
+  data: string | null;
+  /** A bind mount: type "bind", or a "bind"/"rbind" option on any type (as runc reads it). */
+  bind: boolean;
+  /** "rbind": submounts of the source come along. */
+  recursive: boolean;
+}
+
+/** Reads a mount's options left to right, so a later "rw" undoes an earlier "ro". */
+export function parseMountOptions(m: MountSpec): MountOptions {
+  const out: MountOptions = { flags: 0, propagation: [], data: null, bind: m.type === "bind", recursive: false };
+  const data: string[] = [];
+  for (const o of m.options ?? []) {
+    const f = FLAG_OPTIONS[o];
+    const p = PROPAGATION[o];
+    if (f !== undefined) {
+      out.flags = (out.flags | (f.set ?? 0)) & ~(f.clear ?? 0);
+      if (o === "bind" || o === "rbind") out.bind = true;
+      if (o === "rbind") out.recursive = true;
+    } else if (p !== undefined) {
+      out.propagation.push(p);
+    } else {
+      data.push(o);
+    }
+  }
+  if (data.length > 0) out.data = data.join(",");
+  return out;
+}

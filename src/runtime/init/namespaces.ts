@@ -1,0 +1,45 @@
+// Namespaces the init enters itself: those a container joins by path (through fds the launcher
+// opened), a new cgroup namespace once the init sits in its cgroup, and, in exec mode, the
+// running container's mount namespace.
+import { closeSync } from "node:fs";
+import * as libc from "../../sys/libc";
+import { CLONE_FS, CLONE_NEWCGROUP, CLONE_NEWNS } from "../../sys/constants";
+import { ValidationError } from "../../sys/errors";
+import { cloneFlag } from "../../sys/namespaces";
+import * as initSys from "../../sys/process";
+import { INIT_LAUNCHER_PIDFD, INIT_TARGET_PIDFD, type PrepareRequest } from "../initProtocol";
+import type { ContainerSpec } from "../spec";
+
+/** True when the spec asks for a new cgroup namespace (not a joined one). */
+export function ownsCgroupNamespace(spec: ContainerSpec): boolean {
+  return spec.linux?.namespaces?.some((n) => n.type === "cgroup" && n.path === undefined) === true;
+}
+
+/** Joins the spec's namespaces given by path, then unshares a new cgroup namespace if asked for one. */
+export function joinNamespaces(spec: ContainerSpec, joinFds: PrepareRequest["joinFds"]): void {
+  // A joined pid namespace was entered by the spawning worker (it is fixed at fork); a joined
+  // mount namespace is rejected by validateSpec. The rest come as launcher fds, copied here.
+  for (const ns of spec.linux?.namespaces ?? []) {
+    if (ns.path === undefined || ns.type === "pid") continue;
+    const launcherFd = ns.type === "mount" ? undefined : joinFds?.[ns.type];
+    if (launcherFd === undefined) throw new ValidationError("linux.namespaces", `joining a ${ns.type} namespace is not supported`);
+    const fd = initSys.pidfdGetfd(INIT_LAUNCHER_PIDFD, launcherFd);
+    try {
+      libc.setns(fd, cloneFlag(ns.type), ns.path);
+    } finally {
+      closeSync(fd);
+    }
+  }
+  // Unshared only now, after the launcher placed this process in its cgroup: the new cgroup
+  // namespace is rooted at the container's own cgroup, as in runc.
+  if (ownsCgroupNamespace(spec)) libc.unshare(CLONE_NEWCGROUP);
+}
+
+/** Exec mode: enters the mount namespace (and so the root and cwd) of the container behind INIT_TARGET_PIDFD. */
+export function joinContainerMountNamespace(): void {
+  // setns(CLONE_NEWNS) fails with EINVAL while other threads share the caller's fs_struct (root,
+  // cwd); unshare(CLONE_FS) gives this thread its own, after which the join succeeds. The new
+  // root and cwd are the container's, its /proc included.
+  libc.unshare(CLONE_FS);
+  libc.setns(INIT_TARGET_PIDFD, CLONE_NEWNS, "container mount namespace");
+}

@@ -1,0 +1,53 @@
+// The container init (the analogue of `runc init`) and its conversation with the launcher
+// (initProtocol.ts). The launcher spawns it from a worker thread that unshared pid/mnt/uts/ipc/net,
+// so it starts as PID 1 of fresh namespaces. It loads its modules, says "ready" and blocks until
+// the launcher sends the spec. Then it builds the container around itself up to just before execve
+// (OCI "created"), says "prepared", and waits for "start" to execve() the user's program: no
+// hostform process stays behind. In exec mode it is born inside a running container's namespaces
+// instead and becomes one more process of that container. A failure is reported as "error".
+import { readFileSync } from "node:fs";
+import * as libc from "../../sys/libc";
+import * as initSys from "../../sys/process";
+import { readRequest, send, waitForStart } from "./channel";
+import { execProgram, type ReadyToExec } from "./execProgram";
+import { joinContainer } from "./joinContainer";
+import { prepareContainer } from "./prepareContainer";
+import { failure } from "./steps";
+import type { ContainerSpec } from "../spec";
+
+function warn(message: string): void {
+  send({ kind: "warning", message });
+}
+
+/**
+ * "exec" goes to the launcher before the deferred filter and execve: after the filter only execve
+ * may run. A later failure still reaches the launcher as an "error" (or as the init's exit).
+ */
+function announceAndExec(spec: ContainerSpec, ready: ReadyToExec): never {
+  send({ kind: "exec" });
+  return execProgram(spec, ready);
+}
+
+export function main(): void {
+  // Warm-up: everything the hot path touches is loaded and bound before "ready".
+  const lastCap = Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8").trim());
+  libc.getpid();
+  initSys.access("/", 0);
+  send({ kind: "ready" });
+  const req = readRequest();
+  if (req === undefined) process.exit(0);
+  try {
+    if (req.kind === "exec") announceAndExec(req.spec, joinContainer(req, lastCap, warn));
+    const ready = prepareContainer(req, lastCap, warn);
+    send({ kind: "prepared" });
+    if (!waitForStart()) process.exit(0);
+    announceAndExec(req.spec, ready);
+  } catch (err) {
+    try {
+      send(failure(err));
+    } finally {
+      // Exit 1 even when the launcher is gone and the report cannot be sent: the exit status says it.
+      process.exit(1);
+    }
+  }
+}

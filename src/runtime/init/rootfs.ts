@@ -1,0 +1,29 @@
+// The container's root: a private copy of the mount tree, the rootfs bound onto itself, the spec's
+// mounts and /dev nodes inside it, then pivot_root into it with the host's root detached.
+import * as libc from "../../sys/libc";
+import { MNT_DETACH, MS_BIND, MS_PRIVATE, MS_REC } from "../../sys/constants";
+import { createDevices } from "./devices";
+import { mountInRoot } from "./mounts";
+import { ownsCgroupNamespace } from "./namespaces";
+import { step } from "./steps";
+import type { ContainerSpec } from "../spec";
+
+/** Builds the root in this (new) mount namespace and moves into it: "/" is the rootfs afterwards. */
+export function buildRoot(spec: ContainerSpec): void {
+  const rootfs = spec.root.path;
+  // Nothing mounted from here on may propagate back to the host's mount namespace.
+  step("make / rprivate", () => libc.mount(null, "/", null, MS_REC | MS_PRIVATE));
+  // pivot_root needs the new root to be a mount point.
+  step("bind rootfs", () => libc.mount(rootfs, rootfs, null, MS_BIND | MS_REC));
+  const ownCgroupNs = ownsCgroupNamespace(spec);
+  for (const m of spec.mounts ?? []) step(`mount ${m.destination}`, () => mountInRoot(rootfs, m, ownCgroupNs));
+  if (spec.mounts?.some((m) => m.destination === "/dev") === true) step("create /dev nodes", () => createDevices(rootfs));
+  step("pivot_root", () => {
+    libc.chdir(rootfs);
+    // pivot_root(".", ".") stacks the old root under the new one; detaching "." then drops it
+    // without needing a directory for it inside the rootfs.
+    libc.pivotRoot(".", ".");
+    libc.umount2(".", MNT_DETACH);
+    libc.chdir("/");
+  });
+}
