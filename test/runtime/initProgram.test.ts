@@ -6,7 +6,8 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SysError, ValidationError } from "../../src/sys/errors";
-import { defaultSpec, type ContainerSpec } from "../../src/runtime/spec";
+import type { ContainerSpec } from "../../src/runtime/spec";
+import { defaultSpec } from "../../src/runtime/specgen/defaults";
 import { resolveProgram } from "../../src/runtime/init/execProgram";
 import { testPrefix } from "../helpers/prefix";
 
