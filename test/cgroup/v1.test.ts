@@ -94,7 +94,9 @@ test("cpu: shares, weight conversion, cores -> quota/period, update in place, th
   await driver.addProcess(name, busy.pid);
   busy.go();
   const deadline = Date.now() + 5000;
-  while (Date.now() < deadline && (driver.stats(name).cpu?.nrThrottled ?? 0) === 0) await new Promise((r) => setTimeout(r, 50));
+  // nr_throttled counts a throttled period when it starts, throttled_time only once it ends: wait for both.
+  const throttled = () => (driver.stats(name).cpu?.nrThrottled ?? 0) > 0 && (driver.stats(name).cpu?.throttledUsec ?? 0) > 0;
+  while (Date.now() < deadline && !throttled()) await new Promise((r) => setTimeout(r, 50));
   const s = driver.stats(name).cpu!;
   assert.ok(s.nrThrottled > 0 && s.nrPeriods >= s.nrThrottled && s.throttledUsec > 0, JSON.stringify(s));
   // cpuacct (its own hierarchy here) reports the usage.

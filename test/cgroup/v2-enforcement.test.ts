@@ -105,7 +105,8 @@ test("cpu.max throttles a busy loop (cpu.stat nr_throttled > 0)", { skip: skipUn
   kids.push(c);
   await driver.addProcess(name, c.pid);
   c.go();
-  await until(() => (driver.stats(name).cpu?.nrThrottled ?? 0) > 0, 5000);
+  // nr_throttled counts a throttled period when it starts, throttled_usec only once it ends: wait for both.
+  await until(() => (driver.stats(name).cpu?.nrThrottled ?? 0) > 0 && (driver.stats(name).cpu?.throttledUsec ?? 0) > 0, 5000);
   const s = driver.stats(name).cpu!;
   assert.ok(s.nrThrottled > 0 && s.throttledUsec > 0 && (s.usageUsec ?? 0) > 0, JSON.stringify(s));
 });
