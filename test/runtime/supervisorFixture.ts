@@ -8,8 +8,8 @@ import { RuntimeClient } from "../../src/runtime/client";
 import { defaultSpec, type ContainerSpec, type DefaultSpecOptions } from "../../src/runtime/spec";
 import { isSameProcess, listStateIds, readState } from "../../src/runtime/state";
 import { openCgroupDriver } from "../../src/cgroup/driver";
-import { testPrefix } from "../helpers/prefix";
-import { makeBusyboxBundle } from "./busyboxRootfs";
+import { testPrefix } from "../../fixtures/prefix";
+import { makeBusyboxBundle } from "../../fixtures/busyboxRootfs";
 
 export interface SupervisorFixture {
   prefix: string;
