@@ -50,8 +50,27 @@ export interface DeploymentResult {
 const DEFAULT_PROGRAM_TIMEOUT_MS = 30 * 60_000;
 const DEFAULT_CALL_TIMEOUT_MS = 10 * 60_000;
 
-/** `up` (dryRun false) or `preview` (dryRun true): runs the program and drives the steps. */
-export function runUpdate(o: DeploymentOptions, dryRun: boolean): Promise<DeploymentResult> {
+/** `up`: runs the program and makes the host match it. */
+export function runUpdate(o: DeploymentOptions): Promise<DeploymentResult> {
+  return update(o, false);
+}
+
+/** `preview`: runs the program and reports the steps `up` would take, changing nothing. */
+export function runPreview(o: DeploymentOptions): Promise<DeploymentResult> {
+  return update(o, true);
+}
+
+/** `refresh`: reads every resource once and writes what it found into the state. */
+export function runRefresh(o: DeploymentOptions): Promise<DeploymentResult> {
+  return refresh(o, "refresh");
+}
+
+/** `drift`: reads every resource once and reports how it differs from the state, writing nothing. */
+export function runDrift(o: DeploymentOptions): Promise<DeploymentResult> {
+  return refresh(o, "drift");
+}
+
+function update(o: DeploymentOptions, dryRun: boolean): Promise<DeploymentResult> {
   return withRun(o, dryRun ? "preview" : "update", !dryRun, async (run) => {
     await run.recoverPending();
     if (o.refresh) await run.refreshAll(dryRun ? "drift" : "refresh");
@@ -62,8 +81,7 @@ export function runUpdate(o: DeploymentOptions, dryRun: boolean): Promise<Deploy
   });
 }
 
-/** `refresh` (writes state) or `drift` (only reports): reads every resource once. */
-export function runRefresh(o: DeploymentOptions, mode: "refresh" | "drift"): Promise<DeploymentResult> {
+function refresh(o: DeploymentOptions, mode: "refresh" | "drift"): Promise<DeploymentResult> {
   return withRun(o, mode, mode === "refresh", async (run) => {
     if (mode === "refresh") await run.recoverPending();
     await run.refreshAll(mode);

@@ -1,10 +1,10 @@
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createInterface } from "node:readline/promises";
 import { SysError, HostformError } from "../../sys/errors";
 import { parseFlags, printJson, UsageError, type Command } from "../command";
+import { confirm } from "../confirm";
 import { stackConfigFile } from "../../engine/project";
 import { exportStack, importStack, listStacks, removeStack } from "../../engine/stackStore";
-import { resolveStackTarget, STACK_TARGET_FLAGS, STACK_TARGET_USAGE } from "../../engine/stackTarget";
+import { resolveStackTarget, STACK_TARGET_FLAGS, STACK_TARGET_USAGE } from "../stackTarget";
 import { stateDir } from "../../engine/stateFile";
 
 const STATE_NOTE = "State: $HOSTFORM_STATE_DIR, default ~/.hostform/state (Pulumi file-backend layout).";
@@ -112,13 +112,4 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   stream.setEncoding("utf8");
   for await (const chunk of stream) text += chunk as string;
   return text;
-}
-
-async function confirm(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
-  try {
-    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
-  } finally {
-    rl.close();
-  }
 }

@@ -1,8 +1,8 @@
 import { diffLines } from "diff";
 import type { Ora } from "ora";
-import type { EngineEvent, EventSink, OperationKind, PropertyChange } from "./events";
-import { displayValue, UNKNOWN } from "./propertyValues";
-import { nameOfUrn, typeOfUrn } from "./urn";
+import type { EngineEvent, EventSink, OperationKind, PropertyChange } from "../engine/events";
+import { displayValue, UNKNOWN } from "../engine/propertyValues";
+import { nameOfUrn, typeOfUrn } from "../engine/urn";
 
 export interface DisplayOptions {
   /** One JSON event per line instead of text. */
