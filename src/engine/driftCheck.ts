@@ -3,8 +3,9 @@
 // whether `up` would have anything to do. Outputs that change on their own (a pid after a restart
 // by the container's policy, a start time, usage figures) are refreshed but are not drift.
 import type { PropertyChange } from "./events";
+import { propertyChanges as changes } from "./propertyChanges";
+import type { PropertyMap } from "./propertyValues";
 import type { DiffResult } from "./providerHost";
-import { changedKeys, type PropertyMap } from "./propertyValues";
 import type { ResourceState } from "./state";
 
 /** How a resource compares with its live object. */
@@ -24,15 +25,6 @@ export interface LiveState {
   outputs: PropertyMap;
   /** Inputs as the provider reads them back, when it returns any. */
   inputs?: PropertyMap;
-}
-
-/** The provider's bookkeeping key is never a change a person cares about. */
-const HIDDEN_KEYS = new Set(["__provider"]);
-
-function changes(olds: PropertyMap, news: PropertyMap, keys?: Set<string>): PropertyChange[] {
-  return changedKeys(olds, news)
-    .filter((k) => !HIDDEN_KEYS.has(k) && (keys === undefined || keys.has(k)))
-    .map((key) => ({ key, old: olds[key], new: news[key] }));
 }
 
 /**
