@@ -1,8 +1,9 @@
+import { LIVE_STATUS_KEY } from "../../providers/liveStatus";
 import type { PropertyChange } from "./events";
 import { changedKeys, type PropertyMap } from "./propertyValues";
 
-/** Protocol keys, never a change a person cares about: the provider's bookkeeping. */
-const HIDDEN_KEYS: ReadonlySet<string> = new Set(["__provider"]);
+/** Protocol keys, never a change a person cares about: the provider's bookkeeping and its live status. */
+const HIDDEN_KEYS: ReadonlySet<string> = new Set(["__provider", LIVE_STATUS_KEY]);
 
 /** Changed top-level properties, old → new, limited to `keys` when given. */
 export function propertyChanges(olds: PropertyMap, news: PropertyMap, keys?: ReadonlySet<string>): PropertyChange[] {

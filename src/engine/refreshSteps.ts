@@ -1,7 +1,7 @@
 // Reading resources back from the host: `refresh` and `drift` (and `up --refresh`) call Read for
 // every custom resource, and an interrupted run's pending operations are re-read before anything else.
 import type { DeploymentRun } from "./deploymentRun";
-import { classifyDrift } from "./driftCheck";
+import { classifyDrift, splitLiveStatus, type LiveState } from "./driftCheck";
 import type { EngineEvent } from "./events";
 import { isSecret, markSecrets, unwrapForProvider, type PropertyMap } from "./propertyValues";
 import type { ResourceState } from "./state";
@@ -56,12 +56,17 @@ async function refreshOne(run: DeploymentRun, r: ResourceState, id: string, mode
       if (mode === "refresh" && !run.dryRun) await run.journal.remove(r);
       return;
     }
-    const outputs = markSecrets(res.outputs, [...secretKeysOf(r.outputs), ...(r.additionalSecretOutputs ?? [])]);
+    // The live status is the provider's report to the engine, not an output of the resource.
+    const read = splitLiveStatus(res.outputs);
+    const outputs = markSecrets(read.outputs, [...secretKeysOf(r.outputs), ...(r.additionalSecretOutputs ?? [])]);
     const liveInputs = res.inputs !== undefined ? markSecrets(res.inputs, secretKeysOf(r.inputs)) : undefined;
     run.redactor.learn(outputs);
     // As Pulumi: Diff(olds = the candidate's outputs and inputs, news = the declared inputs).
-    const diff = await provider.diff(r.urn, res.id, res.outputs, oldInputsPlain, res.inputs ?? oldInputsPlain, r.ignoreChanges ?? []);
-    const finding = classifyDrift(r, liveInputs !== undefined ? { outputs, inputs: liveInputs } : { outputs }, diff);
+    const diff = await provider.diff(r.urn, res.id, read.outputs, oldInputsPlain, res.inputs ?? oldInputsPlain, r.ignoreChanges ?? []);
+    const live: LiveState = { outputs };
+    if (liveInputs !== undefined) live.inputs = liveInputs;
+    if (read.status !== undefined) live.status = read.status;
+    const finding = classifyDrift(r, live, diff);
     if (finding.status !== "in-sync") {
       run.drifted = true;
       run.count("drifted");
