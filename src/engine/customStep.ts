@@ -94,8 +94,9 @@ async function check(run: DeploymentRun, reg: Registration): Promise<Checked> {
   return { reg, prior, plainInputs: result.inputs, inputs, secretKeys };
 }
 
-function describeFailures(failures: CheckResult["failures"]): string {
-  return failures.map((f) => `${f.property}: ${f.reason}`).join("; ");
+/** "property: reason" per failure, as Pulumi's CheckFailure means them (the reason alone when it names no property). */
+export function describeFailures(failures: CheckResult["failures"]): string {
+  return failures.map((f) => (f.property !== "" ? `${f.property}: ${f.reason}` : f.reason)).join("; ");
 }
 
 /** Untargeted resources keep their state; the program still needs an answer to go on. */
