@@ -52,6 +52,7 @@ export function createDisplay(o: DisplayOptions): Display {
       const ora = (require("ora") as { default: (opts: object) => Ora }).default;
       spinner = ora({ stream: out, discardStdin: false });
     } catch {
+      // The spinner only decorates: without it the display still shows every step.
       spinner = undefined;
     }
   }
