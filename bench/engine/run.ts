@@ -16,7 +16,8 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { openCgroupDriver } from "../../src/cgroup/driver";
 import { RuntimeClient } from "../../src/runtime/client";
-import { testPrefix } from "../../test/helpers/prefix";
+import { testPrefix } from "../../fixtures/prefix";
+import { fixtureProgramDir } from "../../fixtures/programs";
 
 const BUILD = join(__dirname, "..", "..");
 const REPO = join(BUILD, "..");
@@ -48,7 +49,7 @@ interface Kind {
 
 function fileKind(): Kind {
   return {
-    fixture: join(REPO, "test", "engine", "fixtures", "files"),
+    fixture: fixtureProgramDir("files"),
     stackConfig: (n, live) => `config:\n  files:dir: ${live}\n  files:count: "${n}"\n`,
     liveCount: async (s) => readdirSync(s.live).length,
     env: {},
@@ -61,7 +62,7 @@ function containerKind(root: string, prefix: string): Kind {
   const client = new RuntimeClient({ runDir });
   const ours = async () => (await client.list()).filter((c) => c.id.includes(prefix));
   return {
-    fixture: join(REPO, "test", "engine", "fixtures", "containers"),
+    fixture: fixtureProgramDir("containers"),
     stackConfig: (n) => `config:\n  containers:count: "${n}"\n`,
     liveCount: async (s) => (await ours()).filter((c) => c.id.includes(`-${s.name}-`) && c.status === "running").length,
     env: { HOSTFORM_RUN_DIR: runDir, HOSTFORM_LIB_DIR: join(root, "lib") },

@@ -11,8 +11,8 @@ import { RuntimeClient } from "../../src/runtime/client";
 import { defaultSpec } from "../../src/runtime/specgen/defaults";
 import { SUPERVISOR_NODE_FLAGS } from "../../src/runtime/supervisorStart";
 import { isSameProcess, listStateIds, readState } from "../../src/runtime/state";
-import { testPrefix } from "../../test/helpers/prefix";
-import { makeBusyboxBundle } from "../../test/runtime/busyboxRootfs";
+import { testPrefix } from "../../fixtures/prefix";
+import { makeBusyboxBundle } from "../../fixtures/busyboxRootfs";
 
 interface Mem {
   pss: number;

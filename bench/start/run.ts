@@ -8,8 +8,8 @@ import { join } from "node:path";
 import { Launcher } from "../../src/runtime/launcher";
 import { defaultSpec } from "../../src/runtime/specgen/defaults";
 import { openCgroupDriver, type CgroupDriver } from "../../src/cgroup/driver";
-import { testPrefix } from "../../test/helpers/prefix";
-import { makeBusyboxBundle } from "../../test/runtime/busyboxRootfs";
+import { testPrefix } from "../../fixtures/prefix";
+import { makeBusyboxBundle } from "../../fixtures/busyboxRootfs";
 
 interface Path {
   name: string;

@@ -19,7 +19,7 @@ export function parseFlags<T extends Options>(argv: string[], options: T, allowP
   try {
     return parseArgs({ args: argv, options, allowPositionals, strict: true });
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError((err as Error).message, { cause: err });
   }
 }
 

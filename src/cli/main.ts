@@ -1,4 +1,5 @@
-import { HostformError, ValidationError } from "../sys/errors";
+import { describeError } from "../engine/errorText";
+import { HostformError } from "../sys/errors";
 import { type Command, UsageError } from "./command";
 import { commands } from "./commands/index";
 
@@ -38,11 +39,11 @@ export async function main(argv: string[]): Promise<number> {
     return await command.run(rest);
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`hostform ${command.name}: ${err.message}\n\n${command.usage}\n`);
+      process.stderr.write(`hostform ${command.name}: ${describeError(err)}\n\n${command.usage}\n`);
       return 2;
     }
-    if (err instanceof ValidationError || err instanceof HostformError) {
-      process.stderr.write(`hostform ${command.name}: ${err.message}\n`);
+    if (err instanceof HostformError) {
+      process.stderr.write(`hostform ${command.name}: ${describeError(err)}\n`);
       return 1;
     }
     throw err;

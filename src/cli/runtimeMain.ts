@@ -1,5 +1,6 @@
 // Entry of `hostform-runtime`, the OCI runtime command line (runc's commands and flags), so tools
 // that drive runc (podman --runtime, containerd shims, conformance suites) can drive hostform.
+import { describeError } from "../engine/errorText";
 import { HostformError } from "../sys/errors";
 import { UsageError } from "./command";
 import { RuntimeClient } from "../runtime/client";
@@ -41,12 +42,12 @@ export async function main(argv: string[]): Promise<number> {
     return await cmd.run(client, parsed.rest);
   } catch (err) {
     if (err instanceof UsageError) {
-      logLine(flags, "error", err.message);
+      logLine(flags, "error", describeError(err));
       process.stderr.write(`${usage()}\n`);
       return 2;
     }
     if (err instanceof HostformError) {
-      logLine(flags, "error", err.message);
+      logLine(flags, "error", describeError(err));
       return 1;
     }
     throw err;

@@ -2,9 +2,11 @@
 // candidate state, and the provider's Diff of that candidate against the declared inputs says
 // whether `up` would have anything to do. Outputs that change on their own (a pid after a restart
 // by the container's policy, a start time, usage figures) are refreshed but are not drift.
+import { LIVE_STATUS_KEY, liveStatusOf, type LiveStatus } from "../../providers/liveStatus";
 import type { PropertyChange } from "./events";
+import { propertyChanges as changes } from "./propertyChanges";
+import type { PropertyMap } from "./propertyValues";
 import type { DiffResult } from "./providerHost";
-import { changedKeys, type PropertyMap } from "./propertyValues";
 import type { ResourceState } from "./state";
 
 /** How a resource compares with its live object. */
@@ -24,22 +26,23 @@ export interface LiveState {
   outputs: PropertyMap;
   /** Inputs as the provider reads them back, when it returns any. */
   inputs?: PropertyMap;
+  /** What the provider reported about the live object (providers/liveStatus.ts). */
+  status?: LiveStatus;
 }
 
-/** The provider's bookkeeping key is never a change a person cares about. */
-const HIDDEN_KEYS = new Set(["__provider"]);
-
-function changes(olds: PropertyMap, news: PropertyMap, keys?: Set<string>): PropertyChange[] {
-  return changedKeys(olds, news)
-    .filter((k) => !HIDDEN_KEYS.has(k) && (keys === undefined || keys.has(k)))
-    .map((key) => ({ key, old: olds[key], new: news[key] }));
+/** Splits Read's outputs into the resource's own and the live status its provider reported with them. */
+export function splitLiveStatus(outputs: PropertyMap): { outputs: PropertyMap; status: LiveStatus | undefined } {
+  if (!(LIVE_STATUS_KEY in outputs)) return { outputs, status: undefined };
+  const own: PropertyMap = { ...outputs };
+  delete own[LIVE_STATUS_KEY];
+  return { outputs: own, status: liveStatusOf(outputs) };
 }
 
 /**
  * Classifies a refreshed resource. `diff` is the provider's Diff with the live outputs as olds and
  * the declared inputs as news; when the provider cannot tell (no diff method: DIFF_UNKNOWN), the
  * declared-vs-live comparison decides: inputs read back, and outputs of the keys that are inputs.
- * A status output that reads "stopped" makes the drift `stopped`.
+ * Drift of an object its provider reported stopped is `stopped`; the engine reads no output of its own.
  */
 export function classifyDrift(old: ResourceState, live: LiveState, diff: DiffResult): DriftFinding {
   const outputChanges = changes(old.outputs, live.outputs);
@@ -53,7 +56,7 @@ export function classifyDrift(old: ResourceState, live: LiveState, diff: DiffRes
   const shown = relevant.length > 0 ? relevant : outputChanges;
   const shownKeys = new Set(shown.map((c) => c.key));
   return {
-    status: live.outputs.status === "stopped" ? "stopped" : "modified",
+    status: live.status === "stopped" ? "stopped" : "modified",
     changes: shown,
     outputsChanged: outputChanges.filter((c) => !shownKeys.has(c.key)).map((c) => c.key),
   };

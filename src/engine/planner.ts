@@ -27,13 +27,28 @@ export interface PlanInput {
   deleteBeforeReplace: boolean | undefined;
 }
 
-/**
- * Decides the step for one registration. A provider answering DIFF_UNKNOWN (no diff method) gets
- * the engine's own comparison of old and new inputs, as Pulumi does.
- */
+/** The step for a resource the state already has: never a create. */
+export interface PlannedChange extends PlannedStep {
+  op: Exclude<StepOp, "delete" | "create">;
+}
+
+/** A registration of a resource the state already has. */
+export interface ChangeInput extends PlanInput {
+  old: ResourceState;
+}
+
+/** Decides the step for one registration: a create when the state has no such resource, else planChange. */
 export function planStep(p: PlanInput): PlannedStep {
-  const dbrOption = p.deleteBeforeReplace;
   if (p.old === undefined) return { op: "create", changed: Object.keys(p.newInputs).sort(), replaceKeys: [], deleteBeforeReplace: false };
+  return planChange({ ...p, old: p.old });
+}
+
+/**
+ * Decides the step for a resource the state already has. A provider answering DIFF_UNKNOWN (no diff
+ * method) gets the engine's own comparison of old and new inputs, as Pulumi does.
+ */
+export function planChange(p: ChangeInput): PlannedChange {
+  const dbrOption = p.deleteBeforeReplace;
   const changed = changedKeys(p.old.inputs, p.newInputs);
   const dbr = (providerDbr: boolean) => dbrOption ?? providerDbr;
   if (p.forceReplace) return { op: "replace", changed, replaceKeys: ["*"], deleteBeforeReplace: dbr(p.diff?.deleteBeforeReplace ?? false) };

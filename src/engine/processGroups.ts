@@ -1,3 +1,5 @@
+import { hasCode, SysError } from "../sys/errors";
+
 /**
  * Process groups the engine started (program, provider hosts). They are killed when the engine
  * exits for any reason, so no provider or program outlives `hostform up`.
@@ -18,13 +20,26 @@ export function untrackProcessGroup(pgid: number): void {
   groups.delete(pgid);
 }
 
+/**
+ * Sends `signal` to every process of group `pgid`. A group whose processes have all exited (ESRCH)
+ * is what stopping it wants, so that is no failure; anything else is thrown with its context.
+ */
+export function signalProcessGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch (err) {
+    if (!hasCode(err, "ESRCH")) throw SysError.fromNode(err, `send ${signal} to process group ${pgid}`);
+  }
+}
+
 /** SIGKILLs every tracked group; safe to call more than once. */
 export function killTrackedProcessGroups(): void {
   for (const pgid of groups) {
     try {
-      process.kill(-pgid, "SIGKILL");
-    } catch {
-      // Already gone.
+      signalProcessGroup(pgid, "SIGKILL");
+    } catch (err) {
+      // The engine is on its way out: say which group may have survived, and go on with the others.
+      process.stderr.write(`hostform: ${(err as Error).message}\n`);
     }
   }
   groups.clear();

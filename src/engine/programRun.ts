@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { HostformError } from "../sys/errors";
 import type { Project } from "./project";
-import { EXIT_WITH_PARENT, trackProcessGroup, untrackProcessGroup } from "./processGroups";
+import { EXIT_WITH_PARENT, signalProcessGroup, trackProcessGroup, untrackProcessGroup } from "./processGroups";
 
 /** cmd/run's exit code for "the error was already reported through Engine.Log". */
 export const EXIT_REPORTED = 32;
@@ -36,8 +36,8 @@ export function resolveFromProgram(project: Project, request: string): string {
   const req = createRequire(join(project.dir, "noop.js"));
   try {
     return req.resolve(request);
-  } catch {
-    throw new HostformError(`cannot resolve ${request} from ${project.dir}: install @pulumi/pulumi in the project (npm install @pulumi/pulumi)`);
+  } catch (err) {
+    throw new HostformError(`cannot resolve ${request} from ${project.dir}: install @pulumi/pulumi in the project (npm install @pulumi/pulumi)`, { cause: err });
   }
 }
 
@@ -70,11 +70,7 @@ export function runProgram(o: ProgramRunOptions): ProgramRun {
   let killTimer: NodeJS.Timeout | undefined;
   const signalGroup = (sig: NodeJS.Signals): void => {
     if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    try {
-      process.kill(-child.pid, sig);
-    } catch {
-      // Already gone.
-    }
+    signalProcessGroup(child.pid, sig);
   };
   const stop = (): void => {
     signalGroup("SIGINT");
@@ -85,17 +81,13 @@ export function runProgram(o: ProgramRunOptions): ProgramRun {
     stop();
   }, o.timeoutMs);
   const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; timedOut: boolean }>((resolve, reject) => {
-    child.on("error", (err) => reject(new HostformError(`start program ${runScript}: ${err.message}`)));
+    child.on("error", (err) => reject(new HostformError(`start program ${runScript}: ${err.message}`, { cause: err })));
     child.on("close", (code, signal) => {
       clearTimeout(hardTimer);
       if (killTimer !== undefined) clearTimeout(killTimer);
       // Anything the program left behind in its group goes with it.
       if (child.pid !== undefined) {
-        try {
-          process.kill(-child.pid, "SIGKILL");
-        } catch {
-          // Group already empty.
-        }
+        signalProcessGroup(child.pid, "SIGKILL");
         untrackProcessGroup(child.pid);
       }
       resolve({ code, signal, timedOut });

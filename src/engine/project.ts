@@ -181,6 +181,6 @@ function readYaml(file: string, what: string): unknown {
   try {
     return parse(text);
   } catch (err) {
-    throw new HostformError(`${file}: invalid YAML: ${(err as Error).message}`);
+    throw new HostformError(`${file}: invalid YAML: ${(err as Error).message}`, { cause: err });
   }
 }

@@ -5,7 +5,7 @@ import { HostformError } from "../sys/errors";
 import { jsonSafe } from "./monitor";
 import type { Project } from "./project";
 import { resolveFromProgram } from "./programRun";
-import { EXIT_WITH_PARENT, trackProcessGroup, untrackProcessGroup } from "./processGroups";
+import { EXIT_WITH_PARENT, signalProcessGroup, trackProcessGroup, untrackProcessGroup } from "./processGroups";
 import type { PropertyMap } from "./propertyValues";
 import { loadPulumiModules, type PulumiModules } from "./pulumiModules";
 import { nameOfUrn, typeOfUrn } from "./urn";
@@ -86,11 +86,7 @@ export async function startProviderHost(o: ProviderHostOptions, modules: PulumiM
   if (pid !== undefined) trackProcessGroup(pid);
   const kill = (): void => {
     if (pid === undefined) return;
-    try {
-      process.kill(-pid, "SIGKILL");
-    } catch {
-      // Already gone.
-    }
+    signalProcessGroup(pid, "SIGKILL");
     untrackProcessGroup(pid);
   };
   let port: number;
@@ -221,7 +217,7 @@ function readPort(child: ChildProcess, o: ProviderHostOptions, timeoutMs: number
       if (!settled) err += chunk;
       for (const line of chunk.split("\n")) if (line !== "") o.onOutput(line, "stderr");
     });
-    child.on("error", (e) => finish(new HostformError(`start dynamic provider: ${e.message}`)));
+    child.on("error", (e) => finish(new HostformError(`start dynamic provider: ${e.message}`, { cause: e })));
     child.on("exit", (code, signal) => finish(new HostformError(`dynamic provider exited (${signal ?? code}) before reporting its port${err !== "" ? `: ${err.trim()}` : ""}`)));
   });
 }

@@ -35,8 +35,8 @@ export function pulumiPackageDir(fromDir: string): string {
   const req = createRequire(join(fromDir, "noop.js"));
   try {
     return dirname(req.resolve("@pulumi/pulumi/package.json"));
-  } catch {
-    throw new UnsupportedError(`@pulumi/pulumi is not installed for ${fromDir}: run 'npm install @pulumi/pulumi' in the project`);
+  } catch (err) {
+    throw new UnsupportedError(`@pulumi/pulumi is not installed for ${fromDir}: run 'npm install @pulumi/pulumi' in the project`, { cause: err });
   }
 }
 

@@ -80,12 +80,21 @@ export function acquireStackLock(project: string, stack: string, command: string
   throw new HostformError(`could not take the lock on stack '${stack}' (${file}): another process keeps taking it`);
 }
 
-/** The current holder, or undefined when the lock is free or unreadable. */
+/** The current holder, or undefined when the lock is free or names none (yet). */
 export function readHolder(file: string): LockHolder | undefined {
+  let text: string;
   try {
-    const h = JSON.parse(readFileSync(file, "utf8")) as LockHolder;
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    if (hasCode(err, "ENOENT")) return undefined;
+    throw SysError.fromNode(err, `read stack lock ${file}`);
+  }
+  try {
+    const h = JSON.parse(text) as LockHolder;
     return typeof h.pid === "number" ? h : undefined;
   } catch {
+    // Empty or cut short: its writer has created it and not written it yet, or died doing so. The
+    // caller tells the two apart by the file's age.
     return undefined;
   }
 }
@@ -93,8 +102,10 @@ export function readHolder(file: string): LockHolder | undefined {
 function ageMs(file: string): number {
   try {
     return Date.now() - statSync(file).mtimeMs;
-  } catch {
-    return Infinity;
+  } catch (err) {
+    // Released meanwhile: no holder is waiting to write it.
+    if (hasCode(err, "ENOENT")) return Infinity;
+    throw SysError.fromNode(err, `stat stack lock ${file}`);
   }
 }
 
@@ -111,6 +122,7 @@ function safeUser(): string {
   try {
     return userInfo().username;
   } catch {
+    // A uid without a passwd entry (common in containers) has no name; the lock shows the number.
     return String(process.getuid?.() ?? "unknown");
   }
 }

@@ -16,6 +16,8 @@ export interface StackSummary {
   /** A process holds the stack's lock. */
   updateInProgress: boolean;
   resourceCount: number;
+  /** Why its state could not be read (the stack is still listed; `stack export` says more). */
+  problem?: string;
 }
 
 /** Pulumi's apitype.UntypedDeployment, as `pulumi stack export` prints and `import` takes. */
@@ -34,7 +36,8 @@ export function listStacks(project: string, current: string, dir: string = state
     throw SysError.fromNode(err, `list stacks in ${stacksDir}`);
   }
   return names.sort().map((name) => {
-    const doc = readCheckpointFile(project, name, dir);
+    const read = readCheckpointFile(project, name, dir);
+    const doc = "doc" in read ? read.doc : undefined;
     const s: StackSummary = {
       name,
       current: name === current,
@@ -43,6 +46,7 @@ export function listStacks(project: string, current: string, dir: string = state
     };
     const time = doc?.checkpoint.latest?.manifest?.time;
     if (time !== undefined) s.lastUpdate = time;
+    if ("problem" in read) s.problem = read.problem;
     return s;
   });
 }
@@ -101,12 +105,13 @@ export function removeStack(project: string, stack: string, force: boolean, comm
   return { removedResources: count };
 }
 
-function readCheckpointFile(project: string, stack: string, dir: string): CheckpointFile | undefined {
+/** The checkpoint as stored, or why it cannot be read: a damaged file still lists its stack. */
+function readCheckpointFile(project: string, stack: string, dir: string): { doc: CheckpointFile } | { problem: string } {
+  const file = checkpointPath(project, stack, dir);
   try {
-    return JSON.parse(readFileSync(checkpointPath(project, stack, dir), "utf8")) as CheckpointFile;
-  } catch {
-    // A damaged file still lists the stack; `stack export` reports what is wrong with it.
-    return undefined;
+    return { doc: JSON.parse(readFileSync(file, "utf8")) as CheckpointFile };
+  } catch (err) {
+    return { problem: `${file}: ${(err as Error).message}` };
   }
 }
 

@@ -47,7 +47,7 @@ export function readCheckpoint(project: string, stack: string, dir: string = sta
   try {
     doc = JSON.parse(readFileSync(file, "utf8")) as CheckpointFile;
   } catch (err) {
-    if (err instanceof SyntaxError) throw new HostformError(`${file}: not valid JSON (${err.message}); restore it from ${file}.bak if present`);
+    if (err instanceof SyntaxError) throw new HostformError(`${file}: not valid JSON (${err.message}); restore it from ${file}.bak if present`, { cause: err });
     throw SysError.fromNode(err, "read checkpoint");
   }
   if (doc.version !== 3) throw new HostformError(`${file}: checkpoint version ${doc.version} is not supported (expected 3)`);

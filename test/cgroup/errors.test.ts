@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { openCgroupDriver } from "../../src/cgroup/driver";
 import { detectLayout, type CgroupLayout } from "../../src/cgroup/layout";
 import { NotFoundError, SysError, UnsupportedError, ValidationError } from "../../src/sys/errors";
-import { needsRoot, testPrefix } from "../helpers/prefix";
+import { needsRoot, testPrefix } from "../../fixtures/prefix";
 
 const layout = detectLayout();
 const driver = openCgroupDriver();

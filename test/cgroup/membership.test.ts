@@ -9,7 +9,7 @@ import { detectLayout } from "../../src/cgroup/layout";
 import { cgroupDirOf, cgroupDirsOf, cgroupsOf, parseProcCgroup } from "../../src/cgroup/membership";
 import { cgroupPathIn } from "../../src/cgroup/hierarchies";
 import { NotFoundError } from "../../src/sys/errors";
-import { needsRoot, testPrefix } from "../helpers/prefix";
+import { needsRoot, testPrefix } from "../../fixtures/prefix";
 
 test("parseProcCgroup reads v2, v1 and named hierarchies", () => {
   const m = parseProcCgroup("12:pids:/a\n4:cpu,cpuacct:/b/c\n1:name=systemd:/s\n0::/u:with:colons\n");

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { openCgroupDriver } from "../../src/cgroup/driver";
 import { detectLayout } from "../../src/cgroup/layout";
 import { TimeoutError } from "../../src/sys/errors";
-import { needsRoot, testPrefix } from "../helpers/prefix";
+import { needsRoot, testPrefix } from "../../fixtures/prefix";
 import { spawnWaiting, type WaitingChild } from "./children";
 
 const layout = detectLayout();

@@ -8,7 +8,7 @@ import { detectLayout } from "../../src/cgroup/layout";
 import { diffLimits, type CgroupLimits } from "../../src/cgroup/spec";
 import { V1Manager } from "../../src/cgroup/v1/manager";
 import { V1_UNLIMITED } from "../../src/cgroup/v1/bytes";
-import { needsRoot, testPrefix } from "../helpers/prefix";
+import { needsRoot, testPrefix } from "../../fixtures/prefix";
 import { spawnWaiting, type WaitingChild } from "./children";
 
 const layout = detectLayout();

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { openCgroupDriver } from "../../src/cgroup/driver";
 import { detectLayout } from "../../src/cgroup/layout";
 import { diffLimits, type CgroupLimits, type LimitGroupName } from "../../src/cgroup/spec";
-import { needsRoot, testPrefix } from "../helpers/prefix";
+import { needsRoot, testPrefix } from "../../fixtures/prefix";
 import { spawnWaiting, type WaitingChild } from "./children";
 
 const layout = detectLayout();

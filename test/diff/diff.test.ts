@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Launcher } from "../../src/runtime/launcher";
 import { detectLayout } from "../../src/cgroup/layout";
-import { needsRoot, testPrefix } from "../helpers/prefix";
+import { needsRoot, testPrefix } from "../../fixtures/prefix";
 import { hostBusybox } from "../security/busyboxRoot";
 import { adjustDefault, runcDefaultConfig, variants, type OciConfig } from "./bundles";
 import { mountShape, sections } from "./normalize";

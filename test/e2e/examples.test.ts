@@ -14,7 +14,7 @@ import { isSameProcess } from "../../src/runtime/state";
 import { isMountPoint } from "../../src/ns/pin";
 import { MNT_DETACH } from "../../src/sys/constants";
 import { umount2 } from "../../src/sys/libc";
-import { needsRoot, testPrefix } from "../helpers/prefix";
+import { needsRoot, testPrefix } from "../../fixtures/prefix";
 import { REPO, events, hostform, prepareExample, type ExampleRun } from "./exampleRun";
 
 const prefix = testPrefix("e2e");

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { classifyDrift } from "../../src/engine/driftCheck";
+import { LIVE_STATUS_KEY, withLiveStatus } from "../../providers/liveStatus";
+import { classifyDrift, splitLiveStatus } from "../../src/engine/driftCheck";
 import type { EngineEvent } from "../../src/engine/events";
 import type { DiffResult } from "../../src/engine/providerHost";
 import { SECRET_SIG, SIG_KEY } from "../../src/engine/propertyValues";
@@ -30,9 +31,29 @@ test("a rewritten limit is modified and shows the live limits; a killed process 
   const rewritten = classifyDrift(old, { outputs: { ...old.outputs, liveLimits: { memory: { max: 50331648 } } } }, { changes: "some", replaces: [], deleteBeforeReplace: false });
   assert.equal(rewritten.status, "modified");
   assert.deepEqual(rewritten.changes.map((c) => c.key), ["liveLimits"]);
-  const killed = classifyDrift(old, { outputs: { ...old.outputs, pid: 0, status: "stopped" } }, { changes: "some", replaces: [], deleteBeforeReplace: false });
+  // What the Container provider's Read returns for a killed process: the live status rides in the outputs.
+  const read = splitLiveStatus(withLiveStatus({ ...old.outputs, pid: 0, status: "stopped" }, "stopped"));
+  assert.equal(read.status, "stopped");
+  assert.ok(!(LIVE_STATUS_KEY in read.outputs), "the report is not an output of the resource");
+  const killed = classifyDrift(old, { outputs: read.outputs, status: "stopped" }, { changes: "some", replaces: [], deleteBeforeReplace: false });
   assert.equal(killed.status, "stopped");
   assert.deepEqual(killed.changes.map((c) => c.key), ["pid", "status"]);
+});
+
+test("the engine reads no output names: only the provider's live-status report makes drift stopped", () => {
+  const old = container(running);
+  const diff: DiffResult = { changes: "some", replaces: [], deleteBeforeReplace: false };
+  const unreported = classifyDrift(old, { outputs: { ...old.outputs, pid: 0, status: "stopped" } }, diff);
+  assert.equal(unreported.status, "modified");
+  const otherResource = classifyDrift(old, { outputs: { ...old.outputs, state: "halted" }, status: "stopped" }, diff);
+  assert.equal(otherResource.status, "stopped");
+  // A report is no drift by itself: the provider's Diff decides that.
+  const quiet = classifyDrift(old, { outputs: old.outputs, status: "stopped" }, { changes: "none", replaces: [], deleteBeforeReplace: false });
+  assert.equal(quiet.status, "in-sync");
+  // A report stored by an engine that keeps it (the Pulumi CLI) is never shown as a change.
+  const stored = container({ ...running, [LIVE_STATUS_KEY]: "stopped" });
+  const back = classifyDrift(stored, { outputs: { ...stored.outputs, [LIVE_STATUS_KEY]: undefined } }, { changes: "none", replaces: [], deleteBeforeReplace: false });
+  assert.deepEqual(back.outputsChanged, []);
 });
 
 test("without a provider diff, declared-vs-live decides: an input key read back differently is drift, an output-only change is not", () => {

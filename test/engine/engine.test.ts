@@ -5,10 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { RuntimeClient } from "../../src/runtime/client";
-import { needsRoot, testPrefix } from "../helpers/prefix";
+import { needsRoot, testPrefix } from "../../fixtures/prefix";
+import { fixtureProgramDir } from "../../fixtures/programs";
 
 const REPO = join(__dirname, "..", "..", "..");
-const FIXTURE = join(REPO, "test", "engine", "fixtures", "files");
+const FIXTURE = fixtureProgramDir("files");
 const ENTRY = join(__dirname, "cliEntry.js");
 const BUILD = join(__dirname, "..", "..");
 
@@ -343,7 +344,7 @@ describe("engine end to end", { concurrency: 2 }, () => {
     const base = join(tmpdir(), prefix);
     const dir = join(base, "p");
     mkdirSync(dir, { recursive: true });
-    for (const f of ["Pulumi.yaml", "index.ts"]) copyFileSync(join(REPO, "test", "engine", "fixtures", "containers", f), join(dir, f));
+    for (const f of ["Pulumi.yaml", "index.ts"]) copyFileSync(join(fixtureProgramDir("containers"), f), join(dir, f));
     symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));
     writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "engine-test", devDependencies: { typescript: "*" } }));
     mkdirSync(join(base, "node_modules", "hostform"), { recursive: true });

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { testPrefix } from "../helpers/prefix";
+import { testPrefix } from "../../fixtures/prefix";
 import { applyIgnoreChanges, dependentReplacements, planStep } from "../../src/engine/planner";
 import { SECRET_SIG, SIG_KEY } from "../../src/engine/propertyValues";
 import type { ResourceState } from "../../src/engine/state";

@@ -8,7 +8,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { testPrefix } from "../helpers/prefix";
+import { testPrefix } from "../../fixtures/prefix";
 
 const PRELOAD = require.resolve("../../src/engine/promiseStackTraces");
 

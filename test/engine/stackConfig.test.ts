@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { testPrefix } from "../helpers/prefix";
+import { testPrefix } from "../../fixtures/prefix";
 
 const ENTRY = join(__dirname, "cliEntry.js");
 const TYPE = "pulumi-nodejs:dynamic/hostform:File";

@@ -8,7 +8,7 @@ import { MNT_DETACH } from "../../src/sys/constants";
 import { hasCode } from "../../src/sys/errors";
 import { nsDir } from "../../src/sys/paths";
 import { deleteNamespaces, listNamespaces } from "../../src/ns";
-import { testPrefix } from "./prefix";
+import { testPrefix } from "../../fixtures/prefix";
 
 /** Points HOSTFORM_RUN_DIR at a fresh /tmp/hostform-test-ns-... directory; returns its cleanup. */
 export function useTestRunDir(): () => Promise<void> {

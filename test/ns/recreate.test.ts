@@ -10,7 +10,7 @@ import { readlinkSync, statfsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { deleteNamespaces, inspectNamespaces, type NamespaceSetInfo, type NamespaceType } from "../../src/ns";
-import { needsRoot, testPrefix } from "../helpers/prefix";
+import { needsRoot, testPrefix } from "../../fixtures/prefix";
 import { useTestRunDir } from "../helpers/nsRunDir";
 
 const TYPES: NamespaceType[] = ["net", "uts", "ipc"];

@@ -18,7 +18,7 @@ import {
   type NamespaceType,
   readProcStat,
 } from "../../src/ns";
-import { needsRoot, testPrefix } from "../helpers/prefix";
+import { needsRoot, testPrefix } from "../../fixtures/prefix";
 import { useTestRunDir } from "../helpers/nsRunDir";
 
 const NSENTER_FLAG: Record<NamespaceType, string> = { net: "net", uts: "uts", ipc: "ipc", mnt: "mount", pid: "pid", cgroup: "cgroup" };

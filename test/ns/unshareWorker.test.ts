@@ -9,7 +9,7 @@ import { CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWUSER, CLONE_NEWUTS } from "../../s
 import { SysError } from "../../src/sys/errors";
 import { unshareInWorker } from "../../src/ns";
 import { pinNamespace } from "../../src/ns/pin";
-import { needsRoot } from "../helpers/prefix";
+import { needsRoot } from "../../fixtures/prefix";
 
 test("unshare on a worker thread leaves the main thread in the host's namespaces", { skip: needsRoot }, async () => {
   const mainNet = statSync(`/proc/self/task/${libc.gettid()}/ns/net`).ino;

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { openCgroupDriver } from "../../src/cgroup/driver";
 import { provider, type CgroupInputs, type CgroupOutputs } from "../../providers/impl/v1/cgroup";
-import { needsRoot, testPrefix } from "../helpers/prefix";
+import { needsRoot, testPrefix } from "../../fixtures/prefix";
 
 const MiB = 1024 * 1024;
 

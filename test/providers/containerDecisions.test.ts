@@ -9,7 +9,7 @@ import { appletList, buildBusyboxRootfs, findBusybox } from "../../providers/roo
 import { provider, type ContainerInputs, type ContainerOutputs } from "../../providers/impl/v1/container";
 import { effectiveCapabilities } from "../../src/runtime/specgen/capabilities";
 import { UNKNOWN } from "../../providers/impl/v1/unknownValue";
-import { testPrefix } from "../helpers/prefix";
+import { testPrefix } from "../../fixtures/prefix";
 
 const dir = mkdtempSync(join(tmpdir(), `${testPrefix("ctr-unit")}-`));
 const rootfs = join(dir, "rootfs");

@@ -19,7 +19,7 @@ import { DOCKER_DEFAULT_CAPABILITIES } from "../../src/sys/constants";
 import { profileJson } from "../../providers/impl/v1/profileJson";
 import { appletList, buildBusyboxRootfs, findBusybox } from "../../providers/rootfs/busybox";
 import { provider, type ContainerInputs, type ContainerOutputs } from "../../providers/impl/v1/container";
-import { needsRoot, testPrefix } from "../helpers/prefix";
+import { needsRoot, testPrefix } from "../../fixtures/prefix";
 
 const prefix = testPrefix("ctr");
 const dir = join(tmpdir(), prefix);

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { openCgroupDriver } from "../../src/cgroup/driver";
 import { deleteNamespaces, inspectNamespaces } from "../../src/ns";
-import { needsRoot, testPrefix } from "../helpers/prefix";
+import { needsRoot, testPrefix } from "../../fixtures/prefix";
 import { useTestRunDir } from "../helpers/nsRunDir";
 
 // The program's Namespace is pinned under a run dir of this file (the CLI inherits the variable), never /run/hostform.

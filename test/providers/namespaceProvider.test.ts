@@ -8,7 +8,7 @@ import { provider, type NamespaceInputs, type NamespaceOutputs } from "../../pro
 import { createNamespaces, deleteNamespaces, type NamespaceType } from "../../src/ns";
 import { MNT_DETACH } from "../../src/sys/constants";
 import { umount2 } from "../../src/sys/libc";
-import { needsRoot, testPrefix } from "../helpers/prefix";
+import { needsRoot, testPrefix } from "../../fixtures/prefix";
 import { useTestRunDir } from "../helpers/nsRunDir";
 
 // Sets made here are pinned under a run dir of this file, never /run/hostform.

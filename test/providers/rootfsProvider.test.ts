@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { provider, type BusyboxRootfsInputs } from "../../providers/impl/v1/busyboxRootfs";
-import { needsRoot, testPrefix } from "../helpers/prefix";
+import { needsRoot, testPrefix } from "../../fixtures/prefix";
 
 const lib = join(tmpdir(), testPrefix("prov-lib"));
 before(() => {

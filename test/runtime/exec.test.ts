@@ -17,7 +17,7 @@ import { openCgroupDriver, type CgroupDriver } from "../../src/cgroup/driver";
 import { UnsupportedError, ValidationError } from "../../src/sys/errors";
 import { capMask } from "../../src/sys/libc";
 import { DOCKER_DEFAULT_CAPABILITIES } from "../../src/sys/constants";
-import { needsRoot, testPrefix } from "../helpers/prefix";
+import { needsRoot, testPrefix } from "../../fixtures/prefix";
 import { statusField } from "../helpers/procStatus";
 
 const prefix = testPrefix("exec");

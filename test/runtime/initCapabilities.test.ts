@@ -7,7 +7,7 @@ import { capMask } from "../../src/sys/libc";
 import { CAPABILITIES } from "../../src/sys/constants";
 import { ValidationError } from "../../src/sys/errors";
 import { capsToDrop, raisableAmbient } from "../../src/runtime/init/capabilities";
-import { needsRoot } from "../helpers/prefix";
+import { needsRoot } from "../../fixtures/prefix";
 import { statusField } from "../helpers/procStatus";
 
 const LAST_CAP = Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8").trim());

@@ -5,7 +5,7 @@ import { closeSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isNullRdev, openNullDevice } from "../../src/runtime/init/devices";
-import { testPrefix } from "../helpers/prefix";
+import { testPrefix } from "../../fixtures/prefix";
 
 test("isNullRdev knows char device 1:3 from its neighbours", () => {
   assert.equal(isNullRdev(statSync("/dev/null").rdev), true);

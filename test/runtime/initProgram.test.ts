@@ -9,7 +9,7 @@ import { SysError, ValidationError } from "../../src/sys/errors";
 import type { ContainerSpec } from "../../src/runtime/spec";
 import { defaultSpec } from "../../src/runtime/specgen/defaults";
 import { resolveProgram } from "../../src/runtime/init/execProgram";
-import { testPrefix } from "../helpers/prefix";
+import { testPrefix } from "../../fixtures/prefix";
 
 function specFor(program: string, path: string[], cwd = "/"): ContainerSpec {
   const s = defaultSpec({ rootfs: "/", args: [program] }) as ContainerSpec;

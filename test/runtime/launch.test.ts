@@ -11,8 +11,8 @@ import { defaultSpec, type DefaultSpecOptions } from "../../src/runtime/specgen/
 import { ValidationError } from "../../src/sys/errors";
 import { capMask, pidfdSendSignal } from "../../src/sys/libc";
 import { DOCKER_DEFAULT_CAPABILITIES } from "../../src/sys/constants";
-import { needsRoot, testPrefix } from "../helpers/prefix";
-import { makeBusyboxBundle } from "./busyboxRootfs";
+import { needsRoot, testPrefix } from "../../fixtures/prefix";
+import { makeBusyboxBundle } from "../../fixtures/busyboxRootfs";
 import { useTestRunDir } from "../helpers/nsRunDir";
 import { statusField } from "../helpers/procStatus";
 

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { openCgroupDriver } from "../../src/cgroup/driver";
 import { HostformError, NotFoundError, ValidationError } from "../../src/sys/errors";
 import { containerDir, processStartTime, readState } from "../../src/runtime/state";
-import { needsRoot } from "../helpers/prefix";
+import { needsRoot } from "../../fixtures/prefix";
 import { makeSupervisorFixture, pidAlive, until, type SupervisorFixture } from "./supervisorFixture";
 
 let f: SupervisorFixture;

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { followLog, readLog, rotateIfNeeded } from "../../src/runtime/logsFile";
 import { logsCommand } from "../../src/cli/commands/logs";
-import { needsRoot, testPrefix } from "../helpers/prefix";
+import { needsRoot, testPrefix } from "../../fixtures/prefix";
 import { makeSupervisorFixture, until, type SupervisorFixture } from "./supervisorFixture";
 
 let f: SupervisorFixture;

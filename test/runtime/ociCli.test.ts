@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { needsRoot } from "../helpers/prefix";
+import { needsRoot } from "../../fixtures/prefix";
 import { parseSignal } from "../../src/sys/signals";
 import { limitsFromOci } from "../../src/cgroup/spec";
 import { makeSupervisorFixture, pidAlive, until, type SupervisorFixture } from "./supervisorFixture";

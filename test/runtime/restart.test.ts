@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { backoffDelay, parseRestartPolicy, shouldRestart, BACKOFF_MAX_MS } from "../../src/runtime/restartPolicy";
 import { readState } from "../../src/runtime/state";
 import { NotFoundError, ValidationError } from "../../src/sys/errors";
-import { needsRoot } from "../helpers/prefix";
+import { needsRoot } from "../../fixtures/prefix";
 import { makeSupervisorFixture, until, type SupervisorFixture } from "./supervisorFixture";
 
 let f: SupervisorFixture;

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SysError } from "../../src/sys/errors";
 import { SymlinkLoopError, resolveInRoot } from "../../src/runtime/rootPath";
-import { testPrefix } from "../helpers/prefix";
+import { testPrefix } from "../../fixtures/prefix";
 
 test("a symlink loop in the rootfs is a SymlinkLoopError naming the path, not a made-up syscall failure", (t) => {
   const root = mkdtempSync(join(tmpdir(), `${testPrefix("rootloop")}-`));

@@ -8,7 +8,7 @@ import { validateSpec } from "../../src/runtime/spec";
 import { defaultSpec } from "../../src/runtime/specgen/defaults";
 import { resolveInRoot } from "../../src/runtime/rootPath";
 import { ValidationError } from "../../src/sys/errors";
-import { testPrefix } from "../helpers/prefix";
+import { testPrefix } from "../../fixtures/prefix";
 
 function rejects(input: unknown, field: string, message: RegExp): void {
   assert.throws(() => validateSpec(input), (e: unknown) => e instanceof ValidationError && e.field === field && message.test(e.message));

@@ -10,7 +10,7 @@ import type { ContainerConfig } from "../../src/runtime/specgen/config";
 import { DEFAULT_PATH } from "../../src/runtime/programSearch";
 import { ValidationError } from "../../src/sys/errors";
 import { appletList, buildBusyboxRootfs, findBusybox } from "../../providers/rootfs/busybox";
-import { testPrefix } from "../helpers/prefix";
+import { testPrefix } from "../../fixtures/prefix";
 
 const dir = mkdtempSync(join(tmpdir(), `${testPrefix("specgen")}-`));
 const rootfs = join(dir, "rootfs");

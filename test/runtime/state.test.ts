@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CorruptFileError } from "../../src/sys/errors";
 import { exitNoteWithRestart, listStateIds, makeContainerDir, readState, statePath, writeState, type ContainerState } from "../../src/runtime/state";
-import { testPrefix } from "../helpers/prefix";
+import { testPrefix } from "../../fixtures/prefix";
 
 const prefix = testPrefix("state");
 const base = mkdtempSync(join(tmpdir(), `${prefix}-`));

@@ -1,7 +1,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { needsRoot } from "../helpers/prefix";
+import { needsRoot } from "../../fixtures/prefix";
 import { processStartTime } from "../../src/runtime/state";
 import { makeSupervisorFixture, pidAlive, until, type SupervisorFixture } from "./supervisorFixture";
 

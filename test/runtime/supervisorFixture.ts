@@ -9,8 +9,8 @@ import type { ContainerSpec } from "../../src/runtime/spec";
 import { defaultSpec, type DefaultSpecOptions } from "../../src/runtime/specgen/defaults";
 import { isSameProcess, listStateIds, readState } from "../../src/runtime/state";
 import { openCgroupDriver } from "../../src/cgroup/driver";
-import { testPrefix } from "../helpers/prefix";
-import { makeBusyboxBundle } from "./busyboxRootfs";
+import { testPrefix } from "../../fixtures/prefix";
+import { makeBusyboxBundle } from "../../fixtures/busyboxRootfs";
 
 export interface SupervisorFixture {
   prefix: string;

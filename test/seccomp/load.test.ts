@@ -11,7 +11,7 @@ import { encodeBpf } from "../../src/seccomp/bpf";
 import { SysError } from "../../src/sys/errors";
 import { umount2 } from "../../src/sys/libc";
 import { MNT_DETACH } from "../../src/sys/constants";
-import { needsRoot, testPrefix } from "../helpers/prefix";
+import { needsRoot, testPrefix } from "../../fixtures/prefix";
 import { PY_SYSCALLS, PYTHON, allowListProfile, errnosOf } from "./fixtures";
 
 // Syscall numbers of the calls the children make (x86_64).

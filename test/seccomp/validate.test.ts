@@ -7,7 +7,7 @@ import { ValidationError } from "../../src/sys/errors";
 import { loadProfile, parseProfile, parseProfileJson, validateProfile } from "../../src/seccomp/validate";
 import { expandCaps, resolveProfile } from "../../src/seccomp/resolve";
 import { jsonErrorOffset } from "../../src/seccomp/jsonLocation";
-import { testPrefix } from "../helpers/prefix";
+import { testPrefix } from "../../fixtures/prefix";
 import { builtinDockerProfilePath } from "./fixtures";
 
 function rejects(input: unknown, field: string, message: RegExp): void {

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import * as libc from "../../src/sys/libc";
 import { SysError, ValidationError, errnoName, hasCode } from "../../src/sys/errors";
 import { MS_BIND, MNT_DETACH, RLIMITS } from "../../src/sys/constants";
-import { needsRoot } from "../helpers/prefix";
+import { needsRoot } from "../../fixtures/prefix";
 
 test("errnoName maps kernel numbers to names", () => {
   assert.equal(errnoName(1), "EPERM");

@@ -9,6 +9,7 @@ import { cgroupSegments } from "../../../src/cgroup/tree";
 import { RuntimeClient, type ContainerState } from "../../../src/runtime/client";
 import { isSameProcess, validateId } from "../../../src/runtime/state";
 import { NotFoundError, ValidationError, afterUndo } from "../../../src/sys/errors";
+import { withLiveStatus } from "../../liveStatus";
 import { chooseName, mustDeleteBeforeReplace } from "./autoname";
 import { collectFailures } from "./checkFailures";
 import { projectLive } from "./cgroup";
@@ -274,7 +275,8 @@ export const provider: pulumi.dynamic.ResourceProvider<ContainerInputs, Containe
     const live = await observe(props, id, cgroupName);
     rememberRead(id, cgroupName, live);
     if (live === undefined) return { id: "", props: {} as ContainerOutputs };
-    return { id, props: live.outs };
+    // A container whose process is gone is still there, but stopped: the engine's drift says so.
+    return { id, props: withLiveStatus(live.outs, live.outs.status === "stopped" ? "stopped" : undefined) };
   },
 
   async update(id, olds, news) {

@@ -1,7 +1,7 @@
 import { ValidationError } from "../../sys/errors";
 import { parseFlags, printJson, UsageError, type Command } from "../command";
 import { configKey, loadStackConfig, removeStackConfigValue, setStackConfigValue } from "../../engine/project";
-import { resolveStackTarget, STACK_TARGET_FLAGS, STACK_TARGET_USAGE } from "../../engine/stackTarget";
+import { resolveStackTarget, STACK_TARGET_FLAGS, STACK_TARGET_USAGE } from "../stackTarget";
 
 const KEY_NOTE = "KEY is <name> (in the project's namespace) or <namespace>:<name>; values live in Pulumi.<stack>.yaml.";
 

@@ -1,5 +1,5 @@
 import type { Command } from "../command";
-import { OPERATION_USAGE_FLAGS, runEngineCommand } from "../../engine/operationCommand";
+import { OPERATION_USAGE_FLAGS, runEngineCommand } from "../engineCommand";
 
 /** `hostform destroy`: Delete every resource of the stack. */
 export const destroyCommand: Command = {

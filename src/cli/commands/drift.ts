@@ -1,5 +1,5 @@
 import type { Command } from "../command";
-import { OPERATION_USAGE_FLAGS, runEngineCommand } from "../../engine/operationCommand";
+import { OPERATION_USAGE_FLAGS, runEngineCommand } from "../engineCommand";
 
 /** `hostform drift`: compares live state with the stack state; never writes. */
 export const driftCommand: Command = {

@@ -21,7 +21,7 @@ function which(name: string): string | null {
       accessSync(p, fsConstants.X_OK);
       return p;
     } catch {
-      // not in this directory
+      // Absent or not executable here: the next PATH entry decides, as the shell's lookup does.
     }
   }
   return null;

@@ -1,5 +1,5 @@
 import { type Command, UsageError, parseFlags } from "../command";
-import { ValidationError } from "../../sys/errors";
+import { hasCode, SysError, ValidationError } from "../../sys/errors";
 import { readState } from "../../runtime/state";
 import { followLog, readLog } from "../../runtime/logsFile";
 import { statSync } from "node:fs";
@@ -24,8 +24,9 @@ export const logsCommand: Command = {
     let offset = 0;
     try {
       offset = statSync(state.logPath).size;
-    } catch {
+    } catch (err) {
       // Not written yet: follow from the start.
+      if (!hasCode(err, "ENOENT")) throw SysError.fromNode(err, `stat ${state.logPath}`);
     }
     let interrupted = false;
     const onSigint = () => {

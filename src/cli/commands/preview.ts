@@ -1,5 +1,5 @@
 import type { Command } from "../command";
-import { OPERATION_USAGE_FLAGS, runEngineCommand } from "../../engine/operationCommand";
+import { OPERATION_USAGE_FLAGS, runEngineCommand } from "../engineCommand";
 
 /** `hostform preview`: Show what 'up' would change, without changing anything. */
 export const previewCommand: Command = {

@@ -1,5 +1,5 @@
 import type { Command } from "../command";
-import { OPERATION_USAGE_FLAGS, runEngineCommand } from "../../engine/operationCommand";
+import { OPERATION_USAGE_FLAGS, runEngineCommand } from "../engineCommand";
 
 /** `hostform refresh`: Read every resource's live state into the stack state. */
 export const refreshCommand: Command = {

@@ -1,10 +1,10 @@
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createInterface } from "node:readline/promises";
 import { SysError, HostformError } from "../../sys/errors";
 import { parseFlags, printJson, UsageError, type Command } from "../command";
+import { confirm } from "../confirm";
 import { stackConfigFile } from "../../engine/project";
 import { exportStack, importStack, listStacks, removeStack } from "../../engine/stackStore";
-import { resolveStackTarget, STACK_TARGET_FLAGS, STACK_TARGET_USAGE } from "../../engine/stackTarget";
+import { resolveStackTarget, STACK_TARGET_FLAGS, STACK_TARGET_USAGE } from "../stackTarget";
 import { stateDir } from "../../engine/stateFile";
 
 const STATE_NOTE = "State: $HOSTFORM_STATE_DIR, default ~/.hostform/state (Pulumi file-backend layout).";
@@ -26,7 +26,8 @@ export const stackLsCommand: Command = {
       process.stdout.write(`no stacks of project '${project.name}' in ${stateDir()} (run 'hostform up' to create one)\n`);
       return 0;
     }
-    const rows = stacks.map((s) => [`${s.name}${s.current ? "*" : ""}`, s.updateInProgress ? "in progress" : (s.lastUpdate ?? "n/a"), String(s.resourceCount)]);
+    for (const s of stacks) if (s.problem !== undefined) process.stderr.write(`warning: stack '${s.name}': state unreadable (${s.problem})\n`);
+    const rows = stacks.map((s) => [`${s.name}${s.current ? "*" : ""}`, s.updateInProgress ? "in progress" : (s.lastUpdate ?? "n/a"), s.problem !== undefined ? "?" : String(s.resourceCount)]);
     const head = ["NAME", "LAST UPDATE", "RESOURCE COUNT"];
     const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     for (const r of [head, ...rows]) process.stdout.write(r.map((c, i) => (i < r.length - 1 ? c.padEnd(width[i]!) : c)).join("  ") + "\n");
@@ -77,7 +78,7 @@ export const stackImportCommand: Command = {
     try {
       doc = JSON.parse(text);
     } catch (err) {
-      throw new HostformError(`${source}: not valid JSON (${(err as Error).message})`);
+      throw new HostformError(`${source}: not valid JSON (${(err as Error).message})`, { cause: err });
     }
     const warn = (m: string): void => void process.stderr.write(`warning: ${m}\n`);
     const snapshot = importStack(project.name, stack, doc, "hostform stack import", warn);
@@ -112,13 +113,4 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   stream.setEncoding("utf8");
   for await (const chunk of stream) text += chunk as string;
   return text;
-}
-
-async function confirm(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
-  try {
-    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
-  } finally {
-    rl.close();
-  }
 }

@@ -1,5 +1,5 @@
 import type { Command } from "../command";
-import { OPERATION_USAGE_FLAGS, runEngineCommand } from "../../engine/operationCommand";
+import { OPERATION_USAGE_FLAGS, runEngineCommand } from "../engineCommand";
 
 /** `hostform up`: Create or update the stack's resources to match the program. */
 export const upCommand: Command = {

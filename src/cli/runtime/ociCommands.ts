@@ -12,6 +12,7 @@ import { validateSpec } from "../../runtime/spec";
 import { ociState } from "../../runtime/state";
 import { parseSignal } from "../../sys/signals";
 import { limitsFromOci } from "../../cgroup/spec";
+import { describeError } from "../../engine/errorText";
 import { logLine } from "./errorLog";
 import { invocationFlags } from "./globalFlags";
 
@@ -147,12 +148,14 @@ const run: OciCommand = {
     try {
       await client.start(id);
     } catch (err) {
-      await client.delete(id, { force: true }).catch(() => undefined);
+      // The start's error is the one to report; a container left behind is worth a warning.
+      await client.delete(id, { force: true }).catch((e: unknown) => logLine(invocationFlags(), "warning", `container ${id} was not deleted after its failed start: ${describeError(e)}`));
       throw err;
     }
     if (values.detach === true) return 0;
-    // Foreground: signals for this process go to the container, as runc forwards them.
-    const forward = (sig: NodeJS.Signals) => void client.kill(id, sig).catch(() => undefined);
+    // Foreground: signals for this process go to the container, as runc forwards them. A container
+    // that has just exited cannot take one, which is no failure of this run (--debug shows it).
+    const forward = (sig: NodeJS.Signals) => void client.kill(id, sig).catch((e: unknown) => logLine(invocationFlags(), "debug", `forward ${sig} to ${id}: ${describeError(e)}`));
     const sigs: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"];
     for (const sig of sigs) process.on(sig, forward);
     try {
@@ -160,7 +163,7 @@ const run: OciCommand = {
       return r.exitCode ?? 255;
     } finally {
       for (const sig of sigs) process.removeListener(sig, forward);
-      if (values.keep !== true) await client.delete(id, { force: true }).catch(() => undefined);
+      if (values.keep !== true) await client.delete(id, { force: true }).catch((e: unknown) => logLine(invocationFlags(), "warning", `container ${id} was not deleted after it exited: ${describeError(e)}`));
     }
   },
 };

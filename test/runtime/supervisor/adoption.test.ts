@@ -12,7 +12,7 @@ import { openCgroupDriver } from "../../../src/cgroup/driver";
 import { containerDir, isSameProcess, readState, statePath, writeState, type ContainerState } from "../../../src/runtime/state";
 import { adoptionStep, readLeftContainers } from "../../../src/runtime/supervisor/adoption";
 import { CorruptFileError, NotFoundError, ValidationError } from "../../../src/sys/errors";
-import { needsRoot, testPrefix } from "../../helpers/prefix";
+import { needsRoot, testPrefix } from "../../../fixtures/prefix";
 import { makeSupervisorFixture, pidAlive, until, type SupervisorFixture } from "../supervisorFixture";
 
 let f: SupervisorFixture;

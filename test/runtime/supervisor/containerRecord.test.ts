@@ -8,7 +8,7 @@ import { UNKNOWN_EXIT_RESTART_REASON, parseRestartPolicy } from "../../../src/ru
 import { exitNoteWithRestart, type ContainerState } from "../../../src/runtime/state";
 import { ContainerRecord, UNKNOWN_EXIT_NOTE } from "../../../src/runtime/supervisor/containerRecord";
 import type { WaitResult } from "../../../src/runtime/socketProtocol";
-import { testPrefix } from "../../helpers/prefix";
+import { testPrefix } from "../../../fixtures/prefix";
 
 function runningState(restartPolicy: string, extra: Partial<ContainerState> = {}): ContainerState {
   return {

@@ -7,8 +7,8 @@ import { openCgroupDriver } from "../../../src/cgroup/driver";
 import { defaultSpec } from "../../../src/runtime/specgen/defaults";
 import { checkCreate, checkUpdate } from "../../../src/runtime/supervisor/createChecks";
 import { ValidationError } from "../../../src/sys/errors";
-import { needsRoot, testPrefix } from "../../helpers/prefix";
-import { makeBusyboxBundle } from "../busyboxRootfs";
+import { needsRoot, testPrefix } from "../../../fixtures/prefix";
+import { makeBusyboxBundle } from "../../../fixtures/busyboxRootfs";
 
 const prefix = testPrefix("checks");
 const { bundle, rootfs } = makeBusyboxBundle(prefix);

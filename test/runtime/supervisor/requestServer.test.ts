@@ -11,7 +11,7 @@ import { RuntimeClient } from "../../../src/runtime/client";
 import { decodeError, supervisorSocketPath, type SupervisorResponse, type UpdateOptions } from "../../../src/runtime/socketProtocol";
 import { RequestServer, type SupervisorOps } from "../../../src/runtime/supervisor/requestServer";
 import { CorruptFileError, NotFoundError, TimeoutError, ValidationError } from "../../../src/sys/errors";
-import { testPrefix } from "../../helpers/prefix";
+import { testPrefix } from "../../../fixtures/prefix";
 
 const runDir = mkdtempSync(join(tmpdir(), `${testPrefix("reqsrv")}-`));
 const socket = supervisorSocketPath(runDir);

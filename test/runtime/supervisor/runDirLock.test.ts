@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { processStartTime } from "../../../src/runtime/state";
 import { RunDirLock } from "../../../src/runtime/supervisor/runDirLock";
-import { testPrefix } from "../../helpers/prefix";
+import { testPrefix } from "../../../fixtures/prefix";
 
 const dir = mkdtempSync(join(tmpdir(), `${testPrefix("lock")}-`));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,4 +1,4 @@
-import { loadProject, validateStackName, type Project } from "./project";
+import { loadProject, validateStackName, type Project } from "../engine/project";
 
 /** The flags that pick the project and stack, shared by the stack and config commands. */
 export const STACK_TARGET_FLAGS = {

@@ -1,8 +1,10 @@
-import { createInterface } from "node:readline/promises";
-import { parseFlags, UsageError } from "../cli/command";
-import { runDestroy, runRefresh, runUpdate, type DeploymentOptions, type DeploymentResult } from "./deployment";
+// The engine commands' command line: flags, environment, the confirmation prompt on a terminal,
+// the display and the exit code. The engine itself takes typed options and reports through events.
+import { runDestroy, runDrift, runPreview, runRefresh, runUpdate, type DeploymentOptions, type DeploymentResult } from "../engine/deployment";
+import { loadProject, loadStackConfig } from "../engine/project";
+import { parseFlags, UsageError } from "./command";
+import { confirm } from "./confirm";
 import { createDisplay, type Display } from "./display";
-import { loadProject, loadStackConfig } from "./project";
 import { defaultStackName } from "./stackTarget";
 
 /** The flags every engine command accepts. */
@@ -92,42 +94,33 @@ async function dispatch(kind: EngineCommandKind, o: DeploymentOptions, flags: Ex
   };
   switch (kind) {
     case "preview": {
-      const r = await runUpdate(o, true);
+      const r = await runPreview(o);
       const code = finish(r);
       return code === 0 && flags.exitCode && r.changed ? 2 : code;
     }
     case "drift": {
-      const r = await runRefresh(o, "drift");
+      const r = await runDrift(o);
       return !r.ok ? 1 : r.drifted && flags.exitCode ? 2 : 0;
     }
     case "refresh":
-      return finish(await runRefresh(o, "refresh"));
+      return finish(await runRefresh(o));
     case "destroy":
       if (interactive && !yes && !(await confirm("Do you want to destroy every resource of this stack?"))) return 1;
       return finish(await runDestroy(o));
     case "up": {
       // On a terminal, like Pulumi: preview, ask, then run. Elsewhere (GitOps, CI) just run.
       if (interactive && !yes) {
-        const p = await runUpdate(o, true);
+        const p = await runPreview(o);
         if (!p.ok) return 1;
         if (!p.changed) return finish(p);
         if (!(await confirm("Do you want to perform this update?"))) return 1;
       }
-      return finish(await runUpdate(o, false));
+      return finish(await runUpdate(o));
     }
   }
 }
 
-async function confirm(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
-  try {
-    const answer = await rl.question(`${question} [y/N] `);
-    return /^y(es)?$/i.test(answer.trim());
-  } finally {
-    rl.close();
-  }
-}
-
+/** Limits from the environment (tests and slow hosts set them). */
 function timeouts(): Pick<DeploymentOptions, "programTimeoutMs" | "providerCallTimeoutMs"> {
   const t: Pick<DeploymentOptions, "programTimeoutMs" | "providerCallTimeoutMs"> = {};
   const p = Number(process.env.HOSTFORM_PROGRAM_TIMEOUT_MS);

@@ -1,8 +1,8 @@
 import { diffLines } from "diff";
 import type { Ora } from "ora";
-import type { EngineEvent, EventSink, OperationKind, PropertyChange } from "./events";
-import { displayValue, UNKNOWN } from "./propertyValues";
-import { nameOfUrn, typeOfUrn } from "./urn";
+import type { EngineEvent, EventSink, OperationKind, PropertyChange } from "../engine/events";
+import { displayValue, UNKNOWN } from "../engine/propertyValues";
+import { nameOfUrn, typeOfUrn } from "../engine/urn";
 
 export interface DisplayOptions {
   /** One JSON event per line instead of text. */
@@ -52,6 +52,7 @@ export function createDisplay(o: DisplayOptions): Display {
       const ora = (require("ora") as { default: (opts: object) => Ora }).default;
       spinner = ora({ stream: out, discardStdin: false });
     } catch {
+      // The spinner only decorates: without it the display still shows every step.
       spinner = undefined;
     }
   }
