@@ -118,8 +118,8 @@ export class ValidationError extends HostformError {
   readonly problem: string;
   readonly hint?: string;
 
-  constructor(field: string, problem: string, hint?: string) {
-    super(`${field}: ${problem}${hint !== undefined ? ` (${hint})` : ""}`);
+  constructor(field: string, problem: string, hint?: string, options?: { cause?: unknown }) {
+    super(`${field}: ${problem}${hint !== undefined ? ` (${hint})` : ""}`, options);
     this.field = field;
     this.problem = problem;
     if (hint !== undefined) this.hint = hint;

@@ -40,7 +40,7 @@ function readBundle(bundle: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new ValidationError(path, `is not valid JSON: ${(err as Error).message}`);
+    throw new ValidationError(path, `is not valid JSON: ${(err as Error).message}`, undefined, { cause: err });
   }
 }
 
