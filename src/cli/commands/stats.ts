@@ -48,7 +48,9 @@ export const statsCommand: Command = {
   usage: "Usage: hostform stats [--json]",
   async run(argv) {
     const { values } = parseFlags(argv, { json: { type: "boolean" } }, false);
-    const stats = await containerStats(await new RuntimeClient().list());
+    const { containers, unreadable } = await new RuntimeClient().listAll();
+    for (const u of unreadable) process.stderr.write(`hostform stats: ${u.error.message}\n`);
+    const stats = await containerStats(containers);
     if (values.json === true) {
       printJson(stats);
       return 0;

@@ -173,7 +173,9 @@ const list: OciCommand = {
   usage: "list [--format table|json] [--quiet]",
   async run(client, argv) {
     const { values } = parseFlags(argv, { format: { type: "string", short: "f" }, quiet: { type: "boolean", short: "q" } }, false);
-    const all = await client.list();
+    const { containers: all, unreadable } = await client.listAll();
+    // As runc does: a container whose state cannot be loaded is a warning, never left out silently.
+    for (const u of unreadable) process.stderr.write(`hostform-runtime list: warning: cannot load container ${u.id}: ${u.error.message}\n`);
     if (values.quiet === true) {
       for (const s of all) process.stdout.write(`${s.id}\n`);
       return 0;
