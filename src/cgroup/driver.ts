@@ -98,6 +98,8 @@ class Driver implements CgroupDriver {
   readonly routes: Partial<Record<LimitGroupName, "v1" | "v2">> = {};
   private readonly v1?: V1Manager;
   private readonly v2?: V2Manager;
+  /** Where processes are listed, frozen and watched: cgroup2's core files when it is mounted, else v1's. */
+  private readonly core: V2Manager | V1Manager;
 
   constructor(readonly layout: CgroupLayout) {
     const v1 = layout.mode === "v2" ? undefined : new V1Manager(layout.v1Mounts);
@@ -106,6 +108,9 @@ class Driver implements CgroupDriver {
     const v2Owned: AnyController[] = V2_CONTROLLERS.filter((c) => layout.v2Controllers.includes(c.name) && !v1Groups.has(c.limits.name));
     if (v1 !== undefined) this.v1 = v1;
     if (layout.unifiedMount !== undefined) this.v2 = new V2Manager(layout.unifiedMount, v2Owned);
+    const core = this.v2 ?? this.v1;
+    if (core === undefined) throw new UnsupportedError("no cgroup hierarchy is mounted");
+    this.core = core;
     for (const g of LIMIT_GROUPS) {
       if (v1Groups.has(g)) this.routes[g] = "v1";
       else if (v2Owned.some((c) => c.limits?.name === g)) this.routes[g] = "v2";
@@ -195,24 +200,23 @@ class Driver implements CgroupDriver {
 
   procs(name: string): number[] {
     const segs = cgroupSegments(name);
-    return withContext(`list processes of cgroup ${name}`, () => (this.v2 !== undefined ? this.v2.procs(segs) : this.v1!.procs(segs)));
+    return withContext(`list processes of cgroup ${name}`, () => this.core.procs(segs));
   }
 
   private subtreeProcs(segs: string[]): number[] {
-    return this.v2 !== undefined ? this.v2.subtreeProcs(segs) : this.v1!.subtreeProcs(segs);
+    return this.core.subtreeProcs(segs);
   }
 
   populated(name: string): boolean {
     const segs = cgroupSegments(name);
-    return withContext(`read events of cgroup ${name}`, () => (this.v2 !== undefined ? this.v2.populated(segs) : this.v1!.subtreeProcs(segs).length > 0));
+    return withContext(`read events of cgroup ${name}`, () => this.core.populated(segs));
   }
 
   private async setFrozen(name: string, frozen: boolean): Promise<void> {
     const segs = cgroupSegments(name);
     const what = `${frozen ? "freeze" : "thaw"} cgroup ${name}`;
     try {
-      if (this.v2 !== undefined) await this.v2.setFrozen(segs, frozen);
-      else await this.v1!.setFrozen(segs, frozen);
+      await this.core.setFrozen(segs, frozen);
     } catch (err) {
       throw contextual(err, what);
     }
@@ -237,7 +241,7 @@ class Driver implements CgroupDriver {
       } else {
         // Without cgroup.kill: freeze so nothing forks past the list, signal each pid, thaw so the
         // signals are delivered (a frozen task acts on none but SIGKILL in v2, none at all in v1).
-        const canFreeze = this.v2 !== undefined || this.v1!.hasFreezer();
+        const canFreeze = this.core.canFreeze();
         if (canFreeze) await this.setFrozen(name, true);
         try {
           for (const pid of this.subtreeProcs(segs)) {
@@ -276,7 +280,7 @@ class Driver implements CgroupDriver {
   }
 
   private primaryDir(segs: string[]): string {
-    return this.v2?.dir(segs) ?? Object.values(this.v1!.dirs(segs))[0]!;
+    return this.v2?.dir(segs) ?? Object.values(this.v1?.dirs(segs) ?? {})[0] ?? segs.join("/");
   }
 
   paths(name: string): CgroupPaths {

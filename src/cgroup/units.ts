@@ -50,7 +50,7 @@ export function parseSize(value: unknown, field: string, opts: { allowMax?: bool
   if (text.startsWith("-")) throw new ValidationError(field, `"${text}" is negative`, allowMax ? 'use "max" for no limit' : "sizes are 0 or more");
   const m = /^(\d+(?:\.\d+)?|\.\d+)\s*([A-Za-z]*)$/.exec(text);
   if (m === null) throw new ValidationError(field, `"${text}" is not a size`, SIZE_HINT);
-  const unit = m[2]!;
+  const unit = m[2] ?? "";
   const factor = UNITS[unit];
   if (factor === undefined) throw new ValidationError(field, `unknown unit "${unit}" in "${text}"`, SIZE_HINT);
   const amount = Number(m[1]);

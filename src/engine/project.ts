@@ -144,7 +144,7 @@ function readYamlDocument(file: string, what: string): Document {
     throw SysError.fromNode(err, `read ${what}`);
   }
   const doc = parseDocument(text);
-  if (doc.errors.length > 0) throw new HostformError(`${file}: invalid YAML: ${doc.errors[0]!.message}`);
+  if (doc.errors.length > 0) throw new HostformError(`${file}: invalid YAML: ${doc.errors[0]?.message ?? ""}`);
   if (doc.contents === null) doc.contents = doc.createNode({}) as unknown as typeof doc.contents;
   const config = doc.get("config");
   if (config !== undefined && config !== null && !isMap(config)) throw new ValidationError(`${file}: config`, "must be a mapping");

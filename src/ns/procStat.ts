@@ -24,5 +24,5 @@ export function readProcStat(pid: number): ProcStat | undefined {
   // comm (field 2) may contain spaces and parentheses: the fields after it start at the last ')'.
   const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
   // rest[0] is field 3 (state), so field n is rest[n - 3].
-  return { pid, state: rest[0]!, ppid: Number(rest[1]), startTime: Number(rest[19]) };
+  return { pid, state: rest[0] ?? "", ppid: Number(rest[1]), startTime: Number(rest[19]) };
 }

@@ -23,7 +23,7 @@ function parsePasswd(text: string): PasswdEntry[] {
     if (f.length < 4 || line.startsWith("#")) continue;
     const uid = Number(f[2]);
     const gid = Number(f[3]);
-    if (Number.isInteger(uid) && Number.isInteger(gid)) out.push({ name: f[0]!, uid, gid });
+    if (Number.isInteger(uid) && Number.isInteger(gid)) out.push({ name: f[0] ?? "", uid, gid });
   }
   return out;
 }

@@ -21,7 +21,7 @@ export function jsonErrorOffset(text: string): number | undefined {
   const string = (): void => {
     i++;
     while (i < text.length) {
-      const ch = text[i]!;
+      const ch = text.charAt(i);
       if (ch === '"') {
         i++;
         return;
@@ -110,5 +110,5 @@ export function jsonErrorOffset(text: string): number | undefined {
 /** 1-based line and column of an offset. */
 export function lineColumn(text: string, offset: number): { line: number; column: number } {
   const before = text.slice(0, offset).split("\n");
-  return { line: before.length, column: before[before.length - 1]!.length + 1 };
+  return { line: before.length, column: (before.at(-1) ?? "").length + 1 };
 }

@@ -243,7 +243,7 @@ export function parseProfileJson(text: string, source = "profile"): unknown {
   } catch (err) {
     // V8's message repeats the position for some errors only; report ours, which is always there.
     // V8 quotes the text around the error after ', "' or ', ..."'; the line and column say more.
-    const message = (err as Error).message.split(/, (?:\.\.\.)?"/)[0]!.replace(/ in JSON at position \d+.*$/s, "");
+    const message = ((err as Error).message.split(/, (?:\.\.\.)?"/)[0] ?? "").replace(/ in JSON at position \d+.*$/s, "");
     const offset = jsonErrorOffset(text);
     let where = "";
     if (offset !== undefined) {

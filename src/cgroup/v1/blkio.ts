@@ -91,7 +91,7 @@ export const blkioV1: Controller<typeof ioLimits> = {
     const file = weightFile(dir);
     if (file !== undefined) {
       // blkio.bfq.weight prints "default N" on recent kernels, a bare "N" on older ones.
-      const m = /(\d+)\s*$/m.exec(readOptional(file)!.split("\n")[0]!);
+      const m = /(\d+)\s*$/m.exec((readOptional(file) ?? "").split("\n")[0] ?? "");
       if (m !== null) io.blkioWeight = Number(m[1]);
     }
     return io;

@@ -111,7 +111,12 @@ export class V1Manager {
     return dir === undefined ? [] : subtreeDeepestFirst(dir).flatMap((d) => readPids(join(d, "cgroup.procs")));
   }
 
-  hasFreezer(): boolean {
+  /** Whether any process lives in the cgroup or below it (v1 has no populated event: the list says). */
+  populated(segments: string[]): boolean {
+    return this.subtreeProcs(segments).length > 0;
+  }
+
+  canFreeze(): boolean {
     return this.mounts.freezer !== undefined;
   }
 

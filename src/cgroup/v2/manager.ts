@@ -99,6 +99,11 @@ export class V2Manager {
     if (!ok) throw new TimeoutError(`${frozen ? "freeze" : "thaw"} ${dir}`, timeoutMs, `${join(dir, "cgroup.events")} never reported frozen ${want}`);
   }
 
+  /** cgroup.freeze is a core file of every cgroup2 hierarchy (Linux 5.2+). */
+  canFreeze(): boolean {
+    return true;
+  }
+
   /** Whether cgroup.kill exists (Linux 5.14+). */
   canKill(segments: string[]): boolean {
     return existsSync(join(this.dir(segments), "cgroup.kill"));

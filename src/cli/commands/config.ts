@@ -1,5 +1,5 @@
 import { ValidationError } from "../../sys/errors";
-import { parseFlags, printJson, UsageError, type Command } from "../command";
+import { onePositional, parseFlags, printJson, UsageError, type Command } from "../command";
 import { configKey, loadStackConfig, removeStackConfigValue, setStackConfigValue } from "../../engine/project";
 import { resolveStackTarget, STACK_TARGET_FLAGS, STACK_TARGET_USAGE } from "../stackTarget";
 
@@ -30,9 +30,9 @@ export const configGetCommand: Command = {
   usage: `Usage: hostform config get KEY [--json] [options]\n\n${KEY_NOTE} Prints the value the program\nsees: the stack's, else the project's default from Pulumi.yaml. Exit 1 when it is not set.\n\nOptions:\n${STACK_TARGET_USAGE}\n  --json                print {"key", "value", "secret"}`,
   async run(argv) {
     const { values, positionals } = parseFlags(argv, { ...STACK_TARGET_FLAGS, json: { type: "boolean" } });
-    if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? "config get needs KEY" : `unexpected argument '${positionals[1]}'`);
+    const keyArg = onePositional(positionals, positionals.length === 0 ? "config get needs KEY" : `unexpected argument '${positionals[1]}'`);
     const { project, stack } = resolveStackTarget(values);
-    const key = configKey(project, positionals[0]!);
+    const key = configKey(project, keyArg);
     const config = loadStackConfig(project, stack);
     const value = config.values[key];
     if (value === undefined) {
@@ -52,9 +52,9 @@ export const configRmCommand: Command = {
   usage: `Usage: hostform config rm KEY [options]\n\n${KEY_NOTE} Removing a key that is not set is not an error.\nA project default in Pulumi.yaml still applies after the stack's value is removed.\n\nOptions:\n${STACK_TARGET_USAGE}`,
   async run(argv) {
     const { values, positionals } = parseFlags(argv, STACK_TARGET_FLAGS);
-    if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? "config rm needs KEY" : `unexpected argument '${positionals[1]}'`);
+    const key = onePositional(positionals, positionals.length === 0 ? "config rm needs KEY" : `unexpected argument '${positionals[1]}'`);
     const { project, stack } = resolveStackTarget(values);
-    removeStackConfigValue(project, stack, positionals[0]!);
+    removeStackConfigValue(project, stack, key);
     return 0;
   },
 };

@@ -1,4 +1,4 @@
-import { type Command, UsageError, parseFlags } from "../command";
+import { type Command, UsageError, onePositional, parseFlags } from "../command";
 import { hasCode, SysError, ValidationError } from "../../sys/errors";
 import { readState } from "../../runtime/state";
 import { followLog, readLog } from "../../runtime/logsFile";
@@ -10,8 +10,7 @@ export const logsCommand: Command = {
   usage: "Usage: hostform logs [-f] [--tail N] <container>\n\n  -f, --follow   keep printing new output until the container stops (or Ctrl-C)\n  --tail N       only the last N lines",
   async run(argv) {
     const { values, positionals } = parseFlags(argv, { follow: { type: "boolean", short: "f" }, tail: { type: "string" } });
-    if (positionals.length !== 1) throw new UsageError("give exactly one container id");
-    const id = positionals[0]!;
+    const id = onePositional(positionals, "give exactly one container id");
     let tail: number | undefined;
     if (values.tail !== undefined) {
       tail = Number(values.tail);

@@ -1,4 +1,4 @@
-import { type Command, parseFlags, printJson } from "../command";
+import { type Command, parseFlags, printJson, printTable } from "../command";
 import { RuntimeClient } from "../../runtime/client";
 import { exitNoteWithRestart, ociState, type ContainerState } from "../../runtime/state";
 
@@ -31,8 +31,7 @@ export const psCommand: Command = {
     }
     const unreadableRows = unreadable.map((u) => [u.id, "-", "unreadable", "-", "-", "(state file unreadable, see above)"]);
     const rows = [["ID", "PID", "STATUS", "RESTARTS", "POLICY", "COMMAND"], ...list.map(psRow), ...unreadableRows];
-    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    for (const r of rows) process.stdout.write(`${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ")}\n`);
+    printTable(rows);
     return 0;
   },
 };

@@ -1,4 +1,4 @@
-import { type Command, UsageError, parseFlags, printJson } from "../command";
+import { type Command, UsageError, onePositional, parseFlags, printJson } from "../command";
 import { compileProfile, type CompiledFilter } from "../../seccomp/compile";
 import { loadProfile } from "../../seccomp/validate";
 import { TARGET_ARCHES, type CapsContext, type TargetArch } from "../../seccomp/resolve";
@@ -62,9 +62,8 @@ export const seccompCompileCommand: Command = {
       pfc: { type: "boolean" },
       json: { type: "boolean" },
     });
-    if (positionals.length !== 1) throw new UsageError("give exactly one profile: a JSON file or docker-default");
+    const source = onePositional(positionals, "give exactly one profile: a JSON file or docker-default");
     if (values.pfc === true && values.json === true) throw new UsageError("--pfc and --json exclude each other");
-    const source = positionals[0]!;
     const arch = parseArch(values.arch);
     const options: { arch?: TargetArch; caps: CapsContext } = { caps: parseCaps(values.caps) };
     if (arch !== undefined) options.arch = arch;

@@ -1,6 +1,6 @@
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { SysError, HostformError } from "../../sys/errors";
-import { parseFlags, printJson, UsageError, type Command } from "../command";
+import { parseFlags, printJson, printTable, UsageError, type Command } from "../command";
 import { confirm } from "../confirm";
 import { stackConfigFile } from "../../engine/project";
 import { exportStack, importStack, listStacks, removeStack } from "../../engine/stackStore";
@@ -29,8 +29,7 @@ export const stackLsCommand: Command = {
     for (const s of stacks) if (s.problem !== undefined) process.stderr.write(`warning: stack '${s.name}': state unreadable (${s.problem})\n`);
     const rows = stacks.map((s) => [`${s.name}${s.current ? "*" : ""}`, s.updateInProgress ? "in progress" : (s.lastUpdate ?? "n/a"), s.problem !== undefined ? "?" : String(s.resourceCount)]);
     const head = ["NAME", "LAST UPDATE", "RESOURCE COUNT"];
-    const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    for (const r of [head, ...rows]) process.stdout.write(r.map((c, i) => (i < r.length - 1 ? c.padEnd(width[i]!) : c)).join("  ") + "\n");
+    printTable([head, ...rows]);
     return 0;
   },
 };

@@ -1,4 +1,4 @@
-import { type Command, parseFlags, printJson } from "../command";
+import { type Command, parseFlags, printJson, printTable } from "../command";
 import { RuntimeClient } from "../../runtime/client";
 import { openCgroupDriver } from "../../cgroup/driver";
 import type { ContainerState } from "../../runtime/state";
@@ -56,8 +56,7 @@ export const statsCommand: Command = {
       return 0;
     }
     const rows = [["ID", "CPU %", "MEM USAGE / LIMIT", "PIDS"], ...stats.map((s) => [s.id, s.cpuPercent === null ? "-" : `${s.cpuPercent.toFixed(2)}%`, `${mib(s.memoryBytes)} / ${s.memoryLimitBytes === null ? "no limit" : mib(s.memoryLimitBytes)}`, s.pids === null ? "-" : String(s.pids)])];
-    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    for (const r of rows) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()}\n`);
+    printTable(rows);
     return 0;
   },
 };

@@ -29,7 +29,7 @@ export function parseGlobalFlags(argv: string[]): { flags: GlobalFlags; command:
   const flags: GlobalFlags = { logFormat: "text", debug: false };
   let i = 0;
   for (; i < argv.length; i++) {
-    const a = argv[i]!;
+    const a = argv[i] ?? "";
     if (!a.startsWith("-")) break;
     const eq = a.indexOf("=");
     const name = eq >= 0 ? a.slice(0, eq) : a;

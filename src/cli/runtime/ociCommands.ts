@@ -5,7 +5,7 @@
 // hostform's own API (RuntimeClient, the Container resource), not of this command line.
 import { readFileSync, writeFileSync, renameSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { UsageError, parseFlags, printJson } from "../command";
+import { UsageError, onePositional, parseFlags, printJson } from "../command";
 import { ValidationError, SysError, hasCode } from "../../sys/errors";
 import { RuntimeClient, type ContainerState } from "../../runtime/client";
 import { validateSpec } from "../../runtime/spec";
@@ -24,8 +24,7 @@ export interface OciCommand {
 }
 
 function oneId(positionals: string[], extra = 0): string {
-  if (positionals.length < 1 || positionals.length > 1 + extra) throw new UsageError("give the container id");
-  return positionals[0]!;
+  return onePositional(positionals, "give the container id", extra);
 }
 
 function readBundle(bundle: string): unknown {
