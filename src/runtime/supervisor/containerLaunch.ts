@@ -50,6 +50,9 @@ export class ContainerLaunch {
     if (rec.state.status !== "created" || prepared === undefined) {
       throw new ValidationError("id", `container ${rec.id} is ${rec.state.status}, not created`, "only a created container can be started");
     }
+    // From here the init's exit is the program's (a program may exit before start() returns): it is
+    // start's outcome, seen through launched.exited or a failed start, not an init dying before start.
+    rec.prepared = undefined;
     let launched;
     try {
       launched = await prepared.start();
