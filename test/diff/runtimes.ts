@@ -24,20 +24,29 @@ export interface RunReport {
 
 const layout = detectLayout();
 
-/** The limit files of the cgroups `pid` is in, by controller, read on the host. */
+/**
+ * The limit files of the cgroups `pid` is in, read on the host: from the controller's v1 hierarchy
+ * when it has one, else from the cgroup2 hierarchy (pure v2, or a hybrid host's unified one). An
+ * unlimited memory reads "9223372036854771712" on v1 and "max" on v2: the same for both runtimes.
+ */
 function cgroupLimitsOf(pid: number): RunReport["cgroup"] {
-  const paths = new Map<string, string>();
+  const v1Paths = new Map<string, string>();
+  let v2Path: string | undefined;
   for (const line of readFileSync(`/proc/${pid}/cgroup`, "utf8").trim().split("\n")) {
-    const [, ctrls, path] = line.split(":");
-    for (const c of ctrls!.split(",")) paths.set(c, path!);
+    const [hierarchy, ctrls, path] = line.split(":");
+    if (hierarchy === "0" && ctrls === "") v2Path = path;
+    else for (const c of ctrls!.split(",")) v1Paths.set(c, path!);
   }
-  const read = (ctrl: string, file: string): string | undefined => {
+  const read = (ctrl: string, v1File: string, v2File: string): string | undefined => {
     const mount = layout.v1Mounts[ctrl];
-    const p = paths.get(ctrl);
-    if (mount === undefined || p === undefined) return undefined;
-    return readFileSync(join(mount, p, file), "utf8").trim();
+    const p = v1Paths.get(ctrl);
+    if (mount !== undefined && p !== undefined) return readFileSync(join(mount, p, v1File), "utf8").trim();
+    if (layout.unifiedMount !== undefined && layout.v2Controllers.includes(ctrl) && v2Path !== undefined) {
+      return readFileSync(join(layout.unifiedMount, v2Path, v2File), "utf8").trim();
+    }
+    return undefined;
   };
-  return { memoryLimit: read("memory", "memory.limit_in_bytes"), pidsMax: read("pids", "pids.max") };
+  return { memoryLimit: read("memory", "memory.limit_in_bytes", "memory.max"), pidsMax: read("pids", "pids.max", "pids.max") };
 }
 
 /** Polls the stdout file until the container printed ==end (no timing assertion; the machine is noisy). */

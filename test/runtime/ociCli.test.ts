@@ -6,6 +6,8 @@ import { join } from "node:path";
 import { needsRoot } from "../../fixtures/prefix";
 import { parseSignal } from "../../src/sys/signals";
 import { limitsFromOci } from "../../src/cgroup/spec";
+import { openCgroupDriver } from "../../src/cgroup/driver";
+import { containerDir } from "../../src/runtime/state";
 import { makeSupervisorFixture, pidAlive, until, type SupervisorFixture } from "./supervisorFixture";
 
 let f: SupervisorFixture;
@@ -46,6 +48,8 @@ test("create/start/state/kill/delete round trip; delete of a running container n
 
   let r = runtime("create", "--bundle", f.bundle, "--pid-file", pidFile, id);
   assert.equal(r.code, 0, r.err);
+  // Where assertNoContainer looks: the container's state dir and cgroup exist while it does.
+  assert.ok(existsSync(containerDir(id)) && openCgroupDriver().exists(id), "state dir and cgroup of a created container");
   const pid = Number(readFileSync(pidFile, "utf8"));
   r = runtime("state", id);
   assert.equal(r.code, 0, r.err);
@@ -69,14 +73,14 @@ test("create/start/state/kill/delete round trip; delete of a running container n
   const list = runtime("list", "--format", "json");
   assert.ok((JSON.parse(list.out) as Array<{ id: string }>).some((c) => c.id === id));
   assert.equal(runtime("delete", id).code, 0);
-  assert.equal(runtime("state", id).code, 1);
+  assertNoContainer(id);
 
   // Forced delete of a running container.
   const id2 = f.id("force");
   assert.equal(runtime("create", "-b", f.bundle, id2).code, 0);
   assert.equal(runtime("start", id2).code, 0);
   assert.equal(runtime("delete", "--force", id2).code, 0);
-  assert.equal(runtime("state", id2).code, 1);
+  assertNoContainer(id2);
 });
 
 test("create logs launcher warnings to --log at level warning, as runc does", { skip: needsRoot }, async () => {
@@ -105,7 +109,7 @@ test("run waits and exits with the container's code; run -d returns at once", { 
   const id = f.id("run");
   const r = runtime("run", "--bundle", f.bundle, id);
   assert.equal(r.code, 3, r.err);
-  assert.equal(runtime("state", id).code, 1, "a foreground run deletes its container");
+  assertNoContainer(id); // a foreground run deletes its container
 
   writeFileSync(join(f.bundle, "config.json"), JSON.stringify(f.spec(["sleep", "1000"])));
   const id2 = f.id("detach");
@@ -113,11 +117,19 @@ test("run waits and exits with the container's code; run -d returns at once", { 
   assert.equal(JSON.parse(runtime("state", id2).out).status, "running");
   assert.equal(runtime("delete", "-f", id2).code, 0);
 
-  const bad = runtime("create", "--bundle", join(f.bundle, "nope"), f.id("bad"));
+  const badId = f.id("bad");
+  const bad = runtime("create", "--bundle", join(f.bundle, "nope"), badId);
   assert.equal(bad.code, 1);
   assert.match(bad.err, /config\.json does not exist/);
-  assert.ok(!existsSync(join(f.runDir, "containers", "bad")));
+  assertNoContainer(badId);
 });
+
+/** Nothing of the container is left: no state the supervisor answers for, no state dir, no cgroup. */
+function assertNoContainer(id: string): void {
+  assert.equal(runtime("state", id).code, 1, `state of ${id}`);
+  assert.equal(existsSync(containerDir(id)), false, `state dir of ${id}`);
+  assert.equal(openCgroupDriver().exists(id), false, `cgroup of ${id}`);
+}
 
 test("OCI create builds the container (a setup error fails create); no linux.seccomp means no filter, as in runc", { skip: needsRoot }, async () => {
   const status = "grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status";
@@ -158,7 +170,7 @@ test("OCI create builds the container (a setup error fails create); no linux.sec
   r = runtime("create", "--bundle", f.bundle, bad);
   assert.equal(r.code, 1);
   assert.match(r.err, /chdir cwd/);
-  assert.equal(runtime("state", bad).code, 1);
+  assertNoContainer(bad);
 });
 
 test("an unmodified `runc spec` config (terminal set to false) runs under hostform-runtime", { skip: needsRoot || (spawnSync("runc", ["--version"]).status !== 0 && "runc is not installed") }, () => {

@@ -1,6 +1,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { setTimeout as delay } from "node:timers/promises";
 import { backoffDelay, parseRestartPolicy, shouldRestart, BACKOFF_MAX_MS } from "../../src/runtime/restartPolicy";
+import type { ContainerState } from "../../src/runtime/client";
 import { readState } from "../../src/runtime/state";
 import { NotFoundError, ValidationError } from "../../src/sys/errors";
 import { needsRoot } from "../../fixtures/prefix";
@@ -15,6 +17,36 @@ before(() => {
 after(async () => {
   await f?.cleanup();
 });
+
+/** When the restart the state holds as pending (its typed pendingRestart) is due; undefined when none is. */
+function pendingRestartDue(s: ContainerState): number | undefined {
+  if (s.status !== "stopped" || s.pendingRestart === undefined) return undefined;
+  return Date.parse(s.pendingRestart.at);
+}
+
+/**
+ * Polls until a restart is pending with at least leadMs to go, so that what the test does next
+ * surely lands before it: the state then, and when that restart is due.
+ */
+async function catchPendingRestart(id: string, leadMs: number, timeoutMs = 30_000): Promise<{ state: ContainerState; dueAt: number }> {
+  const end = Date.now() + timeoutMs;
+  let last: ContainerState | undefined;
+  while (Date.now() < end) {
+    last = await f.client.state(id);
+    const dueAt = pendingRestartDue(last);
+    if (dueAt !== undefined && dueAt - Date.now() >= leadMs) return { state: last, dueAt };
+    await delay(20);
+  }
+  assert.fail(`no restart of ${id} pending with ${leadMs} ms to go within ${timeoutMs} ms; last state ${JSON.stringify(last)}`);
+}
+
+/** Time for a restart that was due at dueAt to have run, had it not been cancelled (a busy VM's supervisor included). */
+const RESTART_MARGIN_MS = 1500;
+
+async function untilPast(dueAt: number): Promise<void> {
+  const left = dueAt + RESTART_MARGIN_MS - Date.now();
+  if (left > 0) await delay(left);
+}
 
 test("restart policies parse and decide as Docker's do", () => {
   assert.deepEqual(parseRestartPolicy("on-failure:2"), { kind: "on-failure", max: 2 });
@@ -53,13 +85,13 @@ test("always restarts a program that exits 0 until it is stopped", { skip: needs
   await f.client.create(id, f.spec(["true"]), { restartPolicy: "always" });
   await f.client.start(id);
   assert.ok(await until(async () => (await f.client.state(id)).restartCount >= 3, 15_000), "restarted at least three times");
+  // Stopped while a restart is pending (a `true` spends nearly all its time there): the stop must cancel it.
+  const { state: pending, dueAt } = await catchPendingRestart(id, 500);
   const stopped = await f.client.stop(id, 2);
-  assert.equal(stopped.status, "stopped");
-  const count = stopped.restartCount;
-  await new Promise((r) => setTimeout(r, 1500));
+  assert.deepEqual({ status: stopped.status, count: stopped.restartCount }, { status: "stopped", count: pending.restartCount });
+  await untilPast(dueAt);
   const later = await f.client.state(id);
-  assert.equal(later.status, "stopped");
-  assert.equal(later.restartCount, count, "no restart after stop");
+  assert.deepEqual({ status: later.status, count: later.restartCount }, { status: "stopped", count: pending.restartCount }, "no restart after stop, even once the pending one was due");
   await f.client.delete(id);
 });
 
@@ -99,15 +131,18 @@ test("update to \"no\" cancels a restart already pending", { skip: needsRoot }, 
   // Exits at once, over and over: the back-off grows, so a restart is pending most of the time.
   await f.client.create(id, f.spec(["true"]), { restartPolicy: "always" });
   await f.client.start(id);
-  assert.ok(await until(async () => (await f.client.state(id)).restartCount >= 4, 20_000), "restart loop under way");
-  await f.client.update(id, { restartPolicy: "no" });
-  // wait() settles once no restart is pending: the cancelled one never runs.
+  // A back-off of 1.6 s (the fifth) at the least, so that the update surely lands while it is pending.
+  const { state: pending, dueAt } = await catchPendingRestart(id, 1000);
+  const u = await f.client.update(id, { restartPolicy: "no" });
+  assert.deepEqual({ status: u.status, count: u.restartCount }, { status: "stopped", count: pending.restartCount });
+  assert.doesNotMatch(u.exitNote ?? "", /restarting/, "the state no longer announces the restart");
+  // wait() settles once no restart is pending: at once, as the cancelled one never runs.
   const w = await f.client.wait(id);
   assert.equal(w.exitCode, 0);
   assert.doesNotMatch(w.exitNote ?? "", /restarting/);
-  const count = (await f.client.state(id)).restartCount;
-  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal((await f.client.state(id)).restartCount, pending.restartCount, "wait() did not wait for a restart");
+  await untilPast(dueAt);
   const later = await f.client.state(id);
-  assert.deepEqual({ status: later.status, count: later.restartCount }, { status: "stopped", count });
+  assert.deepEqual({ status: later.status, count: later.restartCount }, { status: "stopped", count: pending.restartCount }, "nothing ran once the cancelled restart was due");
   await f.client.delete(id);
 });

@@ -15,12 +15,6 @@ export function repoRoot(): string {
   }
 }
 
-/** ../shared/data/docker-default-seccomp.json next to the repository, when that checkout has it. */
-export function sharedDockerProfilePath(): string | undefined {
-  const p = join(repoRoot(), "..", "shared", "data", "docker-default-seccomp.json");
-  return existsSync(p) ? p : undefined;
-}
-
 /** The repository's built-in copy of Docker's default profile. */
 export const builtinDockerProfilePath = (): string => join(repoRoot(), "src", "seccomp", "profiles", "docker-default.json");
 

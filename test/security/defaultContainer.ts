@@ -2,8 +2,10 @@
 // capabilities, no_new_privs, masked and read-only paths), the built-in Docker default seccomp profile
 // compiled for those capabilities, and a cgroup of its own with pids and memory limits. Each run gets
 // a fresh cgroup named with the test prefix and removed after the container is gone.
-import { closeSync, openSync, readFileSync, rmSync } from "node:fs";
+import assert from "node:assert/strict";
+import { closeSync, existsSync, openSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import { Launcher, type LaunchedContainer, type StdioChoice } from "../../src/runtime/launcher";
 import type { ContainerSpec } from "../../src/runtime/spec";
 import { defaultSpec } from "../../src/runtime/specgen/defaults";
@@ -37,9 +39,12 @@ export class DefaultContainers {
   readonly launcher = new Launcher({ poolSize: 1 });
   readonly bundle: string;
   readonly rootfs: string;
-  /** Host PIDs of every container started, to prove none outlives the suite. */
+  /** Host PIDs of every container started, to prove none outlives its test. */
   readonly pids: number[] = [];
+  /** Cgroups not removed yet. */
   private readonly cgroups = new Set<string>();
+  /** Every cgroup ever made, to prove each is gone from the kernel. */
+  private readonly made: string[] = [];
   private readonly seccomp: Buffer;
   private seq = 0;
 
@@ -59,6 +64,7 @@ export class DefaultContainers {
     const cgroup = `${this.prefix}-${n}`;
     this.driver.create(cgroup, limits);
     this.cgroups.add(cgroup);
+    this.made.push(cgroup);
     const stdoutFile = join(this.bundle, `stdout-${n}`);
     const stderrFile = join(this.bundle, `stderr-${n}`);
     const out = openSync(stdoutFile, "w+");
@@ -103,6 +109,19 @@ export class DefaultContainers {
   /** Runs `sh -c script`. */
   sh(script: string, limits?: CgroupLimits): Promise<RunResult> {
     return this.run(["sh", "-c", script], limits);
+  }
+
+  /**
+   * Asserts that nothing of the containers started so far is left: no PID 1 (given a moment to be
+   * reaped on a busy machine), no cgroup, no mount of the bundle on the host. For afterEach, so that a
+   * leak fails the test that made it.
+   */
+  async assertNothingLeft(): Promise<void> {
+    const alive = (): number[] => this.pids.filter((p) => existsSync(`/proc/${p}`));
+    for (let i = 0; i < 100 && alive().length > 0; i++) await delay(20);
+    assert.deepEqual(alive(), [], "container processes left");
+    assert.deepEqual(this.made.filter((c) => this.cgroups.has(c) || this.driver.exists(c)), [], "cgroups left");
+    assert.deepEqual(readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.includes(this.prefix)), [], "mounts left");
   }
 
   /** Kills every container and cgroup still around, stops the launcher and removes the bundle. */

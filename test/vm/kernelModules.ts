@@ -9,10 +9,12 @@ import { decompress } from "./kernelImage";
 export class KernelModuleError extends HostformError {}
 
 /**
- * The modules for virtio-pci, 9p-over-virtio and the scratch virtio disk (a real block device for
- * io.max); their dependencies are added from modules.dep.
+ * The modules for virtio-pci, 9p-over-virtio, the virtio disks (the scratch disk is a real block
+ * device for io.max) and ext4 for the node_modules image; their dependencies are added from
+ * modules.dep. crc32c_generic is ext4's soft dependency: the kernel asks modprobe for it, which the
+ * guest does not have, so it is loaded up front.
  */
-export const SHARE_MODULES = ["virtio", "virtio_pci", "9pnet", "9pnet_virtio", "netfs", "fscache", "9p", "virtio_blk"] as const;
+export const SHARE_MODULES = ["virtio", "virtio_pci", "9pnet", "9pnet_virtio", "netfs", "fscache", "9p", "virtio_blk", "crc32c_generic", "ext4"] as const;
 
 /** One module to load in the guest, uncompressed. */
 export interface ModuleFile {

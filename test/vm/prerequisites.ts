@@ -17,6 +17,8 @@ export interface GuestKernel {
 export interface VmPrerequisites {
   qemu: string;
   xz: string;
+  /** Builds the read-only ext4 image of node_modules the guest mounts (modulesImage.ts). */
+  mke2fs: string;
   /** A statically linked busybox: it runs in the initramfs before any library is reachable. */
   busybox: string;
   kernel: GuestKernel;
@@ -115,6 +117,8 @@ export function checkPrerequisites(repo: string, distTest: string): VmPrerequisi
   if (qemu === undefined) missing.push("qemu-system-x86_64 (Debian package qemu-system-x86)");
   const xz = findExecutable("xz");
   if (xz === undefined) missing.push("xz, to unpack the kernel inside the bzImage (Debian package xz-utils)");
+  const mke2fs = findExecutable("mke2fs");
+  if (mke2fs === undefined) missing.push("mke2fs, to put node_modules on a disk image for the guest (Debian package e2fsprogs)");
 
   let busybox: string | undefined;
   for (const p of ["/usr/bin/busybox", "/bin/busybox"]) {
@@ -142,5 +146,5 @@ export function checkPrerequisites(repo: string, distTest: string): VmPrerequisi
   if (missing.length > 0) {
     throw new UnsupportedError(`test:v2 cannot run, missing:\n  - ${missing.join("\n  - ")}`);
   }
-  return { qemu: qemu!, xz: xz!, busybox: busybox!, kernel: kernel!, usrSymlinks: links, node };
+  return { qemu: qemu!, xz: xz!, mke2fs: mke2fs!, busybox: busybox!, kernel: kernel!, usrSymlinks: links, node };
 }

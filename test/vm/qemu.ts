@@ -10,12 +10,19 @@ export interface Share {
   path: string;
 }
 
+/** A host file the guest sees as a read-only virtio disk, found there by its serial. */
+export interface Disk {
+  path: string;
+  serial: string;
+}
+
 /** How to boot the guest. */
 export interface BootOptions {
   qemu: string;
   kernel: string;
   initrd: string;
   shares: Share[];
+  disks: Disk[];
   /** qemu CPU model. */
   cpu: string;
   smp: number;
@@ -39,7 +46,7 @@ export type BootOutcome =
   | { kind: "spawn-failed"; message: string; tail: string[] };
 
 /** The qemu argument vector (exported for the README and for debugging by hand). */
-export function qemuArgs(o: Pick<BootOptions, "kernel" | "initrd" | "shares" | "cpu" | "smp" | "memoryMiB" | "append">): string[] {
+export function qemuArgs(o: Pick<BootOptions, "kernel" | "initrd" | "shares" | "disks" | "cpu" | "smp" | "memoryMiB" | "append">): string[] {
   const args = ["-accel", "tcg,thread=multi", "-cpu", o.cpu, "-M", "pc", "-smp", String(o.smp), "-m", String(o.memoryMiB),
     "-nodefaults", "-display", "none", "-serial", "stdio", "-no-reboot",
     "-kernel", o.kernel, "-initrd", o.initrd, "-append", o.append];
@@ -47,6 +54,10 @@ export function qemuArgs(o: Pick<BootOptions, "kernel" | "initrd" | "shares" | "
   // so io.max and io.weight are exercised against a real request queue.
   args.push("-blockdev", "driver=null-co,node-name=scratch,size=67108864,read-zeroes=on",
     "-device", "virtio-blk-pci,drive=scratch,serial=hostform-scratch");
+  o.disks.forEach((d, i) => {
+    args.push("-blockdev", `driver=file,filename=${d.path},read-only=on,node-name=disk${i}`,
+      "-device", `virtio-blk-pci,drive=disk${i},serial=${d.serial}`);
+  });
   for (const s of o.shares) {
     // multidevs=remap keeps inode numbers unique when a shared tree spans several host filesystems.
     args.push("-virtfs", `local,path=${s.path},mount_tag=${s.tag},security_model=none,readonly=on,multidevs=remap`);

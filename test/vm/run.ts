@@ -7,11 +7,17 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { HostformError, ValidationError } from "../../src/sys/errors";
-import { prepareGuestImages } from "./imageCache";
+import { cacheRoot, prepareGuestImages } from "./imageCache";
+import { prepareModulesImage } from "./modulesImage";
+import { buildRepoImage } from "./repoImage";
 import { renderJob } from "./jobFile";
 import { type BootOutcome, bootGuest } from "./qemu";
 import { checkPrerequisites } from "./prerequisites";
 import { kernelTestFiles } from "./testFiles";
+
+/** The serials by which the guest's stage 2 finds its disks (guest/stage2 spells them too). */
+const REPO_SERIAL = "hostform-repo";
+const MODULES_SERIAL = "hostform-modules";
 
 /** Runner settings read from the environment; everything else named HOSTFORM_* reaches the tests. */
 const RUNNER_ENV = ["HOSTFORM_VM_TIMEOUT", "HOSTFORM_VM_SMP", "HOSTFORM_VM_MEMORY", "HOSTFORM_VM_KERNEL", "HOSTFORM_VM_CACHE",
@@ -99,9 +105,11 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const images = prepareGuestImages(prereq, join(repo, "test", "vm", "guest"));
+  const modules = prepareModulesImage(repo, prereq.mke2fs, cacheRoot());
   const prepared = Date.now();
   process.stdout.write(`test:v2: kernel ${prereq.kernel.version} (${images.kernelRebuilt ? "unpacked" : "cached"} ${images.kernel}), ` +
-    `initramfs ${images.initrdRebuilt ? "built" : "cached"} ${images.initrd} in ${seconds(prepared - started)}\n`);
+    `initramfs ${images.initrdRebuilt ? "built" : "cached"} ${images.initrd}, node_modules ${modules.rebuilt ? "built" : "cached"} ${modules.path} ` +
+    `in ${seconds(prepared - started)}\n`);
   process.stdout.write(`test:v2: ${files.length} test files (${concurrency} at a time, ${testTimeoutS} s per test), ${smp} vCPUs, ${memoryMiB} MiB, ` +
     `timeout ${timeoutS} s\n`);
 
@@ -112,7 +120,9 @@ async function main(argv: string[]): Promise<number> {
   process.on("exit", removeJob);
   try {
     // The guest watchdog outlives the runner's own timeout: it only matters when the runner is gone.
-    writeFileSync(join(jobDir, "job.sh"), renderJob({ nonce, repo, node: prereq.node, guestTimeoutSeconds: timeoutS + 30, concurrency, testTimeoutSeconds: testTimeoutS, env: guestEnv(), files }));
+    const repoImage = join(jobDir, "repo.ext4");
+    buildRepoImage(repo, repoImage, prereq.mke2fs);
+    writeFileSync(join(jobDir, "job.sh"), renderJob({ nonce, repo, modules: modules.source, node: prereq.node, guestTimeoutSeconds: timeoutS + 30, concurrency, testTimeoutSeconds: testTimeoutS, env: guestEnv(), files }));
     const quiet = process.env.HOSTFORM_VM_VERBOSE === "1" ? "" : " quiet";
     const extra = process.env.HOSTFORM_VM_APPEND ? ` ${process.env.HOSTFORM_VM_APPEND}` : "";
     const outcome = await bootGuest({
@@ -122,8 +132,8 @@ async function main(argv: string[]): Promise<number> {
       shares: [
         { tag: "hostform-job", path: jobDir },
         { tag: "hostform-usr", path: "/usr" },
-        { tag: "hostform-repo", path: repo },
       ],
+      disks: [{ path: repoImage, serial: REPO_SERIAL }, { path: modules.path, serial: MODULES_SERIAL }],
       smp,
       memoryMiB,
       // rcu_expedited: every umount and network namespace teardown waits for an RCU grace period,
