@@ -8,6 +8,8 @@ import { join } from "node:path";
 import { openCgroupDriver } from "../../src/cgroup/driver";
 import { detectLayout } from "../../src/cgroup/layout";
 import { diffLimits, type CgroupLimits, type LimitGroupName } from "../../src/cgroup/spec";
+import { UnsupportedError } from "../../src/sys/errors";
+import { causedBy } from "../helpers/errorChain";
 import { needsRoot, testPrefix } from "../../fixtures/prefix";
 import { spawnWaiting, type WaitingChild } from "./children";
 
@@ -121,7 +123,7 @@ test("cpuset pins a joining task to the declared cpus", { skip: skipUnless("cpus
   assert.match(readFileSync(`/proc/${c.pid}/status`, "utf8"), /Cpus_allowed_list:\s+0\n/);
 });
 
-test("io.max is accepted for a real block device and read back; io.weight when the kernel has it", { skip: skipUnless("io") }, async (t) => {
+test("io.max is accepted for a real block device and read back", { skip: skipUnless("io") }, async (t) => {
   const dev = blockDevice();
   if (dev === undefined) return t.skip("no whole block device in /sys/class/block");
   const declared: CgroupLimits = { io: { devices: [{ ...dev, readBps: "10Mi", writeIops: 100 }] } };
@@ -130,10 +132,17 @@ test("io.max is accepted for a real block device and read back; io.weight when t
   assert.deepEqual(diffLimits(driver.normalize(declared), driver.read(name)), []);
   driver.apply(name, { io: { devices: [] } });
   assert.deepEqual(driver.read(name).io?.devices, []);
-  if (existsSync(join(dir, "io.weight"))) {
-    driver.apply(name, { io: { weight: 300 } });
-    assert.equal(driver.read(name).io?.weight, 300);
+});
+
+test("io.weight is written and read back; without the file (no io.cost) it is UnsupportedError", { skip: skipUnless("io") }, async (t) => {
+  const { name, dir } = scratch(t, "v2-ioweight");
+  if (!existsSync(join(dir, "io.weight"))) {
+    assert.throws(() => driver.apply(name, { io: { weight: 300 } }), (e: unknown) => causedBy(e, UnsupportedError), "a weight this kernel cannot enforce is refused");
+    return t.skip("this kernel has no io.weight (CONFIG_BLK_CGROUP_IOCOST): the weight's write and read run against fixtures in v2-files.test.ts");
   }
+  driver.apply(name, { io: { weight: 300 } });
+  assert.match(file(dir, "io.weight"), /^default 300$/m);
+  assert.equal(driver.read(name).io?.weight, 300);
 });
 
 test("cgroup.freeze and cgroup.kill on a v2 host with its controllers", { skip: skipUnless("pids") }, async (t) => {

@@ -105,6 +105,12 @@ function projectName(run: ExampleRun): string {
   return /^name:\s*(\S+)/m.exec(readFileSync(join(run.project, "Pulumi.yaml"), "utf8"))![1]!;
 }
 
+/**
+ * A guard against a hung example, not a speed limit: 5-10 s each on the host, 100-180 s in the
+ * cgroup-v2 VM lane (test/vm), where every Node start of a deployment runs under emulation.
+ */
+const EXAMPLE_TIMEOUT_MS = 300_000;
+
 async function waitFor(what: string, fn: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!fn()) {
@@ -119,7 +125,7 @@ test("examples resolve \"hostform\" to the repository's package", () => {
   }
 });
 
-test("quickstart: up, ps, drift clean, rewritten limit and killed process are drift, up repairs, destroy leaves nothing", { skip: needsRoot, timeout: 180_000 }, async () => {
+test("quickstart: up, ps, drift clean, rewritten limit and killed process are drift, up repairs, destroy leaves nothing", { skip: needsRoot, timeout: EXAMPLE_TIMEOUT_MS }, async () => {
   const run = prepareExample("quickstart", base, `${prefix}-qs`, runDir);
   await up(run, "up");
   const running = await ps(run);
@@ -155,7 +161,7 @@ test("quickstart: up, ps, drift clean, rewritten limit and killed process are dr
   await destroyLeavesNothing(run, [...running, ...repaired]);
 });
 
-test("pod: two containers share the namespace and cgroup; a removed pinned namespace is drift and up rebuilds the pod", { skip: needsRoot, timeout: 180_000 }, async () => {
+test("pod: two containers share the namespace and cgroup; a removed pinned namespace is drift and up rebuilds the pod", { skip: needsRoot, timeout: EXAMPLE_TIMEOUT_MS }, async () => {
   const run = prepareExample("pod", base, `${prefix}-pod`, runDir);
   // The secret env value is masked everywhere: the plan and outputs a person sees here, the --json
   // events of the drift and repair runs below.
@@ -200,7 +206,7 @@ test("pod: two containers share the namespace and cgroup; a removed pinned names
   await destroyLeavesNothing(run, [...running, ...rebuilt]);
 });
 
-test("lockdown: up runs it filtered, read-only, without capabilities; destroy leaves nothing", { skip: needsRoot, timeout: 180_000 }, async () => {
+test("lockdown: up runs it filtered, read-only, without capabilities; destroy leaves nothing", { skip: needsRoot, timeout: EXAMPLE_TIMEOUT_MS }, async () => {
   const run = prepareExample("lockdown", base, `${prefix}-lock`, runDir);
   await up(run, "up");
   const running = await ps(run);

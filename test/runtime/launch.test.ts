@@ -15,6 +15,7 @@ import { needsRoot, testPrefix } from "../../fixtures/prefix";
 import { makeBusyboxBundle } from "../../fixtures/busyboxRootfs";
 import { useTestRunDir } from "../helpers/nsRunDir";
 import { statusField } from "../helpers/procStatus";
+import { assertNoMountsOf, assertProcessesGone } from "../helpers/leftovers";
 
 // Namespace sets made here are pinned under a run dir of this file, never /run/hostform.
 const cleanRunDir = useTestRunDir();
@@ -23,8 +24,9 @@ const prefix = testPrefix("runtime");
 let bundle = "";
 let rootfs = "";
 let launcher: Launcher;
-/** Host PIDs of every init the tests started, to prove none is left. */
+/** Host PIDs of every init the tests started, to prove none is left; the first checkedPids were checked. */
 const pids: number[] = [];
+let checkedPids = 0;
 let outSeq = 0;
 
 before(() => {
@@ -40,13 +42,12 @@ after(async () => {
 });
 
 // No container init or mount a test made outlives it: a leak fails the test that made it, also
-// when it runs alone. Each container was awaited to exit; the kernel's reaping gets a moment on a
-// busy machine.
+// when it runs alone.
 afterEach(async () => {
-  const alive = (): number[] => pids.filter((p) => existsSync(`/proc/${p}`));
-  for (let i = 0; i < 50 && alive().length > 0; i++) await new Promise((r) => setTimeout(r, 20));
-  assert.deepEqual(alive(), [], "container processes left on the host");
-  assert.deepEqual(readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.includes(prefix)), [], "mounts left on the host");
+  const mine = pids.slice(checkedPids);
+  checkedPids = pids.length;
+  await assertProcessesGone(mine, "container processes left on the host");
+  assertNoMountsOf(prefix);
 });
 
 function spec(args: string[], extra: Partial<DefaultSpecOptions> = {}): ContainerSpec {

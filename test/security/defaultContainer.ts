@@ -3,9 +3,8 @@
 // compiled for those capabilities, and a cgroup of its own with pids and memory limits. Each run gets
 // a fresh cgroup named with the test prefix and removed after the container is gone.
 import assert from "node:assert/strict";
-import { closeSync, existsSync, openSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, openSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { setTimeout as delay } from "node:timers/promises";
 import { Launcher, type LaunchedContainer, type StdioChoice } from "../../src/runtime/launcher";
 import type { ContainerSpec } from "../../src/runtime/spec";
 import { defaultSpec } from "../../src/runtime/specgen/defaults";
@@ -14,6 +13,7 @@ import type { CgroupLimits } from "../../src/cgroup/spec";
 import { compileProfile } from "../../src/seccomp/compile";
 import { loadProfile } from "../../src/seccomp/validate";
 import { makeFullBusyboxBundle } from "./busyboxRoot";
+import { assertNoMountsOf, assertProcessesGone } from "../helpers/leftovers";
 
 /** Limits every default container of the suite runs under unless a test asks for others. */
 export const DEFAULT_LIMITS: CgroupLimits = { pids: { max: 64 }, memory: { max: "64Mi", swapMax: 0 } };
@@ -43,8 +43,10 @@ export class DefaultContainers {
   readonly pids: number[] = [];
   /** Cgroups not removed yet. */
   private readonly cgroups = new Set<string>();
-  /** Every cgroup ever made, to prove each is gone from the kernel. */
-  private readonly made: string[] = [];
+  /** Cgroups made since the last assertNothingLeft, to prove each is gone from the kernel. */
+  private made: string[] = [];
+  /** How many of `pids` the last assertNothingLeft covered. */
+  private checkedPids = 0;
   private readonly seccomp: Buffer;
   private seq = 0;
 
@@ -112,16 +114,24 @@ export class DefaultContainers {
   }
 
   /**
-   * Asserts that nothing of the containers started so far is left: no PID 1 (given a moment to be
-   * reaped on a busy machine), no cgroup, no mount of the bundle on the host. For afterEach, so that a
-   * leak fails the test that made it.
+   * Asserts that nothing of the containers started since the last call is left: no PID 1 (given a
+   * moment to be reaped on a busy machine), no cgroup, no mount of the bundle on the host. For
+   * afterEach, so that a leak fails the test that made it; what leaked is removed first, so the
+   * tests after it start clean.
    */
   async assertNothingLeft(): Promise<void> {
-    const alive = (): number[] => this.pids.filter((p) => existsSync(`/proc/${p}`));
-    for (let i = 0; i < 100 && alive().length > 0; i++) await delay(20);
-    assert.deepEqual(alive(), [], "container processes left");
-    assert.deepEqual(this.made.filter((c) => this.cgroups.has(c) || this.driver.exists(c)), [], "cgroups left");
-    assert.deepEqual(readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.includes(this.prefix)), [], "mounts left");
+    const pids = this.pids.slice(this.checkedPids);
+    const made = this.made;
+    this.checkedPids = this.pids.length;
+    this.made = [];
+    await assertProcessesGone(pids, "container processes left");
+    const cgroups = made.filter((c) => this.cgroups.has(c) || this.driver.exists(c));
+    for (const c of cgroups) {
+      this.cgroups.add(c);
+      await this.remove(c);
+    }
+    assert.deepEqual(cgroups, [], "cgroups left");
+    assertNoMountsOf(this.prefix);
   }
 
   /** Kills every container and cgroup still around, stops the launcher and removes the bundle. */

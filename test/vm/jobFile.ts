@@ -1,5 +1,6 @@
 // The per-run job the guest sources from its 9p share: which repository and node to use, the marker
-// nonce, the environment passed through, and the test files as positional parameters.
+// nonce, the environment passed through, the test files run in parallel as positional parameters and
+// those run one at a time as a list of quoted words.
 
 /** What one guest run does. */
 export interface Job {
@@ -15,7 +16,10 @@ export interface Job {
   testTimeoutSeconds: number;
   /** Exported into the tests' environment. */
   env: Record<string, string>;
+  /** Run HOSTFORM_VM_CONCURRENCY at a time. */
   files: string[];
+  /** Run one at a time, after files. */
+  serialFiles: string[];
 }
 
 /** Quotes a value for POSIX sh: single quotes, each embedded ' written as '\''. */
@@ -41,6 +45,8 @@ export function renderJob(job: Job): string {
   for (const [k, v] of Object.entries(job.env)) {
     if (NAME.test(k)) lines.push(`export ${k}=${shellQuote(v)}`);
   }
+  // Words for stage 2 to `eval "set -- $HOSTFORM_VM_SERIAL_FILES"` once the parallel ones are done.
+  lines.push(`HOSTFORM_VM_SERIAL_FILES=${shellQuote(job.serialFiles.map(shellQuote).join(" "))}`);
   lines.push(`set -- ${job.files.map(shellQuote).join(" ")}`, "");
   return lines.join("\n");
 }

@@ -17,7 +17,12 @@ export function buildRepoImage(repo: string, dest: string, mke2fs: string): void
       recursive: true,
       verbatimSymlinks: true,
       preserveTimestamps: true,
-      filter: (src) => !LEFT_OUT.has(relative(repo, src)),
+      // Sockets and FIFOs (a test's leftover) cannot be copied and mean nothing in the guest.
+      filter: (src) => {
+        if (LEFT_OUT.has(relative(repo, src))) return false;
+        const st = lstatSync(src);
+        return st.isFile() || st.isDirectory() || st.isSymbolicLink();
+      },
     });
     // The mount point of the node_modules disk: the same symlink (a worktree's), or an empty directory.
     const modules = join(repo, "node_modules");
