@@ -45,7 +45,13 @@ function events(out: string): { type: string; [k: string]: unknown }[] {
     .map((l) => JSON.parse(l) as { type: string });
 }
 
-test("up, drift clean, out-of-band limit change is drift, up repairs, destroy leaves nothing", { skip: needsRoot }, async () => {
+/**
+ * A guard against a hung deployment, not a speed limit: seconds on the host, 80-200 s in the cgroup-v2 VM
+ * lane (test/vm), where every Node start of the engine, the program and the provider runs under emulation.
+ */
+const DEPLOYMENT_TIMEOUT_MS = 300_000;
+
+test("up, drift clean, out-of-band limit change is drift, up repairs, destroy leaves nothing", { skip: needsRoot, timeout: DEPLOYMENT_TIMEOUT_MS }, async () => {
   const prefix = testPrefix("prov-e2e");
   const dir = join(tmpdir(), prefix);
   const lib = join(dir, "lib");
