@@ -82,7 +82,7 @@ async function main(argv: string[]): Promise<number> {
   const started = Date.now();
   const repo = repoRoot();
   const deployments = process.env.HOSTFORM_VM_DEPLOYMENTS === "1";
-  // 3-4 minutes on the 2-core CI machine, 10-15 with the deployments (test/vm/README.md): room for a busy machine.
+  // 3.5-7 minutes on the 2-core CI machine, 10-15 with the deployments (test/vm/README.md): room for a busy machine.
   const timeoutS = positiveInt("HOSTFORM_VM_TIMEOUT", deployments ? 1800 : 900, "seconds, e.g. HOSTFORM_VM_TIMEOUT=2400");
   const smp = positiveInt("HOSTFORM_VM_SMP", 2, "a vCPU count, e.g. HOSTFORM_VM_SMP=4");
   const memoryMiB = positiveInt("HOSTFORM_VM_MEMORY", 1024, "MiB, e.g. HOSTFORM_VM_MEMORY=2048");
