@@ -23,12 +23,14 @@ export const HOST_ONLY_FILES: Readonly<Record<string, string>> = {
 };
 
 /**
- * Deployments through the hostform CLI. Each starts a Pulumi program and the dynamic provider
- * (4-10 s each to load the Pulumi SDK under TCG), and the engine gives the provider 30 s to
- * start: beside other test files the guest's two vCPUs starve it. They run one at a time after
- * the others.
+ * Deployments through the hostform CLI, only with HOSTFORM_VM_DEPLOYMENTS=1, one at a time after
+ * the others. Each starts a Pulumi program and the engine's dynamic provider, which takes 6-10 s
+ * to load the Pulumi SDK under TCG while the engine gives it 30 s (src/engine/providerHost.ts, not
+ * configurable): two at a time beside the other files all of their tests missed it; one at a time
+ * they passed in 2 runs of 4 and missed it again on a busy host. Too flaky for CI until that limit
+ * can be raised.
  */
-export const SERIAL_FILES = ["e2e/examples.test.js", "providers/engine.test.js"] as const;
+export const DEPLOYMENT_FILES = ["e2e/examples.test.js", "providers/engine.test.js"] as const;
 
 function walk(dir: string, out: string[]): void {
   let names: string[];
@@ -48,15 +50,15 @@ function walk(dir: string, out: string[]): void {
 export interface GuestTestFiles {
   /** Run two (HOSTFORM_VM_CONCURRENCY) at a time; the VM's canary last. */
   parallel: string[];
-  /** Run one at a time, after the parallel ones. */
+  /** Run one at a time, after the parallel ones: DEPLOYMENT_FILES when asked for. */
   serial: string[];
 }
 
 /**
  * The test files under distTest the guest runs. filters, when given, keep the files whose path
- * contains any of them (the canary always runs).
+ * contains any of them (the canary always runs); deployments adds DEPLOYMENT_FILES.
  */
-export function guestTestFiles(distTest: string, filters: readonly string[] = []): GuestTestFiles {
+export function guestTestFiles(distTest: string, filters: readonly string[] = [], deployments = false): GuestTestFiles {
   const files: string[] = [];
   for (const d of GUEST_TEST_DIRS) walk(join(distTest, d), files);
   for (const f of GUEST_TEST_FILES) {
@@ -68,10 +70,10 @@ export function guestTestFiles(distTest: string, filters: readonly string[] = []
     }
   }
   const hostOnly = Object.keys(HOST_ONLY_FILES).map((f) => join(distTest, f));
-  const serial = SERIAL_FILES.map((f) => join(distTest, f));
+  const serial = DEPLOYMENT_FILES.map((f) => join(distTest, f));
   const chosen = files.filter((f) => !hostOnly.includes(f) && (filters.length === 0 || filters.some((x) => f.includes(x))));
   return {
     parallel: [...chosen.filter((f) => !serial.includes(f)), join(distTest, "vm", "canary.test.js")],
-    serial: chosen.filter((f) => serial.includes(f)),
+    serial: deployments ? chosen.filter((f) => serial.includes(f)) : [],
   };
 }
