@@ -121,11 +121,13 @@ async function dispatch(kind: EngineCommandKind, o: DeploymentOptions, flags: Ex
 }
 
 /** Limits from the environment (tests and slow hosts set them). */
-function timeouts(): Pick<DeploymentOptions, "programTimeoutMs" | "providerCallTimeoutMs"> {
-  const t: Pick<DeploymentOptions, "programTimeoutMs" | "providerCallTimeoutMs"> = {};
+function timeouts(): Pick<DeploymentOptions, "programTimeoutMs" | "providerCallTimeoutMs" | "providerStartTimeoutMs"> {
+  const t: Pick<DeploymentOptions, "programTimeoutMs" | "providerCallTimeoutMs" | "providerStartTimeoutMs"> = {};
   const p = Number(process.env.HOSTFORM_PROGRAM_TIMEOUT_MS);
   if (Number.isFinite(p) && p > 0) t.programTimeoutMs = p;
   const c = Number(process.env.HOSTFORM_PROVIDER_TIMEOUT_MS);
   if (Number.isFinite(c) && c > 0) t.providerCallTimeoutMs = c;
+  const s = Number(process.env.HOSTFORM_PROVIDER_START_TIMEOUT_MS);
+  if (Number.isFinite(s) && s > 0) t.providerStartTimeoutMs = s;
   return t;
 }

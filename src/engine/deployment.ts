@@ -32,6 +32,8 @@ export interface DeploymentOptions {
   stateDir?: string;
   programTimeoutMs?: number;
   providerCallTimeoutMs?: number;
+  /** How long the dynamic provider may take to start and report its port (default 30 s). */
+  providerStartTimeoutMs?: number;
 }
 
 /** How a run ended. */

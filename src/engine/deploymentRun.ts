@@ -94,6 +94,7 @@ export class DeploymentRun {
       config: this.options.config.values,
       onOutput: (line, stream) => this.diag({ severity: stream === "stderr" ? "debug" : "info", message: line }),
       callTimeoutMs: this.options.providerCallTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS,
+      ...(this.options.providerStartTimeoutMs !== undefined ? { startTimeoutMs: this.options.providerStartTimeoutMs } : {}),
     });
     return this.providerPromise;
   }
