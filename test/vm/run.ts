@@ -83,7 +83,7 @@ function report(outcome: BootOutcome, timeoutS: number): number {
 async function main(argv: string[]): Promise<number> {
   const started = Date.now();
   const repo = repoRoot();
-  const deployments = process.env.HOSTFORM_VM_DEPLOYMENTS === "1";
+  const deployments = process.env.HOSTFORM_VM_DEPLOYMENTS !== "0";
   // 3.5-7 minutes on the 2-core CI machine, 10-15 with the deployments (test/vm/README.md): room for a busy machine.
   const timeoutS = positiveInt("HOSTFORM_VM_TIMEOUT", deployments ? 1800 : 900, "seconds, e.g. HOSTFORM_VM_TIMEOUT=2400");
   const smp = positiveInt("HOSTFORM_VM_SMP", 2, "a vCPU count, e.g. HOSTFORM_VM_SMP=4");
