@@ -78,12 +78,8 @@ function withContext<T>(context: string, fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    throw contextual(err, context);
+    throw addContext(err, context);
   }
-}
-
-function contextual(err: unknown, context: string): unknown {
-  return addContext(err, context);
 }
 
 function mergeStats(parts: StatsPart[]): CgroupStats {
@@ -184,7 +180,7 @@ class Driver implements CgroupDriver {
     try {
       await moveIntoCgroups(this.allDirs(cgroupSegments(name)), pid);
     } catch (err) {
-      throw contextual(err, `add process ${pid} to cgroup ${name}`);
+      throw addContext(err, `add process ${pid} to cgroup ${name}`);
     }
   }
 
@@ -218,7 +214,7 @@ class Driver implements CgroupDriver {
     try {
       await this.core.setFrozen(segs, frozen);
     } catch (err) {
-      throw contextual(err, what);
+      throw addContext(err, what);
     }
   }
 
@@ -259,7 +255,7 @@ class Driver implements CgroupDriver {
         throw new TimeoutError(`SIGKILL of the processes in ${this.primaryDir(segs)}`, 5000, `processes ${this.subtreeProcs(segs).join(" ")} survive`);
       }
     } catch (err) {
-      throw contextual(err, what);
+      throw addContext(err, what);
     }
   }
 
@@ -275,7 +271,7 @@ class Driver implements CgroupDriver {
       await this.v2?.remove(segs, timeoutMs);
       await this.v1?.remove(segs, timeoutMs);
     } catch (err) {
-      throw contextual(err, what);
+      throw addContext(err, what);
     }
   }
 

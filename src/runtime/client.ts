@@ -2,7 +2,7 @@
 // supervisor, started on demand. The seccomp filter is compiled here, in the caller's process, so
 // the long-lived supervisor never loads libseccomp.
 import { connect } from "node:net";
-import { HostformError, SysError } from "../sys/errors";
+import { HostformError, SysError, errorFromWire } from "../sys/errors";
 import { runDir } from "../sys/paths";
 import { compileProfile } from "../seccomp/compile";
 import { loadProfile } from "../seccomp/validate";
@@ -10,7 +10,7 @@ import { DOCKER_DEFAULT_PROFILE } from "../seccomp/validate";
 import { validateSpec } from "./spec";
 import { ensureSupervisor } from "./supervisorStart";
 import {
-  decodeError, supervisorSocketPath, type CreateOptions, type SupervisorRequest, type SupervisorResponse, type SupervisorResults, type UpdateOptions, type WaitResult,
+  supervisorSocketPath, type CreateOptions, type SupervisorRequest, type SupervisorResponse, type SupervisorResults, type UpdateOptions, type WaitResult,
 } from "./socketProtocol";
 import type { ContainerState } from "./state";
 
@@ -125,7 +125,7 @@ export class RuntimeClient {
           return;
         }
         if (res.ok) resolve(res.result);
-        else reject(decodeError(res.error));
+        else reject(errorFromWire(res.error));
       });
     });
   }
@@ -158,7 +158,7 @@ export class RuntimeClient {
    */
   async listAll(): Promise<{ containers: ContainerState[]; unreadable: Array<{ id: string; error: HostformError }> }> {
     const r = await this.request({ op: "list" });
-    return { containers: r.containers, unreadable: r.unreadable.map((u) => ({ id: u.id, error: decodeError(u.error) })) };
+    return { containers: r.containers, unreadable: r.unreadable.map((u) => ({ id: u.id, error: errorFromWire(u.error) })) };
   }
 
   /** Sends a signal (name or number) to the container's PID 1. */

@@ -2,7 +2,7 @@
 // by one JSON line. A connection per request keeps both ends simple and lets `wait` hold its own
 // connection open for as long as the container runs.
 import { join } from "node:path";
-import { errorFromWire, errorToWire, type WireError } from "../sys/errors";
+import type { WireError } from "../sys/errors";
 import type { CgroupLimits } from "../cgroup/spec";
 import type { ContainerState } from "./state";
 
@@ -96,9 +96,3 @@ export interface SupervisorResults {
 }
 
 export type SupervisorResponse = { ok: true; result: unknown } | { ok: false; error: WireError };
-
-/** The wire form of a failure (typed errors are rebuilt on the client by errorFromWire). */
-export const encodeError = errorToWire;
-
-/** Rebuilds the typed error the supervisor threw. */
-export const decodeError = errorFromWire;

@@ -3,9 +3,9 @@
 // typed error, which the client rebuilds). It knows nothing about containers.
 import { rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
-import { ValidationError } from "../../sys/errors";
+import { ValidationError, errorToWire } from "../../sys/errors";
 import { LineDecoder } from "../initProtocol";
-import { encodeError, type CreateOptions, type SupervisorRequest, type SupervisorResponse, type SupervisorResults, type UpdateOptions } from "../socketProtocol";
+import { type CreateOptions, type SupervisorRequest, type SupervisorResponse, type SupervisorResults, type UpdateOptions } from "../socketProtocol";
 
 /** What each request does; the supervisor implements it. */
 export interface SupervisorOps {
@@ -107,7 +107,7 @@ export class RequestServer {
         values = decoder.push(chunk);
       } catch (err) {
         handled = true;
-        this.reply(sock, { ok: false, error: encodeError(new ValidationError("request", `is not JSON: ${(err as Error).message}`)) });
+        this.reply(sock, { ok: false, error: errorToWire(new ValidationError("request", `is not JSON: ${(err as Error).message}`)) });
         return;
       }
       if (values.length === 0) return;
@@ -115,7 +115,7 @@ export class RequestServer {
       // Everything after the first request on a connection is ignored: one request, one answer.
       new Promise((res) => res(dispatch(decodeRequest(values[0]), this.ops))).then(
         (result) => this.reply(sock, { ok: true, result }),
-        (err: unknown) => this.reply(sock, { ok: false, error: encodeError(err) }),
+        (err: unknown) => this.reply(sock, { ok: false, error: errorToWire(err) }),
       );
     });
     // A client that went away before its answer (EPIPE, ECONNRESET): nobody is left to tell; close does the bookkeeping.

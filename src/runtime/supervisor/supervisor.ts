@@ -6,11 +6,11 @@
 // request is one method here, run in order with the container's other operations.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { type HostformError, NotFoundError, ValidationError, withContext } from "../../sys/errors";
+import { type HostformError, NotFoundError, ValidationError, errorToWire, withContext } from "../../sys/errors";
 import { openCgroupDriver, type CgroupDriver } from "../../cgroup/driver";
 import type { ContainerExit } from "../launcher";
 import { rotateIfNeeded } from "../logsFile";
-import { encodeError, supervisorSocketPath, type CreateOptions, type ListResult, type UpdateOptions, type WaitResult } from "../socketProtocol";
+import { supervisorSocketPath, type CreateOptions, type ListResult, type UpdateOptions, type WaitResult } from "../socketProtocol";
 import { isSameProcess, removeContainerDir, validateId, writeState, type ContainerState } from "../state";
 import { adoptLeftContainers, type Adopter } from "./adoption";
 import { ContainerLaunch } from "./containerLaunch";
@@ -130,7 +130,7 @@ export class Supervisor implements SupervisorOps {
     const byId = (a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id);
     return {
       containers: [...this.containers.values()].map((r) => r.state).sort(byId),
-      unreadable: [...this.unreadable].map(([id, error]) => ({ id, error: encodeError(error) })).sort(byId),
+      unreadable: [...this.unreadable].map(([id, error]) => ({ id, error: errorToWire(error) })).sort(byId),
     };
   }
 

@@ -8,9 +8,9 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RuntimeClient } from "../../../src/runtime/client";
-import { decodeError, supervisorSocketPath, type SupervisorResponse, type UpdateOptions } from "../../../src/runtime/socketProtocol";
+import { supervisorSocketPath, type SupervisorResponse, type UpdateOptions } from "../../../src/runtime/socketProtocol";
 import { RequestServer, type SupervisorOps } from "../../../src/runtime/supervisor/requestServer";
-import { CorruptFileError, NotFoundError, TimeoutError, ValidationError } from "../../../src/sys/errors";
+import { CorruptFileError, NotFoundError, TimeoutError, ValidationError, errorFromWire } from "../../../src/sys/errors";
 import { testPrefix } from "../../../fixtures/prefix";
 
 const runDir = mkdtempSync(join(tmpdir(), `${testPrefix("reqsrv")}-`));
@@ -76,7 +76,7 @@ test("bad requests are refused by field: not JSON, not a request, an unknown op"
   const refused = async (text: string, field: string) => {
     const r = await raw(text);
     assert.ok(!r.ok);
-    const e = decodeError(r.error);
+    const e = errorFromWire(r.error);
     assert.ok(e instanceof ValidationError && e.field === field, `${JSON.stringify(text)}: ${e.message}`);
   };
   await refused("{nope\n", "request");
