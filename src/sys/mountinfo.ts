@@ -22,7 +22,7 @@ export interface MountInfo {
 }
 
 /** Decodes mountinfo's \ooo escapes. */
-export function unescapeMountPath(p: string): string {
+function unescapeMountPath(p: string): string {
   return p.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8)));
 }
 

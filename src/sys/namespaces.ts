@@ -51,7 +51,3 @@ export function cloneFlags(types: Iterable<NamespaceType | OciNamespaceType>): n
 export function ociNamespaceType(type: NamespaceType): OciNamespaceType {
   return (byType.get(type) ?? NAMESPACES[0]).oci;
 }
-
-export function namespaceTypeOfOci(oci: OciNamespaceType): NamespaceType {
-  return (byOci.get(oci) ?? NAMESPACES[0]).type;
-}
