@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,75 +6,9 @@ import { describe, test } from "node:test";
 import { RuntimeClient } from "../../src/runtime/client";
 import { needsRoot, testPrefix } from "../../fixtures/prefix";
 import { fixtureProgramDir } from "../../fixtures/programs";
+import { makeProgram, REPO, run, start, type Program } from "../helpers/engineProgram";
 
-const REPO = join(__dirname, "..", "..", "..");
-const FIXTURE = fixtureProgramDir("files");
-const ENTRY = join(__dirname, "cliEntry.js");
 const BUILD = join(__dirname, "..", "..");
-
-/** A copy of the fixture program in a temp dir, with its own live dir and state dir. */
-interface Program {
-  dir: string;
-  live: string;
-  state: string;
-  configure(values: Record<string, string>): void;
-  checkpoint(): { version: number; checkpoint: { latest: { resources?: { urn: string; type: string; id?: string }[]; pending_operations?: unknown[] } } };
-  cleanup(): void;
-}
-
-function makeProgram(): Program {
-  const dir = join(tmpdir(), testPrefix("engine"));
-  const live = join(dir, "live");
-  const state = join(dir, "state");
-  mkdirSync(live, { recursive: true });
-  copyFileSync(join(FIXTURE, "Pulumi.yaml"), join(dir, "Pulumi.yaml"));
-  copyFileSync(join(FIXTURE, "index.ts"), join(dir, "index.ts"));
-  // Outside the repo, @pulumi/pulumi and typescript are found through this link.
-  symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));
-  writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "engine-test", devDependencies: { typescript: "*" } }));
-  const p: Program = {
-    dir,
-    live,
-    state,
-    configure(values) {
-      const lines = ["config:", `  files:dir: ${live}`, ...Object.entries(values).map(([k, v]) => `  files:${k}: ${JSON.stringify(v)}`)];
-      writeFileSync(join(dir, "Pulumi.dev.yaml"), lines.join("\n") + "\n");
-    },
-    checkpoint() {
-      return JSON.parse(readFileSync(join(state, ".pulumi", "stacks", "files", "dev.json"), "utf8"));
-    },
-    cleanup() {
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  p.configure({});
-  return p;
-}
-
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-function start(p: Program, args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<RunResult> } {
-  const t0 = Date.now();
-  const child = spawn(process.execPath, [ENTRY, ...args, "--cwd", p.dir], {
-    env: { ...process.env, HOSTFORM_STATE_DIR: p.state, PULUMI_NODEJS_TRANSPILE_ONLY: "true", HOSTFORM_PROGRAM_TIMEOUT_MS: "90000", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<RunResult>((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr, ms: Date.now() - t0 })));
-  return { child, done };
-}
-
-function run(p: Program, ...args: string[]): Promise<RunResult> {
-  return start(p, args).done;
-}
 
 /** Processes whose working directory is the program dir (program or provider host left behind). */
 function processesIn(dir: string): number[] {

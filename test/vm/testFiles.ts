@@ -19,6 +19,7 @@ export const GUEST_TEST_FILES = ["runtime/launch.test.js", "runtime/lifecycle.te
 export const HOST_ONLY_FILES: Readonly<Record<string, string>> = {
   "engine/engine.test.js": "File resources only (no kernel object); 296 s in the guest, against 19 s on the host",
   "engine/stackConfig.test.js": "edits stack and config files through the CLI (no kernel object); 101 s in the guest",
+  "engine/stateSafety.test.js": "checkpoint and lock files on a full or read-only tmpfs, with five CLI runs of File resources: nothing that differs under cgroup v2",
   "engine/checkFailures.test.js": "previews a Cgroup whose check fails through the CLI: nothing reaches the kernel; the dynamic provider alone needs most of the engine's 30 s start budget under TCG beside other files",
 };
 
