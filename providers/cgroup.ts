@@ -46,6 +46,8 @@ export class Cgroup extends pulumi.dynamic.Resource {
   declare readonly paths: pulumi.Output<CgroupPaths>;
   /** Live values of the declared limits, in the kernel's terms (bytes rounded to pages, quota/period). */
   declare readonly limits: pulumi.Output<NormalizedLimits>;
+  /** Hierarchies the cgroup was removed from out of band (v1 and hybrid hosts); [] when whole. */
+  declare readonly missingHierarchies: pulumi.Output<string[]>;
 
   constructor(name: string, args: CgroupArgs = {}, opts?: pulumi.CustomResourceOptions) {
     const { parent, ...limits } = args;
@@ -62,6 +64,7 @@ export class Cgroup extends pulumi.dynamic.Resource {
         path: undefined,
         paths: undefined,
         limits: undefined,
+        missingHierarchies: undefined,
       },
       opts,
       "hostform",

@@ -93,6 +93,8 @@ export class Container extends pulumi.dynamic.Resource {
   declare readonly namespaces: pulumi.Output<Partial<Record<NamespaceType, number>>>;
   /** Whether PID 1 is in the container's cgroup in every hierarchy. */
   declare readonly inCgroup: pulumi.Output<boolean>;
+  /** Hierarchies its cgroup was removed from out of band (v1 and hybrid hosts); [] when whole. */
+  declare readonly missingHierarchies: pulumi.Output<string[]>;
 
   constructor(name: string, args: ContainerArgs, opts?: pulumi.CustomResourceOptions) {
     const { rootfs, namespace, cgroup, seccompProfile, ...rest } = args;
@@ -128,6 +130,7 @@ export class Container extends pulumi.dynamic.Resource {
         seccompMode: undefined,
         namespaces: undefined,
         inCgroup: undefined,
+        missingHierarchies: undefined,
       },
       opts,
       "hostform",

@@ -7,7 +7,7 @@
 // cgroup2 hierarchy, as systemd does for its units there. cgroup2's core files need no controller, so
 // that copy gives exact "populated" events, race-free cgroup.kill and cgroup.freeze, which v1 cannot
 // offer (v1's freezer works, but killing through it races against forks less well).
-import { rmdirSync } from "node:fs";
+import { existsSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { NotFoundError, TimeoutError, UnsupportedError, ValidationError, hasCode, withContext as addContext } from "../sys/errors";
 import { signalNumber } from "../sys/signals";
@@ -55,6 +55,11 @@ export interface CgroupDriver {
   /** Usage counters. */
   stats(name: string): CgroupStats;
   exists(name: string): boolean;
+  /**
+   * Hierarchies the cgroup was removed from out of band while others still hold it (v1 and hybrid
+   * hosts keep one directory per hierarchy), by their mount's name; [] when whole or gone.
+   */
+  missingHierarchies(name: string): string[];
   /** Moves a process into the cgroup (every hierarchy at once, off the event loop). On v2, put processes
    *  in leaves: a cgroup whose children have controllers enabled cannot hold processes itself (EBUSY). */
   addProcess(name: string, pid: number): Promise<void>;
@@ -175,6 +180,14 @@ class Driver implements CgroupDriver {
     return (this.v2?.exists(segs) ?? false) || (this.v1?.exists(segs) ?? false);
   }
 
+  missingHierarchies(name: string): string[] {
+    const segs = cgroupSegments(name);
+    const missing = [...(this.v1?.missing(segs) ?? []), ...(this.v2?.missing(segs) ?? [])];
+    const total = new Set(this.allDirs(segs)).size;
+    // Gone from every hierarchy is a missing cgroup (exists() says so), not a partial one.
+    return missing.length === total ? [] : missing;
+  }
+
   async addProcess(name: string, pid: number): Promise<void> {
     if (!Number.isInteger(pid) || pid <= 0) throw new ValidationError("pid", `${pid} is not a process id`);
     try {
@@ -186,7 +199,8 @@ class Driver implements CgroupDriver {
 
   contains(name: string, pid: number): boolean {
     const dirs = this.allDirs(cgroupSegments(name));
-    return dirs.length > 0 && dirs.every((d) => readPids(join(d, "cgroup.procs")).includes(pid));
+    // A hierarchy the cgroup was removed from holds nothing, the process included.
+    return dirs.length > 0 && dirs.every((d) => existsSync(d) && readPids(join(d, "cgroup.procs")).includes(pid));
   }
 
   /** The cgroup's distinct directories in every hierarchy (co-mounted v1 controllers share one). */

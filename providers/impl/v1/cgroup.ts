@@ -23,6 +23,8 @@ export interface CgroupOutputs extends CgroupInputs {
   paths: CgroupPaths;
   /** Live values of the declared limits, in the kernel's terms (bytes in pages, quota/period). */
   limits: NormalizedLimits;
+  /** Hierarchies the cgroup was removed from out of band (v1, hybrid); [] when whole. */
+  missingHierarchies: string[];
 }
 
 let cached: CgroupDriver | undefined;
@@ -64,7 +66,7 @@ function outputs(inputs: CgroupInputs): CgroupOutputs {
   const name = fullName(inputs);
   const paths = d.paths(name);
   const limits = projectLive(d.normalize(limitsOf(inputs)), d.read(name));
-  return { ...inputs, fullName: name, version: d.layout.mode, path: primaryPath(paths), paths, limits };
+  return { ...inputs, fullName: name, version: d.layout.mode, path: primaryPath(paths), paths, limits, missingHierarchies: d.missingHierarchies(name) };
 }
 
 /** The v1 Cgroup provider. */
@@ -88,7 +90,7 @@ export const provider: pulumi.dynamic.ResourceProvider<CgroupInputs, CgroupOutpu
     if (declared.length > 0) return { changes: true };
     // Same declaration: the host decides. A rewritten limit or a deleted cgroup is repaired by update.
     const d = driver();
-    if (!d.exists(id)) return { changes: true };
+    if (!d.exists(id) || d.missingHierarchies(id).length > 0) return { changes: true };
     return { changes: diffLimits(d.normalize(limitsOf(news)), d.read(id)).length > 0 };
   },
 

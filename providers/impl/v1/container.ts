@@ -99,6 +99,7 @@ async function observe(inputs: ContainerInputs, id: string, cgroupName: string):
     logPath: state.logPath,
     inCgroup: alive && limits !== null && d.contains(cgroupName, state.pid),
     liveLimits: limits !== null ? projectLive(d.normalize(limitsOf(inputs)), limits) : null,
+    missingHierarchies: limits !== null ? d.missingHierarchies(cgroupName) : [],
     seccompMode: alive ? seccompMode! : "",
     namespaces: alive ? namespaces! : {},
   };
