@@ -86,6 +86,8 @@ export async function createNamespaces(name: string, types: readonly string[]): 
       // namespace should not hold copies of other sets' pins, which would keep them alive.
       ...(withMnt ? { rootPropagation: "private" as const, detachMounts: [root] } : {}),
       ...(wanted.includes("pid") ? { spawn: holderSpawn() } : {}),
+      // A new network namespace has only lo, and down: nothing in it, 127.0.0.1 included, is reachable.
+      ...(wanted.includes("net") ? { loopbackUp: true } : {}),
     }).catch((err: unknown) => {
       throw withContext(err, `unshare ${wanted.join(", ")} namespaces for ${name}`);
     });

@@ -151,7 +151,7 @@ async function launch(inputs: ContainerInputs): Promise<void> {
   const cgroupName = cgroupNameOf(inputs);
   const spec = buildSpec(inputs);
   const seccomp = seccompChoice(inputs);
-  spec.annotations = { [SPEC_DIGEST_ANNOTATION]: specDigest(spec, seccomp.key) };
+  spec.annotations = { ...spec.annotations, [SPEC_DIGEST_ANNOTATION]: specDigest(spec, seccomp.key) };
   const policies = declaredPolicies(inputs);
   const d = driver();
   d.create(cgroupName, limitsOf(inputs));
