@@ -10,6 +10,7 @@ import { MNT_DETACH } from "../../src/sys/constants";
 import { umount2 } from "../../src/sys/libc";
 import { needsRoot, testPrefix } from "../../fixtures/prefix";
 import { useTestRunDir } from "../helpers/nsRunDir";
+import { testOwner } from "../helpers/owner";
 
 // Sets made here are pinned under a run dir of this file, never /run/hostform.
 const cleanRunDir = useTestRunDir();
@@ -17,7 +18,7 @@ after(cleanRunDir);
 
 test("create adopts, a removed pin is drift that replaces, delete is idempotent", { skip: needsRoot }, async () => {
   const name = testPrefix("prov-ns");
-  const checked = await provider.check!({} as NamespaceInputs, { resourceName: "pod", name, types: ["uts", "net"] });
+  const checked = await provider.check!({} as NamespaceInputs, { resourceName: "pod", name, __owner: testOwner("pod"), types: ["uts", "net"] });
   assert.deepEqual(checked.failures, []);
   const inputs = checked.inputs!;
   try {
@@ -56,7 +57,7 @@ test("create adopts, a removed pin is drift that replaces, delete is idempotent"
 });
 
 test("a set with pid keeps a holder that delete ends", { skip: needsRoot }, async () => {
-  const checked = await provider.check!({} as NamespaceInputs, { resourceName: testPrefix("prov-pid"), types: ["pid", "ipc"] });
+  const checked = await provider.check!({} as NamespaceInputs, { resourceName: testPrefix("prov-pid"), __owner: testOwner("pid"), types: ["pid", "ipc"] });
   const inputs = checked.inputs!;
   const { id, outs } = await provider.create(inputs);
   try {
@@ -70,7 +71,7 @@ test("a set with pid keeps a holder that delete ends", { skip: needsRoot }, asyn
 
 for (const types of [["uts", "net"], ["pid", "net"]] as NamespaceType[][]) {
   test(`a set (${types.join(", ")}) deleted and made again out of band is replaced, even with the same inodes`, { skip: needsRoot }, async () => {
-    const checked = await provider.check!({} as NamespaceInputs, { resourceName: testPrefix("prov-again"), types });
+    const checked = await provider.check!({} as NamespaceInputs, { resourceName: testPrefix("prov-again"), __owner: testOwner("again"), types });
     const inputs = checked.inputs!;
     const { id, outs } = await provider.create(inputs);
     try {
@@ -95,7 +96,10 @@ for (const types of [["uts", "net"], ["pid", "net"]] as NamespaceType[][]) {
       assert.deepEqual(await provider.diff!(id, legacy as NamespaceOutputs, inputs), { changes: false });
       assert.equal((await provider.read!(id, legacy as NamespaceOutputs)).id, id);
 
-      // What up does next: the new set's outputs carry a new identity for dependents to key on.
+      // What up does next (a delete-before-replace): the new set's outputs carry a new identity
+      // for dependents to key on. (Create alone refuses the newcomer: it records no owner.)
+      await assert.rejects(provider.create(inputs), /already exists and was not made by hostform/);
+      await provider.delete!(id, outs!);
       const fresh = await provider.create(inputs);
       assert.notEqual(fresh.outs!.identity, outs!.identity);
       assert.deepEqual(await provider.diff!(id, fresh.outs!, inputs), { changes: false });
