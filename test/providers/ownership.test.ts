@@ -161,27 +161,28 @@ test("import adopts a container a lost state left behind: preview shows = import
   const pid = await livePid(name);
   rmSync(join(lost.dir, "state"), { recursive: true, force: true });
 
+  // Another stack takes it over (the same stack would be its owner already).
   const p = project("adopter");
-  r = await p.run("dev", { containerName: name, importContainer: name }, "preview");
+  r = await p.run("rebuilt", { containerName: name, importContainer: name }, "preview");
   assert.equal(r.code, 0, r.out);
   assert.match(r.out, /^ = +import +pulumi-nodejs:dynamic\/hostform:Container app$/m);
   assert.match(r.out, /= ?1 to import/);
   assert.doesNotMatch(r.out, /do not match/);
 
-  r = await p.run("dev", { containerName: name, importContainer: name }, "up", "--yes", "--json");
+  r = await p.run("rebuilt", { containerName: name, importContainer: name }, "up", "--yes", "--json");
   assert.equal(r.code, 0, r.out);
   assert.ok(events(r.out).some((e) => e.type === "step-done" && e.op === "import" && e.dryRun === false), r.out);
-  const stored = p.resources("dev").find((x) => x.type.endsWith(":Container"));
+  const stored = p.resources("rebuilt").find((x) => x.type.endsWith(":Container"));
   assert.equal(stored?.id, name);
   assert.equal(stored?.outputs.pid, pid);
   assert.equal(await livePid(name), pid, "imported, not restarted");
-  assert.deepEqual(containerOwner(readState(name)!), { stack: "ownedtest/dev", resource: "hostform:Container::app" });
+  assert.deepEqual(containerOwner(readState(name)!), { stack: "ownedtest/rebuilt", resource: "hostform:Container::app" });
   // Once in the state the option changes nothing: the next run is unchanged.
-  r = await p.run("dev", { containerName: name, importContainer: name }, "up", "--yes", "--json");
+  r = await p.run("rebuilt", { containerName: name, importContainer: name }, "up", "--yes", "--json");
   assert.equal(r.code, 0, r.out);
   assert.ok(events(r.out).some((e) => e.type === "step-done" && e.op === "same" && String(e.urn).endsWith("::app")), r.out);
 
-  r = await p.run("dev", { containerName: name }, "destroy", "--yes");
+  r = await p.run("rebuilt", { containerName: name }, "destroy", "--yes");
   assert.equal(r.code, 0, r.out);
   assert.equal(readState(name), undefined);
   assert.equal(driver.exists(name), false);
