@@ -152,6 +152,28 @@ test("a Cgroup over an existing cgroup hostform did not make is refused; its lim
   assert.equal(p.resources("dev").filter((x) => x.type.endsWith(":Cgroup")).length, 0);
 });
 
+test("import adopts a cgroup hostform did not make once the declared limits match it; destroy removes it", { skip: needsRoot, timeout: DEPLOYMENT_TIMEOUT_MS }, async () => {
+  const name = `${prefix}-adopted`;
+  cgroups.add(name);
+  driver.create(name, { pids: { max: 33 } });
+  const p = project("adopted");
+  let r = await p.run("dev", { cgroupName: name, pidsMax: "40", importCgroup: name }, "up", "--yes");
+  assert.notEqual(r.code, 0, r.out);
+  assert.match(r.out, /inputs to import do not match the existing resource: pids;/);
+  assert.equal(driver.read(name).pids?.max, 33);
+  assert.equal(driver.owner(name), undefined);
+
+  r = await p.run("dev", { cgroupName: name, pidsMax: "33", importCgroup: name }, "up", "--yes", "--json");
+  assert.equal(r.code, 0, r.out);
+  assert.ok(events(r.out).some((e) => e.type === "step-done" && e.op === "import" && String(e.urn).endsWith("::group")), r.out);
+  assert.equal(p.resources("dev").find((x) => x.type.endsWith(":Cgroup"))?.id, name);
+  assert.deepEqual(driver.owner(name), { stack: "ownedtest/dev", resource: "hostform:Cgroup::group" });
+
+  r = await p.run("dev", { cgroupName: name, pidsMax: "33" }, "destroy", "--yes");
+  assert.equal(r.code, 0, r.out);
+  assert.equal(driver.exists(name), false);
+});
+
 test("import adopts a container a lost state left behind: preview shows = import, up takes it over, destroy removes it", { skip: needsRoot, timeout: DEPLOYMENT_TIMEOUT_MS }, async () => {
   const name = `${prefix}-orphan`;
   containers.add(name);
