@@ -1,11 +1,12 @@
 // The Namespace provider against real namespaces: create (and adopt), read, a pin removed behind
 // hostform's back seen by read and diff (a replacement, deleting first), recreated by create; a set
-// deleted and made again out of band is another set even with the same inode numbers.
+// deleted and made again out of band is another set even with the same inode numbers; an import
+// reads a set hostform did not record an owner for and takes it over.
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { after, test } from "node:test";
 import { provider, type NamespaceInputs, type NamespaceOutputs } from "../../providers/impl/v1/namespace";
-import { createNamespaces, deleteNamespaces, type NamespaceType } from "../../src/ns";
+import { createNamespaces, deleteNamespaces, inspectNamespaces, type NamespaceType } from "../../src/ns";
 import { MNT_DETACH } from "../../src/sys/constants";
 import { umount2 } from "../../src/sys/libc";
 import { needsRoot, testPrefix } from "../../fixtures/prefix";
@@ -109,3 +110,31 @@ for (const types of [["uts", "net"], ["pid", "net"]] as NamespaceType[][]) {
     assert.equal((await provider.read!(id, outs!)).id, "");
   });
 }
+
+test("import: read by id reports the live set's types, diff against the declaration decides, update takes the set over", { skip: needsRoot }, async () => {
+  const name = testPrefix("prov-import");
+  // Made outside any stack: no owner recorded.
+  await createNamespaces(name, ["uts", "net"]);
+  try {
+    const owner = testOwner("imported");
+    const declared = (await provider.check!({} as NamespaceInputs, { resourceName: "imported", name, __owner: owner, types: ["uts", "net"] })).inputs!;
+    // What the engine's import hands Read: the declared inputs in place of outputs it does not have.
+    const read = await provider.read!(name, declared as NamespaceOutputs);
+    assert.equal(read.id, name);
+    assert.deepEqual(read.props!.types, ["net", "uts"]);
+    assert.deepEqual(await provider.diff!(name, read.props!, declared), { changes: false });
+    const other = (await provider.check!({} as NamespaceInputs, { resourceName: "imported", name, __owner: owner, types: ["net", "ipc"] })).inputs!;
+    // A declaration with other types reads the live types back, so the diff names them.
+    const readOther = await provider.read!(name, other as NamespaceOutputs);
+    assert.deepEqual(readOther.props!.types, ["net", "uts"]);
+    assert.deepEqual(await provider.diff!(name, readOther.props!, other), { changes: true, replaces: ["types"], deleteBeforeReplace: true });
+    assert.equal(inspectNamespaces(name)!.owner, undefined);
+    await provider.update!(name, read.props!, declared);
+    assert.deepEqual(inspectNamespaces(name)!.owner, owner);
+    // From now on it is this resource's: a retried create is idempotent, another owner is refused.
+    assert.equal((await provider.create(declared)).id, name);
+    await assert.rejects(provider.create({ ...declared, __owner: testOwner("intruder") }), /belongs to resource hostform:Test::imported of stack hostform-test\/providers/);
+  } finally {
+    await deleteNamespaces(name);
+  }
+});
