@@ -5,8 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Owner } from "../src/sys/owner";
 
-/** The input key; the engine keeps it out of the changes it shows, like `__provider`. */
-export const OWNER_KEY = "__owner";
+export { OWNER_KEY } from "./ownerKey";
 
 /** The owner of the resource `name` of type `type` ("Container") in the running stack. */
 export function ownerInput(type: string, name: string): Owner {

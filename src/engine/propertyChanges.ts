@@ -1,5 +1,5 @@
 import { LIVE_STATUS_KEY } from "../../providers/liveStatus";
-import { OWNER_KEY } from "../../providers/owner";
+import { OWNER_KEY } from "../../providers/ownerKey";
 import type { PropertyChange } from "./events";
 import { changedKeys, type PropertyMap } from "./propertyValues";
 
