@@ -245,9 +245,11 @@ async function applyCreate(step: Step, plan: Extract<CustomPlan, { op: "create" 
  * The `import` option for a resource the state does not have, as Pulumi's ImportStep: Read the live
  * object by its id (in preview too: reading changes nothing), then Diff the checked declaration
  * against what was read. Any difference fails the import naming the differing inputs (a warning in
- * preview). On success the resource enters the state with the read outputs, after the provider's
- * Update with that same declaration: where hostform's providers record the stack and resource as
- * the object's owner, so that it is this stack's from now on.
+ * preview). On success the provider's Update runs with that same declaration (no change to make:
+ * it is where hostform's providers record the stack and resource as the object's owner, so that it
+ * is this stack's from now on), and the resource enters the state with the outputs Update observed.
+ * Pulumi's ImportStep stores Read's outputs and calls nothing more; a provider without owners to
+ * record gets an Update with no changes, which must be a no-op.
  */
 async function importResource(run: DeploymentRun, checked: Checked): Promise<RegistrationResult> {
   const { reg } = checked;
