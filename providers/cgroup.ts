@@ -2,6 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { CgroupPaths } from "../src/cgroup/driver";
 import type { CgroupLimits, NormalizedLimits } from "../src/cgroup/spec";
+import { OWNER_KEY, ownerInput } from "./owner";
 import { stableProvider } from "./stableProvider";
 
 const provider = stableProvider("cgroup");
@@ -57,6 +58,7 @@ export class Cgroup extends pulumi.dynamic.Resource {
       {
         ...limits,
         resourceName: name,
+        [OWNER_KEY]: ownerInput("Cgroup", name),
         parentName: parent?.fullName,
         autonamed: undefined,
         fullName: undefined,

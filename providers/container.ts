@@ -9,6 +9,7 @@ import type { Cgroup } from "./cgroup";
 import type { ContainerCapabilities, ContainerMount, ContainerRlimit } from "./impl/v1/containerInputs";
 import type { Namespace } from "./namespace";
 import { SeccompProfile } from "./seccompProfile";
+import { OWNER_KEY, ownerInput } from "./owner";
 import { stableProvider } from "./stableProvider";
 
 export type { ContainerCapabilities, ContainerMount, ContainerRlimit } from "./impl/v1/containerInputs";
@@ -105,6 +106,7 @@ export class Container extends pulumi.dynamic.Resource {
       {
         ...rest,
         resourceName: name,
+        [OWNER_KEY]: ownerInput("Container", name),
         autonamed: undefined,
         rootfs: rootfs instanceof BusyboxRootfs ? rootfs.path : rootfs,
         namespaceName: namespace?.name,

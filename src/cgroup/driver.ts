@@ -10,10 +10,12 @@
 import { existsSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { NotFoundError, TimeoutError, UnsupportedError, ValidationError, hasCode, withContext as addContext } from "../sys/errors";
+import type { Owner } from "../sys/owner";
 import { signalNumber } from "../sys/signals";
 import { readPids } from "./cgroupfs";
 import { fieldName } from "./fields";
 import { moveIntoCgroups } from "./membership";
+import { readOwnerRecord, writeOwnerRecord } from "./ownerRecord";
 import type { AnyController, CgroupStats, StatsPart } from "./controller";
 import { detectLayout, type CgroupLayout } from "./layout";
 import { LIMIT_GROUPS, validateLimits, type CgroupLimits, type LimitGroupName, type NormalizedLimits } from "./spec";
@@ -76,6 +78,10 @@ export interface CgroupDriver {
   /** Waits for the cgroup to empty, then removes it and its children, deepest first. Gone is success. */
   delete(name: string, options?: DeleteOptions): Promise<void>;
   paths(name: string): CgroupPaths;
+  /** The owner recorded on the cgroup (see ownerRecord.ts); undefined when it has none or does not exist. */
+  owner(name: string): Owner | undefined;
+  /** Records the cgroup's owner in every hierarchy it exists in. */
+  setOwner(name: string, owner: Owner): void;
 }
 
 /** Re-raises a failure with the operation and cgroup it concerned. */
@@ -291,6 +297,17 @@ class Driver implements CgroupDriver {
 
   private primaryDir(segs: string[]): string {
     return this.v2?.dir(segs) ?? Object.values(this.v1?.dirs(segs) ?? {})[0] ?? segs.join("/");
+  }
+
+  owner(name: string): Owner | undefined {
+    const dirs = this.allDirs(cgroupSegments(name)).filter((d) => existsSync(d));
+    return withContext(`read owner of cgroup ${name}`, () => readOwnerRecord(dirs));
+  }
+
+  setOwner(name: string, owner: Owner): void {
+    const dirs = this.allDirs(cgroupSegments(name)).filter((d) => existsSync(d));
+    if (dirs.length === 0) throw new NotFoundError("cgroup", `hostform/${name}`, "create it first");
+    withContext(`record owner of cgroup ${name}`, () => writeOwnerRecord(dirs, owner));
   }
 
   paths(name: string): CgroupPaths {

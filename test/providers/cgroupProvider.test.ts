@@ -7,11 +7,12 @@ import { test } from "node:test";
 import { openCgroupDriver } from "../../src/cgroup/driver";
 import { provider, type CgroupInputs, type CgroupOutputs } from "../../providers/impl/v1/cgroup";
 import { needsRoot, testPrefix } from "../../fixtures/prefix";
+import { testOwner } from "../helpers/owner";
 
 const MiB = 1024 * 1024;
 
 async function checked(news: CgroupInputs): Promise<CgroupInputs> {
-  const r = await provider.check!({} as CgroupInputs, news);
+  const r = await provider.check!({} as CgroupInputs, { __owner: testOwner(news.resourceName ?? ""), ...news });
   assert.deepEqual(r.failures, []);
   return r.inputs!;
 }
