@@ -6,7 +6,7 @@ import type { CgroupLimits } from "../../../src/cgroup/spec";
 import { containerDeviceRules } from "../../../src/runtime/specgen/devices";
 import type { ContainerInputs } from "./containerInputs";
 
-export function containerLimits(inputs: ContainerInputs): CgroupLimits {
+export function containerLimits(inputs: Pick<ContainerInputs, "limits" | "devices">): CgroupLimits {
   const declared = (inputs.limits ?? {}) as CgroupLimits;
   return { ...declared, devices: [...containerDeviceRules(inputs.devices ?? undefined), ...(declared.devices ?? [])] };
 }
