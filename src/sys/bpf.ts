@@ -92,7 +92,8 @@ export function loadProgram(type: number, insns: readonly BpfInsn[], license: st
     const text = log.subarray(0, Math.max(0, log.indexOf(0))).toString("utf8").trim();
     throw text === "" || !(err instanceof SysError) ? err : err.withContext(`the verifier refused program ${name}: ${text.split("\n").slice(-3).join(" | ")}`);
   } finally {
-    // The kernel has copied what it needs: keep the buffers alive until here.
+    // attr holds only their addresses: keep the buffers referenced until the call has returned, or a
+    // collection between address() and the call could free what the kernel is about to read.
     void code.length, void lic.length;
   }
 }
