@@ -3,7 +3,7 @@
 // default and drops every exception, any other rule adds access to (or takes it from) the exception
 // of exactly its type and numbers. Both versions enforce the resulting policy, so a rule list means
 // the same on v1 (devices.list) and v2 (the BPF program built from it), as runc's emulator does.
-import { ValidationError } from "../sys/errors";
+import { CorruptFileError, ValidationError } from "../sys/errors";
 import { checkKeys, fieldName } from "./fields";
 import { describe, parseIntIn } from "./units";
 
@@ -178,13 +178,18 @@ export function parseException(line: string, where: string): PolicyException | u
   return { type: m[1] as "b" | "c", major: n(m[2]), minor: n(m[3]), access: canonicalAccess(m[4], where) };
 }
 
-/** The policy a v1 devices.list describes (each line is an allowed exception; "a *:* rwm" = allow all). */
-export function policyFromList(text: string, where: string): DevicePolicy {
+/** The policy a v1 devices.list at `path` describes (each line an allowed exception; "a *:* rwm" = allow all). */
+export function policyFromList(text: string, path: string): DevicePolicy {
   const b = new PolicyBuilder();
   for (const line of text.split("\n")) {
     if (line.trim() === "") continue;
-    const e = parseException(line, where);
-    b.apply(e === undefined ? { allow: true, type: "a", major: ANY, minor: ANY, access: "rwm" } : { allow: true, ...e }, where);
+    let e: PolicyException | undefined;
+    try {
+      e = parseException(line, path);
+    } catch (err) {
+      throw new CorruptFileError(path, `unexpected line "${line}"`, { cause: err });
+    }
+    b.apply(e === undefined ? { allow: true, type: "a", major: ANY, minor: ANY, access: "rwm" } : { allow: true, ...e }, path);
   }
   return b.policy();
 }
