@@ -16,6 +16,7 @@ import {
   BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI, BPF_PROG_TYPE_CGROUP_DEVICE, attachProgram, detachProgram, loadProgram,
   openCgroupDir, programFdById, programInfo, queryPrograms, withFd,
 } from "../../src/sys/bpf";
+import { SysError } from "../../src/sys/errors";
 import { needsRoot, testPrefix } from "../../fixtures/prefix";
 import { spawnWaiting } from "./children";
 
@@ -105,6 +106,13 @@ test("v1: `echo a > devices.allow` is drift, named by read, and apply puts the p
   driver.apply(name, LIMITS);
   assert.deepEqual(driver.read(name).devices, WANT);
   assertDockerPolicy(await probe(t, name));
+});
+
+test("v1: a cgroup with nested cgroups cannot change its devices default: the error says so", { skip: skip || (route !== "v1" && "devices live in cgroup v2 on this host") }, (t) => {
+  const name = scratch(t, "dev-nested");
+  t.after(() => driver.delete(`${name}/child`));
+  driver.create(`${name}/child`);
+  assert.throws(() => driver.apply(name, LIMITS), (e: unknown) => e instanceof SysError && e.code === "EINVAL" && /cannot change: declare its device rules before anything is nested/.test(e.message));
 });
 
 /** The programs attached to a cgroup directory, by name. */

@@ -67,6 +67,10 @@ export const devicesV1: Controller<typeof devicesLimits> = {
       } catch (err) {
         // A child may never be given more than its parent has.
         if (err instanceof SysError && err.code === "EPERM" && file === ALLOW) throw err.withContext(`allow "${rule}": the parent cgroup does not allow it`);
+        // The kernel resets a cgroup's default ("a") only while it has no child cgroups.
+        if (err instanceof SysError && err.code === "EINVAL" && rule === "a") {
+          throw err.withContext("the devices default of a cgroup with nested cgroups cannot change: declare its device rules before anything is nested in it, or replace it");
+        }
         throw err;
       }
     }
