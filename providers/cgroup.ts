@@ -8,7 +8,7 @@ import { stableProvider } from "./stableProvider";
 const provider = stableProvider("cgroup");
 
 /**
- * One optional input per limit group (memory, cpu, cpuset, pids, io: see each group's declared type in
+ * One optional input per limit group (memory, cpu, cpuset, pids, io, devices: see each group's declared type in
  * src/cgroup/v2/<group>.ts), so a new controller needs no line here.
  */
 export type CgroupLimitArgs = { [G in keyof CgroupLimits]?: pulumi.Input<NonNullable<CgroupLimits[G]>> };

@@ -6,13 +6,13 @@ import type { CgroupLimits, NormalizedLimits } from "../src/cgroup/spec";
 import type { NamespaceType } from "../src/ns/types";
 import { BusyboxRootfs } from "./busyboxRootfs";
 import type { Cgroup } from "./cgroup";
-import type { ContainerCapabilities, ContainerMount, ContainerRlimit } from "./impl/v1/containerInputs";
+import type { ContainerCapabilities, ContainerDevice, ContainerMount, ContainerRlimit } from "./impl/v1/containerInputs";
 import type { Namespace } from "./namespace";
 import { SeccompProfile } from "./seccompProfile";
 import { OWNER_KEY, ownerInput } from "./owner";
 import { stableProvider } from "./stableProvider";
 
-export type { ContainerCapabilities, ContainerMount, ContainerRlimit } from "./impl/v1/containerInputs";
+export type { ContainerCapabilities, ContainerDevice, ContainerMount, ContainerRlimit } from "./impl/v1/containerInputs";
 
 const provider = stableProvider("container");
 
@@ -53,6 +53,10 @@ export interface ContainerArgs {
   mounts?: pulumi.Input<pulumi.Input<ContainerMount>[]>;
   /** Mount the root filesystem read-only. */
   readonlyRootfs?: pulumi.Input<boolean>;
+  /** Host devices passed in: each node is created in the container and allowed in its cgroup, e.g.
+   *  [{ path: "/dev/fuse" }] or { path: "/dev/sdb", permissions: "r", containerPath: "/dev/disk0" }.
+   *  Every other device stays denied (Docker's default device policy). */
+  devices?: pulumi.Input<pulumi.Input<ContainerDevice>[]>;
   /** Resource limits by name: { nofile: 1024 } or { nofile: { soft: 1024, hard: 4096 } }. */
   rlimits?: pulumi.Input<Record<string, pulumi.Input<ContainerRlimit>>>;
   /** "no" (default), "always", "on-failure" or "on-failure:N"; changed in place. */

@@ -72,6 +72,11 @@ export interface Controller<G extends LimitGroup | undefined = LimitGroup | unde
   /** The limit group it writes. */
   readonly limits: G;
   /**
+   * v2 only: part of every cgroup2 hierarchy rather than a controller listed in cgroup.controllers
+   * and enabled in cgroup.subtree_control (device filtering is a BPF program attached to the cgroup).
+   */
+  readonly builtIn?: boolean;
+  /**
    * Converts validated limits of its group into what this version stores (e.g. weight -> shares on
    * v1), throwing UnsupportedError/ValidationError for what the version cannot express. Default: as given.
    */

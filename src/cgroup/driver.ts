@@ -112,7 +112,8 @@ class Driver implements CgroupDriver {
     const v1 = layout.mode === "v2" ? undefined : new V1Manager(layout.v1Mounts);
     const v1Groups = new Set(v1?.controllers.map((c) => c.limits?.name));
     // A group goes to v2 only where no v1 hierarchy holds it (hybrid hosts keep their limits in v1).
-    const v2Owned: AnyController[] = V2_CONTROLLERS.filter((c) => layout.v2Controllers.includes(c.name) && !v1Groups.has(c.limits.name));
+    const offered = (c: AnyController): boolean => (c.builtIn === true && layout.unifiedMount !== undefined) || layout.v2Controllers.includes(c.name);
+    const v2Owned: AnyController[] = V2_CONTROLLERS.filter((c) => offered(c) && !v1Groups.has(c.limits.name));
     if (v1 !== undefined) this.v1 = v1;
     if (layout.unifiedMount !== undefined) this.v2 = new V2Manager(layout.unifiedMount, v2Owned);
     const core = this.v2 ?? this.v1;

@@ -11,8 +11,8 @@ const OWNER_XATTR = "trusted.hostform.owner";
 /** The owner recorded on the first of `dirs` that has one; undefined when none has. */
 export function readOwnerRecord(dirs: readonly string[]): Owner | undefined {
   for (const dir of dirs) {
-    const text = getXattr(dir, OWNER_XATTR);
-    if (text !== undefined) return parseOwner(text);
+    const value = getXattr(dir, OWNER_XATTR);
+    if (value !== undefined) return parseOwner(value.toString("utf8"));
   }
   return undefined;
 }

@@ -5,6 +5,7 @@ import { isAbsolute } from "node:path";
 import { ValidationError } from "../sys/errors";
 import { CAPABILITIES, RLIMITS } from "../sys/constants";
 import { OCI_NAMESPACE_TYPES, isOciNamespaceType, type OciNamespaceType } from "../sys/namespaces";
+import { validateDeviceSpecs, type DeviceSpec } from "./specDevices";
 
 /** process.user */
 /**
@@ -79,6 +80,8 @@ export interface LinuxSpec {
   cgroupsPath?: string;
   /** linux.resources; applied by src/cgroup, opaque here. */
   resources?: unknown;
+  /** Device nodes created in the container (allowed only by resources.devices, as in runc). */
+  devices?: DeviceSpec[];
 }
 
 /** The internal container spec: an OCI runtime-spec config.json restricted to what hostform implements. */
@@ -244,10 +247,9 @@ export function validateMount(v: unknown, f: string): MountSpec {
 
 function validateLinux(v: unknown): LinuxSpec {
   if (!isObject(v)) throw new ValidationError("linux", "must be an object");
-  rejectUnknown(v, "linux", ["namespaces", "maskedPaths", "readonlyPaths", "sysctl", "seccomp", "cgroupsPath", "resources", "rootfsPropagation"], {
+  rejectUnknown(v, "linux", ["namespaces", "maskedPaths", "readonlyPaths", "sysctl", "seccomp", "cgroupsPath", "resources", "rootfsPropagation", "devices"], {
     uidMappings: "user namespaces are not supported (Node cannot create one)",
     gidMappings: "user namespaces are not supported (Node cannot create one)",
-    devices: "extra device nodes are not supported yet",
     mountLabel: "SELinux is not supported",
     intelRdt: "is not supported",
     personality: "is not supported yet",
@@ -304,6 +306,7 @@ function validateLinux(v: unknown): LinuxSpec {
   if (v.seccomp !== undefined) out.seccomp = v.seccomp;
   if (v.cgroupsPath !== undefined) out.cgroupsPath = requireString(v.cgroupsPath, "linux.cgroupsPath");
   if (v.resources !== undefined) out.resources = v.resources;
+  if (v.devices !== undefined && v.devices !== null) out.devices = validateDeviceSpecs(v.devices);
   return out;
 }
 

@@ -155,6 +155,7 @@ interface SyscallNumbers {
   pidfd_send_signal: number;
   pidfd_getfd: number;
   gettid: number;
+  bpf: number;
 }
 
 const X86_64: SyscallNumbers = {
@@ -169,6 +170,7 @@ const X86_64: SyscallNumbers = {
   pidfd_send_signal: 424,
   pidfd_getfd: 438,
   gettid: 186,
+  bpf: 321,
 };
 
 // aarch64 uses the generic (asm-generic/unistd.h) table.
@@ -184,6 +186,7 @@ const AARCH64: SyscallNumbers = {
   pidfd_send_signal: 424,
   pidfd_getfd: 438,
   gettid: 178,
+  bpf: 280,
 };
 
 export const SYS: SyscallNumbers = process.arch === "arm64" ? AARCH64 : X86_64;

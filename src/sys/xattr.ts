@@ -1,32 +1,51 @@
-// Extended attributes of a path (lsetxattr/lgetxattr); Node has no API for them.
-import { checkCall, lastErrno, libc } from "./ffi";
-import { errnoNumber, SysError } from "./errors";
+// Extended attributes of a path (lgetxattr/lsetxattr/lremovexattr; Node has no API for them). hostform
+// keeps small records beside kernel objects that cannot hold one themselves, in trusted.* attributes,
+// which only CAP_SYS_ADMIN can read or write: the owner of a cgroup directory, the device filter
+// attached to a cgroup v2 directory.
+import { checkCall, libc } from "./ffi";
+import { SysError } from "./errors";
 
 type Fn = (...args: unknown[]) => number;
-let fns: { set: Fn; get: Fn } | undefined;
 
-function bound(): { set: Fn; get: Fn } {
+let fns: { get: Fn; set: Fn; remove: Fn } | undefined;
+
+function b(): { get: Fn; set: Fn; remove: Fn } {
   fns ??= {
-    set: libc().func("int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)") as Fn,
-    get: libc().func("long lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)") as Fn,
+    get: libc().func("long lgetxattr(const char *path, const char *name, _Out_ uint8_t *value, size_t size)") as Fn,
+    set: libc().func("int lsetxattr(const char *path, const char *name, const uint8_t *value, size_t size, int flags)") as Fn,
+    remove: libc().func("int lremovexattr(const char *path, const char *name)") as Fn,
   };
   return fns;
 }
 
-/** Sets attribute `name` of `path` to `value` (created or replaced). */
-export function setXattr(path: string, name: string, value: string): void {
-  const buf = Buffer.from(value, "utf8");
-  checkCall(bound().set(path, name, buf, buf.length, 0), `lsetxattr ${name}`, path);
+const ENODATA = 61;
+
+/** The attribute's value, or undefined when the path has no such attribute. */
+export function getXattr(path: string, name: string): Buffer | undefined {
+  for (let size = 4096; ; size *= 4) {
+    const buf = Buffer.alloc(size);
+    try {
+      const n = checkCall(b().get(path, name, buf, size), "lgetxattr", `${path} (${name})`);
+      return buf.subarray(0, n);
+    } catch (err) {
+      if (err instanceof SysError && err.errno === ENODATA) return undefined;
+      if (err instanceof SysError && err.code === "ERANGE" && size < 1 << 20) continue;
+      throw err;
+    }
+  }
 }
 
-/** The attribute's value; undefined when the path has no such attribute. */
-export function getXattr(path: string, name: string, maxBytes = 4096): string | undefined {
-  const buf = Buffer.alloc(maxBytes);
-  const n = Number(bound().get(path, name, buf, buf.length));
-  if (n < 0) {
-    const errno = lastErrno();
-    if (errno === errnoNumber("ENODATA")) return undefined;
-    throw new SysError(`lgetxattr ${name}`, errno, path);
+/** Sets the attribute (created or replaced); a string is stored as UTF-8. */
+export function setXattr(path: string, name: string, value: Buffer | string): void {
+  const buf = typeof value === "string" ? Buffer.from(value, "utf8") : value;
+  checkCall(b().set(path, name, buf, buf.length, 0), "lsetxattr", `${path} (${name})`);
+}
+
+/** Removes the attribute; one that is not there is no error. */
+export function removeXattr(path: string, name: string): void {
+  try {
+    checkCall(b().remove(path, name), "lremovexattr", `${path} (${name})`);
+  } catch (err) {
+    if (!(err instanceof SysError && err.errno === ENODATA)) throw err;
   }
-  return buf.subarray(0, n).toString("utf8");
 }

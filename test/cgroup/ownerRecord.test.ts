@@ -21,7 +21,7 @@ test("setOwner records the owner in every hierarchy; owner reads it; it goes wit
     const p = driver.paths(name);
     const dirs = [...new Set([...(p.v2 !== undefined ? [p.v2] : []), ...Object.values(p.v1)])];
     assert.ok(dirs.length > 0);
-    for (const dir of dirs) assert.deepEqual(JSON.parse(getXattr(dir, "trusted.hostform.owner") ?? "null"), OWNER, dir);
+    for (const dir of dirs) assert.deepEqual(JSON.parse(getXattr(dir, "trusted.hostform.owner")?.toString("utf8") ?? "null"), OWNER, dir);
     // An import's takeover replaces it.
     const other = { ...OWNER, stack: "hostform-test/other" };
     driver.setOwner(name, other);

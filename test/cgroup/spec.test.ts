@@ -160,5 +160,5 @@ test("every controller of both versions writes a group the registry knows, and e
   const names = new Set(LIMIT_GROUP_DEFS.map((g) => g.name));
   for (const c of [...V1_CONTROLLERS, ...V2_CONTROLLERS]) if (c.limits !== undefined) assert.ok(names.has(c.limits.name), `${c.name} writes ${c.limits.name}`);
   for (const g of LIMIT_GROUPS) assert.ok(V2_CONTROLLERS.some((c) => c.limits.name === g), `${g} has a v2 controller`);
-  assert.deepEqual([...LIMIT_GROUPS].sort(), ["cpu", "cpuset", "io", "memory", "pids"]);
+  assert.deepEqual([...LIMIT_GROUPS].sort(), ["cpu", "cpuset", "devices", "io", "memory", "pids"]);
 });

@@ -14,6 +14,7 @@ import { isSameProcess } from "../../src/runtime/state";
 import { isMountPoint } from "../../src/ns/pin";
 import { MNT_DETACH } from "../../src/sys/constants";
 import { umount2 } from "../../src/sys/libc";
+import { BPF_CGROUP_DEVICE, detachProgram, openCgroupDir, programFdById, queryPrograms, withFd } from "../../src/sys/bpf";
 import { needsRoot, testPrefix } from "../../fixtures/prefix";
 import { REPO, events, hostform, prepareExample, type ExampleRun } from "./exampleRun";
 
@@ -75,10 +76,17 @@ async function up(run: ExampleRun, what: string, json = true): Promise<string> {
   return r.out;
 }
 
-async function drift(run: ExampleRun): Promise<{ code: number | null; drifts: Array<{ urn: string; status: string; changes: Array<{ key: string }> }>; out: string }> {
+async function drift(run: ExampleRun): Promise<{ code: number | null; drifts: Array<{ urn: string; status: string; changes: Array<{ key: string; new?: unknown }> }>; out: string }> {
   const r = await hostform(run, "drift", "--exit-code", "--json");
-  const drifts = events(r.out).filter((e) => e.type === "drift" && e.status !== "in-sync") as unknown as Array<{ urn: string; status: string; changes: Array<{ key: string }> }>;
+  const drifts = events(r.out).filter((e) => e.type === "drift" && e.status !== "in-sync") as unknown as Array<{ urn: string; status: string; changes: Array<{ key: string; new?: unknown }> }>;
   return { code: r.code, drifts, out: r.out };
+}
+
+/** Detaches every device filter of a cgroup v2 directory, as `bpftool cgroup detach` would. */
+function detachDeviceFilters(dir: string): void {
+  withFd(openCgroupDir(dir), (cg) => {
+    for (const id of queryPrograms(cg, BPF_CGROUP_DEVICE, dir)) withFd(programFdById(id), (p) => detachProgram(cg, p, BPF_CGROUP_DEVICE, dir));
+  });
 }
 
 async function destroyLeavesNothing(run: ExampleRun, before: PsEntry[]): Promise<void> {
@@ -131,7 +139,7 @@ test("examples resolve \"hostform\" to the repository's package", () => {
   }
 });
 
-test("quickstart: up, ps, drift clean, rewritten limit and killed process are drift, up repairs, destroy leaves nothing", { skip: needsRoot, timeout: EXAMPLE_TIMEOUT_MS }, async () => {
+test("quickstart: up, ps, drift clean, rewritten limit, killed process and loosened device rule are drift, up repairs, destroy leaves nothing", { skip: needsRoot, timeout: EXAMPLE_TIMEOUT_MS }, async () => {
   const run = prepareExample("quickstart", base, `${prefix}-qs`, runDir);
   await up(run, "up");
   const running = await ps(run);
@@ -163,6 +171,17 @@ test("quickstart: up, ps, drift clean, rewritten limit and killed process are dr
   assert.equal(driver.read(c.cgroup).memory?.max, 32 * 1024 * 1024);
   d = await drift(run);
   assert.equal(d.code, 0, d.out);
+
+  // A device rule loosened behind hostform's back: every device allowed (v1) or the filter detached (v2).
+  if (driver.routes.devices === "v1") writeFileSync(join(driver.paths(c.cgroup).v1.devices!, "devices.allow"), "a");
+  else detachDeviceFilters(driver.paths(c.cgroup).v2!);
+  d = await drift(run);
+  assert.equal(d.code, 2, d.out);
+  const loosened = d.drifts[0]!.changes.find((x) => x.key === "liveLimits");
+  assert.deepEqual((loosened?.new as { devices?: unknown } | undefined)?.devices, { default: "allow", exceptions: [] }, d.out);
+  await up(run, "repair devices");
+  assert.equal(driver.read(c.cgroup).devices?.default, "deny");
+  assert.equal((await drift(run)).code, 0);
 
   await destroyLeavesNothing(run, [...running, ...repaired]);
 });

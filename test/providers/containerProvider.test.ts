@@ -21,6 +21,9 @@ import { appletList, buildBusyboxRootfs, findBusybox } from "../../providers/roo
 import { provider, type ContainerInputs, type ContainerOutputs } from "../../providers/impl/v1/container";
 import { needsRoot, testPrefix } from "../../fixtures/prefix";
 import { testOwner } from "../helpers/owner";
+import { devicePolicyOf } from "../../src/cgroup/devicePolicy";
+import { defaultDeviceRules } from "../../src/runtime/deviceRules";
+import { BPF_CGROUP_DEVICE, detachProgram, openCgroupDir, programFdById, queryPrograms, withFd } from "../../src/sys/bpf";
 
 const prefix = testPrefix("ctr");
 const dir = join(tmpdir(), prefix);
@@ -29,6 +32,8 @@ const rootfs = join(dir, "rootfs");
 // Before the provider makes its client: every container and the supervisor live in this run dir.
 process.env.HOSTFORM_RUN_DIR = runDir;
 const driver = openCgroupDriver();
+/** Every Container's device policy: deny all, then Docker's list (runc's default rules). */
+const DEVICE_POLICY = devicePolicyOf(defaultDeviceRules(), "devices");
 const made = new Set<ContainerOutputs>();
 
 if (!needsRoot) {
@@ -72,7 +77,7 @@ test("create runs it in its cgroup with the default filter; read and diff see it
   assert.ok(outs.pid > 0);
   assert.equal(outs.inCgroup, true);
   assert.equal(outs.seccompMode, "filter");
-  assert.deepEqual(outs.liveLimits, { memory: { max: 64 * 1024 * 1024 }, pids: { max: 32 } });
+  assert.deepEqual(outs.liveLimits, { memory: { max: 64 * 1024 * 1024 }, pids: { max: 32 }, devices: DEVICE_POLICY });
   assert.ok(outs.namespaces.net !== undefined && outs.namespaces.pid !== undefined);
   const read = await provider.read!(outs.containerId, outs);
   assert.equal(read.id, outs.containerId);
@@ -88,18 +93,41 @@ test("a limit rewritten in cgroupfs is read back, diffs as an in-place update an
   const pidsDir = driver.paths(outs.cgroupName).v1.pids ?? driver.paths(outs.cgroupName).v2!;
   writeFileSync(join(pidsDir, "pids.max"), "9");
   const read = await provider.read!(outs.containerId, outs);
-  assert.deepEqual(read.props!.liveLimits, { pids: { max: 9 } });
+  assert.deepEqual(read.props!.liveLimits, { pids: { max: 9 }, devices: DEVICE_POLICY });
   const d = await provider.diff!(outs.containerId, read.props!, inputs);
   assert.equal(d.changes, true);
   assert.equal(d.replaces, undefined);
   const u = await provider.update!(outs.containerId, read.props!, inputs);
-  assert.deepEqual(u.outs!.liveLimits, { pids: { max: 32 } });
+  assert.deepEqual(u.outs!.liveLimits, { pids: { max: 32 }, devices: DEVICE_POLICY });
   assert.equal(u.outs!.pid, outs.pid, "an in-place update keeps the process");
   // A declared change is written live too.
   const changed = { ...inputs, limits: { pids: { max: 40 } } };
   const u2 = await provider.update!(outs.containerId, u.outs!, changed);
-  assert.deepEqual(u2.outs!.liveLimits, { pids: { max: 40 } });
+  assert.deepEqual(u2.outs!.liveLimits, { pids: { max: 40 }, devices: DEVICE_POLICY });
   assert.equal(u2.outs!.pid, outs.pid);
+});
+
+test("a device rule loosened out of band is read back, diffs as an in-place update and is repaired", { skip: needsRoot }, async () => {
+  const { inputs, outs } = await create("devices");
+  const paths = driver.paths(outs.cgroupName);
+  if (driver.routes.devices === "v1") {
+    writeFileSync(join(paths.v1.devices!, "devices.allow"), "a");
+  } else {
+    // v2: our filter detached, as `bpftool cgroup detach` would.
+    const dir = paths.v2!;
+    withFd(openCgroupDir(dir), (cg) => {
+      for (const id of queryPrograms(cg, BPF_CGROUP_DEVICE, dir)) withFd(programFdById(id), (p) => detachProgram(cg, p, BPF_CGROUP_DEVICE, dir));
+    });
+  }
+  const read = await provider.read!(outs.containerId, outs);
+  assert.deepEqual(read.props!.liveLimits, { devices: { default: "allow", exceptions: [] } });
+  const d = await provider.diff!(outs.containerId, read.props!, inputs);
+  assert.equal(d.changes, true);
+  assert.equal(d.replaces, undefined);
+  const u = await provider.update!(outs.containerId, read.props!, inputs);
+  assert.deepEqual(u.outs!.liveLimits, { devices: DEVICE_POLICY });
+  assert.equal(u.outs!.pid, outs.pid, "an in-place update keeps the process");
+  assert.equal((await provider.diff!(outs.containerId, u.outs!, inputs)).changes, false);
 });
 
 test("a killed container reads as stopped; update runs it again", { skip: needsRoot }, async () => {
@@ -131,7 +159,7 @@ test("a deleted cgroup is reported and made again by update", { skip: needsRoot 
   const u = await provider.update!(outs.containerId, read.props!, inputs);
   assert.equal(u.outs!.status, "running");
   assert.equal(u.outs!.inCgroup, true);
-  assert.deepEqual(u.outs!.liveLimits, { memory: { max: 48 * 1024 * 1024 } });
+  assert.deepEqual(u.outs!.liveLimits, { memory: { max: 48 * 1024 * 1024 }, devices: DEVICE_POLICY });
 });
 
 test("restart policy and stop settings change in place; the restarted container follows the new policy", { skip: needsRoot }, async () => {

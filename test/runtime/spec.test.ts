@@ -48,7 +48,9 @@ test("unsupported and bad fields are named, never ignored", () => {
   };
   rejects(withLinux({ uidMappings: [] }), "linux.uidMappings", /user namespaces are not supported/);
   rejects(withLinux({ sysctl: { "kernel.panic": "1" } }), "linux.sysctl.kernel.panic", /not a namespaced sysctl/);
-  rejects(withLinux({ devices: [] }), "linux.devices", /not supported yet/);
+  // linux.devices is supported now: a bad entry is named by its field.
+  rejects(withLinux({ devices: [{ path: "dev/fuse", type: "c", major: 10, minor: 229 }] }), "linux.devices[0].path", /not an absolute path/);
+  rejects(withLinux({ devices: [{ path: "/dev/fuse", type: "x", major: 10, minor: 229 }] }), "linux.devices[0].type", /not a device type/);
   const s = base();
   (s.process as Record<string, unknown>).apparmorProfile = "x";
   rejects(s, "process.apparmorProfile", /AppArmor/);

@@ -98,8 +98,13 @@ export class DefaultContainers {
   }
 
   /** Runs a container to completion (default limits), then removes its cgroup. */
-  async run(args: string[], limits?: CgroupLimits): Promise<RunResult> {
-    const s = await this.start(this.spec(args), limits);
+  run(args: string[], limits?: CgroupLimits): Promise<RunResult> {
+    return this.runSpec(this.spec(args), limits);
+  }
+
+  /** Runs a container of the given spec to completion, then removes its cgroup. */
+  async runSpec(spec: ContainerSpec, limits?: CgroupLimits): Promise<RunResult> {
+    const s = await this.start(spec, limits);
     try {
       const exit = await s.container.exited;
       return { ...exit, stdout: readFileSync(s.stdoutFile, "utf8"), stderr: readFileSync(s.stderrFile, "utf8") };

@@ -19,6 +19,7 @@ import { importedInputs } from "./containerImport";
 import type { ContainerInputs, ContainerOutputs } from "./containerInputs";
 import { joinedNamespacesMatch, namespaceInodes, seccompModeOf } from "./containerLive";
 import { declaredPolicies, policiesDiffer, rewritePolicies } from "./containerPolicy";
+import { containerLimits } from "./containerDevices";
 import { seccompChoice } from "./containerSeccomp";
 import { asConfigError } from "../../../src/runtime/specgen/generate";
 import { SPEC_DIGEST_ANNOTATION, buildSpec, specDigest, validatePolicies } from "./containerSpec";
@@ -31,7 +32,7 @@ export type { ContainerInputs, ContainerOutputs } from "./containerInputs";
 /** Inputs whose change makes a new container (a process cannot change these while it runs). */
 export const REPLACE_KEYS = [
   "name", "rootfs", "command", "args", "env", "cwd", "user", "hostname", "namespaceName", "namespacePaths", "namespaceInodes",
-  "cgroupParent", "seccomp", "seccompDigest", "capabilities", "mounts", "readonlyRootfs", "rlimits",
+  "cgroupParent", "seccomp", "seccompDigest", "capabilities", "mounts", "readonlyRootfs", "rlimits", "devices",
 ] as const;
 
 /** Inputs written live into the running container (cgroup files, supervisor state). */
@@ -52,7 +53,7 @@ function client(): RuntimeClient {
 }
 
 function limitsOf(inputs: ContainerInputs): CgroupLimits {
-  return (inputs.limits ?? {}) as CgroupLimits;
+  return containerLimits(inputs);
 }
 
 /** The container's cgroup name under hostform's parent. */

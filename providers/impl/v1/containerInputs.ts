@@ -6,7 +6,7 @@ import type { NamespaceType } from "../../../src/ns/types";
 import type { ContainerConfig } from "../../../src/runtime/specgen/config";
 import type { NamedInputs } from "./autoname";
 
-export type { ContainerCapabilities, ContainerMount, ContainerRlimit } from "../../../src/runtime/specgen/config";
+export type { ContainerCapabilities, ContainerDevice, ContainerMount, ContainerRlimit } from "../../../src/runtime/specgen/config";
 
 /** How the container is filtered: Docker's default, none, or a SeccompProfile's compiled profile. */
 export type ContainerSeccompChoice = "default" | "unconfined" | "profile";

@@ -12,15 +12,16 @@ import { blkioV1 } from "./blkio";
 import { cpuV1 } from "./cpu";
 import { cpuacctV1 } from "./cpuacct";
 import { cpusetV1 } from "./cpuset";
+import { devicesV1 } from "./devices";
 import { freezerState, freezerV1, setFreezerState } from "./freezer";
 import { memoryV1 } from "./memory";
 import { pidsV1 } from "./pids";
 
 /** Every v1 controller hostform manages, in the order limits are applied. A new controller is one line here. */
-export const V1_CONTROLLERS = [cpusetV1, cpuV1, cpuacctV1, memoryV1, pidsV1, blkioV1, freezerV1] as const;
+export const V1_CONTROLLERS = [cpusetV1, cpuV1, cpuacctV1, memoryV1, pidsV1, blkioV1, devicesV1, freezerV1] as const;
 
 /** Hierarchies preferred for listing processes: any would do, these always exist when mounted. */
-const PROCS_ORDER = ["freezer", "pids", "memory", "cpu", "cpuacct", "cpuset", "blkio"];
+const PROCS_ORDER = ["freezer", "pids", "memory", "cpu", "cpuacct", "cpuset", "blkio", "devices"];
 
 /** A controller this host mounts, with its hierarchy's mount point. */
 interface Mounted {

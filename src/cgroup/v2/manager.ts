@@ -11,12 +11,13 @@ import type { NormalizedLimits } from "../spec";
 import { cgroupDir, makeCgroupPath, removeCgroupTree, subtreeDeepestFirst, waitFor } from "../tree";
 import { cpuV2 } from "./cpu";
 import { cpusetV2 } from "./cpuset";
+import { devicesV2 } from "./devices";
 import { ioV2 } from "./io";
 import { memoryV2 } from "./memory";
 import { pidsV2 } from "./pids";
 
 /** Every v2 controller hostform writes, in the order limits are applied. A new controller is one line here. */
-export const V2_CONTROLLERS = [cpusetV2, cpuV2, memoryV2, pidsV2, ioV2] as const;
+export const V2_CONTROLLERS = [cpusetV2, cpuV2, memoryV2, pidsV2, ioV2, devicesV2] as const;
 
 /** Manages hostform's cgroups in one cgroup2 hierarchy mounted at `mount`. */
 export class V2Manager {
@@ -45,7 +46,7 @@ export class V2Manager {
    * hostform-owned directories are written. Returns the directories it created.
    */
   ensure(segments: string[]): string[] {
-    const wanted = this.controllers.map((c) => c.name);
+    const wanted = this.controllers.filter((c) => c.builtIn !== true).map((c) => c.name);
     if (wanted.length > 0) this.enable(this.mount, wanted);
     const leaf = this.dir(segments);
     return makeCgroupPath(this.mount, segments, (dir) => {

@@ -66,7 +66,7 @@ async function createFromBundle(client: RuntimeClient, id: string, values: { bun
   const bundle = resolve(values.bundle ?? ".");
   const raw = readBundle(bundle);
   const spec = validateSpec(raw);
-  // "devices" is runc's device cgroup allow-list; hostform creates no device nodes beyond the defaults, so an allow-list that only denies is harmless.
+  // linux.resources.devices is not a limit group's object: the runtime reads it from the spec and adds runc's default rules after it (src/runtime/deviceRules.ts).
   // src/cgroup (22 modules, ~15 ms) is loaded only for a bundle that sets resources: a short-lived command pays for what it uses.
   const limits = spec.linux?.resources === undefined ? undefined : (await import("../../cgroup/spec.js")).limitsFromOci(spec.linux.resources, "linux.resources", ["devices"]);
   // RuntimeClient would fill in Docker's default profile; an OCI runtime must not add a filter.

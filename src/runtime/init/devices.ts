@@ -1,10 +1,13 @@
 // /dev inside the container: the device nodes every OCI runtime creates on a /dev tmpfs, their
-// usual symlinks, and recognising a real null device (masked paths and ignored stdio use it).
-import { closeSync, constants as fsConstants, existsSync, fstatSync, lstatSync, openSync, symlinkSync } from "node:fs";
-import { join } from "node:path";
+// usual symlinks, the spec's linux.devices, and recognising a real null device (masked paths and
+// ignored stdio use it).
+import { chmodSync, chownSync, closeSync, constants as fsConstants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, symlinkSync } from "node:fs";
+import { dirname, join } from "node:path";
 import * as libc from "../../sys/libc";
-import { hasCode } from "../../sys/errors";
+import { MS_BIND } from "../../sys/constants";
+import { SysError, hasCode } from "../../sys/errors";
 import { resolveInRoot } from "../rootPath";
+import type { DeviceSpec } from "../specDevices";
 
 /** The OCI default devices: name, major, minor. */
 const DEVICES: ReadonlyArray<readonly [string, number, number]> = [
@@ -29,6 +32,40 @@ export function createDevices(rootfs: string): void {
       if (!hasCode(err, "EEXIST")) throw err;
     }
   }
+}
+
+const TYPE_BITS: Record<DeviceSpec["type"], number> = { c: fsConstants.S_IFCHR, u: fsConstants.S_IFCHR, b: fsConstants.S_IFBLK, p: fsConstants.S_IFIFO };
+
+/**
+ * Creates linux.devices in the rootfs as runc does: mknod with the spec's mode and owner; a node that
+ * exists is kept; where mknod is refused (EPERM: no CAP_MKNOD, or the device cgroup denies "m") the
+ * host's node of the same path is bind-mounted onto an empty file instead. /dev/ptmx is left to devpts.
+ */
+export function createSpecDevices(rootfs: string, devices: readonly DeviceSpec[]): void {
+  for (const d of devices) {
+    if (d.path === "/dev/ptmx") continue;
+    const dest = resolveInRoot(rootfs, d.path);
+    mkdirSync(dirname(dest), { recursive: true, mode: 0o755 });
+    const mode = (d.fileMode ?? 0o666) & 0o7777;
+    try {
+      libc.mknod(dest, TYPE_BITS[d.type] | mode, d.major, d.minor);
+    } catch (err) {
+      if (err instanceof SysError && err.code === "EEXIST") continue;
+      if (err instanceof SysError && err.code === "EPERM") {
+        bindHostNode(d.path, dest);
+        continue;
+      }
+      throw err;
+    }
+    // mknod's mode went through the umask.
+    chmodSync(dest, mode);
+    chownSync(dest, d.uid ?? 0, d.gid ?? 0);
+  }
+}
+
+function bindHostNode(hostPath: string, dest: string): void {
+  closeSync(openSync(dest, fsConstants.O_CREAT | fsConstants.O_WRONLY | fsConstants.O_NOFOLLOW, 0));
+  libc.mount(hostPath, dest, null, MS_BIND);
 }
 
 const NULL_MAJOR = 1;

@@ -2,7 +2,7 @@
 // mounts and /dev nodes inside it, then pivot_root into it with the host's root detached.
 import * as libc from "../../sys/libc";
 import { MNT_DETACH, MS_BIND, MS_PRIVATE, MS_REC } from "../../sys/constants";
-import { createDevices } from "./devices";
+import { createDevices, createSpecDevices } from "./devices";
 import { mountInRoot } from "./mounts";
 import { ownsCgroupNamespace } from "./namespaces";
 import { step } from "./steps";
@@ -17,6 +17,10 @@ export function buildRoot(spec: ContainerSpec): void {
   step("bind rootfs", () => libc.mount(rootfs, rootfs, null, MS_BIND | MS_REC));
   const ownCgroupNs = ownsCgroupNamespace(spec);
   for (const m of spec.mounts ?? []) step(`mount ${m.destination}`, () => mountInRoot(rootfs, m, ownCgroupNs));
+  // As runc: the spec's nodes first (one of a default's path replaces it), unless /dev is the host's bound in.
+  const devBound = spec.mounts?.some((m) => m.destination === "/dev" && (m.type === "bind" || (m.options ?? []).some((o) => o === "bind" || o === "rbind"))) === true;
+  const own = spec.linux?.devices ?? [];
+  if (own.length > 0 && !devBound) step("create linux.devices nodes", () => createSpecDevices(rootfs, own));
   if (spec.mounts?.some((m) => m.destination === "/dev") === true) step("create /dev nodes", () => createDevices(rootfs));
   step("pivot_root", () => {
     libc.chdir(rootfs);

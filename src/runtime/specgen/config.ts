@@ -34,6 +34,16 @@ export interface JoinedNamespaces {
   paths: Partial<Record<NamespaceType, string>>;
 }
 
+/** A host device passed into the container (Docker's --device). */
+export interface ContainerDevice {
+  /** The host's device node, e.g. "/dev/fuse". */
+  path: string;
+  /** What the container may do with it: letters of r, w, m (default "rwm"). */
+  permissions?: string;
+  /** Where it appears in the container (default: the same path). */
+  containerPath?: string;
+}
+
 /** Everything that makes the container's OCI spec. Optional fields get Docker's defaults. */
 export interface ContainerConfig {
   /** Absolute path of the root filesystem. */
@@ -54,4 +64,6 @@ export interface ContainerConfig {
   mounts?: ContainerMount[];
   readonlyRootfs?: boolean;
   namespace?: JoinedNamespaces;
+  /** Host devices created in the container and allowed in its cgroup. */
+  devices?: ContainerDevice[];
 }

@@ -11,6 +11,7 @@ import { LOOPBACK_ANNOTATION, validateSpec, type ContainerSpec } from "../spec";
 import { capabilitiesSpec } from "./capabilities";
 import type { ContainerConfig } from "./config";
 import { defaultSpec, type DefaultSpecOptions } from "./defaults";
+import { resolveDevices } from "./devices";
 import { withDeclaredMounts } from "./mounts";
 import { argsOf, cwdOf, envOf, rlimitsOf, userOf } from "./process";
 
@@ -33,6 +34,7 @@ const CONFIG_FIELD_OF: ReadonlyArray<[RegExp, string]> = [
   [/^root\.path/, "rootfs"],
   [/^hostname/, "hostname"],
   [/^linux\.namespaces/, "namespace"],
+  [/^linux\.devices/, "devices"],
 ];
 
 /**
@@ -84,6 +86,8 @@ export function generateSpec(config: ContainerConfig, options: GenerateOptions =
   const rlimits = rlimitsOf(config.rlimits);
   if (rlimits !== undefined) spec.process.rlimits = rlimits;
   spec.mounts = withDeclaredMounts(spec.mounts ?? [], config.mounts ?? undefined);
+  const devices = resolveDevices(config.devices);
+  if (devices.length > 0) spec.linux = { ...spec.linux, devices: devices.map((d) => d.node) };
   const namespaces = spec.linux?.namespaces ?? [];
   for (const [type, path] of joined) {
     const ns = namespaces.find((n) => n.type === ociNamespaceType(type));

@@ -5,6 +5,7 @@ import { ValidationError } from "../../sys/errors";
 import { parseSignal } from "../../sys/signals";
 import type { CgroupDriver } from "../../cgroup/driver";
 import type { CgroupLimits } from "../../cgroup/spec";
+import { ociDeviceRules } from "../deviceRules";
 import { checkProgram, checkRoot } from "../lifecycleChecks";
 import { DEFAULT_LOG_FILES, DEFAULT_LOG_MAX_BYTES } from "../logsFile";
 import { parseRestartPolicy, type RestartPolicy } from "../restartPolicy";
@@ -25,6 +26,7 @@ export interface CreatePlan {
   /** Name under hostform's parent; ownsCgroup says whether create makes it (and delete removes it). */
   cgroup: string;
   ownsCgroup: boolean;
+  /** With ownsCgroup: the requested limits, devices always included (runc's rules for the spec unless given). */
   limits?: CgroupLimits;
   /** Compiled seccomp filter; undefined for none. */
   seccompBpf?: Buffer;
@@ -49,9 +51,11 @@ export function checkCreate(id: string, input: unknown, o: CreateOptions, cgroup
   const ownsCgroup = o.cgroup === undefined;
   const cgroup = o.cgroup ?? id;
   if (!ownsCgroup && !cgroups.exists(cgroup)) throw new ValidationError("cgroup", `cgroup ${cgroup} does not exist under hostform's parent`, "create it first or omit it");
+  // A cgroup the runtime makes gets a device policy, as every runc container does.
+  const limits: CgroupLimits | undefined = ownsCgroup ? { ...o.limits, devices: o.limits?.devices ?? ociDeviceRules(spec) } : undefined;
   if (ownsCgroup) {
     if (cgroups.exists(cgroup)) throw new ValidationError("id", `cgroup hostform/${cgroup} already exists`, "delete the stale cgroup or pick another id");
-    cgroups.normalize(o.limits, "limits");
+    cgroups.normalize(limits, "limits");
   }
   let stdio: CreatePlan["stdio"] = "log";
   if (o.stdio?.kind === "client") {
@@ -60,7 +64,7 @@ export function checkCreate(id: string, input: unknown, o: CreateOptions, cgroup
     stdio = [0, 1, 2].map((fd) => `/proc/${pid}/fd/${fd}`);
   }
   const plan: CreatePlan = { id, spec, bundle, restartPolicy, stopSignal, stopTimeout, logMaxBytes, logFiles, cgroup, ownsCgroup, stdio };
-  if (ownsCgroup && o.limits !== undefined) plan.limits = o.limits;
+  if (limits !== undefined) plan.limits = limits;
   if (o.seccompBpf !== undefined && o.seccompBpf !== "none") plan.seccompBpf = Buffer.from(o.seccompBpf, "base64");
   return plan;
 }
