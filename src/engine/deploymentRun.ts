@@ -11,6 +11,7 @@ import type { StepOp } from "./planner";
 import type { ProgramRun } from "./programRun";
 import { startProviderHost, type ProviderHost } from "./providerHost";
 import type { SecretRedactor } from "./secretRedaction";
+import { containsSecret } from "./propertyValues";
 import { SnapshotJournal } from "./snapshotJournal";
 import { emptySnapshot } from "./state";
 import { readCheckpoint } from "./stateFile";
@@ -46,14 +47,23 @@ export class DeploymentRun {
     readonly dryRun: boolean,
     readonly redactor: SecretRedactor,
   ) {
-    const old = readCheckpoint(options.project.name, options.stack, options.stateDir) ?? emptySnapshot();
+    const old = readCheckpoint(options.project.name, options.stack, options.config.secrets, options.stateDir) ?? emptySnapshot();
     for (const r of old.resources) {
       redactor.learn(r.inputs);
       redactor.learn(r.outputs);
     }
-    const persist = { project: options.project.name, stack: options.stack, ...(options.stateDir !== undefined ? { dir: options.stateDir } : {}) };
+    const persist = { project: options.project.name, stack: options.stack, secrets: options.config.secrets, ...(options.stateDir !== undefined ? { dir: options.stateDir } : {}) };
     this.journal = new SnapshotJournal(old, dryRun ? undefined : persist);
     this.limiter = new Limiter(Math.max(1, options.parallel));
+  }
+
+  /**
+   * Called before a step records `props` (and before any provider call): a secret among them needs
+   * the stack's passphrase to be written, and a missing one fails the step while nothing is made.
+   */
+  requireSecretsWritable(props: unknown, additionalSecretOutputs: readonly string[] = []): void {
+    if (this.dryRun) return;
+    if (additionalSecretOutputs.length > 0 || containsSecret(props)) this.options.config.secrets.requireSealing();
   }
 
   emit(e: EngineEvent): void {

@@ -3,8 +3,10 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, re
 import { homedir } from "node:os";
 import { open, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { HostformError, SysError } from "../sys/errors";
-import { fromCheckpointValue, toCheckpointValue, type PropertyMap } from "./propertyValues";
+import { HostformError, SysError, withContext } from "../sys/errors";
+import type { PropertyMap } from "./propertyValues";
+import { fromCheckpointValue, toCheckpointValue } from "./secrets/checkpointValues";
+import type { SecretsProviders, SecretsReader, SecretsWriter } from "./secrets/stackSecrets";
 import { sortByDependencies, type PendingOperation, type ResourceState, type Snapshot } from "./state";
 
 /** Version written into manifests; the magic is derived from it as Pulumi does. */
@@ -26,6 +28,8 @@ export function checkpointPath(project: string, stack: string, dir: string = sta
 /** Pulumi's apitype.DeploymentV3, with resources in their encoded (ResourceV3) form. */
 export interface DeploymentV3 {
   manifest: { time: string; magic: string; version: string };
+  /** How the ciphertexts of its secrets were sealed (absent: it holds none). */
+  secrets_providers?: SecretsProviders;
   resources?: Record<string, unknown>[];
   pending_operations?: { resource: Record<string, unknown>; type: string }[];
 }
@@ -39,8 +43,14 @@ export interface CheckpointFile {
   };
 }
 
-/** Reads the stack's checkpoint; undefined when the stack has none yet. */
-export function readCheckpoint(project: string, stack: string, dir: string = stateDir()): Snapshot | undefined {
+/** Reads the stack's checkpoint, decrypting its secrets; undefined when the stack has none yet. */
+export function readCheckpoint(project: string, stack: string, secrets: SecretsReader, dir: string = stateDir()): Snapshot | undefined {
+  const doc = readCheckpointDocument(project, stack, dir);
+  return doc === undefined ? undefined : snapshotFromDeployment(doc.checkpoint?.latest, secrets);
+}
+
+/** The stack's checkpoint as stored (secrets still sealed); undefined when the stack has none yet. */
+export function readCheckpointDocument(project: string, stack: string, dir: string = stateDir()): CheckpointFile | undefined {
   const file = checkpointPath(project, stack, dir);
   if (!existsSync(file)) return undefined;
   let doc: CheckpointFile;
@@ -51,56 +61,58 @@ export function readCheckpoint(project: string, stack: string, dir: string = sta
     throw SysError.fromNode(err, "read checkpoint");
   }
   if (doc.version !== 3) throw new HostformError(`${file}: checkpoint version ${doc.version} is not supported (expected 3)`);
-  return snapshotFromDeployment(doc.checkpoint?.latest);
+  return doc;
 }
 
 /**
  * Writes the checkpoint atomically: temp file in the same directory, fsync, rename, fsync of the
  * directory. A crash at any point leaves either the old or the new file, never a torn one.
  */
-export function writeCheckpoint(project: string, stack: string, snapshot: Snapshot, dir: string = stateDir()): void {
+export function writeCheckpoint(project: string, stack: string, snapshot: Snapshot, secrets: SecretsWriter, dir: string = stateDir()): void {
   const file = checkpointPath(project, stack, dir);
+  const text = checkpointText(project, stack, snapshot, secrets);
   ensureLayout(dir, dirname(file));
-  atomicWrite(file, checkpointText(project, stack, snapshot));
+  atomicWrite(file, text);
 }
 
 /**
  * writeCheckpoint without blocking the event loop during fsync. The snapshot is serialized before
  * the first await, so later edits to the resources never leak into this write.
  */
-export async function writeCheckpointAsync(project: string, stack: string, snapshot: Snapshot, dir: string = stateDir()): Promise<void> {
+export async function writeCheckpointAsync(project: string, stack: string, snapshot: Snapshot, secrets: SecretsWriter, dir: string = stateDir()): Promise<void> {
   const file = checkpointPath(project, stack, dir);
-  const text = checkpointText(project, stack, snapshot);
+  const text = checkpointText(project, stack, snapshot, secrets);
   ensureLayout(dir, dirname(file));
   await atomicWriteAsync(file, text);
 }
 
-/** The checkpoint file's text for a snapshot (resources put in dependency order). */
-export function checkpointText(project: string, stack: string, snapshot: Snapshot): string {
-  return JSON.stringify(checkpointDocument(project, stack, snapshot), null, 4) + "\n";
+/** The checkpoint file's text for a snapshot (resources put in dependency order, secrets sealed by `secrets`). */
+export function checkpointText(project: string, stack: string, snapshot: Snapshot, secrets: SecretsWriter): string {
+  return JSON.stringify(checkpointDocument(project, stack, snapshot, secrets), null, 4) + "\n";
 }
 
 /** The version-3 checkpoint document for a snapshot. */
-export function checkpointDocument(project: string, stack: string, snapshot: Snapshot): CheckpointFile {
+export function checkpointDocument(project: string, stack: string, snapshot: Snapshot, secrets: SecretsWriter): CheckpointFile {
   const doc: CheckpointFile = {
     version: 3,
     checkpoint: {
       stack: `organization/${project}/${stack}`,
-      latest: deploymentDocument(snapshot),
+      latest: deploymentDocument(snapshot, secrets),
     },
   };
   return doc;
 }
 
-/** Pulumi's apitype.DeploymentV3: manifest, resources in dependency order, pending operations. */
-export function deploymentDocument(snapshot: Snapshot): DeploymentV3 {
-  const d: DeploymentV3 = {
-    manifest: { time: new Date().toISOString(), magic: manifestMagic(ENGINE_VERSION), version: ENGINE_VERSION },
-    resources: sortByDependencies(snapshot.resources).map(encodeResource),
-  };
-  if (snapshot.pendingOperations.length > 0) {
-    d.pending_operations = snapshot.pendingOperations.map((op) => ({ resource: encodeResource(op.resource), type: op.type }));
-  }
+/** Pulumi's apitype.DeploymentV3: manifest, secrets provider, resources in dependency order, pending operations. */
+export function deploymentDocument(snapshot: Snapshot, secrets: SecretsWriter): DeploymentV3 {
+  const resources = sortByDependencies(snapshot.resources).map((r) => encodeResource(r, secrets));
+  const pending = snapshot.pendingOperations.map((op) => ({ resource: encodeResource(op.resource, secrets), type: op.type }));
+  const d: DeploymentV3 = { manifest: { time: new Date().toISOString(), magic: manifestMagic(ENGINE_VERSION), version: ENGINE_VERSION } };
+  // Asked after the secrets are sealed: sealing the stack's first secret creates its provider.
+  const providers = secrets.providers();
+  if (providers !== undefined) d.secrets_providers = providers;
+  d.resources = resources;
+  if (pending.length > 0) d.pending_operations = pending;
   return d;
 }
 
@@ -109,11 +121,12 @@ export function manifestMagic(version: string): string {
   return createHash("sha256").update(version).digest("hex");
 }
 
-/** Decodes a DeploymentV3 (the `latest` of a checkpoint, or an export's `deployment`). */
-export function snapshotFromDeployment(latest: DeploymentV3 | undefined): Snapshot {
+/** Decodes a DeploymentV3 (the `latest` of a checkpoint, or an export's `deployment`), decrypting its secrets. */
+export function snapshotFromDeployment(latest: DeploymentV3 | undefined, secrets: SecretsReader): Snapshot {
+  const decrypt = secrets.decrypter(latest?.secrets_providers);
   return {
-    resources: (latest?.resources ?? []).map(decodeResource),
-    pendingOperations: (latest?.pending_operations ?? []).map((op) => ({ resource: decodeResource(op.resource), type: op.type as PendingOperation["type"] })),
+    resources: (latest?.resources ?? []).map((r) => decodeResource(r, decrypt)),
+    pendingOperations: (latest?.pending_operations ?? []).map((op) => ({ resource: decodeResource(op.resource, decrypt), type: op.type as PendingOperation["type"] })),
   };
 }
 
@@ -181,13 +194,13 @@ export function atomicWrite(file: string, text: string): void {
   }
 }
 
-function encodeResource(r: ResourceState): Record<string, unknown> {
+function encodeResource(r: ResourceState, secrets: SecretsWriter): Record<string, unknown> {
   const o: Record<string, unknown> = { urn: r.urn, custom: r.custom };
   if (r.delete === true) o.delete = true;
   if (r.id !== undefined && r.id !== "") o.id = r.id;
   o.type = r.type;
-  if (Object.keys(r.inputs).length > 0) o.inputs = toCheckpointValue(r.inputs);
-  if (Object.keys(r.outputs).length > 0) o.outputs = toCheckpointValue(r.outputs);
+  if (Object.keys(r.inputs).length > 0) o.inputs = toCheckpointValue(r.inputs, secrets);
+  if (Object.keys(r.outputs).length > 0) o.outputs = toCheckpointValue(r.outputs, secrets);
   if (r.parent) o.parent = r.parent;
   if (r.protect === true) o.protect = true;
   if (r.dependencies.length > 0) o.dependencies = r.dependencies;
@@ -203,13 +216,20 @@ function encodeResource(r: ResourceState): Record<string, unknown> {
   return o;
 }
 
-function decodeResource(o: Record<string, unknown>): ResourceState {
+function decodeResource(o: Record<string, unknown>, decrypt: (ciphertext: string) => string): ResourceState {
+  const props = (v: unknown, field: string): PropertyMap => {
+    try {
+      return (fromCheckpointValue(v ?? {}, decrypt) ?? {}) as PropertyMap;
+    } catch (err) {
+      throw withContext(err, `${String(o.urn)} ${field}`);
+    }
+  };
   const r: ResourceState = {
     urn: String(o.urn),
     type: String(o.type),
     custom: o.custom === true,
-    inputs: (fromCheckpointValue(o.inputs ?? {}) ?? {}) as PropertyMap,
-    outputs: (fromCheckpointValue(o.outputs ?? {}) ?? {}) as PropertyMap,
+    inputs: props(o.inputs, "inputs"),
+    outputs: props(o.outputs, "outputs"),
     dependencies: Array.isArray(o.dependencies) ? (o.dependencies as string[]) : [],
   };
   if (typeof o.id === "string") r.id = o.id;
