@@ -236,6 +236,8 @@ test("no passphrase: a stack with secrets fails naming both variables; a new sec
     assert.ok(failed?.urn.endsWith("::a"), r.stdout);
     assert.match(failed!.message, /PULUMI_CONFIG_PASSPHRASE to it, or PULUMI_CONFIG_PASSPHRASE_FILE/);
     assert.equal(existsSync(join(p.live, "a.txt")), false, "a was created");
+    // Refused before the step wrote anything: the journal is not left holding a secret it cannot write.
+    assert.doesNotMatch(r.stdout, /the state could not be written/);
     assert.deepEqual(filesHolding(p.state, "no-pass-secret-4c2"), []);
     assert.equal(existsSync(lockPath("files", "dev", p.state)), false);
 
