@@ -83,6 +83,10 @@ test("checkpoint secrets: {sig, ciphertext} of the value's JSON, nested secrets 
   // Pulumi's SerializePropertyValue seals the outer value only; the inner one rides inside as {sig, ciphertext: <JSON>}.
   assert.deepEqual(JSON.parse(crypterFromState("pp", salt).decrypt(stored.env.ciphertext)), { TOKEN: "t-1", inner: { [SIG_KEY]: SECRET_SIG, ciphertext: '"s-2"' } });
   assert.deepEqual(fromCheckpointValue(stored, secrets.decrypter(secrets.providers())), props);
+  // Rewriting keeps an unchanged secret's ciphertext, in this process and in the next one that read it.
+  assert.deepEqual(toCheckpointValue(props, secrets), stored);
+  const next = new StackSecrets({ stack: "dev", salt, saveSalt: () => assert.fail("the salt is saved already"), passphrase: () => ({ value: "pp", source: "PULUMI_CONFIG_PASSPHRASE" }) });
+  assert.deepEqual(toCheckpointValue(fromCheckpointValue(stored, next.decrypter(secrets.providers())), next), stored);
   const shown = toCheckpointValue(props, secrets.showing()) as { env: { plaintext: string } };
   assert.deepEqual(JSON.parse(shown.env.plaintext), { TOKEN: "t-1", inner: { [SIG_KEY]: SECRET_SIG, plaintext: '"s-2"' } });
   assert.deepEqual(fromCheckpointValue(shown, () => assert.fail("a plaintext secret needs no decryption")), props);

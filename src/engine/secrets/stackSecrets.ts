@@ -45,6 +45,12 @@ export class StackSecrets implements SecretsWriter, SecretsReader {
   private saved: boolean;
   /** Opened salt states (the stack's, and those of imported or older deployments). */
   private readonly crypters = new Map<string, SymmetricCrypter>();
+  /**
+   * Ciphertext under `salt` of each plaintext this process has read or sealed, so that rewriting
+   * the checkpoint keeps an unchanged secret's ciphertext, as Pulumi's cached crypter does (no churn
+   * in a versioned state directory; the checkpoint is rewritten many times per run).
+   */
+  private readonly sealed = new Map<string, string>();
 
   constructor(private readonly o: StackSecretsOptions) {
     this.salt = o.salt;
@@ -82,7 +88,15 @@ export class StackSecrets implements SecretsWriter, SecretsReader {
     return crypter;
   }
 
-  readonly encrypt = (plaintext: string): string => this.requireSealing().encrypt(plaintext);
+  readonly encrypt = (plaintext: string): string => {
+    const crypter = this.requireSealing();
+    let ciphertext = this.sealed.get(plaintext);
+    if (ciphertext === undefined) {
+      ciphertext = crypter.encrypt(plaintext);
+      this.sealed.set(plaintext, ciphertext);
+    }
+    return ciphertext;
+  };
 
   providers(): SecretsProviders | undefined {
     return this.salt === undefined ? undefined : { type: PASSPHRASE_PROVIDER, state: { salt: this.salt } };
@@ -114,7 +128,11 @@ export class StackSecrets implements SecretsWriter, SecretsReader {
     const salt = passphraseSalt(providers);
     // A stack without a salt of its own keeps using its state's (as Pulumi falls back to the state's provider).
     this.salt ??= salt;
-    return (ciphertext) => this.open(salt).decrypt(ciphertext);
+    return (ciphertext) => {
+      const plaintext = this.open(salt).decrypt(ciphertext);
+      if (salt === this.salt && !this.sealed.has(plaintext)) this.sealed.set(plaintext, ciphertext);
+      return plaintext;
+    };
   }
 
   private open(salt: string): SymmetricCrypter {
