@@ -8,7 +8,7 @@
 import { createCipheriv, createDecipheriv, pbkdf2Sync, randomBytes } from "node:crypto";
 import { HostformError } from "../../sys/errors";
 
-export const PBKDF2_ITERATIONS = 1_000_000;
+const PBKDF2_ITERATIONS = 1_000_000;
 const KEY_BYTES = 32;
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;

@@ -57,11 +57,6 @@ export class StackSecrets implements SecretsWriter, SecretsReader {
     this.saved = o.salt !== undefined;
   }
 
-  /** The stack has a salt: it has (or had) secrets, and its commands need the passphrase. */
-  get hasSecrets(): boolean {
-    return this.salt !== undefined;
-  }
-
   /**
    * Checks the passphrase now when the stack has a salt, so that a missing or wrong one fails a
    * command before it changes anything.
