@@ -48,6 +48,9 @@ export class DeploymentRun {
     readonly redactor: SecretRedactor,
   ) {
     const old = readCheckpoint(options.project.name, options.stack, options.config.secrets, options.stateDir) ?? emptySnapshot();
+    // The state is written back with its secrets sealed: without the passphrase the run stops here,
+    // before any change, rather than at its first write (an older hostform kept them in plaintext).
+    if (!dryRun && old.resources.some((r) => containsSecret(r.inputs) || containsSecret(r.outputs))) options.config.secrets.requireSealing();
     for (const r of old.resources) {
       redactor.learn(r.inputs);
       redactor.learn(r.outputs);

@@ -265,3 +265,32 @@ test("no passphrase: a stack with secrets fails naming both variables; a new sec
     p.cleanup();
   }
 });
+
+test("a state an older hostform wrote with plaintext secrets needs the passphrase to be written, and is sealed by the next up", { timeout: DEPLOYMENT_TIMEOUT_MS }, async () => {
+  const p = filesProject();
+  try {
+    p.configure({ secretContent: "legacy-secret-61f" });
+    let r = await hostform(p, { PULUMI_CONFIG_PASSPHRASE: PASS }, "up", "--yes");
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    // The state as hostform wrote it before secrets were encrypted: {sig, plaintext}, no provider, no salt.
+    r = await hostform(p, { PULUMI_CONFIG_PASSPHRASE: PASS }, "stack", "export", "--show-secrets");
+    const latest = (JSON.parse(r.stdout) as { deployment: Record<string, unknown> }).deployment;
+    delete latest.secrets_providers;
+    writeFileSync(p.checkpointFile, JSON.stringify({ version: 3, checkpoint: { stack: "organization/files/dev", latest } }, null, 4));
+    const stackFile = join(p.dir, "Pulumi.dev.yaml");
+    writeFileSync(stackFile, readFileSync(stackFile, "utf8").replace(/^encryptionsalt: .*\n/m, ""));
+    assert.doesNotMatch(readFileSync(join(p.dir, "Pulumi.dev.yaml"), "utf8"), /encryptionsalt/);
+    const before = snapshotDir(p.state);
+    r = await hostform(p, {}, "up", "--yes", "--refresh");
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /a passphrase is needed to encrypt the first secret of stack 'dev': set PULUMI_CONFIG_PASSPHRASE to it, or PULUMI_CONFIG_PASSPHRASE_FILE/);
+    assert.deepEqual(snapshotDir(p.state), before, "the state directory changed");
+    r = await hostform(p, { PULUMI_CONFIG_PASSPHRASE: PASS }, "up", "--yes");
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(filesHolding(p.state, "legacy-secret-61f"), []);
+    r = await hostform(p, { PULUMI_CONFIG_PASSPHRASE: PASS }, "destroy", "--yes");
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+  } finally {
+    p.cleanup();
+  }
+});
