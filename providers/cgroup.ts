@@ -2,6 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { CgroupPaths } from "../src/cgroup/driver";
 import type { CgroupLimits, NormalizedLimits } from "../src/cgroup/spec";
+import { OWNER_KEY, ownerInput } from "./owner";
 import { stableProvider } from "./stableProvider";
 
 const provider = stableProvider("cgroup");
@@ -46,6 +47,8 @@ export class Cgroup extends pulumi.dynamic.Resource {
   declare readonly paths: pulumi.Output<CgroupPaths>;
   /** Live values of the declared limits, in the kernel's terms (bytes rounded to pages, quota/period). */
   declare readonly limits: pulumi.Output<NormalizedLimits>;
+  /** Hierarchies the cgroup was removed from out of band (v1 and hybrid hosts); [] when whole. */
+  declare readonly missingHierarchies: pulumi.Output<string[]>;
 
   constructor(name: string, args: CgroupArgs = {}, opts?: pulumi.CustomResourceOptions) {
     const { parent, ...limits } = args;
@@ -55,6 +58,7 @@ export class Cgroup extends pulumi.dynamic.Resource {
       {
         ...limits,
         resourceName: name,
+        [OWNER_KEY]: ownerInput("Cgroup", name),
         parentName: parent?.fullName,
         autonamed: undefined,
         fullName: undefined,
@@ -62,6 +66,7 @@ export class Cgroup extends pulumi.dynamic.Resource {
         path: undefined,
         paths: undefined,
         limits: undefined,
+        missingHierarchies: undefined,
       },
       opts,
       "hostform",

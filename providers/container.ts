@@ -9,6 +9,7 @@ import type { Cgroup } from "./cgroup";
 import type { ContainerCapabilities, ContainerMount, ContainerRlimit } from "./impl/v1/containerInputs";
 import type { Namespace } from "./namespace";
 import { SeccompProfile } from "./seccompProfile";
+import { OWNER_KEY, ownerInput } from "./owner";
 import { stableProvider } from "./stableProvider";
 
 export type { ContainerCapabilities, ContainerMount, ContainerRlimit } from "./impl/v1/containerInputs";
@@ -93,6 +94,8 @@ export class Container extends pulumi.dynamic.Resource {
   declare readonly namespaces: pulumi.Output<Partial<Record<NamespaceType, number>>>;
   /** Whether PID 1 is in the container's cgroup in every hierarchy. */
   declare readonly inCgroup: pulumi.Output<boolean>;
+  /** Hierarchies its cgroup was removed from out of band (v1 and hybrid hosts); [] when whole. */
+  declare readonly missingHierarchies: pulumi.Output<string[]>;
 
   constructor(name: string, args: ContainerArgs, opts?: pulumi.CustomResourceOptions) {
     const { rootfs, namespace, cgroup, seccompProfile, ...rest } = args;
@@ -103,6 +106,7 @@ export class Container extends pulumi.dynamic.Resource {
       {
         ...rest,
         resourceName: name,
+        [OWNER_KEY]: ownerInput("Container", name),
         autonamed: undefined,
         rootfs: rootfs instanceof BusyboxRootfs ? rootfs.path : rootfs,
         namespaceName: namespace?.name,
@@ -128,6 +132,7 @@ export class Container extends pulumi.dynamic.Resource {
         seccompMode: undefined,
         namespaces: undefined,
         inCgroup: undefined,
+        missingHierarchies: undefined,
       },
       opts,
       "hostform",

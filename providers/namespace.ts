@@ -2,6 +2,7 @@
 // share (like a pod's sandbox).
 import * as pulumi from "@pulumi/pulumi";
 import type { NamespaceType } from "../src/ns";
+import { OWNER_KEY, ownerInput } from "./owner";
 import { stableProvider } from "./stableProvider";
 
 const provider = stableProvider("namespace");
@@ -49,7 +50,8 @@ export class Namespace extends pulumi.dynamic.Resource {
     super(
       provider,
       name,
-      { ...args, resourceName: name, autonamed: undefined, path: undefined, paths: undefined, inodes: undefined, holderPid: undefined, intact: undefined, createdAt: undefined, holderStartTime: undefined, identity: undefined },
+      { ...args, resourceName: name,
+        [OWNER_KEY]: ownerInput("Namespace", name), autonamed: undefined, path: undefined, paths: undefined, inodes: undefined, holderPid: undefined, intact: undefined, createdAt: undefined, holderStartTime: undefined, identity: undefined },
       opts,
       "hostform",
       "Namespace",

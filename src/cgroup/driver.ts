@@ -7,13 +7,15 @@
 // cgroup2 hierarchy, as systemd does for its units there. cgroup2's core files need no controller, so
 // that copy gives exact "populated" events, race-free cgroup.kill and cgroup.freeze, which v1 cannot
 // offer (v1's freezer works, but killing through it races against forks less well).
-import { rmdirSync } from "node:fs";
+import { existsSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { NotFoundError, TimeoutError, UnsupportedError, ValidationError, hasCode, withContext as addContext } from "../sys/errors";
+import type { Owner } from "../sys/owner";
 import { signalNumber } from "../sys/signals";
 import { readPids } from "./cgroupfs";
 import { fieldName } from "./fields";
 import { moveIntoCgroups } from "./membership";
+import { readOwnerRecord, writeOwnerRecord } from "./ownerRecord";
 import type { AnyController, CgroupStats, StatsPart } from "./controller";
 import { detectLayout, type CgroupLayout } from "./layout";
 import { LIMIT_GROUPS, validateLimits, type CgroupLimits, type LimitGroupName, type NormalizedLimits } from "./spec";
@@ -55,6 +57,11 @@ export interface CgroupDriver {
   /** Usage counters. */
   stats(name: string): CgroupStats;
   exists(name: string): boolean;
+  /**
+   * Hierarchies the cgroup was removed from out of band while others still hold it (v1 and hybrid
+   * hosts keep one directory per hierarchy), by their mount's name; [] when whole or gone.
+   */
+  missingHierarchies(name: string): string[];
   /** Moves a process into the cgroup (every hierarchy at once, off the event loop). On v2, put processes
    *  in leaves: a cgroup whose children have controllers enabled cannot hold processes itself (EBUSY). */
   addProcess(name: string, pid: number): Promise<void>;
@@ -71,6 +78,10 @@ export interface CgroupDriver {
   /** Waits for the cgroup to empty, then removes it and its children, deepest first. Gone is success. */
   delete(name: string, options?: DeleteOptions): Promise<void>;
   paths(name: string): CgroupPaths;
+  /** The owner recorded on the cgroup (see ownerRecord.ts); undefined when it has none or does not exist. */
+  owner(name: string): Owner | undefined;
+  /** Records the cgroup's owner in every hierarchy it exists in. */
+  setOwner(name: string, owner: Owner): void;
 }
 
 /** Re-raises a failure with the operation and cgroup it concerned. */
@@ -175,6 +186,14 @@ class Driver implements CgroupDriver {
     return (this.v2?.exists(segs) ?? false) || (this.v1?.exists(segs) ?? false);
   }
 
+  missingHierarchies(name: string): string[] {
+    const segs = cgroupSegments(name);
+    const missing = [...(this.v1?.missing(segs) ?? []), ...(this.v2?.missing(segs) ?? [])];
+    const total = new Set(this.allDirs(segs)).size;
+    // Gone from every hierarchy is a missing cgroup (exists() says so), not a partial one.
+    return missing.length === total ? [] : missing;
+  }
+
   async addProcess(name: string, pid: number): Promise<void> {
     if (!Number.isInteger(pid) || pid <= 0) throw new ValidationError("pid", `${pid} is not a process id`);
     try {
@@ -186,7 +205,8 @@ class Driver implements CgroupDriver {
 
   contains(name: string, pid: number): boolean {
     const dirs = this.allDirs(cgroupSegments(name));
-    return dirs.length > 0 && dirs.every((d) => readPids(join(d, "cgroup.procs")).includes(pid));
+    // A hierarchy the cgroup was removed from holds nothing, the process included.
+    return dirs.length > 0 && dirs.every((d) => existsSync(d) && readPids(join(d, "cgroup.procs")).includes(pid));
   }
 
   /** The cgroup's distinct directories in every hierarchy (co-mounted v1 controllers share one). */
@@ -277,6 +297,17 @@ class Driver implements CgroupDriver {
 
   private primaryDir(segs: string[]): string {
     return this.v2?.dir(segs) ?? Object.values(this.v1?.dirs(segs) ?? {})[0] ?? segs.join("/");
+  }
+
+  owner(name: string): Owner | undefined {
+    const dirs = this.allDirs(cgroupSegments(name)).filter((d) => existsSync(d));
+    return withContext(`read owner of cgroup ${name}`, () => readOwnerRecord(dirs));
+  }
+
+  setOwner(name: string, owner: Owner): void {
+    const dirs = this.allDirs(cgroupSegments(name)).filter((d) => existsSync(d));
+    if (dirs.length === 0) throw new NotFoundError("cgroup", `hostform/${name}`, "create it first");
+    withContext(`record owner of cgroup ${name}`, () => writeOwnerRecord(dirs, owner));
   }
 
   paths(name: string): CgroupPaths {

@@ -22,9 +22,9 @@ export interface Display {
   close(): void;
 }
 
-const SYMBOL: Record<string, string> = { create: "+", update: "~", replace: "+-", delete: "-", same: " ", refresh: "~" };
+const SYMBOL: Record<string, string> = { create: "+", update: "~", replace: "+-", delete: "-", same: " ", refresh: "~", import: "=" };
 const COLORS = { green: "\x1b[32m", yellow: "\x1b[33m", magenta: "\x1b[35m", red: "\x1b[31m", dim: "\x1b[2m", bold: "\x1b[1m", reset: "\x1b[0m" };
-const OP_COLOR: Record<string, string> = { create: COLORS.green, update: COLORS.yellow, replace: COLORS.magenta, delete: COLORS.red, refresh: COLORS.yellow };
+const OP_COLOR: Record<string, string> = { create: COLORS.green, update: COLORS.yellow, replace: COLORS.magenta, delete: COLORS.red, refresh: COLORS.yellow, import: COLORS.green };
 const VERB: Record<OperationKind, [string, string]> = {
   update: ["Updating", "Updated"],
   preview: ["Previewing update", "Previewed"],
@@ -95,13 +95,13 @@ export function createDisplay(o: DisplayOptions): Display {
         refreshSpinner();
         if (e.op === "same" || e.op === "refresh") break;
         const verb = e.dryRun ? e.op : pastTense(e.op);
-        const keys = e.op === "replace" ? (e.replaceKeys ?? []) : e.op === "update" ? e.changes.map((ch) => ch.key) : [];
+        const keys = e.op === "replace" ? (e.replaceKeys ?? []) : e.op === "update" || e.op === "import" ? e.changes.map((ch) => ch.key) : [];
         const extra = keys.length > 0 ? c(COLORS.dim, ` [diff: ${keys.map((k) => `~${k}`).join(", ")}]`) : "";
         const dbr = e.deleteBeforeReplace === true ? c(COLORS.dim, " (delete-before-replace)") : "";
         const original = e.replacedOriginal === true ? c(COLORS.dim, " (original of the replacement)") : "";
         const time = e.dryRun ? "" : c(COLORS.dim, ` ${formatMs(e.durationMs)}`);
         write(`${c(OP_COLOR[e.op] ?? "", ` ${(SYMBOL[e.op] ?? " ").padEnd(2)} ${verb.padEnd(9)}`)} ${typeOfUrn(e.urn).padEnd(36)} ${nameOfUrn(e.urn)}${extra}${dbr}${original}${time}`);
-        const shown = e.op === "update" || e.op === "replace" || o.detailed ? e.changes : [];
+        const shown = e.op === "update" || e.op === "replace" || e.op === "import" || o.detailed ? e.changes : [];
         for (const ch of shown) write(renderChange(ch, c));
         break;
       }
@@ -125,7 +125,7 @@ export function createDisplay(o: DisplayOptions): Display {
         inFlight.clear();
         refreshSpinner();
         write(c(COLORS.bold, "Resources:"));
-        const order = ["create", "update", "replace", "delete", "same", "refresh", "drifted"] as const;
+        const order = ["create", "import", "update", "replace", "delete", "same", "refresh", "drifted"] as const;
         for (const k of order) {
           const n = e.counts[k];
           if (n === undefined || n === 0) continue;

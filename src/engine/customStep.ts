@@ -2,8 +2,8 @@
 // against the state, plan the step, then run it (Create, Update, or a replacement) with each
 // provider call recorded in the journal while it runs. Each stage hands the next a typed record of
 // what it found, so that what a step needs (the old state of an update or a replacement) is there
-// by construction.
-import { HostformError } from "../sys/errors";
+// by construction. The `import` option takes the Read path of Pulumi's ImportStep instead of Create.
+import { HostformError, NotFoundError } from "../sys/errors";
 import { deleteForReplacement } from "./deleteSteps";
 import type { DeploymentRun } from "./deploymentRun";
 import type { EngineEvent, PropertyChange } from "./events";
@@ -40,7 +40,8 @@ type CustomPlan =
   | { op: "create"; shownAs: "create" | "replace" }
   | { op: "same"; prior: Prior }
   | { op: "update"; prior: Prior }
-  | { op: "replace"; prior: Prior; replaceKeys: string[]; deleteBeforeReplace: boolean };
+  | { op: "replace"; prior: Prior; replaceKeys: string[]; deleteBeforeReplace: boolean }
+  | { op: "import"; importId: string };
 
 /** A planned step on its way to being run and reported. */
 interface Step {
@@ -64,6 +65,11 @@ export async function registerCustom(run: DeploymentRun, reg: Registration, setO
   }
   const checked = await check(run, reg);
   if (!run.isTargeted(reg.urn)) return untargetedAnswer(checked);
+  // Once in the state, the resource is managed like any other and the option has no effect.
+  if (reg.importId !== "" && checked.prior === undefined) {
+    setOp("import");
+    return importResource(run, checked);
+  }
   const plan = await planRegistration(run, checked);
   const op = plan.op === "create" ? plan.shownAs : plan.op;
   setOp(op);
@@ -106,7 +112,7 @@ function untargetedAnswer({ prior, inputs }: Checked): RegistrationResult {
 }
 
 /** Diff against the state (for a resource it has) and the step that follows from it. */
-async function planRegistration(run: DeploymentRun, checked: Checked): Promise<CustomPlan> {
+async function planRegistration(run: DeploymentRun, checked: Checked): Promise<Exclude<CustomPlan, { op: "import" }>> {
   const { reg, prior } = checked;
   if (prior === undefined) return { op: "create", shownAs: run.cascaded.has(reg.urn) ? "replace" : "create" };
   const provider = await run.provider();
@@ -125,7 +131,7 @@ async function planRegistration(run: DeploymentRun, checked: Checked): Promise<C
 }
 
 /** What the step shows as changed: the inputs, or (drift found by --refresh) the live outputs against them. */
-function changesOf({ prior, inputs }: Checked, plan: CustomPlan): PropertyChange[] {
+function changesOf({ prior, inputs }: Checked, plan: Exclude<CustomPlan, { op: "import" }>): PropertyChange[] {
   if (prior === undefined) return propertyChanges({}, inputs);
   const changes = propertyChanges(prior.state.inputs, inputs);
   // Unchanged inputs but a diff anyway: show it against the live outputs.
@@ -187,7 +193,7 @@ function keepSame(step: Step, prior: Prior): RegistrationResult {
 }
 
 /** Preview of a change: reported, not run; the program sees the checked inputs as outputs. */
-function previewOnly(step: Step, plan: Exclude<CustomPlan, { op: "same" }>): RegistrationResult {
+function previewOnly(step: Step, plan: Exclude<CustomPlan, { op: "same" | "import" }>): RegistrationResult {
   step.run.emit({ type: "step-start", op: step.op, urn: step.checked.reg.urn, dryRun: true });
   done(step, plan);
   return { id: plan.op === "update" ? (plan.prior.state.id ?? "") : "", outputs: step.checked.inputs };
@@ -234,4 +240,53 @@ async function applyCreate(step: Step, plan: Extract<CustomPlan, { op: "create" 
   });
   done(step, plan);
   return { id: s.id ?? "", outputs: s.outputs };
+}
+
+/**
+ * The `import` option for a resource the state does not have, as Pulumi's ImportStep: Read the live
+ * object by its id (in preview too: reading changes nothing), then Diff the checked declaration
+ * against what was read. Any difference fails the import naming the differing inputs (a warning in
+ * preview). On success the provider's Update runs with that same declaration (no change to make:
+ * it is where hostform's providers record the stack and resource as the object's owner, so that it
+ * is this stack's from now on), and the resource enters the state with the outputs Update observed.
+ * Pulumi's ImportStep stores Read's outputs and calls nothing more; a provider without owners to
+ * record gets an Update with no changes, which must be a no-op.
+ */
+async function importResource(run: DeploymentRun, checked: Checked): Promise<RegistrationResult> {
+  const { reg } = checked;
+  const plan = { op: "import" as const, importId: reg.importId };
+  const step: Step = { run, checked, op: "import", changes: [], started: Date.now(), providerRef: reg.provider !== "" ? reg.provider : run.defaultProviderRef() };
+  run.emit({ type: "step-start", op: "import", urn: reg.urn, dryRun: run.dryRun });
+  const provider = await run.provider();
+  const read = await provider.read(reg.urn, reg.importId, {}, checked.plainInputs);
+  if (read.id === "") {
+    throw new NotFoundError(`${reg.type.split(":").pop() ?? reg.type} to import`, reg.importId, `the import option of ${reg.name} names nothing that exists on this host; check the id`);
+  }
+  const diff = await provider.diff(reg.urn, read.id, read.outputs, checked.plainInputs, read.inputs ?? {}, reg.ignoreChanges);
+  const live = markSecrets(pick(read.outputs, Object.keys(checked.inputs)), [...checked.secretKeys]);
+  step.changes = propertyChanges(live, checked.inputs);
+  const differing = [...new Set([...diff.replaces, ...step.changes.map((c) => c.key)])].sort();
+  if (diff.changes === "some" || (diff.changes === "unknown" && differing.length > 0)) {
+    const message = `inputs to import do not match the existing resource: ${differing.length > 0 ? differing.join(", ") : "the provider found the live object different (e.g. not running)"}`;
+    if (!run.dryRun) throw new HostformError(`${message}; declare them as the live object has them (or drop the import option to make a new one)`);
+    run.diag({ severity: "warning", message: `${message}; importing this resource will fail`, urn: reg.urn });
+  }
+  if (run.dryRun) {
+    done(step, plan);
+    return { id: read.id, outputs: markedOutputs(step, read.outputs) };
+  }
+  return run.limiter.run(async () => {
+    const token = await run.journal.begin("updating", stateOf(step, read.id, markedOutputs(step, read.outputs)));
+    let outputs: PropertyMap;
+    try {
+      outputs = await provider.update(reg.urn, read.id, read.outputs, checked.plainInputs, read.inputs ?? {});
+    } catch (err) {
+      await run.journal.end(token);
+      throw err;
+    }
+    const s = stateOf(step, read.id, markedOutputs(step, outputs));
+    await run.journal.end(token, (edit) => edit.add(s));
+    done(step, plan);
+    return { id: read.id, outputs: s.outputs };
+  });
 }

@@ -117,14 +117,18 @@ async function withRun(given: DeploymentOptions, operation: OperationKind, write
   } catch (err) {
     run.fail(describeError(err));
   } finally {
-    await run.close();
     try {
-      await run.journal.flush();
-    } catch (err) {
-      run.fail(`the state could not be written: ${describeError(err)}`);
+      await run.close();
+      try {
+        await run.journal.flush();
+      } catch (err) {
+        run.fail(`the state could not be written: ${describeError(err)}`);
+      }
+      if (writes) o.events({ type: "diagnostic", severity: "debug", message: `state written ${run.journal.writes} times` });
+    } finally {
+      // Whatever failed above, the stack is not left locked.
+      lock?.release();
     }
-    if (writes) o.events({ type: "diagnostic", severity: "debug", message: `state written ${run.journal.writes} times` });
-    lock?.release();
   }
   const stack = run.journal.resources.find((r) => r.type === STACK_TYPE && r.delete !== true);
   if (stack !== undefined && Object.keys(stack.outputs).length > 0 && (operation === "update" || operation === "preview")) o.events({ type: "outputs", outputs: stack.outputs });

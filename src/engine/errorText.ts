@@ -1,4 +1,4 @@
-import { HostformError } from "../sys/errors";
+import { HostformError, isErrnoException } from "../sys/errors";
 
 /** How deep a cause chain is followed (a chain is short; a cycle must not hang the display). */
 const MAX_CAUSES = 8;
@@ -14,7 +14,10 @@ export function describeError(err: unknown): string {
   let cause: unknown = err.cause;
   for (let depth = 0; cause !== undefined && depth < MAX_CAUSES; depth++) {
     const message = cause instanceof Error ? cause.message : String(cause);
-    if (!text.includes(message)) text += `: ${message}`;
+    // A Node system error below a SysError says again what the SysError already names (the call
+    // and errno code), only less precisely.
+    const restated = isErrnoException(cause) && cause.code !== undefined && text.includes(cause.code);
+    if (!text.includes(message) && !restated) text += `: ${message}`;
     cause = cause instanceof Error ? cause.cause : undefined;
   }
   return text;

@@ -23,6 +23,8 @@ export interface Registration {
   retainOnDelete: boolean;
   additionalSecretOutputs: string[];
   provider: string;
+  /** The `import` resource option: id of an existing object to adopt instead of creating one ("" when unset). */
+  importId: string;
 }
 
 /** What the program gets back for a registration. */
@@ -193,6 +195,7 @@ function decodeRegistration(req: RegisterResourceRequest, stack: string, project
     retainOnDelete: req.getRetainondelete() === true,
     additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
     provider: req.getProvider(),
+    importId: req.getImportid(),
   };
   if (req.getDeletebeforereplacedefined()) reg.deleteBeforeReplace = req.getDeletebeforereplace();
   return reg;

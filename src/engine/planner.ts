@@ -3,10 +3,10 @@ import { changedKeys, type PropertyMap } from "./propertyValues";
 import { providerUrn, sortByDependencies, type ResourceState } from "./state";
 
 /** What happens to a registered resource, as in Pulumi's step generator. */
-export type StepOp = "create" | "same" | "update" | "replace" | "delete";
+export type StepOp = "create" | "same" | "update" | "replace" | "delete" | "import";
 
 export interface PlannedStep {
-  op: Exclude<StepOp, "delete">;
+  op: Exclude<StepOp, "delete" | "import">;
   /** Top-level input keys whose values change. */
   changed: string[];
   /** Keys that force the replacement (provider's replaces, replaceOnChanges matches, or ["*"] for --replace). */
@@ -29,7 +29,7 @@ export interface PlanInput {
 
 /** The step for a resource the state already has: never a create. */
 export interface PlannedChange extends PlannedStep {
-  op: Exclude<StepOp, "delete" | "create">;
+  op: Exclude<StepOp, "delete" | "create" | "import">;
 }
 
 /** A registration of a resource the state already has. */

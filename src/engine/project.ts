@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { atomicWrite } from "../sys/atomicFile";
 import { join, resolve } from "node:path";
 import { isMap, parse, parseDocument, type Document } from "yaml";
 import { HostformError, SysError, ValidationError } from "../sys/errors";
@@ -190,12 +191,9 @@ function readYamlDocument(file: string, what: string): Document {
   return doc;
 }
 
+/** Replaced atomically: a full disk must not leave the stack's config cut short. */
 function writeYamlDocument(file: string, doc: Document): void {
-  try {
-    writeFileSync(file, doc.toString());
-  } catch (err) {
-    throw SysError.fromNode(err, `write ${file}`);
-  }
+  atomicWrite(file, doc.toString(), { mode: 0o644 });
 }
 
 /** Stack names become file names; keep them to what Pulumi allows. */

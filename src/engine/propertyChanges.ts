@@ -1,9 +1,10 @@
 import { LIVE_STATUS_KEY } from "../../providers/liveStatus";
+import { OWNER_KEY } from "../../providers/ownerKey";
 import type { PropertyChange } from "./events";
 import { changedKeys, type PropertyMap } from "./propertyValues";
 
-/** Protocol keys, never a change a person cares about: the provider's bookkeeping and its live status. */
-const HIDDEN_KEYS: ReadonlySet<string> = new Set(["__provider", LIVE_STATUS_KEY]);
+/** Protocol keys, never a change a person cares about: the provider's bookkeeping, its live status, the owner record. */
+const HIDDEN_KEYS: ReadonlySet<string> = new Set(["__provider", LIVE_STATUS_KEY, OWNER_KEY]);
 
 /** Changed top-level properties, old → new, limited to `keys` when given. */
 export function propertyChanges(olds: PropertyMap, news: PropertyMap, keys?: ReadonlySet<string>): PropertyChange[] {

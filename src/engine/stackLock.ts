@@ -1,6 +1,7 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
+import { createExclusive } from "../sys/atomicFile";
 import { hasCode, HostformError, SysError } from "../sys/errors";
 import { stateDir } from "./stateFile";
 
@@ -36,7 +37,7 @@ export function lockPath(project: string, stack: string, dir: string = stateDir(
 }
 
 /**
- * Takes the stack lock with O_EXCL, failing at once (never waiting) when a live process holds it.
+ * Takes the stack lock (created exclusively, never seen empty), failing at once (never waiting) when a live process holds it.
  * A lock left by a dead process on this host is taken over, with a warning through `warn`.
  */
 export function acquireStackLock(project: string, stack: string, command: string, warn: (msg: string) => void, dir: string = stateDir()): StackLock {
@@ -48,23 +49,19 @@ export function acquireStackLock(project: string, stack: string, command: string
   }
   const me: LockHolder = { pid: process.pid, hostname: hostname(), username: safeUser(), timestamp: new Date().toISOString(), command };
   for (let attempt = 0; attempt < 2; attempt++) {
-    let fd: number;
     try {
-      fd = openSync(file, "wx", 0o600);
+      // Created whole or not at all: a full disk fails here and leaves no empty lock behind.
+      createExclusive(file, JSON.stringify(me) + "\n");
     } catch (err) {
-      if (!hasCode(err, "EEXIST")) throw SysError.fromNode(err, "create stack lock");
+      if (!hasCode(err, "EEXIST")) throw SysError.fromNode(err, `take the lock on stack '${stack}'`);
       const holder = readHolder(file);
-      // An empty lock is one another process has created but not yet written: treat it as held.
+      // An empty lock is what a hostform before createExclusive left while writing it (or when the
+      // write failed): treat it as held while it is fresh.
       if (holder === undefined && ageMs(file) < 10_000) throw new HostformError(`stack '${stack}' is being locked by another process (${file}); try again`);
       if (holder !== undefined && (holder.hostname !== me.hostname || isAlive(holder.pid))) throw new StackLockedError(stack, file, holder);
       warn(`taking over a stale lock on stack '${stack}'${holder !== undefined ? ` left by '${holder.command}' (pid ${holder.pid}, no longer running)` : ""}`);
       rmSync(file, { force: true });
       continue;
-    }
-    try {
-      writeSync(fd, JSON.stringify(me) + "\n");
-    } finally {
-      closeSync(fd);
     }
     let released = false;
     return {

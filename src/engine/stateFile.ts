@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { homedir } from "node:os";
-import { open, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { HostformError, SysError, withContext } from "../sys/errors";
+import { atomicWrite, atomicWriteAsync, backupPath } from "../sys/atomicFile";
+import { CorruptFileError, SysError, withContext } from "../sys/errors";
 import type { PropertyMap } from "./propertyValues";
 import { fromCheckpointValue, toCheckpointValue } from "./secrets/checkpointValues";
 import type { SecretsProviders, SecretsReader, SecretsWriter } from "./secrets/stackSecrets";
@@ -57,22 +57,39 @@ export function readCheckpointDocument(project: string, stack: string, dir: stri
   try {
     doc = JSON.parse(readFileSync(file, "utf8")) as CheckpointFile;
   } catch (err) {
-    if (err instanceof SyntaxError) throw new HostformError(`${file}: not valid JSON (${err.message}); restore it from ${file}.bak if present`, { cause: err });
+    if (err instanceof SyntaxError) throw new CorruptFileError(file, `is not valid JSON (${err.message}); ${restoreHint(file)}`, { cause: err });
     throw SysError.fromNode(err, "read checkpoint");
   }
-  if (doc.version !== 3) throw new HostformError(`${file}: checkpoint version ${doc.version} is not supported (expected 3)`);
+  if (doc.version !== 3) throw new CorruptFileError(file, `has checkpoint version ${doc.version}, and hostform reads version 3; ${restoreHint(file)}`);
   return doc;
 }
 
 /**
- * Writes the checkpoint atomically: temp file in the same directory, fsync, rename, fsync of the
- * directory. A crash at any point leaves either the old or the new file, never a torn one.
+ * What to do about a damaged checkpoint: restore the backup every write keeps, when there is one
+ * that reads; otherwise the only ways left.
+ */
+export function restoreHint(file: string): string {
+  const bak = backupPath(file);
+  if (existsSync(bak)) {
+    try {
+      const doc = JSON.parse(readFileSync(bak, "utf8")) as CheckpointFile;
+      if (doc.version === 3) return `the previous checkpoint is in ${bak} (written ${doc.checkpoint?.latest?.manifest?.time ?? "at an unknown time"}): restore it with 'cp ${bak} ${file}'`;
+    } catch {
+      // A backup that does not read either is not worth pointing at; fall through.
+    }
+  }
+  return `there is no readable backup (${bak}): repair the file by hand, or move it away and take the live objects back with 'import'`;
+}
+
+/**
+ * Writes the checkpoint atomically (a crash or a full disk leaves the old file or the new one, never
+ * a torn one) and keeps the one it replaces as `<file>.bak`, as Pulumi's file backend does.
  */
 export function writeCheckpoint(project: string, stack: string, snapshot: Snapshot, secrets: SecretsWriter, dir: string = stateDir()): void {
   const file = checkpointPath(project, stack, dir);
   const text = checkpointText(project, stack, snapshot, secrets);
   ensureLayout(dir, dirname(file));
-  atomicWrite(file, text);
+  atomicWrite(file, text, { backup: true });
 }
 
 /**
@@ -83,7 +100,7 @@ export async function writeCheckpointAsync(project: string, stack: string, snaps
   const file = checkpointPath(project, stack, dir);
   const text = checkpointText(project, stack, snapshot, secrets);
   ensureLayout(dir, dirname(file));
-  await atomicWriteAsync(file, text);
+  await atomicWriteAsync(file, text, { backup: true });
 }
 
 /** The checkpoint file's text for a snapshot (resources put in dependency order, secrets sealed by `secrets`). */
@@ -143,54 +160,6 @@ function ensureLayout(dir: string, stacksDir: string): void {
     if (!existsSync(meta)) atomicWrite(meta, "version: 1\n");
   } catch (err) {
     throw SysError.fromNode(err, `create state directory ${stacksDir}`);
-  }
-}
-
-/** atomicWrite on the thread pool: the engine keeps serving the program during the fsyncs. */
-export async function atomicWriteAsync(file: string, text: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    const fh = await open(tmp, "w", 0o600);
-    try {
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, file);
-    const dh = await open(dirname(file), "r");
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
-    }
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw SysError.fromNode(err, `write ${file}`);
-  }
-}
-
-/** Temp file, fsync, rename, fsync(dir). */
-export function atomicWrite(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    const fd = openSync(tmp, "w", 0o600);
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
-    const dfd = openSync(dirname(file), "r");
-    try {
-      fsyncSync(dfd);
-    } finally {
-      closeSync(dfd);
-    }
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw SysError.fromNode(err, `write ${file}`);
   }
 }
 

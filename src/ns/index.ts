@@ -1,5 +1,5 @@
 // Persistent namespaces: the public surface of src/ns.
-export { createNamespaces, inspectNamespaces, deleteNamespaces, listNamespaces, type NamespaceSetInfo } from "./store";
+export { createNamespaces, inspectNamespaces, deleteNamespaces, listNamespaces, setNamespaceOwner, type NamespaceSetInfo } from "./store";
 export {
   NAMESPACE_TYPES,
   type NamespaceType,

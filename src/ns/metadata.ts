@@ -3,6 +3,7 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { hasCode, SysError } from "../sys/errors";
+import { asOwner, type Owner } from "../sys/owner";
 import { isNamespaceType, type NamespaceType } from "./types";
 import type { HolderIdentity } from "./holder";
 
@@ -19,6 +20,8 @@ export interface NamespaceSetMetadata {
   createdAt: string;
   /** nsfs inode of each pin, recorded once every pin is made (absent while creating). */
   inodes?: Partial<Record<NamespaceType, number>>;
+  /** The stack and resource that own the set (absent on sets made before owners were recorded). */
+  owner?: Owner;
 }
 
 /**
@@ -59,5 +62,5 @@ function isMetadata(v: unknown): v is NamespaceSetMetadata {
     const h = m.holder as Record<string, unknown>;
     if (typeof h !== "object" || h === null || !Number.isInteger(h.pid) || !Number.isInteger(h.startTime)) return false;
   }
-  return true;
+  return m.owner === undefined || asOwner(m.owner) !== undefined;
 }

@@ -13,8 +13,9 @@
 // (one provider operation per resource) serialize per name.
 import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import type { Owner } from "../sys/owner";
 import { nsDir } from "../sys/paths";
-import { afterUndo, hasCode, HostformError, SysError, ValidationError, withContext } from "../sys/errors";
+import { afterUndo, hasCode, HostformError, NotFoundError, SysError, ValidationError, withContext } from "../sys/errors";
 import { cloneFlags, NAMESPACE_TYPES, type NamespaceType, procNsPath, validateNamespaceTypes } from "./types";
 import { isValidSetName, validateSetName } from "./setName";
 import { ensurePrivateMount, nsInode, pinnedInode, pinNamespace, unpinNamespace } from "./pin";
@@ -37,6 +38,8 @@ export interface NamespaceSetInfo {
   holder?: HolderIdentity & { alive: boolean };
   /** ISO 8601 creation time, from the metadata. */
   createdAt?: string;
+  /** Who owns the set, from the metadata; absent when it records none. */
+  owner?: Owner;
   /** True when every type is pinned (and, with pid, the holder lives in the pinned PID namespace). */
   intact: boolean;
   /** Why the set is not intact; empty when it is. */
@@ -50,7 +53,7 @@ export interface NamespaceSetInfo {
  * missing after a crash) cannot be repaired, since a lost namespace cannot be re-entered, so it is
  * deleted and created afresh. On failure nothing is left: no mount, file, directory or holder.
  */
-export async function createNamespaces(name: string, types: readonly string[]): Promise<NamespaceSetInfo> {
+export async function createNamespaces(name: string, types: readonly string[], owner?: Owner): Promise<NamespaceSetInfo> {
   validateSetName(name);
   const wanted = validateNamespaceTypes(types);
   const root = nsDir();
@@ -79,6 +82,7 @@ export async function createNamespaces(name: string, types: readonly string[]): 
   let holder: HolderIdentity | undefined;
   try {
     const meta: NamespaceSetMetadata = { version: 1, name, types: wanted, createdAt: new Date().toISOString() };
+    if (owner !== undefined) meta.owner = owner;
     const withMnt = wanted.includes("mnt");
     const thread = await unshareInWorker({
       flags: cloneFlags(wanted),
@@ -86,6 +90,8 @@ export async function createNamespaces(name: string, types: readonly string[]): 
       // namespace should not hold copies of other sets' pins, which would keep them alive.
       ...(withMnt ? { rootPropagation: "private" as const, detachMounts: [root] } : {}),
       ...(wanted.includes("pid") ? { spawn: holderSpawn() } : {}),
+      // A new network namespace has only lo, and down: nothing in it, 127.0.0.1 included, is reachable.
+      ...(wanted.includes("net") ? { loopbackUp: true } : {}),
     }).catch((err: unknown) => {
       throw withContext(err, `unshare ${wanted.join(", ")} namespaces for ${name}`);
     });
@@ -157,6 +163,7 @@ export function inspectNamespaces(name: string): NamespaceSetInfo | undefined {
   }
   const info: NamespaceSetInfo = { name, dir, types, paths, inodes, intact: false, problems };
   if (meta !== undefined) info.createdAt = meta.createdAt;
+  if (meta?.owner !== undefined) info.owner = meta.owner;
   if (meta?.holder !== undefined) {
     const alive = isHolderAlive(meta.holder);
     info.holder = { ...meta.holder, alive };
@@ -169,6 +176,15 @@ export function inspectNamespaces(name: string): NamespaceSetInfo | undefined {
   }
   info.intact = problems.length === 0;
   return info;
+}
+
+/** Records `owner` as the owner of the existing set `name` (an import takes the set over). */
+export function setNamespaceOwner(name: string, owner: Owner): void {
+  validateSetName(name);
+  const dir = join(nsDir(), name);
+  const meta = readMetadata(dir);
+  if (meta === undefined) throw new NotFoundError("namespace set", name, "no readable metadata; it cannot be taken over");
+  writeMetadata(dir, { ...meta, owner });
 }
 
 /**

@@ -42,6 +42,8 @@ export interface UnshareOptions {
   rootPropagation?: "private" | "slave";
   /** With CLONE_NEWNS: mount points to detach (MNT_DETACH) from the new mount namespace. */
   detachMounts?: readonly string[];
+  /** With CLONE_NEWNET: set the new namespace's loopback interface up. */
+  loopbackUp?: boolean;
   spawn?: UnshareSpawn;
 }
 

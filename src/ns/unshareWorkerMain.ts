@@ -4,7 +4,8 @@ import { parentPort, workerData } from "node:worker_threads";
 import { spawn, type StdioOptions } from "node:child_process";
 import { closeSync } from "node:fs";
 import * as libc from "../sys/libc";
-import { CLOSE_RANGE_CLOEXEC, CLONE_NEWNS, MNT_DETACH, MS_PRIVATE, MS_REC, MS_SLAVE } from "../sys/constants";
+import { setLinkUp } from "../sys/netdev";
+import { CLOSE_RANGE_CLOEXEC, CLONE_NEWNET, CLONE_NEWNS, MNT_DETACH, MS_PRIVATE, MS_REC, MS_SLAVE } from "../sys/constants";
 import { isErrnoException, SysError } from "../sys/errors";
 import { NAMESPACE_TYPES, cloneFlag, type NamespaceType } from "../sys/namespaces";
 import type { UnshareOptions, WorkerReply } from "./unshareWorker";
@@ -59,6 +60,7 @@ function run(options: UnshareOptions): void {
     }
     for (const target of options.detachMounts ?? []) libc.umount2(target, MNT_DETACH);
   }
+  if (options.loopbackUp === true && (options.flags & CLONE_NEWNET) !== 0) setLinkUp("lo");
   openNamespaces(options.flags);
   const s = options.spawn;
   if (s === undefined) {

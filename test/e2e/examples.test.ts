@@ -111,13 +111,19 @@ function projectName(run: ExampleRun): string {
  */
 const EXAMPLE_TIMEOUT_MS = 300_000;
 
-async function waitFor(what: string, fn: () => boolean, timeoutMs = 10_000): Promise<void> {
+/** Polls fn (after `refresh`, which gathers what fn looks at) until it holds. */
+async function waitFor(what: string, fn: () => boolean, timeoutMs = 10_000, refresh?: () => Promise<void>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  await refresh?.();
   while (!fn()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, refresh === undefined ? 50 : 500));
+    await refresh?.();
   }
 }
+
+/** The first line of the busybox rootfs's /etc/passwd, which examples/pod's server serves. */
+const PASSWD_FIRST_LINE = "root:x:0:0:root:/root:/bin/sh";
 
 test("examples resolve \"hostform\" to the repository's package", () => {
   for (const name of ["quickstart", "pod", "lockdown"]) {
@@ -172,11 +178,18 @@ test("pod: two containers share the namespace and cgroup; a removed pinned names
   assert.ok(running.every((x) => x.cgroup.startsWith(`pod-${run.stack}-pod/`)), JSON.stringify(running));
   const inode = (pid: number) => statSync(`/proc/${pid}/ns/net`).ino;
   assert.equal(inode(running[0]!.pid!), inode(running[1]!.pid!), "one network namespace");
+  // The client really reaches the server over the pod's loopback: its log shows the first line of
+  // the server's /etc/passwd.
+  const client = `pod-${run.stack}-client`;
+  let clientLog = "";
+  await waitFor("the client's log to show a page fetched from the server", () => clientLog.includes(PASSWD_FIRST_LINE), 60_000, async () => {
+    clientLog = (await hostform(run, "logs", client)).out;
+  });
   // The client's env holds a secret: its state entry keeps env marked secret, and encrypted.
   const stackFile = join(run.stateDir, ".pulumi", "stacks", "pod", `${run.stack}.json`);
   assert.ok(!readFileSync(stackFile, "utf8").includes("not-a-real-token"), "a secret env value is in the state");
-  const client = (JSON.parse(readFileSync(stackFile, "utf8")) as { checkpoint: { latest: { resources: Array<{ urn: string; inputs: Record<string, unknown>; outputs: Record<string, unknown> }> } } }).checkpoint.latest.resources.find((x) => x.urn.endsWith("::client"))!;
-  for (const props of [client.inputs, client.outputs]) {
+  const clientState = (JSON.parse(readFileSync(stackFile, "utf8")) as { checkpoint: { latest: { resources: Array<{ urn: string; inputs: Record<string, unknown>; outputs: Record<string, unknown> }> } } }).checkpoint.latest.resources.find((x) => x.urn.endsWith("::client"))!;
+  for (const props of [clientState.inputs, clientState.outputs]) {
     assert.equal((props.env as Record<string, unknown>)["4dabf18193072939515e22adb298388d"], "1b47061264138c4ac30d75fd1eb44270", JSON.stringify(props.env));
     assert.match(String((props.env as Record<string, unknown>).ciphertext), /^v1:/, JSON.stringify(props.env));
   }
@@ -203,6 +216,13 @@ test("pod: two containers share the namespace and cgroup; a removed pinned names
   assert.equal(rebuilt.length, 2);
   assert.ok(rebuilt.every((x) => x.status === "running"));
   assert.equal(inode(rebuilt[0]!.pid!), inode(rebuilt[1]!.pid!));
+  // The re-created network namespace has lo up too: the exact bytes, fetched from inside the client.
+  let fetched = "";
+  for (let i = 0; i < 60 && !fetched.startsWith(PASSWD_FIRST_LINE); i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 1000));
+    fetched = (await hostform(run, "exec", client, "--", "wget", "-q", "-O", "-", "http://127.0.0.1:8080/passwd")).out;
+  }
+  assert.equal(fetched, readFileSync(`/proc/${rebuilt.find((x) => x.id.endsWith("-server"))!.pid!}/root/etc/passwd`, "utf8"));
   assert.equal(driver.read(podCgroup).pids?.max, 64);
   d = await drift(run);
   assert.equal(d.code, 0, d.out);

@@ -1,81 +1,14 @@
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { RuntimeClient } from "../../src/runtime/client";
 import { needsRoot, testPrefix } from "../../fixtures/prefix";
 import { fixtureProgramDir } from "../../fixtures/programs";
+import { makeProgram, REPO, run, start, type Program } from "../helpers/engineProgram";
 
-const REPO = join(__dirname, "..", "..", "..");
-const FIXTURE = fixtureProgramDir("files");
-const ENTRY = join(__dirname, "cliEntry.js");
 const BUILD = join(__dirname, "..", "..");
-
-/** A copy of the fixture program in a temp dir, with its own live dir and state dir. */
-interface Program {
-  dir: string;
-  live: string;
-  state: string;
-  configure(values: Record<string, string>): void;
-  checkpoint(): { version: number; checkpoint: { latest: { resources?: { urn: string; type: string; id?: string }[]; pending_operations?: unknown[] } } };
-  cleanup(): void;
-}
-
-function makeProgram(): Program {
-  const dir = join(tmpdir(), testPrefix("engine"));
-  const live = join(dir, "live");
-  const state = join(dir, "state");
-  mkdirSync(live, { recursive: true });
-  copyFileSync(join(FIXTURE, "Pulumi.yaml"), join(dir, "Pulumi.yaml"));
-  copyFileSync(join(FIXTURE, "index.ts"), join(dir, "index.ts"));
-  // Outside the repo, @pulumi/pulumi and typescript are found through this link.
-  symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));
-  writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "engine-test", devDependencies: { typescript: "*" } }));
-  const p: Program = {
-    dir,
-    live,
-    state,
-    configure(values) {
-      const lines = ["config:", `  files:dir: ${live}`, ...Object.entries(values).map(([k, v]) => `  files:${k}: ${JSON.stringify(v)}`)];
-      writeFileSync(join(dir, "Pulumi.dev.yaml"), lines.join("\n") + "\n");
-    },
-    checkpoint() {
-      return JSON.parse(readFileSync(join(state, ".pulumi", "stacks", "files", "dev.json"), "utf8"));
-    },
-    cleanup() {
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  p.configure({});
-  return p;
-}
-
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-function start(p: Program, args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<RunResult> } {
-  const t0 = Date.now();
-  const child = spawn(process.execPath, [ENTRY, ...args, "--cwd", p.dir], {
-    env: { ...process.env, HOSTFORM_STATE_DIR: p.state, PULUMI_NODEJS_TRANSPILE_ONLY: "true", HOSTFORM_PROGRAM_TIMEOUT_MS: "90000", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<RunResult>((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr, ms: Date.now() - t0 })));
-  return { child, done };
-}
-
-function run(p: Program, ...args: string[]): Promise<RunResult> {
-  return start(p, args).done;
-}
 
 /** Processes whose working directory is the program dir (program or provider host left behind). */
 function processesIn(dir: string): number[] {
@@ -341,23 +274,7 @@ describe("engine end to end", { concurrency: 2 }, () => {
   });
 
   test("a container restarted by its own policy is in sync, and up --refresh stores its new pid", { skip: needsRoot }, async () => {
-    // The containers fixture, with "hostform" resolving to this build and a supervisor of its own.
-    const prefix = testPrefix("eng-restart");
-    const base = join(tmpdir(), prefix);
-    const dir = join(base, "p");
-    mkdirSync(dir, { recursive: true });
-    for (const f of ["Pulumi.yaml", "index.ts"]) copyFileSync(join(fixtureProgramDir("containers"), f), join(dir, f));
-    symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));
-    writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "engine-test", devDependencies: { typescript: "*" } }));
-    mkdirSync(join(base, "node_modules", "hostform"), { recursive: true });
-    writeFileSync(join(base, "node_modules", "hostform", "package.json"), JSON.stringify({ name: "hostform", main: "index.js" }));
-    writeFileSync(join(base, "node_modules", "hostform", "index.js"), `module.exports = require(${JSON.stringify(join(BUILD, "providers", "index.js"))});\n`);
-    writeFileSync(join(dir, `Pulumi.${prefix}.yaml`), `config:\n  containers:restartPolicy: always\n`);
-    const runDir = join(base, "run");
-    const env = { HOSTFORM_RUN_DIR: runDir, HOSTFORM_LIB_DIR: join(base, "lib"), HOSTFORM_STATE_DIR: join(base, "state"), HOSTFORM_STACK: prefix };
-    const p: Program = { dir, live: "", state: env.HOSTFORM_STATE_DIR, configure() {}, checkpoint: () => JSON.parse(readFileSync(join(env.HOSTFORM_STATE_DIR, ".pulumi", "stacks", "containers", `${prefix}.json`), "utf8")), cleanup() {} };
-    const cli = (...args: string[]) => start(p, args, env).done;
-    const client = new RuntimeClient({ runDir });
+    const { p, cli, client, prefix, cleanup } = containersProgram("eng-restart", "always");
     const storedPid = (): number => (p.checkpoint().checkpoint.latest.resources!.find((x) => x.type.endsWith(":Container")) as unknown as { outputs: { pid: number } }).outputs.pid;
     try {
       let r = await cli("up", "--yes");
@@ -386,9 +303,77 @@ describe("engine end to end", { concurrency: 2 }, () => {
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.deepEqual((await client.list()).filter((x) => x.id.includes(prefix)), []);
     } finally {
-      for (const x of await client.list().catch(() => [])) if (x.id.includes(prefix)) await client.delete(x.id, { force: true }).catch(() => undefined);
-      await client.shutdownSupervisor().catch(() => undefined);
-      rmSync(base, { recursive: true, force: true });
+      await cleanup();
+    }
+  });
+
+  test("a container's cgroup removed in one v1 hierarchy is drift naming it (exit 2), and up repairs it", { skip: needsRoot || v1Mount("memory") === undefined ? "needs root and a v1 memory hierarchy" : false }, async () => {
+    const { cli, client, prefix, cleanup } = containersProgram("eng-partial", "no");
+    try {
+      let r = await cli("up", "--yes");
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const id = `containers-${prefix}-c0`;
+      const pid = (await client.state(id)).pid;
+      // Out of band, as an admin would: move the container out of its memory cgroup (into hostform's
+      // own parent, never a cgroup hostform did not make) and remove that one directory.
+      const parent = join(v1Mount("memory")!, "hostform");
+      for (const member of readFileSync(join(parent, id, "cgroup.procs"), "utf8").split("\n").filter(Boolean)) writeFileSync(join(parent, "cgroup.procs"), member);
+      rmdirSync(join(parent, id));
+      r = await cli("drift", "--exit-code", "--json");
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      const c = (jsonEvents(r.stdout).filter((e) => e.type === "drift") as unknown as DriftEvent[]).find((e) => e.urn.endsWith("::c0"))!;
+      assert.equal(c.status, "modified", JSON.stringify(c));
+      const missing = c.changes.find((ch) => ch.key === "missingHierarchies");
+      assert.deepEqual(missing?.new, ["memory"], JSON.stringify(c));
+      r = await cli("up", "--yes");
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.equal(readFileSync(join(parent, id, "memory.limit_in_bytes"), "utf8").trim(), String(16 * 1024 * 1024), "the limit is back");
+      assert.ok(readFileSync(join(parent, id, "cgroup.procs"), "utf8").split("\n").includes(String(pid)), "the same process is back in it");
+      r = await cli("drift", "--exit-code");
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      r = await cli("destroy", "--yes");
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+    } finally {
+      await cleanup();
     }
   });
 });
+
+/** The mount point of the v1 hierarchy holding `controller`, when this host has one. */
+function v1Mount(controller: string): string | undefined {
+  const line = readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .find((l) => l.includes(" - cgroup cgroup ") && (l.split(" ").at(-1) ?? "").split(",").includes(controller));
+  return line?.split(" ")[4];
+}
+
+/**
+ * The containers fixture as a stack of its own (the test prefix), with "hostform" resolving to this
+ * build, and its own supervisor, run dir, lib dir and state.
+ */
+function containersProgram(what: string, restartPolicy: string) {
+  const prefix = testPrefix(what);
+  const base = join(tmpdir(), prefix);
+  const dir = join(base, "p");
+  mkdirSync(dir, { recursive: true });
+  for (const f of ["Pulumi.yaml", "index.ts"]) copyFileSync(join(fixtureProgramDir("containers"), f), join(dir, f));
+  symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));
+  writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "engine-test", devDependencies: { typescript: "*" } }));
+  mkdirSync(join(base, "node_modules", "hostform"), { recursive: true });
+  writeFileSync(join(base, "node_modules", "hostform", "package.json"), JSON.stringify({ name: "hostform", main: "index.js" }));
+  writeFileSync(join(base, "node_modules", "hostform", "index.js"), `module.exports = require(${JSON.stringify(join(BUILD, "providers", "index.js"))});\n`);
+  writeFileSync(join(dir, `Pulumi.${prefix}.yaml`), `config:\n  containers:restartPolicy: ${restartPolicy}\n`);
+  const runDir = join(base, "run");
+  const env = { HOSTFORM_RUN_DIR: runDir, HOSTFORM_LIB_DIR: join(base, "lib"), HOSTFORM_STATE_DIR: join(base, "state"), HOSTFORM_STACK: prefix };
+  const p: Program = { dir, live: "", state: env.HOSTFORM_STATE_DIR, configure() {}, checkpoint: () => JSON.parse(readFileSync(join(env.HOSTFORM_STATE_DIR, ".pulumi", "stacks", "containers", `${prefix}.json`), "utf8")), cleanup() {} };
+  const cli = (...args: string[]) => start(p, args, env).done;
+  const client = new RuntimeClient({ runDir });
+  const cleanup = async (): Promise<void> => {
+    // A failed test may leave its stack up: destroy it (cgroups included), then sweep what is left.
+    await cli("destroy", "--yes").catch(() => undefined);
+    for (const x of await client.list().catch(() => [])) if (x.id.includes(prefix)) await client.delete(x.id, { force: true }).catch(() => undefined);
+    await client.shutdownSupervisor().catch(() => undefined);
+    rmSync(base, { recursive: true, force: true });
+  };
+  return { p, cli, client, prefix, cleanup };
+}

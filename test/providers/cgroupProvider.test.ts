@@ -1,17 +1,18 @@
 // The Cgroup provider against the real cgroupfs: create (and adopt), read, out-of-band changes
 // seen by read and diff and repaired by update, nesting, lifted limits, idempotent delete.
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { openCgroupDriver } from "../../src/cgroup/driver";
 import { provider, type CgroupInputs, type CgroupOutputs } from "../../providers/impl/v1/cgroup";
 import { needsRoot, testPrefix } from "../../fixtures/prefix";
+import { testOwner } from "../helpers/owner";
 
 const MiB = 1024 * 1024;
 
 async function checked(news: CgroupInputs): Promise<CgroupInputs> {
-  const r = await provider.check!({} as CgroupInputs, news);
+  const r = await provider.check!({} as CgroupInputs, { __owner: testOwner(news.resourceName ?? ""), ...news });
   assert.deepEqual(r.failures, []);
   return r.inputs!;
 }
@@ -90,4 +91,28 @@ test("a nested cgroup lives under its parent's full name", { skip: needsRoot }, 
     await provider.delete!(parent.id, parent.outs!);
   }
   assert.equal(openCgroupDriver().exists(parentName), false);
+});
+
+test("a cgroup removed from one v1 hierarchy reads as partly missing, naming it, and update makes it whole", { skip: needsRoot }, async (t) => {
+  const name = testPrefix("prov-cg-partial");
+  const inputs = await checked({ resourceName: "web", name, memory: { max: "64Mi" }, pids: { max: 50 } });
+  try {
+    const outs = (await provider.create(inputs)).outs!;
+    const memoryDir = outs.paths.v1.memory;
+    if (memoryDir === undefined) return t.skip("no v1 memory hierarchy: one directory per cgroup, nothing to lose in part");
+    assert.deepEqual(outs.missingHierarchies, []);
+    rmdirSync(memoryDir);
+    const read = await provider.read!(name, outs);
+    assert.equal(read.id, name, "still there in the other hierarchies");
+    assert.deepEqual(read.props!.missingHierarchies, ["memory"]);
+    assert.deepEqual(read.props!.limits, { memory: { max: null }, pids: { max: 50 } });
+    assert.deepEqual(await provider.diff!(name, outs, inputs), { changes: true });
+    const updated = await provider.update!(name, outs, inputs);
+    assert.deepEqual(updated.outs!.missingHierarchies, []);
+    assert.deepEqual(updated.outs!.limits, outs.limits);
+    assert.deepEqual(await provider.diff!(name, updated.outs!, inputs), { changes: false });
+  } finally {
+    await provider.delete!(name, {} as CgroupOutputs);
+  }
+  assert.equal(openCgroupDriver().exists(name), false);
 });

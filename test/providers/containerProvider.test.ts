@@ -20,6 +20,7 @@ import { profileJson } from "../../providers/impl/v1/profileJson";
 import { appletList, buildBusyboxRootfs, findBusybox } from "../../providers/rootfs/busybox";
 import { provider, type ContainerInputs, type ContainerOutputs } from "../../providers/impl/v1/container";
 import { needsRoot, testPrefix } from "../../fixtures/prefix";
+import { testOwner } from "../helpers/owner";
 
 const prefix = testPrefix("ctr");
 const dir = join(tmpdir(), prefix);
@@ -48,7 +49,7 @@ after(async () => {
 const LOOP = ["/bin/sh", "-c", "trap 'exit 0' TERM; while true; do echo tick; sleep 1 & wait; done"];
 
 async function create(name: string, extra: Partial<ContainerInputs> = {}): Promise<{ inputs: ContainerInputs; outs: ContainerOutputs }> {
-  const checked = await provider.check!({} as ContainerInputs, { resourceName: name, name: `${prefix}-${name}`, rootfs, command: LOOP, stopTimeout: 5, ...extra });
+  const checked = await provider.check!({} as ContainerInputs, { resourceName: name, name: `${prefix}-${name}`, __owner: testOwner(name), rootfs, command: LOOP, stopTimeout: 5, ...extra });
   assert.deepEqual(checked.failures, []);
   const r = await provider.create(checked.inputs!);
   made.add(r.outs!);

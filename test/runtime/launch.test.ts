@@ -6,7 +6,7 @@ import { ContainerStartError, Launcher, type PreparedContainer } from "../../src
 import { compileProfile } from "../../src/seccomp/compile";
 import { DOCKER_DEFAULT_PROFILE, loadProfile } from "../../src/seccomp/validate";
 import { createNamespaces, deleteNamespaces, type NamespaceSetInfo } from "../../src/ns";
-import { validateSpec, type ContainerSpec } from "../../src/runtime/spec";
+import { LOOPBACK_ANNOTATION, validateSpec, type ContainerSpec } from "../../src/runtime/spec";
 import { defaultSpec, type DefaultSpecOptions } from "../../src/runtime/specgen/defaults";
 import { ValidationError } from "../../src/sys/errors";
 import { capMask, pidfdSendSignal } from "../../src/sys/libc";
@@ -207,6 +207,19 @@ test("a container joins another's network namespace by path", { skip: needsRoot 
     process.kill(first.pid, "SIGKILL");
     await first.exited;
   }
+});
+
+test("lo is up in the container's own network namespace when the spec asks (hostform's Containers), down under a plain OCI spec as with runc", { skip: needsRoot }, async () => {
+  // Served and fetched on 127.0.0.1 inside the container's own namespace, nowhere else.
+  const probe = ["sh", "-c", "cat /sys/class/net/lo/flags; echo hostform-lo > /tmp/hello && busybox httpd -p 127.0.0.1:8080 -h /tmp && busybox wget -q -O - http://127.0.0.1:8080/hello"];
+  const asked = spec(probe);
+  asked.annotations = { [LOOPBACK_ANNOTATION]: "up" };
+  const up = await run(asked);
+  assert.equal(up.code, 0, up.out);
+  assert.deepEqual(up.out.trim().split("\n"), ["0x9", "hostform-lo"], "IFF_UP|IFF_LOOPBACK, and traffic flows");
+  const plain = await run(spec(probe));
+  assert.notEqual(plain.code, 0, plain.out);
+  assert.equal(plain.out.split("\n")[0], "0x8", "a plain OCI spec gets no networking of hostform's");
 });
 
 test("a missing program is a clear error and leaves nothing behind", { skip: needsRoot }, async () => {
@@ -428,6 +441,9 @@ async function assertPodShares(info: NamespaceSetInfo): Promise<void> {
     assert.equal(uts, readlinkSync(`/proc/${first.pid}/ns/uts`));
     assert.equal(ipc, readlinkSync(`/proc/${first.pid}/ns/ipc`));
     assert.equal(pid, `pid:[${info.inodes.pid}]`);
+    // The set's network namespace was made with lo up (hostform's Namespace); a joining container leaves it so.
+    const lo = await run(joined(["cat", "/sys/class/net/lo/flags"]));
+    assert.equal(lo.out.trim(), "0x9", lo.out);
     assert.equal(readlinkSync(`/proc/${first.pid}/ns/pid`), pid);
     assert.notEqual(readlinkSync(`/proc/${first.pid}/ns/mnt`), readlinkSync("/proc/self/ns/mnt"), "each container keeps its own mount namespace");
   } finally {

@@ -12,16 +12,18 @@ export const GUEST_TEST_DIRS = ["cgroup", "ns", "seccomp", "sys", "security", "d
 export const GUEST_TEST_FILES = ["runtime/launch.test.js", "runtime/lifecycle.test.js", "runtime/spec.test.js", "runtime/exec.test.js"] as const;
 
 /**
- * Files of GUEST_TEST_DIRS that run on the host only, with the reason. Both deploy only the
- * engine's own File test resources through the CLI: no cgroup, namespace or container, so nothing
- * that differs under cgroup v2, while each costs minutes of the guest's budget.
+ * Files of GUEST_TEST_DIRS that run on the host only, with the reason: deployments through the CLI
+ * whose kernel side (if any) is the same under cgroup v2 or tested there by another file, while each
+ * costs minutes of the guest's budget.
  */
 export const HOST_ONLY_FILES: Readonly<Record<string, string>> = {
   "engine/engine.test.js": "File resources only (no kernel object); 296 s in the guest, against 19 s on the host",
   "engine/stackConfig.test.js": "edits stack and config files through the CLI (no kernel object); 101 s in the guest",
   "engine/passphraseSecrets.test.js": "pure crypto and file parsing (PBKDF2 at 1,000,000 rounds, several keys): nothing of the kernel; not measured in the guest",
-  "engine/secretsAtRest.test.js": "what the state, export and output hold (encryption, not the cgroup version); three CLI deployments, two of them File resources only; not measured in the guest",
+  "engine/secretsAtRest.test.js": "what the state, export and output hold (encryption, not the cgroup version); four CLI deployments, three of them File resources only; not measured in the guest",
+  "engine/stateSafety.test.js": "checkpoint and lock files on a full or read-only tmpfs, with five CLI runs of File resources: nothing that differs under cgroup v2",
   "engine/checkFailures.test.js": "previews a Cgroup whose check fails through the CLI: nothing reaches the kernel; the dynamic provider alone needs most of the engine's 30 s start budget under TCG beside other files",
+  "providers/ownership.test.js": "15 CLI deployments (refusals and imports), 3-6 per test against a 300 s guard where one takes 80-200 s under TCG; what differs under v2, the cgroup's owner xattr, runs in the guest in cgroup/ownerRecord.test.js",
 };
 
 /**

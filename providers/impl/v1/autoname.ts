@@ -1,6 +1,7 @@
 // Names of host objects, chosen in check like Pulumi's autonaming: the resource name plus a random
 // suffix unless the user pins one, kept across updates by reading it back from the old inputs.
 import { randomBytes } from "node:crypto";
+import type { Owner } from "../../../src/sys/owner";
 
 /** The naming inputs every named hostform resource carries. */
 export interface NamedInputs {
@@ -10,6 +11,8 @@ export interface NamedInputs {
   name?: string;
   /** True when `name` was generated (not pinned). */
   autonamed?: boolean;
+  /** Stack and resource that own the host object (providers/owner.ts); absent in state written before owners existed. */
+  __owner?: Owner;
 }
 
 /** Characters every hostform name allows (namespace set names are the strictest). */

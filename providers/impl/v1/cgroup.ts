@@ -4,8 +4,10 @@ import type * as pulumi from "@pulumi/pulumi";
 import { openCgroupDriver, type CgroupDriver, type CgroupPaths } from "../../../src/cgroup/driver";
 import { cgroupSegments } from "../../../src/cgroup/tree";
 import { LIMIT_GROUPS, diffLimits, withLiftedLimits, type CgroupLimits, type NormalizedLimits } from "../../../src/cgroup/spec";
+import { mustOwn } from "../../../src/sys/owner";
 import { chooseName, mustDeleteBeforeReplace, type NamedInputs } from "./autoname";
 import { collectFailures } from "./checkFailures";
+import { isImportRead, ownerOf } from "./ownership";
 import { sameValue } from "./sameValue";
 import { containsUnknown } from "./unknownValue";
 
@@ -23,6 +25,8 @@ export interface CgroupOutputs extends CgroupInputs {
   paths: CgroupPaths;
   /** Live values of the declared limits, in the kernel's terms (bytes in pages, quota/period). */
   limits: NormalizedLimits;
+  /** Hierarchies the cgroup was removed from out of band (v1, hybrid); [] when whole. */
+  missingHierarchies: string[];
 }
 
 let cached: CgroupDriver | undefined;
@@ -64,7 +68,29 @@ function outputs(inputs: CgroupInputs): CgroupOutputs {
   const name = fullName(inputs);
   const paths = d.paths(name);
   const limits = projectLive(d.normalize(limitsOf(inputs)), d.read(name));
-  return { ...inputs, fullName: name, version: d.layout.mode, path: primaryPath(paths), paths, limits };
+  return { ...inputs, fullName: name, version: d.layout.mode, path: primaryPath(paths), paths, limits, missingHierarchies: d.missingHierarchies(name) };
+}
+
+/**
+ * The inputs an import finds on the host: the name and parent the id gives, and of each declared
+ * limit group the declared value when the live cgroup has it, else the live value, so that Diff
+ * against the declaration names exactly the groups that differ.
+ */
+function importedInputs(id: string, declared: CgroupInputs): CgroupInputs {
+  const d = driver();
+  const slash = id.lastIndexOf("/");
+  const out: CgroupInputs = { name: id.slice(slash + 1), autonamed: false };
+  if (declared.resourceName !== undefined) out.resourceName = declared.resourceName;
+  if (slash > 0) out.parentName = id.slice(0, slash);
+  const live = d.read(id);
+  for (const g of LIMIT_GROUPS) {
+    const want = declared[g];
+    if (want === undefined || want === null) continue;
+    // Check has validated the declared limits before the engine reads.
+    const matches = diffLimits(d.normalize({ [g]: want } as CgroupLimits), live).length === 0;
+    (out as Record<string, unknown>)[g] = matches ? want : (live[g] ?? null);
+  }
+  return out;
 }
 
 /** The v1 Cgroup provider. */
@@ -88,28 +114,37 @@ export const provider: pulumi.dynamic.ResourceProvider<CgroupInputs, CgroupOutpu
     if (declared.length > 0) return { changes: true };
     // Same declaration: the host decides. A rewritten limit or a deleted cgroup is repaired by update.
     const d = driver();
-    if (!d.exists(id)) return { changes: true };
+    if (!d.exists(id) || d.missingHierarchies(id).length > 0) return { changes: true };
     return { changes: diffLimits(d.normalize(limitsOf(news)), d.read(id)).length > 0 };
   },
 
   async create(inputs) {
     const name = fullName(inputs);
-    // Idempotent: an existing cgroup of that name (an interrupted earlier create) is adopted and
-    // given the declared limits.
-    driver().create(name, limitsOf(inputs));
+    const d = driver();
+    const owner = ownerOf(inputs);
+    // Idempotent only for its own owner (an interrupted earlier create of this very resource);
+    // anything else of that name is refused, never adopted.
+    if (d.exists(name)) mustOwn("cgroup", name, d.owner(name), owner);
+    d.create(name, limitsOf(inputs));
+    if (owner !== undefined) d.setOwner(name, owner);
     return { id: name, outs: outputs(inputs) };
   },
 
   async read(id, props) {
     const d = driver();
     if (props === undefined || !d.exists(id)) return { id: "", props: {} as CgroupOutputs };
+    if (isImportRead(props, "fullName")) return { id, props: outputs(importedInputs(id, props)) };
     return { id, props: outputs(props) };
   },
 
   async update(id, olds, news) {
     // create() makes a deleted cgroup again and writes every given limit; lifted values undo
     // limits the program no longer declares.
-    driver().create(id, withLiftedLimits(limitsOf(olds), limitsOf(news)));
+    const d = driver();
+    d.create(id, withLiftedLimits(limitsOf(olds), limitsOf(news)));
+    // An import takes the cgroup over here (its first update).
+    const owner = ownerOf(news);
+    if (owner !== undefined) d.setOwner(id, owner);
     return { outs: outputs(news) };
   },
 

@@ -7,18 +7,22 @@ import { openCgroupDriver, type CgroupDriver } from "../../../src/cgroup/driver"
 import { diffLimits, withLiftedLimits, type CgroupLimits, type NormalizedLimits } from "../../../src/cgroup/spec";
 import { cgroupSegments } from "../../../src/cgroup/tree";
 import { RuntimeClient, type ContainerState } from "../../../src/runtime/client";
+import { containerOwner, ownerAnnotation, setContainerOwner } from "../../../src/runtime/ownerRecord";
 import { isSameProcess, validateId } from "../../../src/runtime/state";
 import { NotFoundError, ValidationError, afterUndo } from "../../../src/sys/errors";
+import { mustOwn, sameOwner } from "../../../src/sys/owner";
 import { withLiveStatus } from "../../liveStatus";
 import { chooseName, mustDeleteBeforeReplace } from "./autoname";
 import { collectFailures } from "./checkFailures";
 import { projectLive } from "./cgroup";
+import { importedInputs } from "./containerImport";
 import type { ContainerInputs, ContainerOutputs } from "./containerInputs";
 import { joinedNamespacesMatch, namespaceInodes, seccompModeOf } from "./containerLive";
 import { declaredPolicies, policiesDiffer, rewritePolicies } from "./containerPolicy";
 import { seccompChoice } from "./containerSeccomp";
 import { asConfigError } from "../../../src/runtime/specgen/generate";
 import { SPEC_DIGEST_ANNOTATION, buildSpec, specDigest, validatePolicies } from "./containerSpec";
+import { isImportRead, ownerOf } from "./ownership";
 import { sameValue } from "./sameValue";
 import { UNKNOWN, containsUnknown } from "./unknownValue";
 
@@ -99,6 +103,7 @@ async function observe(inputs: ContainerInputs, id: string, cgroupName: string):
     logPath: state.logPath,
     inCgroup: alive && limits !== null && d.contains(cgroupName, state.pid),
     liveLimits: limits !== null ? projectLive(d.normalize(limitsOf(inputs)), limits) : null,
+    missingHierarchies: limits !== null ? d.missingHierarchies(cgroupName) : [],
     seccompMode: alive ? seccompMode! : "",
     namespaces: alive ? namespaces! : {},
   };
@@ -150,10 +155,13 @@ async function launch(inputs: ContainerInputs): Promise<void> {
   const cgroupName = cgroupNameOf(inputs);
   const spec = buildSpec(inputs);
   const seccomp = seccompChoice(inputs);
-  spec.annotations = { [SPEC_DIGEST_ANNOTATION]: specDigest(spec, seccomp.key) };
+  const owner = ownerOf(inputs);
+  // The owner goes in with the spec: the container never exists without its record.
+  spec.annotations = { ...spec.annotations, [SPEC_DIGEST_ANNOTATION]: specDigest(spec, seccomp.key), ...(owner !== undefined ? ownerAnnotation(owner) : {}) };
   const policies = declaredPolicies(inputs);
   const d = driver();
   d.create(cgroupName, limitsOf(inputs));
+  if (owner !== undefined) d.setOwner(cgroupName, owner);
   const options: Parameters<RuntimeClient["create"]>[2] = { cgroup: cgroupName, ...policies, bundle: "/" };
   if (seccomp.option !== undefined) options.seccomp = seccomp.option;
   let state: ContainerState;
@@ -206,6 +214,30 @@ function knownView(inputs: ContainerInputs): { view: ContainerInputs; checkHost:
   return { view: view as unknown as ContainerInputs, checkHost, complete };
 }
 
+/**
+ * Read for an import: the live container `id`, whoever made it, as inputs the provider's Diff can
+ * hold against the declaration (see containerImport.ts). Nothing changes on the host.
+ */
+async function readForImport(id: string, declared: ContainerInputs): Promise<{ id: string; props: ContainerOutputs }> {
+  const state = await stateOf(id);
+  if (state === undefined) return { id: "", props: {} as ContainerOutputs };
+  const probe = { ...declared, name: id };
+  const live = await observe(probe, id, state.cgroup);
+  if (live === undefined) return { id: "", props: {} as ContainerOutputs };
+  const d = driver();
+  const limitsMatch = live.limits !== null && diffLimits(d.normalize(limitsOf(declared)), live.limits).length === 0;
+  const filtered = live.outs.status === "running" ? live.outs.seccompMode === "filter" : seccompChoice(declared, false).filtered;
+  const inputs = importedInputs(probe, state, live.outs.liveLimits, limitsMatch, filtered);
+  return { id, props: { ...live.outs, ...inputs, cgroupName: state.cgroup } };
+}
+
+/** Records `owner` on the container and its cgroup where another (or none) is recorded: how an import takes them over. */
+function takeOver(id: string, cgroupName: string, state: ContainerState, owner: ReturnType<typeof ownerOf>): void {
+  if (owner === undefined) return;
+  if (!sameOwner(containerOwner(state), owner)) setContainerOwner(id, owner);
+  if (!sameOwner(driver().owner(cgroupName), owner)) driver().setOwner(cgroupName, owner);
+}
+
 /** The v1 Container provider. */
 export const provider: pulumi.dynamic.ResourceProvider<ContainerInputs, ContainerOutputs> = {
   async check(olds, news) {
@@ -224,6 +256,9 @@ export const provider: pulumi.dynamic.ResourceProvider<ContainerInputs, Containe
 
   async diff(id, olds, news) {
     const replaces: string[] = REPLACE_KEYS.filter((k) => !sameValue(olds[k], news[k]));
+    // Only an import's read reports these: spec parts of the live container no input can declare.
+    const specDifferences = (olds as { specDifferences?: unknown }).specDifferences;
+    if (Array.isArray(specDifferences)) replaces.push(...specDifferences.map((p) => `spec.${String(p)}`));
     // State written before namespaceIdentity existed has none: inodes alone decide there.
     if (olds.namespaceIdentity !== undefined && !sameValue(olds.namespaceIdentity, news.namespaceIdentity)) replaces.push("namespaceIdentity");
     const nsChanged = NAMESPACE_KEYS.some((k) => replaces.includes(k));
@@ -254,9 +289,14 @@ export const provider: pulumi.dynamic.ResourceProvider<ContainerInputs, Containe
     const id = inputs.name!;
     lastRead.delete(id);
     const cgroupName = cgroupNameOf(inputs);
-    // An interrupted earlier `up` may have left this very container running: adopt it when it
-    // runs the same spec in the same cgroup, else remove it and start over.
+    const owner = ownerOf(inputs);
+    // An interrupted earlier `up` of this very resource may have left the container running: it is
+    // kept when it runs the same spec in the same cgroup, else removed and started over. A
+    // container or cgroup of that name that anyone else owns (or no one: not made by hostform) is
+    // refused; only an import takes it over.
     const existing = await observe(inputs, id, cgroupName);
+    if (existing !== undefined) mustOwn("container", id, containerOwner(existing.state), owner);
+    else if (driver().exists(cgroupName)) mustOwn("cgroup", cgroupName, driver().owner(cgroupName), owner);
     if (existing !== undefined) {
       const same = existing.outs.status === "running" && existing.state.cgroup === cgroupName && existing.state.annotations[SPEC_DIGEST_ANNOTATION] === declaredDigest(inputs);
       if (same) {
@@ -272,6 +312,7 @@ export const provider: pulumi.dynamic.ResourceProvider<ContainerInputs, Containe
   async read(id, props) {
     if (props === undefined || props.name === undefined) return { id: "", props: {} as ContainerOutputs };
     const cgroupName = props.cgroupName ?? cgroupNameOf(props);
+    if (isImportRead(props, "containerId")) return readForImport(id, props);
     const live = await observe(props, id, cgroupName);
     rememberRead(id, cgroupName, live);
     if (live === undefined) return { id: "", props: {} as ContainerOutputs };
@@ -297,6 +338,7 @@ export const provider: pulumi.dynamic.ResourceProvider<ContainerInputs, Containe
     if (!d.contains(cgroupName, live.state.pid)) await d.addProcess(cgroupName, live.state.pid);
     const policies = declaredPolicies(news);
     if (policiesDiffer(live.state, policies)) await rewritePolicies(client(), id, policies);
+    takeOver(id, cgroupName, live.state, ownerOf(news));
     return { outs: await mustObserve(news, id, cgroupName) };
   },
 

@@ -65,6 +65,8 @@ export interface ContainerOutputs extends ContainerInputs {
   inCgroup: boolean;
   /** Live values of the declared limits (null when the cgroup is gone). */
   liveLimits: NormalizedLimits | null;
+  /** Hierarchies the container's cgroup was removed from out of band (v1, hybrid); [] when whole. */
+  missingHierarchies: string[];
   /** Seccomp mode of PID 1 ("filter", "disabled"); "" when not running. */
   seccompMode: string;
   /** nsfs inodes of PID 1's namespaces (empty when not running). */

@@ -5,9 +5,11 @@
 // out of band can show the old numbers while containers still hold the old namespaces (or none);
 // the set's identity is its creation time and its holder's pid and start time.
 import type * as pulumi from "@pulumi/pulumi";
-import { createNamespaces, deleteNamespaces, inspectNamespaces, validateNamespaceTypes, validateSetName, type NamespaceSetInfo, type NamespaceType } from "../../../src/ns";
+import { createNamespaces, deleteNamespaces, inspectNamespaces, setNamespaceOwner, validateNamespaceTypes, validateSetName, type NamespaceSetInfo, type NamespaceType } from "../../../src/ns";
+import { mustOwn, sameOwner } from "../../../src/sys/owner";
 import { chooseName, mustDeleteBeforeReplace, type NamedInputs } from "./autoname";
 import { collectFailures } from "./checkFailures";
+import { isImportRead, ownerOf } from "./ownership";
 import { sameValue } from "./sameValue";
 import { containsUnknown } from "./unknownValue";
 
@@ -92,15 +94,20 @@ export const provider: pulumi.dynamic.ResourceProvider<NamespaceInputs, Namespac
   },
 
   async create(inputs) {
-    // Adopts an intact set of the same name and types (an interrupted earlier create); a broken
-    // one is deleted and made again.
-    const info = await createNamespaces(inputs.name!, inputs.types);
+    // Only a set this very resource owns is taken as it is (an interrupted earlier create: kept
+    // when intact, else deleted and made again); any other set of that name is refused.
+    const owner = ownerOf(inputs);
+    const existing = inspectNamespaces(inputs.name!);
+    if (existing !== undefined) mustOwn("namespace set", inputs.name!, existing.owner, owner);
+    const info = await createNamespaces(inputs.name!, inputs.types, owner);
     return { id: info.name, outs: outputs(inputs, info) };
   },
 
   async read(id, props) {
     const info = inspectNamespaces(id);
     if (info === undefined || props === undefined) return { id: "", props: {} as NamespaceOutputs };
+    // An import: the set's own name and types, so that Diff names what the declaration changes.
+    if (isImportRead(props, "identity")) return { id, props: outputs({ ...props, name: id, autonamed: false, types: info.types }, info) };
     // A set made again under the same name is another object: the one recorded is gone (refresh
     // would otherwise adopt the newcomer, and drift could not see the swap).
     if (info.createdAt !== undefined && typeof props.identity === "string" && props.identity !== setIdentity(info)) return { id: "", props: {} as NamespaceOutputs };
@@ -112,6 +119,9 @@ export const provider: pulumi.dynamic.ResourceProvider<NamespaceInputs, Namespac
     // pinned name did not): nothing to do on the host.
     const info = inspectNamespaces(id);
     if (info === undefined) throw new Error(`namespace set ${id} is gone; run 'hostform refresh' then 'hostform up'`);
+    // An import takes the set over here (its first update).
+    const owner = ownerOf(news);
+    if (owner !== undefined && !sameOwner(info.owner, owner)) setNamespaceOwner(id, owner);
     return { outs: outputs(news, info) };
   },
 

@@ -1,7 +1,7 @@
 // The cgroup v1 manager: one directory per cgroup in each controller's hierarchy. Co-mounted
 // controllers ("cpu,cpuacct") share a hierarchy and so a directory; each is visited once.
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { TimeoutError, UnsupportedError } from "../../sys/errors";
 import { readPids } from "../cgroupfs";
 import type { AnyController, StatsPart } from "../controller";
@@ -83,16 +83,33 @@ export class V1Manager {
     applyEach(this.controllers, this.dirOf(segments), limits);
   }
 
+  /**
+   * Live limits of the hierarchies that hold the cgroup. One it was removed from out of band (a
+   * partial loss) reports nothing, so callers see its limits as unset; missing() names it.
+   */
   read(segments: string[]): NormalizedLimits {
-    return readEach(this.controllers, this.dirOf(segments));
+    const dirOf = this.dirOf(segments);
+    return readEach(this.present(segments), dirOf);
   }
 
   stats(segments: string[]): StatsPart[] {
-    return statsEach(this.controllers, this.dirOf(segments));
+    const dirOf = this.dirOf(segments);
+    return statsEach(this.present(segments), dirOf);
   }
 
   exists(segments: string[]): boolean {
     return this.uniqueDirs(segments).some((d) => existsSync(d));
+  }
+
+  /** Hierarchies (by their mount's name, "pids", "cpu,cpuacct") in which the cgroup has no directory. */
+  missing(segments: string[]): string[] {
+    const mounts = [...new Set(this.mounted.map((m) => m.mount))];
+    return mounts.filter((m) => !existsSync(cgroupDir(m, segments))).map((m) => basename(m));
+  }
+
+  private present(segments: string[]): AnyController[] {
+    const dirOf = this.dirOf(segments);
+    return this.controllers.filter((c) => existsSync(dirOf(c)));
   }
 
   private procsDir(segments: string[]): string | undefined {

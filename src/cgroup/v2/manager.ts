@@ -2,7 +2,7 @@
 // cgroup.subtree_control along the path, and the core files (cgroup.procs, cgroup.events,
 // cgroup.freeze, cgroup.kill) that work on any cgroup2 mount, even one with no controllers.
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { TimeoutError } from "../../sys/errors";
 import { readCgroupFile, readFlatKeyed, readOptional, readPids, writeCgroupFile } from "../cgroupfs";
 import type { AnyController, StatsPart } from "../controller";
@@ -65,9 +65,10 @@ export class V2Manager {
     applyEach(this.controllers, () => dir, limits);
   }
 
+  /** Live limits; nothing when the directory is gone (missing() names the hierarchy). */
   read(segments: string[]): NormalizedLimits {
     const dir = this.dir(segments);
-    return readEach(this.controllers, () => dir);
+    return existsSync(dir) ? readEach(this.controllers, () => dir) : {};
   }
 
   stats(segments: string[]): StatsPart[] {
@@ -77,6 +78,11 @@ export class V2Manager {
 
   exists(segments: string[]): boolean {
     return existsSync(this.dir(segments));
+  }
+
+  /** The hierarchy (by its mount's name) when the cgroup has no directory in it. */
+  missing(segments: string[]): string[] {
+    return this.exists(segments) ? [] : [basename(this.mount)];
   }
 
   /** Processes directly in the cgroup (not in its children). */

@@ -7,6 +7,7 @@ import type { PrepareRequest } from "../initProtocol";
 import { dropPrivileges, setRlimits } from "./credentials";
 import { openNullDevice } from "./devices";
 import { resetSignals, type ReadyToExec } from "./execProgram";
+import { bringUpLoopback } from "./loopback";
 import { joinNamespaces } from "./namespaces";
 import { protectPaths } from "./protectedPaths";
 import { buildRoot } from "./rootfs";
@@ -21,6 +22,7 @@ export function prepareContainer(req: PrepareRequest, lastCap: number, warn: (me
   step("setsid", () => setsid());
   libc.umask(0);
   step("join namespaces", () => joinNamespaces(spec, req.joinFds));
+  step("loopback up", () => bringUpLoopback(spec));
   // The host's null device, in case the container has none: opened while the host's /dev is here.
   const hostNull = step("open /dev/null", () => openNullDevice("/dev/null"));
   buildRoot(spec);

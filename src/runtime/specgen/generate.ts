@@ -7,7 +7,7 @@ import { isAbsolute } from "node:path";
 import { ValidationError, hasCode } from "../../sys/errors";
 import { ociNamespaceType, type NamespaceType } from "../../sys/namespaces";
 import { checkProgram, checkRoot } from "../lifecycleChecks";
-import { validateSpec, type ContainerSpec } from "../spec";
+import { LOOPBACK_ANNOTATION, validateSpec, type ContainerSpec } from "../spec";
 import { capabilitiesSpec } from "./capabilities";
 import type { ContainerConfig } from "./config";
 import { defaultSpec, type DefaultSpecOptions } from "./defaults";
@@ -90,6 +90,8 @@ export function generateSpec(config: ContainerConfig, options: GenerateOptions =
     if (ns !== undefined) ns.path = path;
     else namespaces.push({ type: ociNamespaceType(type), path });
   }
+  // Its own network namespace starts with lo down; a joined one is its owner's to set up.
+  if (namespaces.some((n) => n.type === "network" && n.path === undefined)) spec.annotations = { ...spec.annotations, [LOOPBACK_ANNOTATION]: "up" };
   try {
     const valid = validateSpec(spec);
     if (checkHost) checkProgram(valid, checkRoot(valid, "/"));
