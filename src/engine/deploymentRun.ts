@@ -14,7 +14,7 @@ import type { SecretRedactor } from "./secretRedaction";
 import { containsSecret } from "./propertyValues";
 import { SnapshotJournal } from "./snapshotJournal";
 import { emptySnapshot } from "./state";
-import { readCheckpoint } from "./stateFile";
+import { readCheckpoint, sealPlaintextSecrets } from "./stateFile";
 import { makeUrn, nameOfUrn, NODEJS_PROVIDER_TYPE } from "./urn";
 
 const DEFAULT_CALL_TIMEOUT_MS = 10 * 60_000;
@@ -50,7 +50,10 @@ export class DeploymentRun {
     const old = readCheckpoint(options.project.name, options.stack, options.config.secrets, options.stateDir) ?? emptySnapshot();
     // The state is written back with its secrets sealed: without the passphrase the run stops here,
     // before any change, rather than at its first write (an older hostform kept them in plaintext).
-    if (!dryRun && old.resources.some((r) => containsSecret(r.inputs) || containsSecret(r.outputs))) options.config.secrets.requireSealing();
+    if (!dryRun && old.resources.some((r) => containsSecret(r.inputs) || containsSecret(r.outputs))) {
+      options.config.secrets.requireSealing();
+      sealPlaintextSecrets(options.project.name, options.stack, options.config.secrets, options.stateDir);
+    }
     for (const r of old.resources) {
       redactor.learn(r.inputs);
       redactor.learn(r.outputs);

@@ -3,9 +3,9 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { atomicWrite, atomicWriteAsync, backupPath } from "../sys/atomicFile";
-import { CorruptFileError, SysError, withContext } from "../sys/errors";
+import { CorruptFileError, hasCode, SysError, withContext } from "../sys/errors";
 import type { PropertyMap } from "./propertyValues";
-import { fromCheckpointValue, toCheckpointValue } from "./secrets/checkpointValues";
+import { fromCheckpointValue, holdsPlaintextSecret, toCheckpointValue } from "./secrets/checkpointValues";
 import type { SecretsProviders, SecretsReader, SecretsWriter } from "./secrets/stackSecrets";
 import { sortByDependencies, type PendingOperation, type ResourceState, type Snapshot } from "./state";
 
@@ -101,6 +101,39 @@ export async function writeCheckpointAsync(project: string, stack: string, snaps
   const text = checkpointText(project, stack, snapshot, secrets);
   ensureLayout(dir, dirname(file));
   await atomicWriteAsync(file, text, { backup: true });
+}
+
+/**
+ * Rewrites the checkpoint and its backup with their secrets sealed when they hold any in plaintext
+ * (as hostform wrote them before secrets were encrypted), keeping each file's content and manifest.
+ * The backup is a hard link to an older checkpoint, so it is rewritten on its own: sealing only the
+ * checkpoint would leave the plaintext at rest under the backup's name.
+ */
+export function sealPlaintextSecrets(project: string, stack: string, secrets: SecretsReader & SecretsWriter, dir: string = stateDir()): void {
+  const file = checkpointPath(project, stack, dir);
+  for (const f of [file, backupPath(file)]) {
+    let text: string;
+    try {
+      text = readFileSync(f, "utf8");
+    } catch (err) {
+      if (hasCode(err, "ENOENT")) continue;
+      throw SysError.fromNode(err, `read ${f}`);
+    }
+    // Most checkpoints hold no plaintext secret: only those are parsed.
+    if (!text.includes('"plaintext"')) continue;
+    let doc: CheckpointFile;
+    try {
+      doc = JSON.parse(text) as CheckpointFile;
+    } catch (err) {
+      // A checkpoint that does not parse fails its own read; a damaged backup is left for a person to look at.
+      if (f === file) throw new CorruptFileError(file, `is not valid JSON; ${restoreHint(file)}`, { cause: err });
+      continue;
+    }
+    const latest = doc.checkpoint?.latest;
+    if (latest === undefined || !holdsPlaintextSecret(latest.resources) && !holdsPlaintextSecret(latest.pending_operations)) continue;
+    const sealed = { ...deploymentDocument(snapshotFromDeployment(latest, secrets), secrets), manifest: latest.manifest };
+    atomicWrite(f, JSON.stringify({ ...doc, checkpoint: { ...doc.checkpoint, latest: sealed } }, null, 4) + "\n");
+  }
 }
 
 /** The checkpoint file's text for a snapshot (resources put in dependency order, secrets sealed by `secrets`). */

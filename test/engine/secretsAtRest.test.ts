@@ -276,7 +276,9 @@ test("a state an older hostform wrote with plaintext secrets needs the passphras
     r = await hostform(p, { PULUMI_CONFIG_PASSPHRASE: PASS }, "stack", "export", "--show-secrets");
     const latest = (JSON.parse(r.stdout) as { deployment: Record<string, unknown> }).deployment;
     delete latest.secrets_providers;
-    writeFileSync(p.checkpointFile, JSON.stringify({ version: 3, checkpoint: { stack: "organization/files/dev", latest } }, null, 4));
+    const legacy = JSON.stringify({ version: 3, checkpoint: { stack: "organization/files/dev", latest } }, null, 4);
+    writeFileSync(p.checkpointFile, legacy);
+    writeFileSync(`${p.checkpointFile}.bak`, legacy);
     const stackFile = join(p.dir, "Pulumi.dev.yaml");
     writeFileSync(stackFile, readFileSync(stackFile, "utf8").replace(/^encryptionsalt: .*\n/m, ""));
     assert.doesNotMatch(readFileSync(join(p.dir, "Pulumi.dev.yaml"), "utf8"), /encryptionsalt/);
@@ -285,6 +287,13 @@ test("a state an older hostform wrote with plaintext secrets needs the passphras
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stderr, /a passphrase is needed to encrypt the first secret of stack 'dev': set PULUMI_CONFIG_PASSPHRASE to it, or PULUMI_CONFIG_PASSPHRASE_FILE/);
     assert.deepEqual(snapshotDir(p.state), before, "the state directory changed");
+    // A writing run seals the checkpoint and its backup before anything else, even one stopped
+    // before its program registered anything (so before the state was written the usual way).
+    r = await hostform(p, { PULUMI_CONFIG_PASSPHRASE: PASS, HOSTFORM_PROGRAM_TIMEOUT_MS: "1" }, "up", "--yes");
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /did not finish within 1 ms/);
+    assert.deepEqual(filesHolding(p.state, "legacy-secret-61f"), []);
+    assert.match(readFileSync(`${p.checkpointFile}.bak`, "utf8"), /"ciphertext": "v1:/);
     r = await hostform(p, { PULUMI_CONFIG_PASSPHRASE: PASS }, "up", "--yes");
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.deepEqual(filesHolding(p.state, "legacy-secret-61f"), []);

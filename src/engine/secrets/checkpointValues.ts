@@ -28,6 +28,15 @@ function encode(v: unknown, seal: Seal): unknown {
   return v;
 }
 
+/** True when v holds a secret stored in plaintext ({sig, plaintext}), as hostform wrote them before they were encrypted. */
+export function holdsPlaintextSecret(v: unknown): boolean {
+  if (Array.isArray(v)) return v.some(holdsPlaintextSecret);
+  if (typeof v !== "object" || v === null) return false;
+  const o = v as Record<string, unknown>;
+  if (o[SIG_KEY] === SECRET_SIG && typeof o.plaintext === "string") return true;
+  return Object.values(o).some(holdsPlaintextSecret);
+}
+
 /** Inverse of toCheckpointValue; `decrypt` opens a ciphertext of the deployment's provider. */
 export function fromCheckpointValue(v: unknown, decrypt: (ciphertext: string) => string): unknown {
   if (Array.isArray(v)) return v.map((x) => fromCheckpointValue(x, decrypt));
