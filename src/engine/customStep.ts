@@ -65,6 +65,7 @@ export async function registerCustom(run: DeploymentRun, reg: Registration, setO
   }
   const checked = await check(run, reg);
   if (!run.isTargeted(reg.urn)) return untargetedAnswer(checked);
+  run.requireSecretsWritable(checked.inputs, reg.additionalSecretOutputs);
   // Once in the state, the resource is managed like any other and the option has no effect.
   if (reg.importId !== "" && checked.prior === undefined) {
     setOp("import");
@@ -75,7 +76,6 @@ export async function registerCustom(run: DeploymentRun, reg: Registration, setO
   setOp(op);
   const providerRef = reg.provider !== "" ? reg.provider : run.defaultProviderRef();
   const step: Step = { run, checked, op, changes: changesOf(checked, plan), started: Date.now(), providerRef };
-  run.requireSecretsWritable(checked.inputs, reg.additionalSecretOutputs);
   if (plan.op === "same") return keepSame(step, plan.prior);
   if (plan.op === "replace" && plan.prior.state.protect === true) {
     throw new HostformError(`cannot replace ${reg.urn}: it is protected (set protect: false first)`);
