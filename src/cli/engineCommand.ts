@@ -34,7 +34,8 @@ export const OPERATION_USAGE_FLAGS = `Options:
   --expect-no-changes   fail if anything would change
   --diff                show every property of creates and deletes
   --exit-code           (drift, preview) exit 2 when there is drift / there are changes
-State: $HOSTFORM_STATE_DIR, default ~/.hostform/state (Pulumi file-backend layout: pulumi login file://<dir>).`;
+State: $HOSTFORM_STATE_DIR, default ~/.hostform/state (Pulumi file-backend layout: pulumi login file://<dir>).
+Secrets: encrypted with $PULUMI_CONFIG_PASSPHRASE (or the file $PULUMI_CONFIG_PASSPHRASE_FILE names).`;
 
 export type EngineCommandKind = "up" | "preview" | "refresh" | "destroy" | "drift";
 

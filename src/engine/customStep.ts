@@ -65,6 +65,7 @@ export async function registerCustom(run: DeploymentRun, reg: Registration, setO
   }
   const checked = await check(run, reg);
   if (!run.isTargeted(reg.urn)) return untargetedAnswer(checked);
+  run.requireSecretsWritable(checked.inputs, reg.additionalSecretOutputs);
   // Once in the state, the resource is managed like any other and the option has no effect.
   if (reg.importId !== "" && checked.prior === undefined) {
     setOp("import");

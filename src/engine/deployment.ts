@@ -94,6 +94,8 @@ export function runDestroy(o: DeploymentOptions): Promise<DeploymentResult> {
 
 async function withRun(given: DeploymentOptions, operation: OperationKind, writes: boolean, body: (run: DeploymentRun) => Promise<void>): Promise<DeploymentResult> {
   const start = Date.now();
+  // A missing or wrong passphrase fails the command here, before the lock or any change.
+  given.config.secrets.unlock();
   // Every event leaves the engine through the redactor: no display path or --json line shows a secret.
   const redactor = new SecretRedactor();
   for (const k of given.config.secretKeys) redactor.learn({ [SIG_KEY]: SECRET_SIG, value: given.config.values[k] });
@@ -102,7 +104,14 @@ async function withRun(given: DeploymentOptions, operation: OperationKind, write
   o.events({ type: "start", operation, project: o.project.name, stack: o.stack, dryRun });
   let lock: StackLock | undefined;
   if (writes) lock = acquireStackLock(o.project.name, o.stack, o.command, (m) => o.events({ type: "diagnostic", severity: "warning", message: m }), o.stateDir);
-  const run = new DeploymentRun(o, operation, dryRun, redactor);
+  let run: DeploymentRun;
+  try {
+    // Reads (and decrypts) the state: a checkpoint sealed under another passphrase fails here.
+    run = new DeploymentRun(o, operation, dryRun, redactor);
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
   try {
     await body(run);
   } catch (err) {

@@ -11,9 +11,10 @@ import type { StepOp } from "./planner";
 import type { ProgramRun } from "./programRun";
 import { startProviderHost, type ProviderHost } from "./providerHost";
 import type { SecretRedactor } from "./secretRedaction";
+import { containsSecret } from "./propertyValues";
 import { SnapshotJournal } from "./snapshotJournal";
 import { emptySnapshot } from "./state";
-import { readCheckpoint } from "./stateFile";
+import { readCheckpoint, sealPlaintextSecrets } from "./stateFile";
 import { makeUrn, nameOfUrn, NODEJS_PROVIDER_TYPE } from "./urn";
 
 const DEFAULT_CALL_TIMEOUT_MS = 10 * 60_000;
@@ -46,14 +47,29 @@ export class DeploymentRun {
     readonly dryRun: boolean,
     readonly redactor: SecretRedactor,
   ) {
-    const old = readCheckpoint(options.project.name, options.stack, options.stateDir) ?? emptySnapshot();
+    const old = readCheckpoint(options.project.name, options.stack, options.config.secrets, options.stateDir) ?? emptySnapshot();
+    // The state is written back with its secrets sealed: without the passphrase the run stops here,
+    // before any change, rather than at its first write (an older hostform kept them in plaintext).
+    if (!dryRun && old.resources.some((r) => containsSecret(r.inputs) || containsSecret(r.outputs))) {
+      options.config.secrets.requireSealing();
+      sealPlaintextSecrets(options.project.name, options.stack, options.config.secrets, options.stateDir);
+    }
     for (const r of old.resources) {
       redactor.learn(r.inputs);
       redactor.learn(r.outputs);
     }
-    const persist = { project: options.project.name, stack: options.stack, ...(options.stateDir !== undefined ? { dir: options.stateDir } : {}) };
+    const persist = { project: options.project.name, stack: options.stack, secrets: options.config.secrets, ...(options.stateDir !== undefined ? { dir: options.stateDir } : {}) };
     this.journal = new SnapshotJournal(old, dryRun ? undefined : persist);
     this.limiter = new Limiter(Math.max(1, options.parallel));
+  }
+
+  /**
+   * Called before a step records `props` (and before any provider call): a secret among them needs
+   * the stack's passphrase to be written, and a missing one fails the step while nothing is made.
+   */
+  requireSecretsWritable(props: unknown, additionalSecretOutputs: readonly string[] = []): void {
+    if (this.dryRun) return;
+    if (additionalSecretOutputs.length > 0 || containsSecret(props)) this.options.config.secrets.requireSealing();
   }
 
   emit(e: EngineEvent): void {

@@ -7,6 +7,7 @@ import type { StepOp } from "./planner";
 import { EXIT_REPORTED, runProgram } from "./programRun";
 import { configEnvironment } from "./project";
 import { propertyChanges } from "./propertyChanges";
+import { describeError } from "./errorText";
 import { changedKeys } from "./propertyValues";
 import type { ResourceState } from "./state";
 
@@ -27,6 +28,12 @@ export async function runProgramSession(run: DeploymentRun): Promise<void> {
     },
     registerResourceOutputs: (urn, outputs) => {
       run.redactor.learn(outputs);
+      try {
+        run.requireSecretsWritable(outputs);
+      } catch (err) {
+        run.fail(describeError(err), urn);
+        return;
+      }
       const r = run.journal.live(urn);
       if (r !== undefined) void run.journal.replace(r, { ...r, outputs });
     },
@@ -61,10 +68,13 @@ export async function runProgramSession(run: DeploymentRun): Promise<void> {
 async function register(run: DeploymentRun, reg: Registration): Promise<RegistrationResult> {
   run.registered.add(reg.urn);
   run.redactor.learn(reg.inputs);
-  if (!reg.custom) return registerComponent(run, reg);
   const started = Date.now();
   let op: StepOp = "create";
   try {
+    if (!reg.custom) {
+      run.requireSecretsWritable(reg.inputs);
+      return registerComponent(run, reg);
+    }
     return await registerCustom(run, reg, (o) => {
       op = o;
     });

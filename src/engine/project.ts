@@ -3,6 +3,8 @@ import { atomicWrite } from "../sys/atomicFile";
 import { join, resolve } from "node:path";
 import { isMap, parse, parseDocument, type Document } from "yaml";
 import { HostformError, SysError, ValidationError } from "../sys/errors";
+import { decryptSecureValues, holdsSecureValue } from "./secrets/configValues";
+import { StackSecrets } from "./secrets/stackSecrets";
 
 /** Pulumi.yaml, the parts the embedded engine uses. */
 export interface Project {
@@ -21,8 +23,11 @@ export interface Project {
 export interface StackConfig {
   stack: string;
   file: string;
+  /** Secure values decrypted: only the program and the redactor see these. */
   values: Record<string, string>;
   secretKeys: string[];
+  /** The stack's secrets manager (its encryptionsalt), for its checkpoint too. */
+  secrets: StackSecrets;
 }
 
 /** Reads and validates Pulumi.yaml in dir. */
@@ -68,28 +73,56 @@ export function stackConfigFile(project: Project, stack: string): string {
 
 /**
  * Reads Pulumi.<stack>.yaml (missing = empty) and merges project defaults under it. Values become
- * strings as Pulumi passes them (objects as JSON). Encrypted `secure:` values are refused: there is
- * no secrets provider yet.
+ * strings as Pulumi passes them (objects as JSON). `secure:` values are decrypted with the stack's
+ * passphrase (needed only when there are some) and listed in secretKeys. With `onlyKey`, only that
+ * key's secure value is decrypted (the others are left out), so reading a plain key needs no passphrase.
  */
-export function loadStackConfig(project: Project, stack: string): StackConfig {
+export function loadStackConfig(project: Project, stack: string, onlyKey?: string): StackConfig {
   validateStackName(stack);
   const file = stackConfigFile(project, stack);
   const values: Record<string, string> = {};
   const secretKeys: string[] = [];
   for (const [k, v] of Object.entries(project.configDefaults)) values[k] = configString(v);
   const doc = readYaml(file, `Pulumi.${stack}.yaml`);
+  const secrets = stackSecretsOf(stack, file, doc);
   const config = doc !== undefined && doc !== null ? (doc as Record<string, unknown>).config : undefined;
   if (config !== undefined && config !== null) {
     if (typeof config !== "object") throw new ValidationError(`${file}: config`, "must be a mapping");
     for (const [k, v] of Object.entries(config as Record<string, unknown>)) {
       const key = k.includes(":") ? k : `${project.name}:${k}`;
-      if (v !== null && typeof v === "object" && !Array.isArray(v) && "secure" in (v as object)) {
-        throw new ValidationError(`${file}: config.${k}`, "encrypted 'secure:' values are not supported yet by the embedded engine", "store the value in plain text or pass it through the environment");
+      if (holdsSecureValue(v)) {
+        secretKeys.push(key);
+        if (onlyKey !== undefined && key !== onlyKey) continue;
+        values[key] = configString(decryptSecureValues(v, secrets, `${file}: config.${k}`));
+      } else {
+        values[key] = configString(v);
       }
-      values[key] = configString(v);
     }
   }
-  return { stack, file, values, secretKeys };
+  return { stack, file, values, secretKeys, secrets };
+}
+
+/** The stack's secrets manager, from the encryptionsalt of Pulumi.<stack>.yaml. */
+export function openStackSecrets(project: Project, stack: string): StackSecrets {
+  validateStackName(stack);
+  const file = stackConfigFile(project, stack);
+  return stackSecretsOf(stack, file, readYaml(file, `Pulumi.${stack}.yaml`));
+}
+
+function stackSecretsOf(stack: string, file: string, doc: unknown): StackSecrets {
+  const salt = doc !== undefined && doc !== null && typeof doc === "object" ? (doc as Record<string, unknown>).encryptionsalt : undefined;
+  if (salt !== undefined && salt !== null && typeof salt !== "string") throw new ValidationError(`${file}: encryptionsalt`, "must be a string (v1:<salt>:v1:<nonce>:<ciphertext>)");
+  return new StackSecrets({
+    stack,
+    salt: typeof salt === "string" && salt !== "" ? salt : undefined,
+    saveSalt: (state) => {
+      const d = readYamlDocument(file, `Pulumi.${stack}.yaml`);
+      // First in the file, where `pulumi stack init` puts it.
+      if (isMap(d.contents)) d.contents.items.unshift(d.createPair("encryptionsalt", state));
+      else d.set("encryptionsalt", state);
+      writeYamlDocument(file, d);
+    },
+  });
 }
 
 /** Environment that hands config to the program the way the Pulumi CLI does. */
@@ -100,13 +133,19 @@ export function configEnvironment(config: StackConfig): Record<string, string> {
   };
 }
 
-/** Sets one key in Pulumi.<stack>.yaml, creating the file when needed; comments and order are kept. */
-export function setStackConfigValue(project: Project, stack: string, key: string, value: string): void {
+/**
+ * Sets one key in Pulumi.<stack>.yaml, creating the file when needed; comments and order are kept.
+ * A secret is stored as `{secure: <ciphertext>}` under the stack's passphrase (the first one
+ * creates the file's encryptionsalt).
+ */
+export function setStackConfigValue(project: Project, stack: string, key: string, value: string, secret = false): void {
   validateStackName(stack);
   const full = configKey(project, key);
   const file = stackConfigFile(project, stack);
+  // Sealing may write the encryptionsalt first: the document is read after it.
+  const stored = secret ? { secure: openStackSecrets(project, stack).requireSealing().encrypt(value) } : value;
   const doc = readYamlDocument(file, `Pulumi.${stack}.yaml`);
-  doc.setIn(["config", full], value);
+  doc.setIn(["config", full], stored);
   writeYamlDocument(file, doc);
 }
 

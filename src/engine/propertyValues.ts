@@ -14,6 +14,14 @@ export function isSecret(v: unknown): v is { [SIG_KEY]: string; value: unknown }
   return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
 }
 
+/** True when v holds a secret anywhere. */
+export function containsSecret(v: unknown): boolean {
+  if (isSecret(v)) return true;
+  if (Array.isArray(v)) return v.some(containsSecret);
+  if (typeof v === "object" && v !== null) return Object.values(v).some(containsSecret);
+  return false;
+}
+
 /** True when v holds an unknown anywhere. */
 export function containsUnknown(v: unknown): boolean {
   if (v === UNKNOWN) return true;
@@ -94,35 +102,5 @@ export function displayValue(v: unknown): unknown {
     for (const [k, x] of Object.entries(v)) o[k] = displayValue(x);
     return o;
   }
-  return v;
-}
-
-/**
- * Checkpoint encoding of secrets: Pulumi stores `{sig, ciphertext}`; with no secrets provider the
- * engine writes `{sig, plaintext}` (the form `pulumi stack export --show-secrets` produces).
- */
-export function toCheckpointValue(v: unknown): unknown {
-  if (isSecret(v)) return { [SIG_KEY]: SECRET_SIG, plaintext: JSON.stringify(v.value) };
-  if (Array.isArray(v)) return v.map(toCheckpointValue);
-  if (typeof v === "object" && v !== null) {
-    const o: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) o[k] = toCheckpointValue(x);
-    return o;
-  }
-  return v;
-}
-
-/** Inverse of toCheckpointValue. */
-export function fromCheckpointValue(v: unknown): unknown {
-  if (typeof v === "object" && v !== null && !Array.isArray(v)) {
-    const o = v as Record<string, unknown>;
-    if (o[SIG_KEY] === SECRET_SIG && typeof o.plaintext === "string") {
-      return { [SIG_KEY]: SECRET_SIG, value: JSON.parse(o.plaintext) as unknown };
-    }
-    const r: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(o)) r[k] = fromCheckpointValue(x);
-    return r;
-  }
-  if (Array.isArray(v)) return v.map(fromCheckpointValue);
   return v;
 }

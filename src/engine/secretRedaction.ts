@@ -1,6 +1,6 @@
 // Keeps secret values out of everything a person or a machine reads: the text display, --json
-// events and debug diagnostics. The state keeps them (as Pulumi's checkpoint does); only what is
-// shown is masked.
+// events and debug diagnostics. The state keeps them encrypted (secrets/checkpointValues.ts); here
+// what is shown is masked.
 import type { EngineEvent } from "./events";
 import { isSecret } from "./propertyValues";
 

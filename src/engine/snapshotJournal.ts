@@ -1,3 +1,4 @@
+import type { SecretsWriter } from "./secrets/stackSecrets";
 import { writeCheckpointAsync } from "./stateFile";
 import type { OperationType, PendingOperation, ResourceState, Snapshot } from "./state";
 
@@ -30,7 +31,7 @@ export class SnapshotJournal {
 
   constructor(
     snapshot: Snapshot,
-    private readonly persist: { project: string; stack: string; dir?: string } | undefined,
+    private readonly persist: { project: string; stack: string; secrets: SecretsWriter; dir?: string } | undefined,
   ) {
     this.resources = [...snapshot.resources];
     this.pending = [...snapshot.pendingOperations];
@@ -136,7 +137,7 @@ export class SnapshotJournal {
       const batch = this.waiters;
       this.waiters = [];
       try {
-        await writeCheckpointAsync(persist.project, persist.stack, this.snapshot(), persist.dir);
+        await writeCheckpointAsync(persist.project, persist.stack, this.snapshot(), persist.secrets, persist.dir);
         this.writes++;
         for (const w of batch) w.resolve();
       } catch (err) {

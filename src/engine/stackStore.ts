@@ -1,8 +1,9 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { HostformError, SysError, ValidationError } from "../sys/errors";
+import { HostformError, SysError, ValidationError, withContext } from "../sys/errors";
 import { lockPath, readHolder, acquireStackLock } from "./stackLock";
-import { checkpointPath, deploymentDocument, readCheckpoint, snapshotFromDeployment, stateDir, writeCheckpoint, type CheckpointFile, type DeploymentV3 } from "./stateFile";
+import type { SecretsReader, StackSecrets } from "./secrets/stackSecrets";
+import { checkpointPath, deploymentDocument, readCheckpoint, readCheckpointDocument, snapshotFromDeployment, stateDir, writeCheckpoint, type CheckpointFile, type DeploymentV3 } from "./stateFile";
 import { providerUrn, type Snapshot } from "./state";
 import { validateStackName } from "./project";
 
@@ -51,24 +52,35 @@ export function listStacks(project: string, current: string, dir: string = state
   });
 }
 
-/** The stack's latest deployment in export form; fails when the stack has no state. */
-export function exportStack(project: string, stack: string, dir: string = stateDir()): UntypedDeployment {
+/**
+ * The stack's latest deployment in export form; fails when the stack has no state. As stored, its
+ * secrets sealed (no passphrase needed), unless `showSecretsWith` is given: then they are decrypted
+ * and written as plaintext, as `pulumi stack export --show-secrets` does.
+ */
+export function exportStack(project: string, stack: string, showSecretsWith: StackSecrets | undefined, dir: string = stateDir()): UntypedDeployment {
   validateStackName(stack);
-  const snapshot = readCheckpoint(project, stack, dir);
-  if (snapshot === undefined) throw new HostformError(`stack '${stack}' of project '${project}' has no state (no ${checkpointPath(project, stack, dir)}); run 'hostform up' first`);
-  return { version: 3, deployment: deploymentDocument(snapshot) };
+  const noState = (): HostformError => new HostformError(`stack '${stack}' of project '${project}' has no state (no ${checkpointPath(project, stack, dir)}); run 'hostform up' first`);
+  if (showSecretsWith === undefined) {
+    const latest = readCheckpointDocument(project, stack, dir)?.checkpoint.latest;
+    if (latest === undefined) throw noState();
+    return { version: 3, deployment: latest };
+  }
+  const snapshot = readCheckpoint(project, stack, showSecretsWith, dir);
+  if (snapshot === undefined) throw noState();
+  return { version: 3, deployment: deploymentDocument(snapshot, showSecretsWith.showing()) };
 }
 
 /**
  * Validates an exported deployment and makes it the stack's state, under the stack lock. Returns
  * the imported snapshot. Nothing is written when validation fails.
  */
-export function importStack(project: string, stack: string, doc: unknown, command: string, warn: (msg: string) => void, dir: string = stateDir()): Snapshot {
+export function importStack(project: string, stack: string, doc: unknown, command: string, warn: (msg: string) => void, secrets: StackSecrets, dir: string = stateDir()): Snapshot {
   validateStackName(stack);
-  const snapshot = validateDeployment(project, stack, doc);
+  const snapshot = validateDeployment(project, stack, doc, secrets);
   const lock = acquireStackLock(project, stack, command, warn, dir);
   try {
-    writeCheckpoint(project, stack, snapshot, dir);
+    // Secrets are sealed again under the stack's own passphrase provider.
+    writeCheckpoint(project, stack, snapshot, secrets, dir);
   } finally {
     lock.release();
   }
@@ -89,8 +101,8 @@ export function removeStack(project: string, stack: string, force: boolean, comm
   const lock = acquireStackLock(project, stack, command, warn, dir);
   let count: number;
   try {
-    const snapshot = readCheckpoint(project, stack, dir) ?? { resources: [], pendingOperations: [] };
-    count = snapshot.resources.length;
+    // Counted as stored: removing a stack needs no passphrase.
+    count = readCheckpointDocument(project, stack, dir)?.checkpoint.latest?.resources?.length ?? 0;
     if (count > 0 && !force) {
       throw new HostformError(
         `stack '${stack}' still has ${count} resource(s); run 'hostform destroy --stack ${stack}' first, or pass --force to forget them (they stay on the host, unmanaged)`,
@@ -120,7 +132,7 @@ function readCheckpointFile(project: string, stack: string, dir: string): { doc:
  * manifest, every resource with a URN of this stack and project whose type matches, no duplicate
  * live URN, and parents, providers and dependencies that appear earlier in the list.
  */
-export function validateDeployment(project: string, stack: string, doc: unknown): Snapshot {
+export function validateDeployment(project: string, stack: string, doc: unknown, secrets: SecretsReader): Snapshot {
   if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new ValidationError("deployment", "must be a JSON object {version, deployment}", "pass the output of 'hostform stack export' or 'pulumi stack export'");
   const d = doc as Record<string, unknown>;
   if (d.version !== 3) throw new ValidationError("version", `must be 3 (got ${JSON.stringify(d.version)})`, "export the stack with a Pulumi version that writes deployment version 3");
@@ -128,9 +140,6 @@ export function validateDeployment(project: string, stack: string, doc: unknown)
   if (typeof dep !== "object" || dep === null || Array.isArray(dep)) throw new ValidationError("deployment", "must be an object with manifest and resources");
   const dv = dep as Record<string, unknown>;
   if (typeof dv.manifest !== "object" || dv.manifest === null) throw new ValidationError("deployment.manifest", "is missing");
-  if (dv.secrets_providers !== undefined) {
-    throw new ValidationError("deployment.secrets_providers", "encrypted secrets are not supported yet by the embedded engine", "export with 'pulumi stack export --show-secrets' and remove secrets_providers");
-  }
   const resources = dv.resources ?? [];
   if (!Array.isArray(resources)) throw new ValidationError("deployment.resources", "must be an array");
   const seen = new Set<string>();
@@ -146,7 +155,6 @@ export function validateDeployment(project: string, stack: string, doc: unknown)
     const qualified = o.urn.slice(prefix.length).split("::")[0] ?? "";
     if (typeof o.type !== "string" || qualified.split("$").pop() !== o.type) throw new ValidationError(`${at}.type`, `${JSON.stringify(o.type)} does not match the URN ${o.urn}`);
     if (o.custom !== undefined && typeof o.custom !== "boolean") throw new ValidationError(`${at}.custom`, "must be a boolean");
-    if (containsCiphertext(o.inputs) || containsCiphertext(o.outputs)) throw new ValidationError(`${at}`, "holds an encrypted secret, which the embedded engine cannot decrypt", "export with 'pulumi stack export --show-secrets'");
     const needs: [string, unknown][] = [["parent", o.parent], ["provider", typeof o.provider === "string" ? providerUrn(o.provider) : o.provider]];
     if (o.dependencies !== undefined) {
       if (!Array.isArray(o.dependencies)) throw new ValidationError(`${at}.dependencies`, "must be an array of URNs");
@@ -171,13 +179,9 @@ export function validateDeployment(project: string, stack: string, doc: unknown)
       throw new ValidationError(`deployment.pending_operations[${i}]`, "must be {resource, type} with type creating, updating, deleting or reading");
     }
   });
-  return snapshotFromDeployment(dv as unknown as DeploymentV3);
-}
-
-function containsCiphertext(v: unknown): boolean {
-  if (typeof v !== "object" || v === null) return false;
-  if (Array.isArray(v)) return v.some(containsCiphertext);
-  const o = v as Record<string, unknown>;
-  if ("ciphertext" in o && typeof o.ciphertext === "string") return true;
-  return Object.values(o).some(containsCiphertext);
+  try {
+    return snapshotFromDeployment(dv as unknown as DeploymentV3, secrets);
+  } catch (err) {
+    throw withContext(err, "deployment");
+  }
 }

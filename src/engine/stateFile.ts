@@ -3,8 +3,10 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { atomicWrite, atomicWriteAsync, backupPath } from "../sys/atomicFile";
-import { CorruptFileError, SysError } from "../sys/errors";
-import { fromCheckpointValue, toCheckpointValue, type PropertyMap } from "./propertyValues";
+import { CorruptFileError, hasCode, SysError, withContext } from "../sys/errors";
+import type { PropertyMap } from "./propertyValues";
+import { fromCheckpointValue, holdsPlaintextSecret, toCheckpointValue } from "./secrets/checkpointValues";
+import type { SecretsProviders, SecretsReader, SecretsWriter } from "./secrets/stackSecrets";
 import { sortByDependencies, type PendingOperation, type ResourceState, type Snapshot } from "./state";
 
 /** Version written into manifests; the magic is derived from it as Pulumi does. */
@@ -26,6 +28,8 @@ export function checkpointPath(project: string, stack: string, dir: string = sta
 /** Pulumi's apitype.DeploymentV3, with resources in their encoded (ResourceV3) form. */
 export interface DeploymentV3 {
   manifest: { time: string; magic: string; version: string };
+  /** How the ciphertexts of its secrets were sealed (absent: it holds none). */
+  secrets_providers?: SecretsProviders;
   resources?: Record<string, unknown>[];
   pending_operations?: { resource: Record<string, unknown>; type: string }[];
 }
@@ -39,8 +43,14 @@ export interface CheckpointFile {
   };
 }
 
-/** Reads the stack's checkpoint; undefined when the stack has none yet. */
-export function readCheckpoint(project: string, stack: string, dir: string = stateDir()): Snapshot | undefined {
+/** Reads the stack's checkpoint, decrypting its secrets; undefined when the stack has none yet. */
+export function readCheckpoint(project: string, stack: string, secrets: SecretsReader, dir: string = stateDir()): Snapshot | undefined {
+  const doc = readCheckpointDocument(project, stack, dir);
+  return doc === undefined ? undefined : snapshotFromDeployment(doc.checkpoint?.latest, secrets);
+}
+
+/** The stack's checkpoint as stored (secrets still sealed); undefined when the stack has none yet. */
+export function readCheckpointDocument(project: string, stack: string, dir: string = stateDir()): CheckpointFile | undefined {
   const file = checkpointPath(project, stack, dir);
   if (!existsSync(file)) return undefined;
   let doc: CheckpointFile;
@@ -51,7 +61,7 @@ export function readCheckpoint(project: string, stack: string, dir: string = sta
     throw SysError.fromNode(err, "read checkpoint");
   }
   if (doc.version !== 3) throw new CorruptFileError(file, `has checkpoint version ${doc.version}, and hostform reads version 3; ${restoreHint(file)}`);
-  return snapshotFromDeployment(doc.checkpoint?.latest);
+  return doc;
 }
 
 /**
@@ -75,49 +85,84 @@ export function restoreHint(file: string): string {
  * Writes the checkpoint atomically (a crash or a full disk leaves the old file or the new one, never
  * a torn one) and keeps the one it replaces as `<file>.bak`, as Pulumi's file backend does.
  */
-export function writeCheckpoint(project: string, stack: string, snapshot: Snapshot, dir: string = stateDir()): void {
+export function writeCheckpoint(project: string, stack: string, snapshot: Snapshot, secrets: SecretsWriter, dir: string = stateDir()): void {
   const file = checkpointPath(project, stack, dir);
+  const text = checkpointText(project, stack, snapshot, secrets);
   ensureLayout(dir, dirname(file));
-  atomicWrite(file, checkpointText(project, stack, snapshot), { backup: true });
+  atomicWrite(file, text, { backup: true });
 }
 
 /**
  * writeCheckpoint without blocking the event loop during fsync. The snapshot is serialized before
  * the first await, so later edits to the resources never leak into this write.
  */
-export async function writeCheckpointAsync(project: string, stack: string, snapshot: Snapshot, dir: string = stateDir()): Promise<void> {
+export async function writeCheckpointAsync(project: string, stack: string, snapshot: Snapshot, secrets: SecretsWriter, dir: string = stateDir()): Promise<void> {
   const file = checkpointPath(project, stack, dir);
-  const text = checkpointText(project, stack, snapshot);
+  const text = checkpointText(project, stack, snapshot, secrets);
   ensureLayout(dir, dirname(file));
   await atomicWriteAsync(file, text, { backup: true });
 }
 
-/** The checkpoint file's text for a snapshot (resources put in dependency order). */
-export function checkpointText(project: string, stack: string, snapshot: Snapshot): string {
-  return JSON.stringify(checkpointDocument(project, stack, snapshot), null, 4) + "\n";
+/**
+ * Rewrites the checkpoint and its backup with their secrets sealed when they hold any in plaintext
+ * (as hostform wrote them before secrets were encrypted), keeping each file's content and manifest.
+ * The backup is a hard link to an older checkpoint, so it is rewritten on its own: sealing only the
+ * checkpoint would leave the plaintext at rest under the backup's name.
+ */
+export function sealPlaintextSecrets(project: string, stack: string, secrets: SecretsReader & SecretsWriter, dir: string = stateDir()): void {
+  const file = checkpointPath(project, stack, dir);
+  for (const f of [file, backupPath(file)]) {
+    let text: string;
+    try {
+      text = readFileSync(f, "utf8");
+    } catch (err) {
+      if (hasCode(err, "ENOENT")) continue;
+      throw SysError.fromNode(err, `read ${f}`);
+    }
+    // Most checkpoints hold no plaintext secret: only those are parsed.
+    if (!text.includes('"plaintext"')) continue;
+    let doc: CheckpointFile;
+    try {
+      doc = JSON.parse(text) as CheckpointFile;
+    } catch (err) {
+      // A checkpoint that does not parse fails its own read; a damaged backup is left for a person to look at.
+      if (f === file) throw new CorruptFileError(file, `is not valid JSON; ${restoreHint(file)}`, { cause: err });
+      continue;
+    }
+    const latest = doc.checkpoint?.latest;
+    if (latest === undefined || !holdsPlaintextSecret(latest.resources) && !holdsPlaintextSecret(latest.pending_operations)) continue;
+    const sealed = { ...deploymentDocument(snapshotFromDeployment(latest, secrets), secrets), manifest: latest.manifest };
+    atomicWrite(f, JSON.stringify({ ...doc, checkpoint: { ...doc.checkpoint, latest: sealed } }, null, 4) + "\n");
+  }
+}
+
+/** The checkpoint file's text for a snapshot (resources put in dependency order, secrets sealed by `secrets`). */
+export function checkpointText(project: string, stack: string, snapshot: Snapshot, secrets: SecretsWriter): string {
+  return JSON.stringify(checkpointDocument(project, stack, snapshot, secrets), null, 4) + "\n";
 }
 
 /** The version-3 checkpoint document for a snapshot. */
-export function checkpointDocument(project: string, stack: string, snapshot: Snapshot): CheckpointFile {
+export function checkpointDocument(project: string, stack: string, snapshot: Snapshot, secrets: SecretsWriter): CheckpointFile {
   const doc: CheckpointFile = {
     version: 3,
     checkpoint: {
       stack: `organization/${project}/${stack}`,
-      latest: deploymentDocument(snapshot),
+      latest: deploymentDocument(snapshot, secrets),
     },
   };
   return doc;
 }
 
-/** Pulumi's apitype.DeploymentV3: manifest, resources in dependency order, pending operations. */
-export function deploymentDocument(snapshot: Snapshot): DeploymentV3 {
-  const d: DeploymentV3 = {
-    manifest: { time: new Date().toISOString(), magic: manifestMagic(ENGINE_VERSION), version: ENGINE_VERSION },
-    resources: sortByDependencies(snapshot.resources).map(encodeResource),
-  };
-  if (snapshot.pendingOperations.length > 0) {
-    d.pending_operations = snapshot.pendingOperations.map((op) => ({ resource: encodeResource(op.resource), type: op.type }));
-  }
+/** Pulumi's apitype.DeploymentV3: manifest, secrets provider, resources in dependency order, pending operations. */
+export function deploymentDocument(snapshot: Snapshot, secrets: SecretsWriter): DeploymentV3 {
+  const resources = sortByDependencies(snapshot.resources).map((r) => encodeResource(r, secrets));
+  const pending = snapshot.pendingOperations.map((op) => ({ resource: encodeResource(op.resource, secrets), type: op.type }));
+  const d: DeploymentV3 = { manifest: { time: new Date().toISOString(), magic: manifestMagic(ENGINE_VERSION), version: ENGINE_VERSION } };
+  // Asked after the secrets are sealed: sealing the stack's first secret creates its provider.
+  const providers = secrets.providers();
+  if (providers !== undefined) d.secrets_providers = providers;
+  d.resources = resources;
+  if (pending.length > 0) d.pending_operations = pending;
   return d;
 }
 
@@ -126,11 +171,12 @@ export function manifestMagic(version: string): string {
   return createHash("sha256").update(version).digest("hex");
 }
 
-/** Decodes a DeploymentV3 (the `latest` of a checkpoint, or an export's `deployment`). */
-export function snapshotFromDeployment(latest: DeploymentV3 | undefined): Snapshot {
+/** Decodes a DeploymentV3 (the `latest` of a checkpoint, or an export's `deployment`), decrypting its secrets. */
+export function snapshotFromDeployment(latest: DeploymentV3 | undefined, secrets: SecretsReader): Snapshot {
+  const decrypt = secrets.decrypter(latest?.secrets_providers);
   return {
-    resources: (latest?.resources ?? []).map(decodeResource),
-    pendingOperations: (latest?.pending_operations ?? []).map((op) => ({ resource: decodeResource(op.resource), type: op.type as PendingOperation["type"] })),
+    resources: (latest?.resources ?? []).map((r) => decodeResource(r, decrypt)),
+    pendingOperations: (latest?.pending_operations ?? []).map((op) => ({ resource: decodeResource(op.resource, decrypt), type: op.type as PendingOperation["type"] })),
   };
 }
 
@@ -150,13 +196,13 @@ function ensureLayout(dir: string, stacksDir: string): void {
   }
 }
 
-function encodeResource(r: ResourceState): Record<string, unknown> {
+function encodeResource(r: ResourceState, secrets: SecretsWriter): Record<string, unknown> {
   const o: Record<string, unknown> = { urn: r.urn, custom: r.custom };
   if (r.delete === true) o.delete = true;
   if (r.id !== undefined && r.id !== "") o.id = r.id;
   o.type = r.type;
-  if (Object.keys(r.inputs).length > 0) o.inputs = toCheckpointValue(r.inputs);
-  if (Object.keys(r.outputs).length > 0) o.outputs = toCheckpointValue(r.outputs);
+  if (Object.keys(r.inputs).length > 0) o.inputs = toCheckpointValue(r.inputs, secrets);
+  if (Object.keys(r.outputs).length > 0) o.outputs = toCheckpointValue(r.outputs, secrets);
   if (r.parent) o.parent = r.parent;
   if (r.protect === true) o.protect = true;
   if (r.dependencies.length > 0) o.dependencies = r.dependencies;
@@ -172,13 +218,20 @@ function encodeResource(r: ResourceState): Record<string, unknown> {
   return o;
 }
 
-function decodeResource(o: Record<string, unknown>): ResourceState {
+function decodeResource(o: Record<string, unknown>, decrypt: (ciphertext: string) => string): ResourceState {
+  const props = (v: unknown, field: string): PropertyMap => {
+    try {
+      return (fromCheckpointValue(v ?? {}, decrypt) ?? {}) as PropertyMap;
+    } catch (err) {
+      throw withContext(err, `${String(o.urn)} ${field}`);
+    }
+  };
   const r: ResourceState = {
     urn: String(o.urn),
     type: String(o.type),
     custom: o.custom === true,
-    inputs: (fromCheckpointValue(o.inputs ?? {}) ?? {}) as PropertyMap,
-    outputs: (fromCheckpointValue(o.outputs ?? {}) ?? {}) as PropertyMap,
+    inputs: props(o.inputs, "inputs"),
+    outputs: props(o.outputs, "outputs"),
     dependencies: Array.isArray(o.dependencies) ? (o.dependencies as string[]) : [],
   };
   if (typeof o.id === "string") r.id = o.id;

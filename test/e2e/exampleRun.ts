@@ -48,6 +48,8 @@ export function prepareExample(name: string, base: string, stack: string, runDir
     HOSTFORM_RUN_DIR: runDir,
     HOSTFORM_STACK: stack,
     HOSTFORM_PROGRAM_TIMEOUT_MS: "90000",
+    // The pod example's secret is sealed in its state with the stack's passphrase.
+    PULUMI_CONFIG_PASSPHRASE: `passphrase of ${stack}`,
   };
   return { project, stack, env, stateDir, runDir };
 }

@@ -204,10 +204,14 @@ test("pod: two containers share the namespace and cgroup; a removed pinned names
   await waitFor("the client's log to show a page fetched from the server", () => clientLog.includes(PASSWD_FIRST_LINE), 60_000, async () => {
     clientLog = (await hostform(run, "logs", client)).out;
   });
-  // The client's env holds a secret: its state entry keeps env marked secret.
+  // The client's env holds a secret: its state entry keeps env marked secret, and encrypted.
   const stackFile = join(run.stateDir, ".pulumi", "stacks", "pod", `${run.stack}.json`);
+  assert.ok(!readFileSync(stackFile, "utf8").includes("not-a-real-token"), "a secret env value is in the state");
   const clientState = (JSON.parse(readFileSync(stackFile, "utf8")) as { checkpoint: { latest: { resources: Array<{ urn: string; inputs: Record<string, unknown>; outputs: Record<string, unknown> }> } } }).checkpoint.latest.resources.find((x) => x.urn.endsWith("::client"))!;
-  for (const props of [clientState.inputs, clientState.outputs]) assert.equal((props.env as Record<string, unknown>)["4dabf18193072939515e22adb298388d"], "1b47061264138c4ac30d75fd1eb44270", JSON.stringify(props.env));
+  for (const props of [clientState.inputs, clientState.outputs]) {
+    assert.equal((props.env as Record<string, unknown>)["4dabf18193072939515e22adb298388d"], "1b47061264138c4ac30d75fd1eb44270", JSON.stringify(props.env));
+    assert.match(String((props.env as Record<string, unknown>).ciphertext), /^v1:/, JSON.stringify(props.env));
+  }
   assert.equal((await drift(run)).code, 0);
 
   // A pod limit rewritten, then the pinned namespace removed.

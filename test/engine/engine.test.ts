@@ -163,7 +163,7 @@ describe("engine end to end", { concurrency: 2 }, () => {
       // a's content is a secret: no --json event and no debug diagnostic may show it.
       const secret = "hunter2-not-for-display";
       p.configure({ fail: "b.txt", secretContent: secret });
-      const r = await start(p, ["up", "--json"], { HOSTFORM_LOG: "debug" }).done;
+      const r = await start(p, ["up", "--json"], { HOSTFORM_LOG: "debug", PULUMI_CONFIG_PASSPHRASE: "engine-test-passphrase" }).done;
       assert.equal(r.code, 1, r.stdout + r.stderr);
       assert.ok(!r.stdout.includes(secret) && !r.stderr.includes(secret), "a secret was printed");
       const events = jsonEvents(r.stdout);
@@ -173,10 +173,12 @@ describe("engine end to end", { concurrency: 2 }, () => {
       // a may not arrive when b's failure stops the program first; the unit test covers the text.)
       const echoes = events.filter((e) => e.type === "diagnostic" && String(e.message).startsWith("RegisterResource RPC finished: resource:a["));
       assert.ok(echoes.every((e) => String(e.message).includes("[secret]")), "debug echo of a's response is masked");
-      // The state keeps the value in Pulumi's secret wrapper (plaintext: no secrets provider).
+      // The state keeps the value in Pulumi's secret wrapper, sealed by the stack's passphrase.
       const stored = p.checkpoint().checkpoint.latest.resources!.find((x) => x.urn.endsWith("::a")) as unknown as { inputs: { content: Record<string, string> } };
       assert.equal(stored.inputs.content["4dabf18193072939515e22adb298388d"], "1b47061264138c4ac30d75fd1eb44270");
-      assert.equal(JSON.parse(stored.inputs.content.plaintext!), secret);
+      assert.equal(stored.inputs.content.plaintext, undefined);
+      assert.match(stored.inputs.content.ciphertext!, /^v1:/);
+      assert.ok(!readFileSync(join(p.state, ".pulumi", "stacks", "files", "dev.json"), "utf8").includes(secret), "the secret is in the state");
       assert.equal(readFileSync(join(p.live, "a.txt"), "utf8"), secret);
       const failed = jsonEvents(r.stdout).find((e) => e.type === "step-failed") as unknown as { urn: string; message: string };
       assert.ok(failed.urn.endsWith("::b"), failed.urn);

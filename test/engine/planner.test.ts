@@ -8,6 +8,8 @@ import { applyIgnoreChanges, dependentReplacements, planStep } from "../../src/e
 import { SECRET_SIG, SIG_KEY } from "../../src/engine/propertyValues";
 import type { ResourceState } from "../../src/engine/state";
 import { checkpointPath, readCheckpoint, writeCheckpoint } from "../../src/engine/stateFile";
+import { crypterFromState } from "../../src/engine/secrets/passphrase";
+import { StackSecrets } from "../../src/engine/secrets/stackSecrets";
 import { createHash } from "node:crypto";
 
 const old: ResourceState = { urn: "urn:pulumi:dev::p::t::a", type: "t", custom: true, id: "1", inputs: { x: 1, y: "a" }, outputs: {}, dependencies: [] };
@@ -35,17 +37,25 @@ test("applyIgnoreChanges keeps old values at the listed paths", () => {
 test("checkpoint round-trips as Pulumi version 3 with secrets and pending operations", () => {
   const dir = mkdtempSync(join(tmpdir(), `${testPrefix("state")}-`));
   try {
-    const secret = { [SIG_KEY]: SECRET_SIG, value: "pw" };
+    const secret = { [SIG_KEY]: SECRET_SIG, value: "pw-1f2e3d" };
     const a: ResourceState = { ...old, outputs: { pw: secret } };
     const b: ResourceState = { ...old, urn: "urn:pulumi:dev::p::t::b", dependencies: [old.urn] };
-    writeCheckpoint("p", "dev", { resources: [b, a], pendingOperations: [{ type: "creating", resource: b }] }, dir);
-    const raw = JSON.parse(readFileSync(checkpointPath("p", "dev", dir), "utf8"));
+    let salt: string | undefined;
+    const secrets = new StackSecrets({ stack: "dev", salt: undefined, saveSalt: (s) => (salt = s), passphrase: () => ({ value: "pass-phrase", source: "PULUMI_CONFIG_PASSPHRASE" }) });
+    writeCheckpoint("p", "dev", { resources: [b, a], pendingOperations: [{ type: "creating", resource: b }] }, secrets, dir);
+    const text = readFileSync(checkpointPath("p", "dev", dir), "utf8");
+    const raw = JSON.parse(text);
     assert.equal(raw.version, 3);
     assert.equal(raw.checkpoint.latest.manifest.magic, createHash("sha256").update(raw.checkpoint.latest.manifest.version).digest("hex"));
     assert.deepEqual(raw.checkpoint.latest.resources.map((r: { urn: string }) => r.urn), [a.urn, b.urn], "dependencies first");
-    assert.equal(raw.checkpoint.latest.resources[0].outputs.pw.plaintext, '"pw"');
+    // Sealed as Pulumi's passphrase provider does: the value's JSON, under the salt the stack saved.
+    assert.ok(!text.includes("pw-1f2e3d"), "the secret's plaintext is in the checkpoint");
+    assert.deepEqual(raw.checkpoint.latest.secrets_providers, { type: "passphrase", state: { salt } });
+    const wrapper = raw.checkpoint.latest.resources[0].outputs.pw;
+    assert.deepEqual(Object.keys(wrapper).sort(), [SIG_KEY, "ciphertext"]);
+    assert.equal(crypterFromState("pass-phrase", salt!).decrypt(wrapper.ciphertext), '"pw-1f2e3d"');
     assert.equal(raw.checkpoint.latest.pending_operations[0].type, "creating");
-    const back = readCheckpoint("p", "dev", dir)!;
+    const back = readCheckpoint("p", "dev", secrets, dir)!;
     assert.deepEqual(back.resources[0]!.outputs.pw, secret);
     assert.equal(back.pendingOperations.length, 1);
   } finally {

@@ -17,8 +17,12 @@ function makeProject(): { dir: string; state: string; cleanup(): void } {
   return { dir, state: join(dir, "state"), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-function hostform(p: { dir: string; state: string }, args: string[], stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [ENTRY, ...args, "--cwd", p.dir], { env: { ...process.env, HOSTFORM_STATE_DIR: p.state }, stdio: ["pipe", "pipe", "pipe"] });
+/** Without a passphrase unless `env` gives one (the environment running the tests may set one). */
+function hostform(p: { dir: string; state: string }, args: string[], stdin?: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const base: NodeJS.ProcessEnv = { ...process.env, HOSTFORM_STATE_DIR: p.state };
+  delete base.PULUMI_CONFIG_PASSPHRASE;
+  delete base.PULUMI_CONFIG_PASSPHRASE_FILE;
+  const child = spawn(process.execPath, [ENTRY, ...args, "--cwd", p.dir], { env: { ...base, ...env }, stdio: ["pipe", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -45,7 +49,7 @@ function deployment(stack = "dev"): { version: number; deployment: { manifest: o
   };
 }
 
-test("config set, get and rm edit Pulumi.<stack>.yaml; --secret is refused naming the flag", async () => {
+test("config set, get and rm edit Pulumi.<stack>.yaml", async () => {
   const p = makeProject();
   try {
     writeFileSync(join(p.dir, "Pulumi.dev.yaml"), "# kept comment\nconfig:\n  files:keep: yes\n");
@@ -63,11 +67,6 @@ test("config set, get and rm edit Pulumi.<stack>.yaml; --secret is refused namin
     // The project default applies until the stack sets its own value.
     r = await hostform(p, ["config", "get", "region"]);
     assert.equal(r.stdout, "eu\n");
-
-    r = await hostform(p, ["config", "set", "token", "s3cret", "--secret"]);
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /--secret.*not supported yet/);
-    assert.doesNotMatch(readFileSync(join(p.dir, "Pulumi.dev.yaml"), "utf8"), /s3cret/);
 
     r = await hostform(p, ["config", "rm", "content"]);
     assert.equal(r.code, 0, r.stderr);
@@ -140,6 +139,101 @@ test("stack import validates and writes, export round-trips, ls lists, rm refuse
     assert.match(r.stderr, /has no state/);
     r = await hostform(p, ["stack", "ls", "--json"]);
     assert.deepEqual(JSON.parse(r.stdout), []);
+  } finally {
+    p.cleanup();
+  }
+});
+
+const PASS = { PULUMI_CONFIG_PASSPHRASE: "correct horse battery staple" };
+
+test("config set --secret: encryptionsalt and secure: value in the stack file, never the plaintext; get decrypts; no or wrong passphrase fails naming both variables", async () => {
+  const p = makeProject();
+  try {
+    const file = join(p.dir, "Pulumi.dev.yaml");
+    writeFileSync(file, "# kept comment\nconfig:\n  files:keep: yes\n");
+    let r = await hostform(p, ["config", "set", "token", "s3cret-8d1f", "--secret"]);
+    assert.equal(r.code, 1, "no passphrase");
+    assert.match(r.stderr, /PULUMI_CONFIG_PASSPHRASE\b.*PULUMI_CONFIG_PASSPHRASE_FILE/);
+    assert.equal(readFileSync(file, "utf8"), "# kept comment\nconfig:\n  files:keep: yes\n", "nothing written");
+
+    r = await hostform(p, ["config", "set", "token", "s3cret-8d1f", "--secret"], undefined, PASS);
+    assert.equal(r.code, 0, r.stderr);
+    const text = readFileSync(file, "utf8");
+    assert.ok(!text.includes("s3cret-8d1f"), text);
+    assert.match(text, /^encryptionsalt: v1:[A-Za-z0-9+/]+=*:v1:[A-Za-z0-9+/]+=*:[A-Za-z0-9+/]+=*\n/);
+    assert.match(text, /# kept comment/);
+    assert.match(text, /files:token:\n\s+secure: v1:[A-Za-z0-9+/]+=*:[A-Za-z0-9+/]+=*\n/);
+    // A second secret reuses the salt.
+    r = await hostform(p, ["config", "set", "other", "two", "--secret"], undefined, PASS);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(readFileSync(file, "utf8").match(/encryptionsalt/g)?.length, 1);
+
+    r = await hostform(p, ["config", "get", "token"], undefined, PASS);
+    assert.deepEqual([r.code, r.stdout], [0, "s3cret-8d1f\n"], r.stderr);
+    r = await hostform(p, ["config", "get", "token", "--json"], undefined, PASS);
+    assert.deepEqual(JSON.parse(r.stdout), { key: "files:token", value: "s3cret-8d1f", secret: true });
+    // A plain key of a stack with secrets needs no passphrase.
+    r = await hostform(p, ["config", "get", "keep"]);
+    assert.deepEqual([r.code, r.stdout], [0, "yes\n"], r.stderr);
+    r = await hostform(p, ["config", "get", "token"]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /PULUMI_CONFIG_PASSPHRASE\b.*PULUMI_CONFIG_PASSPHRASE_FILE/);
+    r = await hostform(p, ["config", "get", "token"], undefined, { PULUMI_CONFIG_PASSPHRASE: "wrong" });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /incorrect passphrase for stack 'dev' \(from PULUMI_CONFIG_PASSPHRASE\)/);
+    assert.ok(!r.stderr.includes("s3cret-8d1f"));
+    r = await hostform(p, ["config", "set", "more", "x", "--secret"], undefined, { PULUMI_CONFIG_PASSPHRASE: "wrong" });
+    assert.equal(r.code, 1);
+    assert.doesNotMatch(readFileSync(file, "utf8"), /files:more/, "a wrong passphrase writes nothing");
+  } finally {
+    p.cleanup();
+  }
+});
+
+test("stack import seals plaintext secrets, export shows ciphertext unless --show-secrets, and a sealed export imports into another stack", async () => {
+  const p = makeProject();
+  try {
+    const d = deployment();
+    const secret = "imp0rted-secret-77";
+    const wrapper = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", plaintext: JSON.stringify(secret) };
+    Object.assign(d.deployment.resources[2]!, { inputs: { name: "a", content: wrapper }, outputs: { name: "a", size: 1, content: wrapper } });
+    let r = await hostform(p, ["stack", "import"], JSON.stringify(d));
+    assert.equal(r.code, 1, "sealing needs a passphrase");
+    assert.match(r.stderr, /PULUMI_CONFIG_PASSPHRASE\b.*PULUMI_CONFIG_PASSPHRASE_FILE/);
+    const stateFile = join(p.state, ".pulumi", "stacks", "files", "dev.json");
+    assert.ok(!existsSync(stateFile), "nothing written");
+
+    r = await hostform(p, ["stack", "import"], JSON.stringify(d), PASS);
+    assert.equal(r.code, 0, r.stderr);
+    const stored = readFileSync(stateFile, "utf8");
+    assert.ok(!stored.includes(secret) && !stored.includes(Buffer.from(secret).toString("base64")), stored);
+    assert.match(readFileSync(join(p.dir, "Pulumi.dev.yaml"), "utf8"), /^encryptionsalt: v1:/);
+
+    // Export as stored needs no passphrase and shows only ciphertext.
+    r = await hostform(p, ["stack", "export"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!r.stdout.includes(secret));
+    const sealed = JSON.parse(r.stdout) as { deployment: { secrets_providers: { type: string; state: { salt: string } }; resources: { inputs?: { content?: Record<string, string> }; outputs?: unknown }[] } };
+    assert.equal(sealed.deployment.secrets_providers.type, "passphrase");
+    assert.match(sealed.deployment.resources[2]!.inputs!.content!.ciphertext!, /^v1:/);
+    r = await hostform(p, ["stack", "export", "--show-secrets"]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /PULUMI_CONFIG_PASSPHRASE\b.*PULUMI_CONFIG_PASSPHRASE_FILE/);
+    r = await hostform(p, ["stack", "export", "--show-secrets"], undefined, PASS);
+    assert.equal(r.code, 0, r.stderr);
+    const shown = JSON.parse(r.stdout) as typeof sealed;
+    assert.deepEqual(shown.deployment.resources[2]!.inputs!.content, wrapper);
+
+    // The sealed export into another stack: a wrong passphrase fails and writes nothing.
+    const prod = JSON.stringify(sealed).replaceAll("urn:pulumi:dev::", "urn:pulumi:prod::");
+    r = await hostform(p, ["stack", "import", "--stack", "prod"], prod, { PULUMI_CONFIG_PASSPHRASE: "wrong" });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /incorrect passphrase/);
+    assert.ok(!existsSync(join(p.state, ".pulumi", "stacks", "files", "prod.json")));
+    r = await hostform(p, ["stack", "import", "--stack", "prod"], prod, PASS);
+    assert.equal(r.code, 0, r.stderr);
+    r = await hostform(p, ["stack", "export", "--stack", "prod", "--show-secrets"], undefined, PASS);
+    assert.deepEqual((JSON.parse(r.stdout) as typeof sealed).deployment.resources[2]!.outputs, { name: "a", size: 1, content: wrapper });
   } finally {
     p.cleanup();
   }

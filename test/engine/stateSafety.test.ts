@@ -8,6 +8,7 @@ import { needsRoot, testPrefix } from "../../fixtures/prefix";
 import { describeError } from "../../src/engine/errorText";
 import { acquireStackLock, lockPath } from "../../src/engine/stackLock";
 import { checkpointPath, readCheckpoint, writeCheckpoint } from "../../src/engine/stateFile";
+import { StackSecrets } from "../../src/engine/secrets/stackSecrets";
 import type { Snapshot } from "../../src/engine/state";
 import { atomicWrite, backupPath, FileWriteError } from "../../src/sys/atomicFile";
 import { CorruptFileError, SysError } from "../../src/sys/errors";
@@ -26,6 +27,9 @@ function snapshotWith(...ids: string[]): Snapshot {
   return { resources, pendingOperations: [] };
 }
 
+/** These snapshots hold no secret: their stack never needs a passphrase or a salt. */
+const NO_SECRETS = new StackSecrets({ stack: "dev", salt: undefined, saveSalt: () => assert.fail("no secret to seal"), passphrase: () => assert.fail("no secret to seal") });
+
 function tempStateDir(): string {
   return mkdtempSync(join(tmpdir(), `${testPrefix("state")}-`));
 }
@@ -33,13 +37,13 @@ function tempStateDir(): string {
 test("every checkpoint write keeps the one it replaces as <file>.bak, as Pulumi's file backend does", () => {
   const dir = tempStateDir();
   try {
-    writeCheckpoint("p", "dev", snapshotWith("a"), dir);
+    writeCheckpoint("p", "dev", snapshotWith("a"), NO_SECRETS, dir);
     const file = checkpointPath("p", "dev", dir);
     assert.equal(existsSync(backupPath(file)), false, "the first write has nothing to keep");
     const first = readFileSync(file, "utf8");
-    writeCheckpoint("p", "dev", snapshotWith("a", "b"), dir);
+    writeCheckpoint("p", "dev", snapshotWith("a", "b"), NO_SECRETS, dir);
     assert.equal(readFileSync(backupPath(file), "utf8"), first);
-    assert.deepEqual(readCheckpoint("p", "dev", dir)?.resources.map((r) => r.id), ["a", "b"]);
+    assert.deepEqual(readCheckpoint("p", "dev", NO_SECRETS, dir)?.resources.map((r) => r.id), ["a", "b"]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -48,13 +52,13 @@ test("every checkpoint write keeps the one it replaces as <file>.bak, as Pulumi'
 test("a damaged checkpoint names its backup and how to restore it; the advice works", () => {
   const dir = tempStateDir();
   try {
-    writeCheckpoint("p", "dev", snapshotWith("a"), dir);
-    writeCheckpoint("p", "dev", snapshotWith("a", "b"), dir);
+    writeCheckpoint("p", "dev", snapshotWith("a"), NO_SECRETS, dir);
+    writeCheckpoint("p", "dev", snapshotWith("a", "b"), NO_SECRETS, dir);
     const file = checkpointPath("p", "dev", dir);
     writeFileSync(file, '{"version": 3, "checkpoint": {');
     const err = (() => {
       try {
-        readCheckpoint("p", "dev", dir);
+        readCheckpoint("p", "dev", NO_SECRETS, dir);
       } catch (e) {
         return e;
       }
@@ -65,12 +69,12 @@ test("a damaged checkpoint names its backup and how to restore it; the advice wo
     assert.match(err.message, new RegExp(`restore it with 'cp ${backupPath(file)} ${file}'`));
     // Following the advice gives back the state before the last write.
     spawnSync("cp", [backupPath(file), file]);
-    assert.deepEqual(readCheckpoint("p", "dev", dir)?.resources.map((r) => r.id), ["a"]);
+    assert.deepEqual(readCheckpoint("p", "dev", NO_SECRETS, dir)?.resources.map((r) => r.id), ["a"]);
 
     // Without a backup the error says so instead of pointing at a file that is not there.
     rmSync(backupPath(file));
     writeFileSync(file, "not json");
-    assert.throws(() => readCheckpoint("p", "dev", dir), (e: Error) => e instanceof CorruptFileError && /there is no readable backup/.test(e.message) && !/restore it with/.test(e.message));
+    assert.throws(() => readCheckpoint("p", "dev", NO_SECRETS, dir), (e: Error) => e instanceof CorruptFileError && /there is no readable backup/.test(e.message) && !/restore it with/.test(e.message));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

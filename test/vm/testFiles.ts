@@ -19,6 +19,8 @@ export const GUEST_TEST_FILES = ["runtime/launch.test.js", "runtime/lifecycle.te
 export const HOST_ONLY_FILES: Readonly<Record<string, string>> = {
   "engine/engine.test.js": "File resources only (no kernel object); 296 s in the guest, against 19 s on the host",
   "engine/stackConfig.test.js": "edits stack and config files through the CLI (no kernel object); 101 s in the guest",
+  "engine/passphraseSecrets.test.js": "pure crypto and file parsing (PBKDF2 at 1,000,000 rounds, several keys): nothing of the kernel; not measured in the guest",
+  "engine/secretsAtRest.test.js": "what the state, export and output hold (encryption, not the cgroup version); four CLI deployments, three of them File resources only; not measured in the guest",
   "engine/stateSafety.test.js": "checkpoint and lock files on a full or read-only tmpfs, with five CLI runs of File resources: nothing that differs under cgroup v2",
   "engine/checkFailures.test.js": "previews a Cgroup whose check fails through the CLI: nothing reaches the kernel; the dynamic provider alone needs most of the engine's 30 s start budget under TCG beside other files",
   "providers/ownership.test.js": "15 CLI deployments (refusals and imports), 3-6 per test against a 300 s guard where one takes 80-200 s under TCG; what differs under v2, the cgroup's owner xattr, runs in the guest in cgroup/ownerRecord.test.js",

@@ -2,7 +2,7 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { SysError, HostformError } from "../../sys/errors";
 import { parseFlags, printJson, printTable, UsageError, type Command } from "../command";
 import { confirm } from "../confirm";
-import { stackConfigFile } from "../../engine/project";
+import { openStackSecrets, stackConfigFile } from "../../engine/project";
 import { exportStack, importStack, listStacks, removeStack } from "../../engine/stackStore";
 import { resolveStackTarget, STACK_TARGET_FLAGS, STACK_TARGET_USAGE } from "../stackTarget";
 import { stateDir } from "../../engine/stateFile";
@@ -38,11 +38,12 @@ export const stackLsCommand: Command = {
 export const stackExportCommand: Command = {
   name: "stack export",
   summary: "Print the stack's state as a Pulumi deployment (pulumi stack import can read it)",
-  usage: `Usage: hostform stack export [--file FILE] [options]\n\nPrints {"version": 3, "deployment": {manifest, resources, pending_operations?}} as 'pulumi stack export' does.\n\nOptions:\n${STACK_TARGET_USAGE}\n  --file FILE           write the deployment to FILE instead of standard output\n${STATE_NOTE}`,
+  usage: `Usage: hostform stack export [--file FILE] [--show-secrets] [options]\n\nPrints {"version": 3, "deployment": {manifest, secrets_providers?, resources, pending_operations?}} as\n'pulumi stack export' does: secrets stay encrypted unless --show-secrets.\n\nOptions:\n${STACK_TARGET_USAGE}\n  --file FILE           write the deployment to FILE instead of standard output\n  --show-secrets        decrypt secrets and write them in plaintext (needs PULUMI_CONFIG_PASSPHRASE or\n                        PULUMI_CONFIG_PASSPHRASE_FILE)\n${STATE_NOTE}`,
   async run(argv) {
-    const { values } = parseFlags(argv, { ...STACK_TARGET_FLAGS, file: { type: "string" } }, false);
+    const { values } = parseFlags(argv, { ...STACK_TARGET_FLAGS, file: { type: "string" }, "show-secrets": { type: "boolean" } }, false);
     const { project, stack } = resolveStackTarget(values);
-    const text = JSON.stringify(exportStack(project.name, stack), null, 4) + "\n";
+    const showSecretsWith = values["show-secrets"] === true ? openStackSecrets(project, stack) : undefined;
+    const text = JSON.stringify(exportStack(project.name, stack, showSecretsWith), null, 4) + "\n";
     if (values.file === undefined) {
       process.stdout.write(text);
       return 0;
@@ -61,7 +62,7 @@ export const stackExportCommand: Command = {
 export const stackImportCommand: Command = {
   name: "stack import",
   summary: "Replace the stack's state with a Pulumi deployment (from --file or standard input)",
-  usage: `Usage: hostform stack import [--file FILE] [options]\n\nReads {"version": 3, "deployment": {...}} (the output of 'hostform stack export' or\n'pulumi stack export --show-secrets'), checks it (URNs of this stack and project, dependency\norder, no duplicates) and writes it as the stack's state under the stack lock.\n\nOptions:\n${STACK_TARGET_USAGE}\n  --file FILE           read the deployment from FILE (default: standard input)\n${STATE_NOTE}`,
+  usage: `Usage: hostform stack import [--file FILE] [options]\n\nReads {"version": 3, "deployment": {...}} (the output of 'hostform stack export' or\n'pulumi stack export', with or without --show-secrets), checks it (URNs of this stack and project,\ndependency order, no duplicates) and writes it as the stack's state under the stack lock. Encrypted\nsecrets (passphrase provider) are decrypted with PULUMI_CONFIG_PASSPHRASE(_FILE) and encrypted\nagain under the stack's own encryptionsalt.\n\nOptions:\n${STACK_TARGET_USAGE}\n  --file FILE           read the deployment from FILE (default: standard input)\n${STATE_NOTE}`,
   async run(argv) {
     const { values } = parseFlags(argv, { ...STACK_TARGET_FLAGS, file: { type: "string" } }, false);
     const { project, stack } = resolveStackTarget(values);
@@ -80,7 +81,7 @@ export const stackImportCommand: Command = {
       throw new HostformError(`${source}: not valid JSON (${(err as Error).message})`, { cause: err });
     }
     const warn = (m: string): void => void process.stderr.write(`warning: ${m}\n`);
-    const snapshot = importStack(project.name, stack, doc, "hostform stack import", warn);
+    const snapshot = importStack(project.name, stack, doc, "hostform stack import", warn, openStackSecrets(project, stack));
     process.stdout.write(`imported ${snapshot.resources.length} resource(s) into stack '${stack}'\n`);
     return 0;
   },
