@@ -7,6 +7,7 @@ import { openCgroupDriver } from "../../src/cgroup/driver";
 import { HostformError, NotFoundError, ValidationError } from "../../src/sys/errors";
 import { containerDir, processStartTime, readState } from "../../src/runtime/state";
 import { needsRoot } from "../../fixtures/prefix";
+import { statusField } from "../helpers/procStatus";
 import { makeSupervisorFixture, pidAlive, until, type SupervisorFixture } from "./supervisorFixture";
 
 let f: SupervisorFixture;
@@ -146,7 +147,11 @@ test("bad input fails at create with a named field and nothing half-made", { ski
 test("kill accepts names and numbers; a killed container records the signal", { skip: needsRoot }, async () => {
   const id = f.id("kill");
   await f.client.create(id, f.spec(["sh", "-c", "trap 'exit 5' HUP; while true; do sleep 0.1; done"]));
-  await f.client.start(id);
+  const { pid } = await f.client.start(id);
+  // sh is PID 1 of its pid namespace: the kernel drops a HUP it does not catch yet. Send it only
+  // once the trap is in place (SigCgt has SIGHUP's bit).
+  const catchesHup = (): boolean => (BigInt(`0x${statusField(readFileSync(`/proc/${pid}/status`, "utf8"), "SigCgt")}`) & 1n) === 1n;
+  assert.ok(await until(catchesHup), "the container's sh traps HUP");
   await f.client.kill(id, 1);
   assert.equal((await f.client.wait(id)).exitCode, 5);
   await assert.rejects(f.client.kill(id, "NOPE"), /not a signal|is stopped/);
