@@ -75,3 +75,15 @@ export function run(p: Program, ...args: string[]): Promise<RunResult> {
   return start(p, args).done;
 }
 
+
+/** Runs the CLI entry with `args` in `dir` (--cwd); resolves with its exit code and its stdout and stderr together. */
+export function runCli(dir: string, env: Record<string, string>, args: string[]): Promise<{ code: number | null; out: string }> {
+  const child = spawn(process.execPath, [ENTRY, ...args, "--cwd", dir], {
+    env: { ...process.env, ...env, PULUMI_NODEJS_TRANSPILE_ONLY: "true", HOSTFORM_PROGRAM_TIMEOUT_MS: "90000" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve) => child.on("close", (code) => resolve({ code, out })));
+}

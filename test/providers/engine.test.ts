@@ -3,7 +3,6 @@
 // an out-of-band cgroup limit change is drift naming the field, `up` repairs it, destroy leaves
 // nothing.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +10,7 @@ import { after, test } from "node:test";
 import { openCgroupDriver } from "../../src/cgroup/driver";
 import { deleteNamespaces, inspectNamespaces } from "../../src/ns";
 import { needsRoot, testPrefix } from "../../fixtures/prefix";
+import { runCli } from "../helpers/engineProgram";
 import { useTestRunDir } from "../helpers/nsRunDir";
 
 // The program's Namespace is pinned under a run dir of this file (the CLI inherits the variable), never /run/hostform.
@@ -20,7 +20,6 @@ after(cleanRunDir);
 const BUILD = join(__dirname, "..", "..");
 const REPO = join(BUILD, "..");
 const FIXTURE = join(REPO, "test", "providers", "fixtures", "host");
-const ENTRY = join(BUILD, "test", "engine", "cliEntry.js");
 
 interface RunResult {
   code: number | null;
@@ -28,14 +27,7 @@ interface RunResult {
 }
 
 function run(dir: string, env: Record<string, string>, ...args: string[]): Promise<RunResult> {
-  const child = spawn(process.execPath, [ENTRY, ...args, "--cwd", dir], {
-    env: { ...process.env, ...env, PULUMI_NODEJS_TRANSPILE_ONLY: "true", HOSTFORM_PROGRAM_TIMEOUT_MS: "90000" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (out += d.toString()));
-  return new Promise((resolve) => child.on("close", (code) => resolve({ code, out })));
+  return runCli(dir, env, args);
 }
 
 function events(out: string): { type: string; [k: string]: unknown }[] {

@@ -5,7 +5,7 @@
 // declaration that differs fails naming the inputs (and changes nothing), an id that does not
 // exist fails naming it.
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,11 +20,11 @@ import { umount2 } from "../../src/sys/libc";
 import { buildSpec } from "../../providers/impl/v1/containerSpec";
 import { appletList, buildBusyboxRootfs, findBusybox } from "../../providers/rootfs/busybox";
 import { needsRoot, testPrefix } from "../../fixtures/prefix";
+import { runCli } from "../helpers/engineProgram";
 
 const BUILD = join(__dirname, "..", "..");
 const REPO = join(BUILD, "..");
 const FIXTURE = join(REPO, "test", "providers", "fixtures", "owned");
-const ENTRY = join(BUILD, "test", "engine", "cliEntry.js");
 const RUNTIME_MAIN = join(BUILD, "src", "cli", "runtimeMain.js");
 const DEPLOYMENT_TIMEOUT_MS = 300_000;
 
@@ -85,14 +85,7 @@ function project(name: string): Project {
       const values: Record<string, string> = { package: join(BUILD, "providers", "index.js"), rootfs, script: LOOP, ...config };
       const lines = Object.entries(values).map(([k, v]) => `  ownedtest:${k}: ${JSON.stringify(v)}`);
       writeFileSync(join(p, `Pulumi.${stack}.yaml`), `config:\n${lines.join("\n")}\n`);
-      const child = spawn(process.execPath, [ENTRY, ...args, "--stack", stack, "--cwd", p], {
-        env: { ...process.env, ...env, PULUMI_NODEJS_TRANSPILE_ONLY: "true", HOSTFORM_PROGRAM_TIMEOUT_MS: "90000" },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let out = "";
-      child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-      child.stderr.on("data", (d: Buffer) => (out += d.toString()));
-      return new Promise((resolve) => child.on("close", (code) => resolve({ code, out })));
+      return runCli(p, env, [...args, "--stack", stack]);
     },
     resources(stack) {
       const file = join(stateDir, ".pulumi", "stacks", "ownedtest", `${stack}.json`);
