@@ -108,7 +108,7 @@ export class DeploymentRun {
       project: this.options.project,
       engineAddress: this.monitor?.engineAddress ?? "127.0.0.1:0",
       config: this.options.config.values,
-      onOutput: (line, stream) => this.diag({ severity: stream === "stderr" ? "debug" : "info", message: line }),
+      onOutput: (line, stream) => this.diag(providerDiagnostic(line, stream)),
       callTimeoutMs: this.options.providerCallTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS,
       ...(this.options.providerStartTimeoutMs !== undefined ? { startTimeoutMs: this.options.providerStartTimeoutMs } : {}),
     });
@@ -145,4 +145,15 @@ export class DeploymentRun {
     if (this.providerPromise !== undefined) (await this.providerPromise.catch(() => undefined))?.close();
     await this.monitor?.close();
   }
+}
+
+/**
+ * A line a provider printed. A dynamic provider has no warning channel: a stdout line starting
+ * "warning: " is its warning (the seccomp and container providers print theirs so), the rest of
+ * stdout is information and stderr is debug output.
+ */
+export function providerDiagnostic(line: string, stream: "stdout" | "stderr"): { severity: "debug" | "info" | "warning"; message: string } {
+  if (stream === "stderr") return { severity: "debug", message: line };
+  if (line.startsWith("warning: ")) return { severity: "warning", message: line.slice("warning: ".length) };
+  return { severity: "info", message: line };
 }

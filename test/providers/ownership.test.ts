@@ -187,6 +187,8 @@ test("import adopts a container a lost state left behind: preview shows = import
   r = await p.run("rebuilt", { containerName: name, importContainer: name }, "up", "--yes", "--json");
   assert.equal(r.code, 0, r.out);
   assert.ok(events(r.out).some((e) => e.type === "step-done" && e.op === "import" && e.dryRun === false), r.out);
+  // The lost stack is still on record as the owner: the takeover says whose it was.
+  assert.ok(events(r.out).some((e) => e.type === "diagnostic" && e.severity === "warning" && /^container \S+-orphan belonged to resource hostform:Container::app of stack ownedtest\/dev and now belongs to resource hostform:Container::app of stack ownedtest\/rebuilt/.test(String(e.message))), r.out);
   const stored = p.resources("rebuilt").find((x) => x.type.endsWith(":Container"));
   assert.equal(stored?.id, name);
   assert.equal(stored?.outputs.pid, pid);

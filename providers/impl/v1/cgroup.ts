@@ -7,7 +7,7 @@ import { LIMIT_GROUPS, diffLimits, withLiftedLimits, type CgroupLimits, type Nor
 import { mustOwn } from "../../../src/sys/owner";
 import { chooseName, mustDeleteBeforeReplace, type NamedInputs } from "./autoname";
 import { collectFailures } from "./checkFailures";
-import { isImportRead, ownerOf } from "./ownership";
+import { isImportRead, ownerOf, warnTakeover } from "./ownership";
 import { sameValue } from "./sameValue";
 import { containsUnknown } from "./unknownValue";
 
@@ -144,7 +144,10 @@ export const provider: pulumi.dynamic.ResourceProvider<CgroupInputs, CgroupOutpu
     d.create(id, withLiftedLimits(limitsOf(olds), limitsOf(news)));
     // An import takes the cgroup over here (its first update).
     const owner = ownerOf(news);
-    if (owner !== undefined) d.setOwner(id, owner);
+    if (owner !== undefined) {
+      warnTakeover("cgroup", id, d.owner(id), owner);
+      d.setOwner(id, owner);
+    }
     return { outs: outputs(news) };
   },
 

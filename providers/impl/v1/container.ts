@@ -23,7 +23,7 @@ import { containerLimits } from "./containerDevices";
 import { seccompChoice } from "./containerSeccomp";
 import { asConfigError } from "../../../src/runtime/specgen/generate";
 import { SPEC_DIGEST_ANNOTATION, buildSpec, specDigest, validatePolicies } from "./containerSpec";
-import { isImportRead, ownerOf } from "./ownership";
+import { isImportRead, ownerOf, warnTakeover } from "./ownership";
 import { sameValue } from "./sameValue";
 import { UNKNOWN, containsUnknown } from "./unknownValue";
 
@@ -235,6 +235,7 @@ async function readForImport(id: string, declared: ContainerInputs): Promise<{ i
 /** Records `owner` on the container and its cgroup where another (or none) is recorded: how an import takes them over. */
 function takeOver(id: string, cgroupName: string, state: ContainerState, owner: ReturnType<typeof ownerOf>): void {
   if (owner === undefined) return;
+  warnTakeover("container", id, containerOwner(state), owner);
   if (!sameOwner(containerOwner(state), owner)) setContainerOwner(id, owner);
   if (!sameOwner(driver().owner(cgroupName), owner)) driver().setOwner(cgroupName, owner);
 }

@@ -7,9 +7,10 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { createNamespaces, deleteNamespaces, inspectNamespaces, setNamespaceOwner, validateNamespaceTypes, validateSetName, type NamespaceSetInfo, type NamespaceType } from "../../../src/ns";
 import { mustOwn, sameOwner } from "../../../src/sys/owner";
+import { NotFoundError } from "../../../src/sys/errors";
 import { chooseName, mustDeleteBeforeReplace, type NamedInputs } from "./autoname";
 import { collectFailures } from "./checkFailures";
-import { isImportRead, ownerOf } from "./ownership";
+import { isImportRead, ownerOf, warnTakeover } from "./ownership";
 import { sameValue } from "./sameValue";
 import { containsUnknown } from "./unknownValue";
 
@@ -118,10 +119,13 @@ export const provider: pulumi.dynamic.ResourceProvider<NamespaceInputs, Namespac
     // Only reached when diff found nothing to replace (e.g. the resource name changed but the
     // pinned name did not): nothing to do on the host.
     const info = inspectNamespaces(id);
-    if (info === undefined) throw new Error(`namespace set ${id} is gone; run 'hostform refresh' then 'hostform up'`);
+    if (info === undefined) throw new NotFoundError("namespace set", id, "run 'hostform refresh' then 'hostform up'");
     // An import takes the set over here (its first update).
     const owner = ownerOf(news);
-    if (owner !== undefined && !sameOwner(info.owner, owner)) setNamespaceOwner(id, owner);
+    if (owner !== undefined && !sameOwner(info.owner, owner)) {
+      warnTakeover("namespace set", id, info.owner, owner);
+      setNamespaceOwner(id, owner);
+    }
     return { outs: outputs(news, info) };
   },
 

@@ -1,5 +1,5 @@
 // The owner a resource's inputs carry (providers/owner.ts), as the providers check and record it.
-import { asOwner, type Owner } from "../../../src/sys/owner";
+import { asOwner, describeOwner, sameOwner, type Owner } from "../../../src/sys/owner";
 import type { NamedInputs } from "./autoname";
 
 /** The owner in the inputs; undefined when they carry none (state written before owners existed). */
@@ -14,4 +14,14 @@ export function ownerOf(inputs: NamedInputs | undefined): Owner | undefined {
  */
 export function isImportRead(props: object | undefined, outputKey: string): boolean {
   return props !== undefined && !(outputKey in props);
+}
+
+/**
+ * Says so when an import takes over an object another stack or resource has on record: that stack's
+ * state may still list it, and a destroy there would remove what this stack now manages. A
+ * provider's "warning:" line on stdout is what the engine shows as a warning.
+ */
+export function warnTakeover(kind: string, id: string, previous: Owner | undefined, owner: Owner): void {
+  if (previous === undefined || sameOwner(previous, owner)) return;
+  console.log(`warning: ${kind} ${id} belonged to ${describeOwner(previous)} and now belongs to ${describeOwner(owner)}; if stack ${previous.stack} still lists it, a destroy there would remove it`);
 }
