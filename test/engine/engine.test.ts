@@ -3,6 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlin
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { openCgroupDriver } from "../../src/cgroup/driver";
 import { RuntimeClient } from "../../src/runtime/client";
 import { needsRoot, testPrefix } from "../../fixtures/prefix";
 import { fixtureProgramDir } from "../../fixtures/programs";
@@ -373,6 +374,9 @@ function containersProgram(what: string, restartPolicy: string) {
     await cli("destroy", "--yes").catch(() => undefined);
     for (const x of await client.list().catch(() => [])) if (x.id.includes(prefix)) await client.delete(x.id, { force: true }).catch(() => undefined);
     await client.shutdownSupervisor().catch(() => undefined);
+    // The provider makes each container's cgroup (the fixture's one container): a destroy that
+    // failed leaves it, empty once the container is gone.
+    await openCgroupDriver().delete(`containers-${prefix}-c0`);
     rmSync(base, { recursive: true, force: true });
   };
   return { p, cli, client, prefix, cleanup };
