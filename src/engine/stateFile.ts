@@ -68,7 +68,7 @@ export function readCheckpointDocument(project: string, stack: string, dir: stri
  * What to do about a damaged checkpoint: restore the backup every write keeps, when there is one
  * that reads; otherwise the only ways left.
  */
-export function restoreHint(file: string): string {
+function restoreHint(file: string): string {
   const bak = backupPath(file);
   if (existsSync(bak)) {
     try {

@@ -1,7 +1,7 @@
 // Executing a network configuration list (SPEC.md section 3): ADD runs the plugins in order, each
 // given the previous one's result; the final result is cached, because DEL (in reverse order) and
 // CHECK (in order) hand each plugin that cached result as prevResult, as libcni does.
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { atomicWrite } from "../sys/atomicFile";
 import { CorruptFileError, hasCode, HostformError, SysError, withContext } from "../sys/errors";
@@ -104,9 +104,4 @@ async function runDel(list: CniConfList, at: CniAttachment, prev: CniResult | un
 
 async function runEach(list: CniConfList, at: CniAttachment, command: CniCommand, prev: CniResult | undefined, options: ExecOptions): Promise<void> {
   for (const plugin of list.plugins) await execPlugin(plugin.type, command, list.name, pluginConf(list, plugin, at, prev), at, options);
-}
-
-/** Whether an ADD result is cached for the attachment (it was attached and not detached since). */
-export function isAttached(list: CniConfList, at: CniAttachment): boolean {
-  return existsSync(cachePath(list, at));
 }

@@ -21,7 +21,7 @@ export class FileWriteError extends SysError {
 }
 
 /** What a user can do about a failed write, by errno; undefined when there is nothing to say. */
-export function writeFailureHint(code: string, dir: string): string | undefined {
+function writeFailureHint(code: string, dir: string): string | undefined {
   switch (code) {
     case "ENOSPC":
     case "EDQUOT":

@@ -55,11 +55,6 @@ function flagsOf(fd: number, name: string): Buffer {
   return req;
 }
 
-/** Whether the interface is administratively up in the calling thread's network namespace. */
-export function linkIsUp(name: string): boolean {
-  return withSocket((fd) => (flagsOf(fd, name).readUInt16LE(IFNAMSIZ) & IFF_UP) !== 0);
-}
-
 /** Sets the interface up in the calling thread's network namespace (needs CAP_NET_ADMIN there). */
 export function setLinkUp(name: string): void {
   withSocket((fd) => {

@@ -1,4 +1,4 @@
-// Extended attributes of a path (lgetxattr/lsetxattr/lremovexattr; Node has no API for them). hostform
+// Extended attributes of a path (lgetxattr/lsetxattr; Node has no API for them). hostform
 // keeps small records beside kernel objects that cannot hold one themselves, in trusted.* attributes,
 // which only CAP_SYS_ADMIN can read or write: the owner of a cgroup directory, the device filter
 // attached to a cgroup v2 directory.
@@ -7,13 +7,12 @@ import { SysError } from "./errors";
 
 type Fn = (...args: unknown[]) => number;
 
-let fns: { get: Fn; set: Fn; remove: Fn } | undefined;
+let fns: { get: Fn; set: Fn } | undefined;
 
-function b(): { get: Fn; set: Fn; remove: Fn } {
+function b(): { get: Fn; set: Fn } {
   fns ??= {
     get: libc().func("long lgetxattr(const char *path, const char *name, _Out_ uint8_t *value, size_t size)") as Fn,
     set: libc().func("int lsetxattr(const char *path, const char *name, const uint8_t *value, size_t size, int flags)") as Fn,
-    remove: libc().func("int lremovexattr(const char *path, const char *name)") as Fn,
   };
   return fns;
 }
@@ -39,13 +38,4 @@ export function getXattr(path: string, name: string): Buffer | undefined {
 export function setXattr(path: string, name: string, value: Buffer | string): void {
   const buf = typeof value === "string" ? Buffer.from(value, "utf8") : value;
   checkCall(b().set(path, name, buf, buf.length, 0), "lsetxattr", `${path} (${name})`);
-}
-
-/** Removes the attribute; one that is not there is no error. */
-export function removeXattr(path: string, name: string): void {
-  try {
-    checkCall(b().remove(path, name), "lremovexattr", `${path} (${name})`);
-  } catch (err) {
-    if (!(err instanceof SysError && err.errno === ENODATA)) throw err;
-  }
 }

@@ -90,12 +90,12 @@ export class V1Manager {
    */
   read(segments: string[]): NormalizedLimits {
     const dirOf = this.dirOf(segments);
-    return readEach(this.present(segments), dirOf);
+    return readEach(this.present(dirOf), dirOf);
   }
 
   stats(segments: string[]): StatsPart[] {
     const dirOf = this.dirOf(segments);
-    return statsEach(this.present(segments), dirOf);
+    return statsEach(this.present(dirOf), dirOf);
   }
 
   exists(segments: string[]): boolean {
@@ -108,8 +108,8 @@ export class V1Manager {
     return mounts.filter((m) => !existsSync(cgroupDir(m, segments))).map((m) => basename(m));
   }
 
-  private present(segments: string[]): AnyController[] {
-    const dirOf = this.dirOf(segments);
+  /** The controllers whose directory (per dirOf) exists. */
+  private present(dirOf: (c: AnyController) => string): AnyController[] {
     return this.controllers.filter((c) => existsSync(dirOf(c)));
   }
 
