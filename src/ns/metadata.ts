@@ -1,6 +1,7 @@
 // A small JSON file next to the pins records what the directory alone cannot tell: the types
 // asked for, and the holder's identity (its pid alone could be a recycled one).
-import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { atomicWrite } from "../sys/atomicFile";
 import { join } from "node:path";
 import { hasCode, SysError } from "../sys/errors";
 import { asOwner, type Owner } from "../sys/owner";
@@ -24,20 +25,9 @@ export interface NamespaceSetMetadata {
   owner?: Owner;
 }
 
-/**
- * Writes the metadata atomically: a temp file renamed over the old one, so a reader (or a crash)
- * sees either the old or the new content, never a torn one.
- */
+/** Writes the metadata atomically: a reader (or a crash) sees the old or the new content, never a torn one. */
 export function writeMetadata(dir: string, meta: NamespaceSetMetadata): void {
-  const path = join(dir, METADATA_FILE);
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, `${JSON.stringify(meta, null, 2)}\n`, { mode: 0o644 });
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw SysError.fromNode(err, `write namespace set metadata ${path}`);
-  }
+  atomicWrite(join(dir, METADATA_FILE), `${JSON.stringify(meta, null, 2)}\n`, { mode: 0o644 });
 }
 
 /** Reads the metadata; undefined when the file is missing or does not hold valid metadata. */

@@ -3,7 +3,8 @@
 // config.json exactly as given: no seccomp filter when linux.seccomp is absent, like runc (podman
 // and containerd always send their own profile). Docker's default profile is the secure default of
 // hostform's own API (RuntimeClient, the Container resource), not of this command line.
-import { readFileSync, writeFileSync, renameSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { atomicWrite } from "../../sys/atomicFile";
 import { join, resolve } from "node:path";
 import { UsageError, onePositional, parseFlags, printJson } from "../command";
 import { ValidationError, SysError, hasCode } from "../../sys/errors";
@@ -45,9 +46,7 @@ function readBundle(bundle: string): unknown {
 function writePidFile(path: string | undefined, pid: number): void {
   if (path === undefined) return;
   // runc writes it atomically: tools poll for the file and must not read it half-written.
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, String(pid));
-  renameSync(tmp, path);
+  atomicWrite(path, String(pid), { mode: 0o644 });
 }
 
 const CREATE_FLAGS = {
