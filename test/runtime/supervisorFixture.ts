@@ -36,6 +36,16 @@ export async function until(fn: () => boolean | Promise<boolean>, timeoutMs = 10
   return fn();
 }
 
+/** The live supervisor of runDir, from its lock ("<pid> <start time>"); undefined when none runs. */
+export function supervisorPidIn(runDir: string): number | undefined {
+  try {
+    const [p, t] = readFileSync(join(runDir, "supervisor.lock"), "utf8").trim().split(" ").map(Number);
+    return p !== undefined && t !== undefined && isSameProcess(p, t) ? p : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -53,14 +63,7 @@ export function makeSupervisorFixture(what: string): SupervisorFixture {
   process.env.HOSTFORM_RUN_DIR = runDir;
   const client = new RuntimeClient({ runDir });
   let seq = 0;
-  const lockPid = (): number | undefined => {
-    try {
-      const [p, t] = readFileSync(join(runDir, "supervisor.lock"), "utf8").trim().split(" ").map(Number);
-      return p !== undefined && t !== undefined && isSameProcess(p, t) ? p : undefined;
-    } catch {
-      return undefined;
-    }
-  };
+  const lockPid = (): number | undefined => supervisorPidIn(runDir);
   return {
     prefix, bundle, rootfs, runDir, client,
     id: (name) => `${prefix}-${name}-${seq++}`,

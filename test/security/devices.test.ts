@@ -13,8 +13,7 @@ import { join } from "node:path";
 import { generateSpec } from "../../src/runtime/specgen/generate";
 import type { ContainerDevice } from "../../src/runtime/specgen/config";
 import { RuntimeClient } from "../../src/runtime/client";
-import { isSameProcess } from "../../src/runtime/state";
-import { pidAlive, until } from "../runtime/supervisorFixture";
+import { pidAlive, supervisorPidIn, until } from "../runtime/supervisorFixture";
 import { defaultDeviceRules } from "../../src/runtime/deviceRules";
 import { ValidationError } from "../../src/sys/errors";
 import { containerLimits } from "../../providers/impl/v1/containerDevices";
@@ -113,15 +112,6 @@ function runcBundleConfig(script: string): Record<string, unknown> {
 
 const runtimeMain = join(__dirname, "../../src/cli/runtimeMain.js");
 
-/** The live supervisor of runDir, from its lock ("<pid> <start time>"); undefined when none runs. */
-function supervisorPid(runDir: string): number | undefined {
-  try {
-    const [p, start] = readFileSync(join(runDir, "supervisor.lock"), "utf8").trim().split(" ").map(Number);
-    return p !== undefined && start !== undefined && isSameProcess(p, start) ? p : undefined;
-  } catch {
-    return undefined;
-  }
-}
 const hasRunc = spawnSync("runc", ["--version"]).status === 0;
 
 /** `hostform-runtime run` of a bundle with this config; the container's stdout. */
@@ -131,7 +121,7 @@ function underHostformRuntime(t: { after(fn: () => Promise<void>): void }, name:
   const { bundle } = makeFullBusyboxBundle(id);
   t.after(async () => {
     // The supervisor writes into its run dir until it has exited: wait for that before removing it.
-    const pid = supervisorPid(runDir);
+    const pid = supervisorPidIn(runDir);
     await new RuntimeClient({ runDir }).shutdownSupervisor().catch(() => undefined);
     if (pid !== undefined && !(await until(() => !pidAlive(pid), 5000))) process.kill(pid, "SIGKILL");
     rmSync(runDir, { recursive: true, force: true });
