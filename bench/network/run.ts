@@ -5,17 +5,12 @@
 // namespaces made here, a "host" one where the plugins run and a container one, so no rule, bridge
 // or packet reaches the machine's own network.
 //   node dist/bench/network/run.js [runs=20]
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { useTestRunDir } from "../../fixtures/nsRunDir";
 import { testPrefix } from "../../fixtures/prefix";
-import { createNamespaces, deleteNamespaces } from "../../src/ns";
+import { createNamespaces } from "../../src/ns";
 import { bridgeConfList } from "../../src/net/bridgeConfList";
 import { addNetwork, delNetwork } from "../../src/net/cniChain";
 import { pluginDirs } from "../../src/net/cniPlugins";
-import { MNT_DETACH } from "../../src/sys/constants";
-import { umount2 } from "../../src/sys/libc";
-import { nsDir } from "../../src/sys/paths";
 
 function quantile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -29,16 +24,15 @@ function ms(start: bigint): number {
 async function main(): Promise<void> {
   const runs = Number(process.argv[2] ?? 20);
   const prefix = testPrefix("bench-net");
-  // Pins, leases and cached results go under a directory of the bench's (read at each call).
-  const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
-  process.env.HOSTFORM_RUN_DIR = dir;
   if (pluginDirs().length === 0) {
     console.log("bench/network: skipped, no CNI plugins (apt-get install containernetworking-plugins)");
     return;
   }
-  const host = await createNamespaces(`${prefix}-host`, ["net"]);
-  const box = await createNamespaces(`${prefix}-box`, ["net"]);
+  // Pins, leases and cached results go under a run dir of the bench's own, removed with its sets.
+  const cleanRunDir = useTestRunDir();
   try {
+    const host = await createNamespaces(`${prefix}-host`, ["net"]);
+    const box = await createNamespaces(`${prefix}-box`, ["net"]);
     const list = bridgeConfList({ name: `${prefix}-net`, bridge: "hf-bench0", subnet: "10.250.99.0/24" });
     const options = { hostNetns: host.paths.net! };
     const cases = [
@@ -65,14 +59,7 @@ async function main(): Promise<void> {
       console.log(line("ADD+DEL", both));
     }
   } finally {
-    try {
-      await deleteNamespaces(`${prefix}-box`);
-      await deleteNamespaces(`${prefix}-host`);
-    } finally {
-      // The pins' directory is a private bind mount of its own: detached before the directory goes.
-      umount2(nsDir(), MNT_DETACH);
-      rmSync(dir, { recursive: true, force: true });
-    }
+    await cleanRunDir();
   }
 }
 

@@ -13,7 +13,7 @@ import { RuntimeClient } from "../../src/runtime/client";
 import { lockPath } from "../../src/engine/stackLock";
 import { fixtureProgramDir } from "../../fixtures/programs";
 import { needsRoot, testPrefix } from "../../fixtures/prefix";
-import { useTestRunDir } from "../helpers/nsRunDir";
+import { useTestRunDir } from "../../fixtures/nsRunDir";
 
 const cleanRunDir = useTestRunDir();
 const BUILD = join(__dirname, "..", "..");

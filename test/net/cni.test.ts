@@ -15,7 +15,7 @@ import { pluginDirs } from "../../src/net/cniPlugins";
 import type { CniAttachment } from "../../src/net/cniTypes";
 import { runDir } from "../../src/sys/paths";
 import { ValidationError } from "../../src/sys/errors";
-import { useTestRunDir } from "../helpers/nsRunDir";
+import { useTestRunDir } from "../../fixtures/nsRunDir";
 
 const cleanRunDir = useTestRunDir();
 const prefix = testPrefix("cni");

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { deleteNamespaces, inspectNamespaces, type NamespaceSetInfo, type NamespaceType } from "../../src/ns";
 import { needsRoot, testPrefix } from "../../fixtures/prefix";
-import { useTestRunDir } from "../helpers/nsRunDir";
+import { useTestRunDir } from "../../fixtures/nsRunDir";
 
 const TYPES: NamespaceType[] = ["net", "uts", "ipc"];
 const NSFS_MAGIC = 0x6e736673;

@@ -19,7 +19,7 @@ import {
   readProcStat,
 } from "../../src/ns";
 import { needsRoot, testPrefix } from "../../fixtures/prefix";
-import { useTestRunDir } from "../helpers/nsRunDir";
+import { useTestRunDir } from "../../fixtures/nsRunDir";
 
 const NSENTER_FLAG: Record<NamespaceType, string> = { net: "net", uts: "uts", ipc: "ipc", mnt: "mount", pid: "pid", cgroup: "cgroup" };
 

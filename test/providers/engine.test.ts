@@ -11,7 +11,7 @@ import { openCgroupDriver } from "../../src/cgroup/driver";
 import { deleteNamespaces, inspectNamespaces } from "../../src/ns";
 import { needsRoot, testPrefix } from "../../fixtures/prefix";
 import { runCli } from "../helpers/engineProgram";
-import { useTestRunDir } from "../helpers/nsRunDir";
+import { useTestRunDir } from "../../fixtures/nsRunDir";
 
 // The program's Namespace is pinned under a run dir of this file (the CLI inherits the variable), never /run/hostform.
 const cleanRunDir = useTestRunDir();

@@ -10,7 +10,7 @@ import { createNamespaces, deleteNamespaces, inspectNamespaces, type NamespaceTy
 import { MNT_DETACH } from "../../src/sys/constants";
 import { umount2 } from "../../src/sys/libc";
 import { needsRoot, testPrefix } from "../../fixtures/prefix";
-import { useTestRunDir } from "../helpers/nsRunDir";
+import { useTestRunDir } from "../../fixtures/nsRunDir";
 import { testOwner } from "../helpers/owner";
 
 // Sets made here are pinned under a run dir of this file, never /run/hostform.

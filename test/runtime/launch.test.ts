@@ -13,7 +13,7 @@ import { capMask, pidfdSendSignal } from "../../src/sys/libc";
 import { DOCKER_DEFAULT_CAPABILITIES } from "../../src/sys/constants";
 import { needsRoot, testPrefix } from "../../fixtures/prefix";
 import { makeBusyboxBundle } from "../../fixtures/busyboxRootfs";
-import { useTestRunDir } from "../helpers/nsRunDir";
+import { useTestRunDir } from "../../fixtures/nsRunDir";
 import { statusField } from "../helpers/procStatus";
 import { assertNoMountsOf, assertProcessesGone } from "../helpers/leftovers";
 
