@@ -8,11 +8,23 @@ import { BusyboxRootfs } from "./busyboxRootfs";
 import type { Cgroup } from "./cgroup";
 import type { ContainerCapabilities, ContainerDevice, ContainerMount, ContainerRlimit } from "./impl/v1/containerInputs";
 import type { Namespace } from "./namespace";
+import { Network } from "./network";
+import type { PublishedPort } from "../src/net/portSpec";
 import { SeccompProfile } from "./seccompProfile";
 import { OWNER_KEY, ownerInput } from "./owner";
 import { stableProvider } from "./stableProvider";
 
 export type { ContainerCapabilities, ContainerDevice, ContainerMount, ContainerRlimit } from "./impl/v1/containerInputs";
+export type { PublishedPort } from "../src/net/portSpec";
+
+/** A network with the container's own choices on it. */
+export interface ContainerNetwork {
+  network: Network;
+  /** The address to take (in the network's subnet); default: the next free one. */
+  ip?: pulumi.Input<string>;
+  /** More names peers on this network reach the container by (besides its name and resource name). */
+  aliases?: pulumi.Input<pulumi.Input<string>[]>;
+}
 
 const provider = stableProvider("container");
 
@@ -65,6 +77,20 @@ export interface ContainerArgs {
   stopSignal?: pulumi.Input<string>;
   /** Seconds between the stop signal and SIGKILL of the whole cgroup (default 10); changed in place. */
   stopTimeout?: pulumi.Input<number>;
+  /** Networks to attach to, in order (eth0, eth1, ...): a Network, or { network, ip?, aliases? }.
+   *  Peers reach the container by its name, its resource name and its aliases. Without networks the
+   *  container has a network namespace of its own with only lo. */
+  networks?: Array<Network | ContainerNetwork>;
+  /** Ports published from the first network: { hostPort, containerPort, protocol?, hostIp? } or
+   *  docker's "127.0.0.1:8080:80/tcp". A host port already taken is refused at create. */
+  ports?: pulumi.Input<pulumi.Input<string | PublishedPort>[]>;
+  /** "none": a network namespace of its own with only lo (the default without networks); "host":
+   *  the host's network namespace (docker --network host). */
+  networkMode?: pulumi.Input<"none" | "host">;
+  /** Nameservers for its /etc/resolv.conf (default: the host's, without loopback ones); changed in place. */
+  dns?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Extra /etc/hosts entries, "name:ip" (docker --add-host); changed in place. */
+  extraHosts?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 /**
@@ -100,9 +126,13 @@ export class Container extends pulumi.dynamic.Resource {
   declare readonly inCgroup: pulumi.Output<boolean>;
   /** Hierarchies its cgroup was removed from out of band (v1 and hybrid hosts); [] when whole. */
   declare readonly missingHierarchies: pulumi.Output<string[]>;
+  /** Live, per network name: { interface, ip, mac }. */
+  declare readonly networkInterfaces: pulumi.Output<Record<string, { interface: string; ip: string; mac: string }>>;
+  /** Live: the published ports whose rules are in place, "127.0.0.1:8080->80/tcp". */
+  declare readonly publishedPorts: pulumi.Output<string[]>;
 
   constructor(name: string, args: ContainerArgs, opts?: pulumi.CustomResourceOptions) {
-    const { rootfs, namespace, cgroup, seccompProfile, ...rest } = args;
+    const { rootfs, namespace, cgroup, seccompProfile, networks, ...rest } = args;
     const profile = seccompProfile instanceof SeccompProfile ? seccompProfile : undefined;
     super(
       provider,
@@ -113,6 +143,7 @@ export class Container extends pulumi.dynamic.Resource {
         [OWNER_KEY]: ownerInput("Container", name),
         autonamed: undefined,
         rootfs: rootfs instanceof BusyboxRootfs ? rootfs.path : rootfs,
+        networkAttachments: networks?.map((n) => (n instanceof Network ? { network: n.name, confList: n.confList } : { network: n.network.name, confList: n.network.confList, ip: n.ip, aliases: n.aliases })),
         namespaceName: namespace?.name,
         namespacePaths: namespace?.paths,
         namespaceInodes: namespace?.inodes,
@@ -137,6 +168,8 @@ export class Container extends pulumi.dynamic.Resource {
         namespaces: undefined,
         inCgroup: undefined,
         missingHierarchies: undefined,
+        networkInterfaces: undefined,
+        publishedPorts: undefined,
       },
       opts,
       "hostform",

@@ -54,6 +54,8 @@ export function bridgeConfList(c: BridgeNetworkConfig): CniConfList {
   const n = validateBridgeNetwork(c);
   const bridge: Record<string, unknown> = {
     type: "bridge",
+    // runtimeConfig.ips reaches host-local through the bridge: how a declared (or kept) address is asked for.
+    capabilities: { ips: true },
     bridge: n.bridge,
     isGateway: true,
     ipMasq: !n.internal,

@@ -53,6 +53,8 @@ export interface CniPortMapping {
 /** What the runtime passes for the capabilities its plugins declare. */
 export interface CniRuntimeConfig {
   portMappings?: CniPortMapping[];
+  /** Addresses to ask IPAM for (host-local honours it: a static IP, or the same one again on repair). */
+  ips?: string[];
 }
 
 /** One container on one network: the attachment the CNI spec keys everything by. */

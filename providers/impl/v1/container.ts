@@ -20,6 +20,7 @@ import type { ContainerInputs, ContainerOutputs } from "./containerInputs";
 import { joinedNamespacesMatch, namespaceInodes, seccompModeOf } from "./containerLive";
 import { declaredPolicies, policiesDiffer, rewritePolicies } from "./containerPolicy";
 import { containerLimits } from "./containerDevices";
+import { brokenNetworks, declaredPorts, hasNetworks, observeNetwork, repairNetwork, setUpNetwork, tearDownNetwork, updateNames, validateNetwork, type NetworkLive } from "./containerNetwork";
 import { seccompChoice } from "./containerSeccomp";
 import { asConfigError } from "../../../src/runtime/specgen/generate";
 import { SPEC_DIGEST_ANNOTATION, buildSpec, specDigest, validatePolicies } from "./containerSpec";
@@ -33,10 +34,20 @@ export type { ContainerInputs, ContainerOutputs } from "./containerInputs";
 export const REPLACE_KEYS = [
   "name", "rootfs", "command", "args", "env", "cwd", "user", "hostname", "namespaceName", "namespacePaths", "namespaceInodes",
   "cgroupParent", "seccomp", "seccompDigest", "capabilities", "mounts", "readonlyRootfs", "rlimits", "devices",
+  "ports", "networkMode",
 ] as const;
 
-/** Inputs written live into the running container (cgroup files, supervisor state). */
-export const IN_PLACE_KEYS = ["limits", "restartPolicy", "stopSignal", "stopTimeout"] as const;
+/** Inputs written live into the running container (cgroup files, supervisor state, its name files). */
+export const IN_PLACE_KEYS = ["limits", "restartPolicy", "stopSignal", "stopTimeout", "dns", "extraHosts"] as const;
+
+/** The networks as attached (a change makes a new container); aliases are only names, rewritten in place. */
+function attachedNetworksOf(inputs: ContainerInputs): unknown {
+  return (inputs.networkAttachments ?? []).map(({ aliases: _aliases, ...rest }) => rest);
+}
+
+function aliasesOf(inputs: ContainerInputs): unknown {
+  return (inputs.networkAttachments ?? []).map((a) => a.aliases ?? []);
+}
 
 const NAMESPACE_KEYS = ["namespaceName", "namespacePaths", "namespaceInodes", "namespaceIdentity"];
 
@@ -74,11 +85,12 @@ async function stateOf(id: string): Promise<ContainerState | undefined> {
   }
 }
 
-/** What observe() found: the supervisor's state, the outputs, and every live limit of the cgroup (null without one). */
+/** What observe() found: the supervisor's state, the outputs, every live limit of the cgroup (null without one), the live network. */
 interface Observation {
   state: ContainerState;
   outs: ContainerOutputs;
   limits: NormalizedLimits | null;
+  network: NetworkLive;
 }
 
 /** The live container: its supervisor state and the outputs it gives. undefined when it is gone. */
@@ -91,6 +103,7 @@ async function observe(inputs: ContainerInputs, id: string, cgroupName: string):
   const seccompMode = alive ? seccompModeOf(state.pid) : undefined;
   alive &&= namespaces !== undefined && seccompMode !== undefined;
   const limits = d.exists(cgroupName) ? d.read(cgroupName) : null;
+  const network: NetworkLive = (await observeNetwork(inputs)) ?? { networkInterfaces: {}, publishedPorts: [] };
   const outs: ContainerOutputs = {
     ...inputs,
     containerId: id,
@@ -107,8 +120,10 @@ async function observe(inputs: ContainerInputs, id: string, cgroupName: string):
     missingHierarchies: limits !== null ? d.missingHierarchies(cgroupName) : [],
     seccompMode: alive ? seccompMode! : "",
     namespaces: alive ? namespaces! : {},
+    networkInterfaces: network.networkInterfaces,
+    publishedPorts: network.publishedPorts,
   };
-  return { state, outs, limits };
+  return { state, outs, limits, network };
 }
 
 /**
@@ -150,11 +165,23 @@ async function removeContainer(id: string, cgroupName: string | undefined): Prom
   if (cgroupName !== undefined) await driver().delete(cgroupName);
 }
 
-/** Makes the container's cgroup, then creates and starts it; nothing is left behind on failure. */
+/**
+ * Makes the container's network and cgroup, then creates and starts it; nothing is left behind on
+ * failure. A container run again keeps the network it had (see setUpNetwork).
+ */
 async function launch(inputs: ContainerInputs): Promise<void> {
   const id = inputs.name!;
   const cgroupName = cgroupNameOf(inputs);
   const spec = buildSpec(inputs);
+  await setUpNetwork(inputs, ownerOf(inputs));
+  try {
+    await launchContainer(inputs, id, cgroupName, spec);
+  } catch (err) {
+    throw await afterUndo(err, `removing container ${id}'s network`, () => tearDownNetwork(inputs));
+  }
+}
+
+async function launchContainer(inputs: ContainerInputs, id: string, cgroupName: string, spec: ReturnType<typeof buildSpec>): Promise<void> {
   const seccomp = seccompChoice(inputs);
   const owner = ownerOf(inputs);
   // The owner goes in with the spec: the container never exists without its record.
@@ -190,6 +217,15 @@ async function launch(inputs: ContainerInputs): Promise<void> {
  */
 function reportWarnings(id: string, warnings: readonly string[] | undefined): void {
   for (const w of warnings ?? []) console.log(`warning: container ${id}: ${w}`);
+}
+
+/** The declared ports; [] when there are none or they do not parse (check has refused those). */
+function declaredPortsOrNone(inputs: ContainerInputs): unknown[] {
+  try {
+    return declaredPorts(inputs);
+  } catch {
+    return [];
+  }
 }
 
 /** The digest the declaration would run with (adoption compares it with the live annotation). */
@@ -250,6 +286,7 @@ export const provider: pulumi.dynamic.ResourceProvider<ContainerInputs, Containe
       () => void (view.cgroupParent !== undefined && view.cgroupParent !== null && cgroupSegments(`${view.cgroupParent}/${inputs.name}`, "cgroup")),
       () => void (view.limits !== undefined && view.limits !== null && driver().normalize(view.limits, "limits")),
       () => validatePolicies(view),
+      () => void (complete && validateNetwork(view)),
       () => void (complete && seccompChoice(view, false)),
       () => void (view.command !== undefined && buildSpec(view, checkHost)),
     ]);
@@ -258,6 +295,7 @@ export const provider: pulumi.dynamic.ResourceProvider<ContainerInputs, Containe
 
   async diff(id, olds, news) {
     const replaces: string[] = REPLACE_KEYS.filter((k) => !sameValue(olds[k], news[k]));
+    if (!sameValue(attachedNetworksOf(olds), attachedNetworksOf(news))) replaces.push("networks");
     // Only an import's read reports these: spec parts of the live container no input can declare.
     const specDifferences = (olds as { specDifferences?: unknown }).specDifferences;
     if (Array.isArray(specDifferences)) replaces.push(...specDifferences.map((p) => `spec.${String(p)}`));
@@ -265,9 +303,12 @@ export const provider: pulumi.dynamic.ResourceProvider<ContainerInputs, Containe
     if (olds.namespaceIdentity !== undefined && !sameValue(olds.namespaceIdentity, news.namespaceIdentity)) replaces.push("namespaceIdentity");
     const nsChanged = NAMESPACE_KEYS.some((k) => replaces.includes(k));
     if (replaces.length > 0) {
-      return { changes: true, replaces, deleteBeforeReplace: nsChanged || mustDeleteBeforeReplace(olds.name, news.name === UNKNOWN ? olds.name : news.name) };
+      // Published host ports are the old container's until it is gone.
+      const holdsPorts = declaredPortsOrNone(olds).length > 0;
+      return { changes: true, replaces, deleteBeforeReplace: nsChanged || holdsPorts || mustDeleteBeforeReplace(olds.name, news.name === UNKNOWN ? olds.name : news.name) };
     }
     const declared = IN_PLACE_KEYS.filter((k) => !sameValue(olds[k], news[k]));
+    if (!sameValue(aliasesOf(olds), aliasesOf(news))) return { changes: true };
     if (declared.length > 0) return { changes: true };
     // Same declaration: the host decides.
     const cgroupName = olds.cgroupName ?? cgroupNameOf(news);
@@ -284,6 +325,7 @@ export const provider: pulumi.dynamic.ResourceProvider<ContainerInputs, Containe
     }
     if (!outs.inCgroup || outs.liveLimits === null) return { changes: true };
     if (diffLimits(driver().normalize(limitsOf(news)), live.limits!).length > 0) return { changes: true };
+    if (hasNetworks(news) && (await brokenNetworks(news, live.network)).length > 0) return { changes: true };
     return { changes: policiesDiffer(live.state, declaredPolicies(news)) };
   },
 
@@ -340,6 +382,11 @@ export const provider: pulumi.dynamic.ResourceProvider<ContainerInputs, Containe
     if (!d.contains(cgroupName, live.state.pid)) await d.addProcess(cgroupName, live.state.pid);
     const policies = declaredPolicies(news);
     if (policiesDiffer(live.state, policies)) await rewritePolicies(client(), id, policies);
+    if (hasNetworks(news)) {
+      const broken = await brokenNetworks(news, live.network);
+      if (broken.length > 0) await repairNetwork(news, broken);
+    }
+    updateNames(news);
     takeOver(id, cgroupName, live.state, ownerOf(news));
     return { outs: await mustObserve(news, id, cgroupName) };
   },
@@ -347,5 +394,6 @@ export const provider: pulumi.dynamic.ResourceProvider<ContainerInputs, Containe
   async delete(id, props) {
     lastRead.delete(id);
     await removeContainer(id, props?.cgroupName ?? (props?.name !== undefined ? cgroupNameOf(props) : id));
+    await tearDownNetwork({ ...props, name: props?.name ?? id });
   },
 };

@@ -4,7 +4,9 @@
 import type { CgroupLimits, NormalizedLimits } from "../../../src/cgroup/spec";
 import type { NamespaceType } from "../../../src/ns/types";
 import type { ContainerConfig } from "../../../src/runtime/specgen/config";
+import type { PublishedPort } from "../../../src/net/portSpec";
 import type { NamedInputs } from "./autoname";
+import type { NetworkAttachmentInput } from "./containerNetwork";
 
 export type { ContainerCapabilities, ContainerDevice, ContainerMount, ContainerRlimit } from "../../../src/runtime/specgen/config";
 
@@ -42,6 +44,16 @@ export interface ContainerInputs extends NamedInputs, Omit<ContainerConfig, "nam
   stopSignal?: string;
   /** Seconds between the stop signal and SIGKILL. */
   stopTimeout?: number;
+  /** The Networks it is attached to, in order (eth0, eth1, ...), with its own address and aliases on each. */
+  networkAttachments?: NetworkAttachmentInput[];
+  /** Published ports (on the first network): objects or "127.0.0.1:8080:80/tcp". */
+  ports?: Array<string | PublishedPort>;
+  /** "none" (own namespace, only lo) or "host" (the host's network namespace). */
+  networkMode?: string;
+  /** Nameservers written to its /etc/resolv.conf. */
+  dns?: string[];
+  /** "name:ip" lines added to its /etc/hosts. */
+  extraHosts?: string[];
 }
 
 /** Outputs: the inputs plus what the host says. */
@@ -71,4 +83,8 @@ export interface ContainerOutputs extends ContainerInputs {
   seccompMode: string;
   /** nsfs inodes of PID 1's namespaces (empty when not running). */
   namespaces: Partial<Record<NamespaceType, number>>;
+  /** Live, per network: the interface, its IPv4 address and MAC; a network whose interface is gone is absent. */
+  networkInterfaces: Record<string, { interface: string; ip: string; mac: string }>;
+  /** Live: the published ports whose rules are in place ("127.0.0.1:8080->80/tcp"). */
+  publishedPorts: string[];
 }

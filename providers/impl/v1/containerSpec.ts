@@ -9,6 +9,7 @@ import { generateSpec } from "../../../src/runtime/specgen/generate";
 import { ValidationError } from "../../../src/sys/errors";
 import { parseSignal } from "../../../src/sys/signals";
 import type { ContainerInputs } from "./containerInputs";
+import { plannedNetwork } from "./containerNetwork";
 
 /** Annotation carrying the digest of everything that makes the container what it is (adoption key). */
 export const SPEC_DIGEST_ANNOTATION = "org.hostform.spec-digest";
@@ -21,6 +22,9 @@ export function configOf(inputs: ContainerInputs): ContainerConfig {
   const config: ContainerConfig = { rootfs: inputs.rootfs, command: inputs.command };
   for (const key of CONFIG_KEYS) if (inputs[key] !== undefined && inputs[key] !== null) Object.assign(config, { [key]: inputs[key] });
   if (inputs.namespacePaths !== undefined && inputs.namespacePaths !== null) config.namespace = { name: inputs.namespaceName ?? "", paths: inputs.namespacePaths };
+  // Fixed paths (the pin and the name files are named by the container id), so the digest of a
+  // spec built before the network is made equals the one built after.
+  if (typeof inputs.name === "string") Object.assign(config, plannedNetwork(inputs));
   return config;
 }
 

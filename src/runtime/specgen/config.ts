@@ -44,6 +44,13 @@ export interface ContainerDevice {
   containerPath?: string;
 }
 
+/** Files the runtime's owner keeps current, bind-mounted over the rootfs's /etc copies (Docker's way). */
+export interface NameFiles {
+  hosts: string;
+  hostname: string;
+  resolvConf: string;
+}
+
 /** Everything that makes the container's OCI spec. Optional fields get Docker's defaults. */
 export interface ContainerConfig {
   /** Absolute path of the root filesystem. */
@@ -66,4 +73,11 @@ export interface ContainerConfig {
   namespace?: JoinedNamespaces;
   /** Host devices created in the container and allowed in its cgroup. */
   devices?: ContainerDevice[];
+  /**
+   * The network namespace: "host" for the host's (docker --network host), a path to join (a pinned
+   * one that networks were attached to), or absent for a namespace of its own with only lo.
+   */
+  networkNamespace?: string;
+  /** Host files mounted at /etc/hosts, /etc/hostname and /etc/resolv.conf. */
+  nameFiles?: NameFiles;
 }

@@ -12,7 +12,7 @@ import { capabilitiesSpec } from "./capabilities";
 import type { ContainerConfig } from "./config";
 import { defaultSpec, type DefaultSpecOptions } from "./defaults";
 import { resolveDevices } from "./devices";
-import { withDeclaredMounts } from "./mounts";
+import { nameFileMounts, withDeclaredMounts } from "./mounts";
 import { argsOf, cwdOf, envOf, rlimitsOf, userOf } from "./process";
 
 export interface GenerateOptions {
@@ -85,7 +85,7 @@ export function generateSpec(config: ContainerConfig, options: GenerateOptions =
   spec.process.capabilities = capabilitiesSpec(config.capabilities);
   const rlimits = rlimitsOf(config.rlimits);
   if (rlimits !== undefined) spec.process.rlimits = rlimits;
-  spec.mounts = withDeclaredMounts(spec.mounts ?? [], config.mounts ?? undefined);
+  spec.mounts = withDeclaredMounts([...(spec.mounts ?? []), ...nameFileMounts(config.nameFiles ?? undefined)], config.mounts ?? undefined);
   const devices = resolveDevices(config.devices);
   if (devices.length > 0) spec.linux = { ...spec.linux, devices: devices.map((d) => d.node) };
   const namespaces = spec.linux?.namespaces ?? [];
@@ -94,6 +94,8 @@ export function generateSpec(config: ContainerConfig, options: GenerateOptions =
     if (ns !== undefined) ns.path = path;
     else namespaces.push({ type: ociNamespaceType(type), path });
   }
+  joinNetwork(namespaces, config);
+  if (spec.linux !== undefined) spec.linux.namespaces = namespaces;
   // Its own network namespace starts with lo down; a joined one is its owner's to set up.
   if (namespaces.some((n) => n.type === "network" && n.path === undefined)) spec.annotations = { ...spec.annotations, [LOOPBACK_ANNOTATION]: "up" };
   try {
@@ -103,4 +105,21 @@ export function generateSpec(config: ContainerConfig, options: GenerateOptions =
   } catch (err) {
     throw asConfigError(err);
   }
+}
+
+/** The network namespace of networkNamespace: the host's (no entry), or a pinned one's path. */
+function joinNetwork(namespaces: NonNullable<NonNullable<ContainerSpec["linux"]>["namespaces"]>, config: ContainerConfig): void {
+  const mode = config.networkNamespace ?? undefined;
+  if (mode === undefined) return;
+  const own = namespaces.findIndex((n) => n.type === "network");
+  if (own >= 0 && namespaces[own]!.path !== undefined) {
+    throw new ValidationError("networks", `the container joins namespace ${config.namespace?.name ?? ""}'s network namespace, which owns the networks and ports`, "declare networks and ports on the Namespace, or drop net from it");
+  }
+  if (mode === "host") {
+    if (own >= 0) namespaces.splice(own, 1);
+    return;
+  }
+  if (!isAbsolute(mode)) throw new ValidationError("networkMode", `${JSON.stringify(mode)} is not a network namespace`, 'use "host", "none" or networks');
+  if (own >= 0) namespaces[own]!.path = mode;
+  else namespaces.push({ type: "network", path: mode });
 }

@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { isAbsolute } from "node:path";
 import { ValidationError } from "../../sys/errors";
 import { validateMount, type MountSpec } from "../spec";
-import type { ContainerMount } from "./config";
+import type { ContainerMount, NameFiles } from "./config";
 
 /** One declared mount as the spec has it; errors name `mounts[i]`. A bind source must exist on the host. */
 export function mountSpecOf(m: ContainerMount, i: number): MountSpec {
@@ -33,4 +33,17 @@ export function withDeclaredMounts(defaults: readonly MountSpec[], declared: Con
   if (!Array.isArray(declared)) throw new ValidationError("mounts", "must be a list of mounts");
   const mine = declared.map((m, i) => mountSpecOf(m, i));
   return [...defaults.filter((d) => !mine.some((m) => m.destination === d.destination)), ...mine];
+}
+
+/**
+ * Bind mounts of the name files over the rootfs's /etc copies; a declared mount at one of those
+ * places still wins (withDeclaredMounts replaces by destination), as with Docker.
+ */
+export function nameFileMounts(files: NameFiles | undefined): MountSpec[] {
+  if (files === undefined || files === null) return [];
+  return [
+    { destination: "/etc/hosts", source: files.hosts },
+    { destination: "/etc/hostname", source: files.hostname },
+    { destination: "/etc/resolv.conf", source: files.resolvConf },
+  ].map((m) => ({ ...m, type: "bind", options: ["rbind", "rprivate"] }));
 }
