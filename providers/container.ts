@@ -127,7 +127,7 @@ export class Container extends pulumi.dynamic.Resource {
   /** Hierarchies its cgroup was removed from out of band (v1 and hybrid hosts); [] when whole. */
   declare readonly missingHierarchies: pulumi.Output<string[]>;
   /** Live, per network name: { interface, ip, mac }. */
-  declare readonly networkInterfaces: pulumi.Output<Record<string, { interface: string; ip: string; mac: string }>>;
+  declare readonly networkInterfaces: pulumi.Output<Record<string, { interface: string; ip: string; mac: string; check: string }>>;
   /** Live: the published ports whose rules are in place, "127.0.0.1:8080->80/tcp". */
   declare readonly publishedPorts: pulumi.Output<string[]>;
 

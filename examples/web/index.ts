@@ -28,7 +28,7 @@ const client = new hf.Container("client", {
   name: `${prefix}-client`,
   rootfs,
   networks: [net],
-  command: ["/bin/sh", "-c", "trap 'exit 0' TERM; while true; do echo \"$(date +%T) $(wget -q -T 2 -O - http://web/ 2>&1)\"; sleep 2 & wait; done"],
+  command: ["/bin/sh", "-c", "trap 'exit 0' TERM; while true; do echo \"$(date +%T) $(wget -q -O - http://web/ 2>&1)\"; sleep 2 & wait; done"],
   stopTimeout: 3,
 }, { dependsOn: [web] });
 

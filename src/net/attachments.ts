@@ -7,18 +7,11 @@ import { join } from "node:path";
 import { atomicWrite } from "../sys/atomicFile";
 import { afterUndo, CorruptFileError, hasCode, SysError, ValidationError } from "../sys/errors";
 import { runDir } from "../sys/paths";
-import { addNetwork, checkNetwork, delNetwork } from "./cniChain";
+import { addNetwork, checkNetwork, delNetwork, readdPlugins } from "./cniChain";
 import type { ExecOptions } from "./cniExec";
 import type { CniAttachment, CniConfList, CniResult } from "./cniTypes";
 import { parseIpv4 } from "./ipv4";
-
-/** A published port as the CNI portmap plugin takes it. */
-export interface PortMapping {
-  hostPort: number;
-  containerPort: number;
-  protocol: "tcp" | "udp";
-  hostIp?: string;
-}
+import { toCniPortMappings, type PublishedPort } from "./portSpec";
 
 /** One network to attach to: its conflist and, optionally, the address to ask for. */
 export interface NetworkRequest {
@@ -46,7 +39,7 @@ export interface AttachmentRecord {
   key: string;
   netns: string;
   networks: AttachedNetwork[];
-  ports: PortMapping[];
+  ports: PublishedPort[];
 }
 
 function recordsDir(): string {
@@ -95,10 +88,10 @@ export function attachedTo(network: string): string[] {
   return listAttachments().filter((r) => r.networks.some((n) => n.network === network)).map((r) => r.key);
 }
 
-function cniAttachment(key: string, netns: string, ifname: string, ports: PortMapping[], ip: string | undefined): CniAttachment {
+function cniAttachment(key: string, netns: string, ifname: string, ports: PublishedPort[], ip: string | undefined): CniAttachment {
   const at: CniAttachment = { containerId: key, netns, ifname };
   const runtimeConfig: NonNullable<CniAttachment["runtimeConfig"]> = {};
-  if (ports.length > 0) runtimeConfig.portMappings = ports.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, ...(p.hostIp !== undefined ? { hostIP: p.hostIp } : {}) }));
+  if (ports.length > 0) runtimeConfig.portMappings = toCniPortMappings(ports);
   if (ip !== undefined) runtimeConfig.ips = [ip];
   if (Object.keys(runtimeConfig).length > 0) at.runtimeConfig = runtimeConfig;
   return at;
@@ -121,7 +114,7 @@ function attachedFrom(list: CniConfList, ifname: string, result: CniResult): Att
  * records it under `key`. On failure every network already attached is detached again, and no
  * record is left.
  */
-export async function attachNetworks(key: string, netns: string, requests: readonly NetworkRequest[], ports: readonly PortMapping[], options: ExecOptions = {}): Promise<AttachmentRecord> {
+export async function attachNetworks(key: string, netns: string, requests: readonly NetworkRequest[], ports: readonly PublishedPort[], options: ExecOptions = {}): Promise<AttachmentRecord> {
   const record: AttachmentRecord = { version: 1, key, netns, networks: [], ports: [...ports] };
   const done: NetworkRequest[] = [];
   try {
@@ -140,7 +133,7 @@ export async function attachNetworks(key: string, netns: string, requests: reado
   }
 }
 
-async function detachLists(key: string, netns: string, lists: readonly CniConfList[], ports: readonly PortMapping[], options: ExecOptions): Promise<void> {
+async function detachLists(key: string, netns: string, lists: readonly CniConfList[], ports: readonly PublishedPort[], options: ExecOptions): Promise<void> {
   let first: unknown;
   // In reverse, like the ADDs; every DEL runs even when one fails (a rule must not outlive its veth).
   for (let i = lists.length - 1; i >= 0; i--) {
@@ -183,6 +176,14 @@ export async function reattachNetwork(key: string, index: number, options: ExecO
   record.networks[index] = attachedFrom(list, `eth${index}`, result);
   atomicWrite(recordPath(key), JSON.stringify(record));
   return record;
+}
+
+/** Puts back the published ports' rules of `key` (portmap's ADD again), leaving its interface as it is. */
+export async function republishPorts(key: string, options: ExecOptions = {}): Promise<void> {
+  const record = readAttachment(key);
+  const first = record?.networks[0];
+  if (record === undefined || first === undefined || record.ports.length === 0) return;
+  await readdPlugins(first.confList, "portmap", cniAttachment(key, record.netns, first.ifname, record.ports, undefined), options);
 }
 
 /** CHECK of one attached network; the plugin's error when something it made is gone or changed. */

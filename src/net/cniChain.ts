@@ -83,6 +83,17 @@ export async function checkNetwork(list: CniConfList, at: CniAttachment, options
   await runEach(checked, at, "CHECK", cached, options);
 }
 
+/**
+ * Runs the ADD of the list's plugins of `type` alone, with the cached result as prevResult: puts
+ * back what such a plugin made (portmap's rules) without touching the interface the others made.
+ * The reference plugins' ADD only adds what is missing, so rules still there are not doubled.
+ */
+export async function readdPlugins(list: CniConfList, type: string, at: CniAttachment, options: ExecOptions = {}): Promise<void> {
+  const cached = cachedResult(list, at);
+  if (cached === undefined) throw new HostformError(`network ${list.name}: no cached result for ${at.containerId}; it must be attached again`);
+  for (const plugin of list.plugins.filter((p) => p.type === type)) await execPlugin(plugin.type, "ADD", list.name, pluginConf(list, plugin, at, cached), at, options);
+}
+
 /** Detaches the container; idempotent (the plugins' DEL is, and a missing cache is no error). */
 export async function delNetwork(list: CniConfList, at: CniAttachment, options: ExecOptions = {}): Promise<void> {
   await runDel(list, at, cachedResult(list, at), options);

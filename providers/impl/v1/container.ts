@@ -20,7 +20,7 @@ import type { ContainerInputs, ContainerOutputs } from "./containerInputs";
 import { joinedNamespacesMatch, namespaceInodes, seccompModeOf } from "./containerLive";
 import { declaredPolicies, policiesDiffer, rewritePolicies } from "./containerPolicy";
 import { containerLimits } from "./containerDevices";
-import { brokenNetworks, declaredPorts, hasNetworks, observeNetwork, repairNetwork, setUpNetwork, tearDownNetwork, updateNames, validateNetwork, type NetworkLive } from "./containerNetwork";
+import { declaredPorts, hasNetworks, isDamaged, networkDamage, observeNetwork, repairNetwork, setUpNetwork, tearDownNetwork, updateNames, validateNetwork, type NetworkLive } from "./containerNetwork";
 import { seccompChoice } from "./containerSeccomp";
 import { asConfigError } from "../../../src/runtime/specgen/generate";
 import { SPEC_DIGEST_ANNOTATION, buildSpec, specDigest, validatePolicies } from "./containerSpec";
@@ -325,7 +325,7 @@ export const provider: pulumi.dynamic.ResourceProvider<ContainerInputs, Containe
     }
     if (!outs.inCgroup || outs.liveLimits === null) return { changes: true };
     if (diffLimits(driver().normalize(limitsOf(news)), live.limits!).length > 0) return { changes: true };
-    if (hasNetworks(news) && (await brokenNetworks(news, live.network)).length > 0) return { changes: true };
+    if (hasNetworks(news) && isDamaged(await networkDamage(news, live.network))) return { changes: true };
     return { changes: policiesDiffer(live.state, declaredPolicies(news)) };
   },
 
@@ -383,8 +383,8 @@ export const provider: pulumi.dynamic.ResourceProvider<ContainerInputs, Containe
     const policies = declaredPolicies(news);
     if (policiesDiffer(live.state, policies)) await rewritePolicies(client(), id, policies);
     if (hasNetworks(news)) {
-      const broken = await brokenNetworks(news, live.network);
-      if (broken.length > 0) await repairNetwork(news, broken);
+      const damage = await networkDamage(news, live.network);
+      if (isDamaged(damage)) await repairNetwork(news, damage);
     }
     updateNames(news);
     takeOver(id, cgroupName, live.state, ownerOf(news));

@@ -19,7 +19,7 @@ export type ContainerSeccompChoice = "default" | "unconfined" | "profile";
  * them), plus what the provider resolves itself: the joined Namespace, the cgroup, the filter, the
  * supervisor's policies.
  */
-export interface ContainerInputs extends NamedInputs, Omit<ContainerConfig, "namespace"> {
+export interface ContainerInputs extends NamedInputs, Omit<ContainerConfig, "namespace" | "networkNamespace" | "nameFiles"> {
   /** The joined Namespace: its name, pin paths and inodes (the inodes change when it is made again). */
   namespaceName?: string;
   namespacePaths?: Partial<Record<NamespaceType, string>>;
@@ -84,7 +84,7 @@ export interface ContainerOutputs extends ContainerInputs {
   /** nsfs inodes of PID 1's namespaces (empty when not running). */
   namespaces: Partial<Record<NamespaceType, number>>;
   /** Live, per network: the interface, its IPv4 address and MAC; a network whose interface is gone is absent. */
-  networkInterfaces: Record<string, { interface: string; ip: string; mac: string }>;
+  networkInterfaces: Record<string, { interface: string; ip: string; mac: string; check: string }>;
   /** Live: the published ports whose rules are in place ("127.0.0.1:8080->80/tcp"). */
   publishedPorts: string[];
 }

@@ -1,8 +1,10 @@
 // A Container's network: its declaration checked, the pinned network namespace its networks are
 // attached to (so that a restart by the policy joins the same namespace and keeps its addresses),
 // the name files bind-mounted over /etc, and the live state Read compares with what was attached.
+import { join } from "node:path";
+import { CniError } from "../../../src/net/cniExec";
 import type { CniConfList } from "../../../src/net/cniTypes";
-import { attachNetworks, checkAttachment, detachNetworks, listAttachments, readAttachment, reattachNetwork, type AttachedNetwork, type AttachmentRecord } from "../../../src/net/attachments";
+import { attachNetworks, checkAttachment, detachNetworks, listAttachments, readAttachment, reattachNetwork, republishPorts, type AttachedNetwork, type AttachmentRecord } from "../../../src/net/attachments";
 import { assertHostPortsFree } from "../../../src/net/hostPorts";
 import { inspectInterface } from "../../../src/net/linkState";
 import { memberFiles, putMember, refreshMember, removeMember, validateMember, type MemberFiles, type NetworkMember } from "../../../src/net/members";
@@ -38,10 +40,19 @@ export interface ContainerNetworkInputs {
   namespacePaths?: Partial<Record<string, string>>;
 }
 
+/** One network's interface in the container, live. */
+export interface NetworkInterfaceLive {
+  interface: string;
+  ip: string;
+  mac: string;
+  /** "ok", or the CNI CHECK's complaint (e.g. the bridge is gone). */
+  check: string;
+}
+
 /** What the container's network looks like live. */
 export interface NetworkLive {
-  /** Per network name: interface, IPv4 address and MAC. Absent: the interface is gone. */
-  networkInterfaces: Record<string, { interface: string; ip: string; mac: string }>;
+  /** Per network name: interface, IPv4 address, MAC, and "ok" or what the plugins' CHECK found wrong. Absent: the interface is gone. */
+  networkInterfaces: Record<string, NetworkInterfaceLive>;
   /** The published ports whose rules are in place, "127.0.0.1:8080->80/tcp". */
   publishedPorts: string[];
 }
@@ -211,9 +222,8 @@ async function keptNetwork(inputs: ContainerNetworkInputs): Promise<NetworkSetup
     await tearDownNetwork(inputs);
     return undefined;
   }
-  const live = await observeNetwork(inputs);
-  const broken = await brokenNetworks(inputs, live!);
-  if (broken.length > 0) await repairNetwork(inputs, broken);
+  const damage = await networkDamage(inputs, (await observeNetwork(inputs))!);
+  if (isDamaged(damage)) await repairNetwork(inputs, damage);
   return { networkNamespace: set.paths.net!, nameFiles: filesOf(putMember(memberOf(inputs, readAttachment(id)!.networks))) };
 }
 
@@ -253,11 +263,13 @@ export async function observeNetwork(inputs: ContainerNetworkInputs): Promise<Ne
   const record = readAttachment(id);
   const live: NetworkLive = { networkInterfaces: {}, publishedPorts: [] };
   if (record === undefined) return live;
-  for (const n of record.networks) {
+  for (const [i, n] of record.networks.entries()) {
     const link = await inspectInterface(record.netns, n.ifname);
     if (!link.present) continue;
     const ip = link.addresses.map((a) => a.split("/")[0]!).find((a) => parseIpv4(a) !== undefined) ?? "";
-    live.networkInterfaces[n.network] = { interface: n.ifname, ip, mac: link.mac ?? "" };
+    // What the plugins check beyond the interface: its host end on the bridge, the bridge's address, the lease.
+    const check = await checkAttachment(id, i).then(() => "ok", (err: unknown) => (err instanceof CniError ? err.msg : String(err)));
+    live.networkInterfaces[n.network] = { interface: n.ifname, ip, mac: link.mac ?? "", check };
   }
   const first = record.networks[0];
   if (first !== undefined && record.ports.length > 0) live.publishedPorts = (await livePortMappings(first.network, id)).map(formatPort).sort();
@@ -269,35 +281,47 @@ export function expectedNetwork(inputs: ContainerNetworkInputs): NetworkLive | u
   if (!hasNetworks(inputs)) return undefined;
   const record = readAttachment(inputs.name!);
   const out: NetworkLive = { networkInterfaces: {}, publishedPorts: [] };
-  for (const n of record?.networks ?? []) out.networkInterfaces[n.network] = { interface: n.ifname, ip: n.ip, mac: n.mac };
+  for (const n of record?.networks ?? []) out.networkInterfaces[n.network] = { interface: n.ifname, ip: n.ip, mac: n.mac, check: "ok" };
   out.publishedPorts = (record?.ports ?? []).map(formatPort).sort();
   return out;
 }
 
-/** Indexes of the attached networks whose interface, address or rules differ from what was attached. */
-export async function brokenNetworks(inputs: ContainerNetworkInputs, live: NetworkLive): Promise<number[]> {
+/** What went missing out of band: networks whose interface or address did (by index), and whether port rules did. */
+export interface NetworkDamage {
+  networks: number[];
+  ports: boolean;
+}
+
+/** Whether anything of the container's network is missing. */
+export function isDamaged(d: NetworkDamage): boolean {
+  return d.networks.length > 0 || d.ports;
+}
+
+/** Compares the live network with what was attached. */
+export async function networkDamage(inputs: ContainerNetworkInputs, live: NetworkLive): Promise<NetworkDamage> {
   const record = readAttachment(inputs.name!);
-  if (record === undefined) return (inputs.networkAttachments ?? []).map((_, i) => i);
+  if (record === undefined) return { networks: (inputs.networkAttachments ?? []).map((_, i) => i), ports: false };
   const expected = expectedNetwork(inputs)!;
   const broken: number[] = [];
   for (const [i, n] of record.networks.entries()) {
     const got = live.networkInterfaces[n.network];
-    let whole = got !== undefined && got.ip === n.ip;
-    if (whole && i === 0) whole = expected.publishedPorts.every((p) => live.publishedPorts.includes(p));
-    if (whole) {
-      // What the plugins themselves check: the veth's host end on the bridge, the bridge's address, the lease.
-      whole = await checkAttachment(inputs.name!, i).then(() => true, () => false);
-    }
-    if (!whole) broken.push(i);
+    if (got === undefined || got.ip !== n.ip || got.check !== "ok") broken.push(i);
   }
-  return broken;
+  // A network attached again gets its rules back with it.
+  const ports = !broken.includes(0) && !expected.publishedPorts.every((p) => live.publishedPorts.includes(p));
+  return { networks: broken, ports };
 }
 
-/** Puts back what brokenNetworks found, keeping each address; rewrites the name files. */
-export async function repairNetwork(inputs: ContainerNetworkInputs, broken: readonly number[]): Promise<void> {
+/**
+ * Puts back what networkDamage found, keeping each address: a lost interface means the whole
+ * network again (DEL and ADD), lost port rules only portmap's ADD again (the interface, and the
+ * connections through it, stay). Rewrites the name files.
+ */
+export async function repairNetwork(inputs: ContainerNetworkInputs, damage: NetworkDamage): Promise<void> {
   const id = inputs.name!;
-  if (readAttachment(id) === undefined) throw new ValidationError("networks", `container ${id} lost its network record`, "the container must be made again: `hostform up` after `hostform destroy` of it, or change it");
-  for (const i of broken) await reattachNetwork(id, i);
+  if (readAttachment(id) === undefined) throw new ValidationError("networks", `container ${id} lost its network record`, "destroy the container and run `hostform up` to make it again");
+  for (const i of damage.networks) await reattachNetwork(id, i);
+  if (damage.ports) await republishPorts(id);
   refreshMember(id);
 }
 

@@ -11,7 +11,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import { attachedTo } from "../../../src/net/attachments";
 import { deleteBridge, ensureBridge, inspectBridge } from "../../../src/net/bridgeDevice";
 import { bridgeConfList, ipamDataDir, validateBridgeNetwork } from "../../../src/net/bridgeConfList";
-import { assertNetworkFree, readNetworkRecord, removeNetworkRecord, writeNetworkRecord, type NetworkRecord } from "../../../src/net/networkRecords";
+import { removeIdleCniChains } from "../../../src/net/sharedChains";
+import { assertNetworkFree, listNetworkRecords, readNetworkRecord, removeNetworkRecord, writeNetworkRecord, type NetworkRecord } from "../../../src/net/networkRecords";
 import { ValidationError } from "../../../src/sys/errors";
 import { mustOwn, sameOwner } from "../../../src/sys/owner";
 import { chooseName, mustDeleteBeforeReplace, type NamedInputs } from "./autoname";
@@ -104,8 +105,11 @@ export const provider: pulumi.dynamic.ResourceProvider<NetworkInputs, NetworkOut
       () => {
         if (containsUnknown(inputs)) return;
         const record = declared(inputs);
+        // The defaults as chosen, so that diff compares like with like (outputs carry them).
         inputs.bridge = record.bridge;
         inputs.subnet = record.subnet;
+        inputs.gateway = record.gateway;
+        inputs.internal = record.internal;
         assertNetworkFree(record.name, record.bridge, record.subnet);
       },
     ]);
@@ -176,5 +180,7 @@ export const provider: pulumi.dynamic.ResourceProvider<NetworkInputs, NetworkOut
     // host-local's lease directory (its last-reserved-IP and lock files outlive the last lease).
     rmSync(join(ipamDataDir(), id), { recursive: true, force: true });
     removeNetworkRecord(id);
+    // The last hostform network gone: the CNI chains the plugins share go too when nothing uses them.
+    if (listNetworkRecords().length === 0) await removeIdleCniChains();
   },
 };
