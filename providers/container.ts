@@ -8,7 +8,9 @@ import { BusyboxRootfs } from "./busyboxRootfs";
 import type { Cgroup } from "./cgroup";
 import type { ContainerCapabilities, ContainerDevice, ContainerMount, ContainerRlimit } from "./impl/v1/containerInputs";
 import type { Namespace } from "./namespace";
-import { Network } from "./network";
+import type { Network } from "./network";
+import { networkAttachmentsOf, type ContainerNetwork } from "./networkAttachments";
+export type { ContainerNetwork } from "./networkAttachments";
 import type { PublishedPort } from "../src/net/portSpec";
 import { SeccompProfile } from "./seccompProfile";
 import { OWNER_KEY, ownerInput } from "./owner";
@@ -16,15 +18,6 @@ import { stableProvider } from "./stableProvider";
 
 export type { ContainerCapabilities, ContainerDevice, ContainerMount, ContainerRlimit } from "./impl/v1/containerInputs";
 export type { PublishedPort } from "../src/net/portSpec";
-
-/** A network with the container's own choices on it. */
-export interface ContainerNetwork {
-  network: Network;
-  /** The address to take (in the network's subnet); default: the next free one. */
-  ip?: pulumi.Input<string>;
-  /** More names peers on this network reach the container by (besides its name and resource name). */
-  aliases?: pulumi.Input<pulumi.Input<string>[]>;
-}
 
 const provider = stableProvider("container");
 
@@ -143,7 +136,7 @@ export class Container extends pulumi.dynamic.Resource {
         [OWNER_KEY]: ownerInput("Container", name),
         autonamed: undefined,
         rootfs: rootfs instanceof BusyboxRootfs ? rootfs.path : rootfs,
-        networkAttachments: networks?.map((n) => (n instanceof Network ? { network: n.name, confList: n.confList } : { network: n.network.name, confList: n.network.confList, ip: n.ip, aliases: n.aliases })),
+        networkAttachments: networkAttachmentsOf(networks),
         namespaceName: namespace?.name,
         namespacePaths: namespace?.paths,
         namespaceInodes: namespace?.inodes,

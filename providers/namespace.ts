@@ -2,6 +2,9 @@
 // share (like a pod's sandbox).
 import * as pulumi from "@pulumi/pulumi";
 import type { NamespaceType } from "../src/ns";
+import type { PublishedPort } from "../src/net/portSpec";
+import type { Network } from "./network";
+import { networkAttachmentsOf, type ContainerNetwork } from "./networkAttachments";
 import { OWNER_KEY, ownerInput } from "./owner";
 import { stableProvider } from "./stableProvider";
 
@@ -14,6 +17,16 @@ export interface NamespaceArgs {
   /** Pinned set name. Default: the resource name plus a random suffix. A pinned name makes
    *  replacements delete the old set first. */
   name?: pulumi.Input<string>;
+  /** Networks the set's network namespace is attached to (needs "net" in types), like a podman
+   *  pod's: containers joining it share its addresses, and peers reach it by the set's name, its
+   *  resource name, its aliases and the names of the containers in it. */
+  networks?: Array<Network | ContainerNetwork>;
+  /** Ports published from the first network, as a Container's. */
+  ports?: pulumi.Input<pulumi.Input<string | PublishedPort>[]>;
+  /** Nameservers for the /etc/resolv.conf of the containers in it; changed in place. */
+  dns?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Extra /etc/hosts entries, "name:ip"; changed in place. */
+  extraHosts?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 /**
@@ -45,12 +58,17 @@ export class Namespace extends pulumi.dynamic.Resource {
    * numbers are not enough, since nsfs reuses a freed namespace's number.
    */
   declare readonly identity: pulumi.Output<string>;
+  /** Live, per network name: { interface, ip, mac, check }. */
+  declare readonly networkInterfaces: pulumi.Output<Record<string, { interface: string; ip: string; mac: string; check: string }>>;
+  /** Live: the published ports whose rules are in place. */
+  declare readonly publishedPorts: pulumi.Output<string[]>;
 
   constructor(name: string, args: NamespaceArgs, opts?: pulumi.CustomResourceOptions) {
+    const { networks, ...rest } = args;
     super(
       provider,
       name,
-      { ...args, resourceName: name,
+      { ...rest, resourceName: name, networkAttachments: networkAttachmentsOf(networks), networkInterfaces: undefined, publishedPorts: undefined,
         [OWNER_KEY]: ownerInput("Namespace", name), autonamed: undefined, path: undefined, paths: undefined, inodes: undefined, holderPid: undefined, intact: undefined, createdAt: undefined, holderStartTime: undefined, identity: undefined },
       opts,
       "hostform",

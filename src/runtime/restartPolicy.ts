@@ -39,9 +39,19 @@ export const BACKOFF_MAX_MS = 10_000;
 /** A run at least this long resets the back-off. */
 export const BACKOFF_RESET_MS = 10_000;
 
+/**
+ * The longest back-off: BACKOFF_MAX_MS, or less when the supervisor was started with
+ * HOSTFORM_RESTART_MAX_BACKOFF_MS (as systemd's RestartMaxDelaySec: for hosts that want crashed
+ * services back sooner, and for tests that restart a container a hundred times).
+ */
+function maxBackoff(): number {
+  const v = Number(process.env.HOSTFORM_RESTART_MAX_BACKOFF_MS);
+  return Number.isFinite(v) && v >= 0 && v < BACKOFF_MAX_MS ? v : BACKOFF_MAX_MS;
+}
+
 /** Delay before restart number `attempt` (0-based since the last reset). */
 export function backoffDelay(attempt: number): number {
-  return Math.min(BACKOFF_MAX_MS, BACKOFF_INITIAL_MS * 2 ** Math.min(attempt, 20));
+  return Math.min(maxBackoff(), BACKOFF_INITIAL_MS * 2 ** Math.min(attempt, 20));
 }
 
 /** Said out loud when on-failure restarts a run whose exit code could not be learnt. */

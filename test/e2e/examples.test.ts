@@ -3,7 +3,9 @@
 // pinned namespace removed) -> drift reports each (exit 2) -> up repairs -> destroy leaves no
 // cgroup, mount, namespace file, state entry or process. Lockdown gets up/destroy only.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { get } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -16,6 +18,7 @@ import { MNT_DETACH } from "../../src/sys/constants";
 import { umount2 } from "../../src/sys/libc";
 import { BPF_CGROUP_DEVICE, detachProgram, openCgroupDir, programFdById, queryPrograms, withFd } from "../../src/sys/bpf";
 import { needsRoot, testPrefix } from "../../fixtures/prefix";
+import { pluginDirs } from "../../src/net/cniPlugins";
 import { REPO, events, hostform, prepareExample, type ExampleRun } from "./exampleRun";
 
 const prefix = testPrefix("e2e");
@@ -134,7 +137,7 @@ async function waitFor(what: string, fn: () => boolean, timeoutMs = 10_000, refr
 const PASSWD_FIRST_LINE = "root:x:0:0:root:/root:/bin/sh";
 
 test("examples resolve \"hostform\" to the repository's package", () => {
-  for (const name of ["quickstart", "pod", "lockdown"]) {
+  for (const name of ["quickstart", "pod", "lockdown", "web"]) {
     assert.equal(require.resolve("hostform", { paths: [join(REPO, "examples", name)] }), join(REPO, "dist", "providers", "index.js"));
   }
 });
@@ -260,4 +263,92 @@ test("lockdown: up runs it filtered, read-only, without capabilities; destroy le
   assert.match(status, /^CapEff:\s+0+$/m);
   assert.match(status, /^Uid:\s+65534\b/m);
   await destroyLeavesNothing(run, running);
+});
+
+/** The host's iptables rules and chains (counters dropped): what a destroy must give back. */
+function iptablesRules(): string {
+  const r = spawnSync("iptables-save", { encoding: "utf8" });
+  return r.stdout.split("\n").filter((l) => !l.startsWith("#")).map((l) => l.replace(/\[\d+:\d+\]/, "")).join("\n");
+}
+
+function links(): string[] {
+  return readdirSync("/sys/class/net").sort();
+}
+
+/** The host side of the example's traffic: only 127.0.0.1. */
+function fetchPage(port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    get({ host: "127.0.0.1", port, path: "/", timeout: 3000 }, (res) => {
+      let body = "";
+      res.on("data", (d: Buffer) => (body += d.toString()));
+      res.on("end", () => resolve(body));
+    }).on("error", () => resolve(undefined));
+  });
+}
+
+const noPlugins = pluginDirs().length === 0 ? "needs the CNI reference plugins (apt-get install containernetworking-plugins)" : false;
+
+test("web: a page published on 127.0.0.1:18080, a client fetching http://web/ by name; a removed port rule, veth or bridge is drift, up repairs, destroy leaves no link or rule", { skip: needsRoot || noPlugins, timeout: EXAMPLE_TIMEOUT_MS }, async () => {
+  const rulesBefore = iptablesRules();
+  const linksBefore = links();
+  const run = prepareExample("web", base, `${prefix}-web`, runDir);
+  // examples/web's defaults.
+  const port = 18080;
+  await up(run, "up");
+  const running = await ps(run);
+  assert.equal(running.length, 2, JSON.stringify(running));
+  const page = "hello from hostform\n";
+  let got: string | undefined;
+  await waitFor("the published port to serve the page", () => got === page, 30_000, async () => {
+    got = await fetchPage(port);
+  });
+  const client = `web-${run.stack}-client`;
+  let clientLog = "";
+  await waitFor("the client's log to show the page fetched by name", () => clientLog.includes("hello from hostform"), 60_000, async () => {
+    clientLog = (await hostform(run, "logs", client)).out;
+  });
+  assert.equal((await drift(run)).code, 0);
+
+  // The DNAT rule, then the web container's veth (host end), then the bridge, each removed out of band.
+  const nat = spawnSync("iptables-save", ["-t", "nat"], { encoding: "utf8" }).stdout;
+  const dnat = nat.split("\n").find((l) => l.includes(`--dport ${port}`) && l.includes("-j DNAT"));
+  assert.ok(dnat !== undefined, nat);
+  assert.equal(spawnSync("iptables", ["-t", "nat", ...dnat!.replace(/^-A/, "-D").split(" ")]).status, 0);
+  let d = await drift(run);
+  assert.equal(d.code, 2, d.out);
+  assert.ok(d.drifts.some((x) => x.urn.endsWith("::web") && x.changes.some((c) => c.key === "publishedPorts")), d.out);
+  await up(run, "repair port");
+  assert.equal(await fetchPage(port), page);
+  assert.equal((await drift(run)).code, 0);
+
+  const bridge = spawnSync("ip", ["-j", "link", "show", "type", "bridge"], { encoding: "utf8" });
+  const br = (JSON.parse(bridge.stdout) as { ifname: string }[]).map((l) => l.ifname).find((n) => !linksBefore.includes(n))!;
+  const veths = (JSON.parse(spawnSync("ip", ["-j", "link", "show", "master", br], { encoding: "utf8" }).stdout) as { ifname: string }[]).map((l) => l.ifname);
+  assert.equal(veths.length, 2, JSON.stringify(veths));
+  assert.equal(spawnSync("ip", ["link", "del", veths[0]!]).status, 0);
+  d = await drift(run);
+  assert.equal(d.code, 2, d.out);
+  assert.ok(d.drifts.some((x) => x.urn.includes("hostform:Container") && x.changes.some((c) => c.key === "networkInterfaces")), d.out);
+  await up(run, "repair veth");
+  assert.equal((await drift(run)).code, 0);
+
+  assert.equal(spawnSync("ip", ["link", "del", br]).status, 0);
+  d = await drift(run);
+  assert.equal(d.code, 2, d.out);
+  assert.ok(d.drifts.some((x) => x.urn.endsWith("::net") && x.changes.some((c) => c.key === "bridgeAddresses")), d.out);
+  await up(run, "repair bridge");
+  assert.equal((await drift(run)).code, 0);
+  await waitFor("the page through the repaired network", () => got === page, 30_000, async () => {
+    got = await fetchPage(port);
+  });
+  clientLog = "";
+  const before = (await hostform(run, "logs", client)).out.split("\n").length;
+  await waitFor("the client to fetch by name again", () => clientLog.split("\n").slice(before).some((l) => l.includes("hello from hostform")), 30_000, async () => {
+    clientLog = (await hostform(run, "logs", client)).out;
+  });
+
+  await destroyLeavesNothing(run, running);
+  assert.deepEqual(links(), linksBefore, "no bridge or veth left");
+  assert.equal(iptablesRules(), rulesBefore, "no iptables rule or chain left");
+  assert.deepEqual(readdirSync(join(runDir, "cni", "networks")), [], "no lease left");
 });

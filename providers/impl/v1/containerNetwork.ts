@@ -157,7 +157,7 @@ export function plannedNetwork(inputs: ContainerNetworkInputs): NetworkSetup {
   if (mode === "host") return { networkNamespace: "host" };
   if (present(inputs.namespacePaths?.net)) {
     // A pod's network: its files when the Namespace keeps them.
-    const pod = present(inputs.namespaceName) ? podFiles(inputs.namespaceName) : undefined;
+    const pod = present(inputs.namespaceName) ? podMemberFiles(inputs.name!, inputs.namespaceName) : undefined;
     return pod !== undefined ? { nameFiles: pod } : {};
   }
   const setup: NetworkSetup = { nameFiles: filesOf(memberFiles(inputs.name!)) };
@@ -165,9 +165,9 @@ export function plannedNetwork(inputs: ContainerNetworkInputs): NetworkSetup {
   return setup;
 }
 
-function podFiles(setName: string): NameFiles | undefined {
-  const rec = readAttachment(setName);
-  return rec !== undefined ? filesOf(memberFiles(setName)) : undefined;
+/** A pod member's own name files (its names on the pod's addresses) when the pod has networks. */
+function podMemberFiles(id: string, setName: string): NameFiles | undefined {
+  return readAttachment(setName) !== undefined ? filesOf(memberFiles(id)) : undefined;
 }
 
 /** Where the container's network namespace is pinned (src/ns's layout: <nsDir>/<set>/net). */
@@ -183,7 +183,13 @@ function pinPath(id: string): string {
 export async function setUpNetwork(inputs: ContainerNetworkInputs, owner: Owner | undefined): Promise<NetworkSetup> {
   const id = inputs.name!;
   const mode = inputs.networkMode ?? undefined;
-  if (mode === "host" || present(inputs.namespacePaths?.net)) return plannedNetwork(inputs);
+  if (mode === "host") return plannedNetwork(inputs);
+  if (present(inputs.namespacePaths?.net)) {
+    // In a pod with networks: peers resolve this container's names to the pod's addresses.
+    const pod = present(inputs.namespaceName) ? readAttachment(inputs.namespaceName) : undefined;
+    if (pod !== undefined) putMember(memberOf(inputs, pod.networks));
+    return plannedNetwork(inputs);
+  }
   if (!hasNetworks(inputs)) return { nameFiles: filesOf(putMember(memberOf(inputs, []))) };
   const kept = await keptNetwork(inputs);
   if (kept !== undefined) return kept;
@@ -204,6 +210,30 @@ export async function setUpNetwork(inputs: ContainerNetworkInputs, owner: Owner 
   } catch (err) {
     throw await afterUndo(err, `removing ${id}'s network namespace`, () => deleteNamespaces(netSetName(id)));
   }
+}
+
+/**
+ * A pod Namespace's networks, attached to its pinned network namespace right after it is made
+ * (`inputs.name` is the set's name). On failure nothing is attached.
+ */
+export async function attachPodNetwork(inputs: ContainerNetworkInputs, netns: string): Promise<void> {
+  if (!hasNetworks(inputs)) return;
+  const key = inputs.name!;
+  const ports = declaredPorts(inputs);
+  await assertHostPortsFree(ports, listAttachments().filter((r) => r.key !== key).flatMap((r) => r.ports), "ports");
+  const lists = (inputs.networkAttachments ?? []).map((a, i) => ({ list: confListOf(a, i), ...(present(a.ip) ? { ip: a.ip } : {}) }));
+  const record = await attachNetworks(key, netns, lists, ports);
+  try {
+    putMember(memberOf(inputs, record.networks));
+  } catch (err) {
+    throw await afterUndo(err, `detaching ${key} from its networks`, () => detachNetworks(key, lists.map((l) => l.list)));
+  }
+}
+
+/** Detaches a pod Namespace from its networks (before its namespaces go); idempotent. */
+export async function detachPodNetwork(inputs: ContainerNetworkInputs): Promise<void> {
+  await detachNetworks(inputs.name!, (inputs.networkAttachments ?? []).flatMap((a, i) => tryList(a, i)));
+  removeMember(inputs.name!);
 }
 
 /**
@@ -244,7 +274,8 @@ export async function tearDownNetwork(inputs: ContainerNetworkInputs): Promise<v
   }
   await detachNetworks(id, (inputs.networkAttachments ?? []).flatMap((a, i) => tryList(a, i)));
   removeMember(id);
-  await deleteNamespaces(netSetName(id));
+  // An id too long for a set name never had one (validateNetwork refuses networks for it).
+  if (netSetName(id).length <= 128) await deleteNamespaces(netSetName(id));
 }
 
 function tryList(a: NetworkAttachmentInput, i: number): CniConfList[] {

@@ -13,10 +13,18 @@ import { collectFailures } from "./checkFailures";
 import { isImportRead, ownerOf, warnTakeover } from "./ownership";
 import { sameValue } from "./sameValue";
 import { containsUnknown } from "./unknownValue";
+import { attachPodNetwork, declaredPorts, detachPodNetwork, hasNetworks, isDamaged, networkDamage, observeNetwork, repairNetwork, updateNames, validateNetwork, type NetworkAttachmentInput, type NetworkInterfaceLive } from "./containerNetwork";
+import type { PublishedPort } from "../../../src/net/portSpec";
+import { afterUndo, ValidationError } from "../../../src/sys/errors";
 
 /** Inputs as the Namespace resource sends them (after check: name chosen, types canonical). */
 export interface NamespaceInputs extends NamedInputs {
   types: NamespaceType[];
+  /** Networks the set's network namespace is attached to (a pod's), with ports, names and DNS as a Container's. */
+  networkAttachments?: NetworkAttachmentInput[];
+  ports?: Array<string | PublishedPort>;
+  dns?: string[];
+  extraHosts?: string[];
 }
 
 /** Outputs: the inputs plus the live set. */
@@ -37,6 +45,19 @@ export interface NamespaceOutputs extends NamespaceInputs {
   identity: string;
   /** True when every type is pinned and the holder (if any) lives. */
   intact: boolean;
+  /** Live, per network: the pod's interface, address, MAC and CHECK result. */
+  networkInterfaces: Record<string, NetworkInterfaceLive>;
+  /** Live: the published ports whose rules are in place. */
+  publishedPorts: string[];
+}
+
+/** The networks as attached (a change makes a new set); aliases are only names. */
+function attachedNetworksOf(inputs: NamespaceInputs): unknown {
+  return (inputs.networkAttachments ?? []).map(({ aliases: _aliases, ...rest }) => rest);
+}
+
+function aliasesOf(inputs: NamespaceInputs): unknown {
+  return (inputs.networkAttachments ?? []).map((a) => a.aliases ?? []);
 }
 
 /** The identity of a live set (see NamespaceOutputs.identity). */
@@ -54,8 +75,11 @@ function isSameSet(live: NamespaceSetInfo, olds: NamespaceOutputs): boolean {
   return typeof olds.identity !== "string" || olds.identity === setIdentity(live);
 }
 
-function outputs(inputs: NamespaceInputs, info: NamespaceSetInfo): NamespaceOutputs {
+async function outputs(inputs: NamespaceInputs, info: NamespaceSetInfo): Promise<NamespaceOutputs> {
+  const network = (await observeNetwork(inputs)) ?? { networkInterfaces: {}, publishedPorts: [] };
   return {
+    networkInterfaces: network.networkInterfaces,
+    publishedPorts: network.publishedPorts,
     ...inputs,
     path: info.dir,
     paths: info.paths,
@@ -77,12 +101,19 @@ export const provider: pulumi.dynamic.ResourceProvider<NamespaceInputs, Namespac
       () => {
         if (!containsUnknown(inputs.types)) inputs.types = validateNamespaceTypes(inputs.types, "types");
       },
+      () => {
+        if (containsUnknown(inputs)) return;
+        const netDeclared = hasNetworks(inputs) || declaredPorts(inputs).length > 0;
+        if (netDeclared && !inputs.types.includes("net")) throw new ValidationError("networks", "are attached to the set's network namespace, and its types have no net", 'add "net" to types');
+        validateNetwork(inputs);
+      },
     ]);
     return { inputs, failures };
   },
 
   async diff(id, olds, news) {
-    const replaces = ["name", "types"].filter((k) => !sameValue(olds[k as keyof NamespaceInputs], news[k as keyof NamespaceInputs]));
+    const replaces = ["name", "types", "ports"].filter((k) => !sameValue(olds[k as keyof NamespaceInputs], news[k as keyof NamespaceInputs]));
+    if (!sameValue(attachedNetworksOf(olds), attachedNetworksOf(news))) replaces.push("networks");
     // Same declaration: a set that lost a pin or its holder, or is not the set created (made
     // again out of band), must be made again.
     if (replaces.length === 0) {
@@ -90,7 +121,12 @@ export const provider: pulumi.dynamic.ResourceProvider<NamespaceInputs, Namespac
       if (live === undefined || !live.intact) replaces.push("inodes");
       else if (!isSameSet(live, olds)) replaces.push("identity");
     }
-    if (replaces.length === 0) return { changes: false };
+    if (replaces.length === 0) {
+      // Names and DNS are rewritten in place; a lost interface or rule is put back by update.
+      const renamed = ["dns", "extraHosts"].some((k) => !sameValue(olds[k as keyof NamespaceInputs], news[k as keyof NamespaceInputs])) || !sameValue(aliasesOf(olds), aliasesOf(news));
+      const live = hasNetworks(news) ? await observeNetwork(news) : undefined;
+      return { changes: renamed || (live !== undefined && isDamaged(await networkDamage(news, live))) };
+    }
     return { changes: true, replaces, deleteBeforeReplace: mustDeleteBeforeReplace(olds.name, news.name) };
   },
 
@@ -101,18 +137,23 @@ export const provider: pulumi.dynamic.ResourceProvider<NamespaceInputs, Namespac
     const existing = inspectNamespaces(inputs.name!);
     if (existing !== undefined) mustOwn("namespace set", inputs.name!, existing.owner, owner);
     const info = await createNamespaces(inputs.name!, inputs.types, owner);
-    return { id: info.name, outs: outputs(inputs, info) };
+    try {
+      if (info.paths.net !== undefined) await attachPodNetwork(inputs, info.paths.net);
+    } catch (err) {
+      throw await afterUndo(err, `deleting namespace set ${info.name}`, () => deleteNamespaces(info.name));
+    }
+    return { id: info.name, outs: await outputs(inputs, info) };
   },
 
   async read(id, props) {
     const info = inspectNamespaces(id);
     if (info === undefined || props === undefined) return { id: "", props: {} as NamespaceOutputs };
     // An import: the set's own name and types, so that Diff names what the declaration changes.
-    if (isImportRead(props, "identity")) return { id, props: outputs({ ...props, name: id, autonamed: false, types: info.types }, info) };
+    if (isImportRead(props, "identity")) return { id, props: await outputs({ ...props, name: id, autonamed: false, types: info.types }, info) };
     // A set made again under the same name is another object: the one recorded is gone (refresh
     // would otherwise adopt the newcomer, and drift could not see the swap).
     if (info.createdAt !== undefined && typeof props.identity === "string" && props.identity !== setIdentity(info)) return { id: "", props: {} as NamespaceOutputs };
-    return { id, props: outputs(props, info) };
+    return { id, props: await outputs(props, info) };
   },
 
   async update(id, _olds, news) {
@@ -126,10 +167,16 @@ export const provider: pulumi.dynamic.ResourceProvider<NamespaceInputs, Namespac
       warnTakeover("namespace set", id, info.owner, owner);
       setNamespaceOwner(id, owner);
     }
-    return { outs: outputs(news, info) };
+    if (hasNetworks(news)) {
+      const damage = await networkDamage(news, (await observeNetwork(news))!);
+      if (isDamaged(damage)) await repairNetwork(news, damage);
+      updateNames(news);
+    }
+    return { outs: await outputs(news, info) };
   },
 
-  async delete(id) {
+  async delete(id, props) {
+    await detachPodNetwork({ ...props, name: id });
     await deleteNamespaces(id);
   },
 };
