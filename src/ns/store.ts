@@ -22,6 +22,7 @@ import { ensurePrivateMount, nsInode, pinnedInode, pinNamespace, unpinNamespace 
 import { type HolderIdentity, holderSpawn, identifyHolder, isHolderAlive, killHolder } from "./holder";
 import { type NamespaceSetMetadata, readMetadata, writeMetadata } from "./metadata";
 import { unshareInWorker } from "./unshareWorker";
+import { commandCanMake, unshareToPins } from "./unshareCommand";
 
 /** The live state of a namespace set, read from the pins, the metadata and /proc. */
 export interface NamespaceSetInfo {
@@ -83,33 +84,43 @@ export async function createNamespaces(name: string, types: readonly string[], o
   try {
     const meta: NamespaceSetMetadata = { version: 1, name, types: wanted, createdAt: new Date().toISOString() };
     if (owner !== undefined) meta.owner = owner;
-    const withMnt = wanted.includes("mnt");
-    const thread = await unshareInWorker({
-      flags: cloneFlags(wanted),
-      // Like unshare(1): mounts made inside must not propagate back to the host. And the new mount
-      // namespace should not hold copies of other sets' pins, which would keep them alive.
-      ...(withMnt ? { rootPropagation: "private" as const, detachMounts: [root] } : {}),
-      ...(wanted.includes("pid") ? { spawn: holderSpawn() } : {}),
-      // A new network namespace has only lo, and down: nothing in it, 127.0.0.1 included, is reachable.
-      ...(wanted.includes("net") ? { loopbackUp: true } : {}),
-    }).catch((err: unknown) => {
-      throw withContext(err, `unshare ${wanted.join(", ")} namespaces for ${name}`);
-    });
-    try {
-      if (thread.childPid !== undefined) {
-        holder = identifyHolder(thread.childPid);
-        // Recorded before pinning, so that a crash from here on leaves a holder that delete can find.
-        meta.holder = holder;
-        writeMetadata(dir, meta);
+    if (commandCanMake(wanted)) {
+      // Pins first recorded, so that undo finds every one unshare(1) may have mounted.
+      const pins: Partial<Record<NamespaceType, string>> = {};
+      for (const type of wanted) pins[type] = join(dir, type);
+      made.push(...Object.values(pins));
+      await unshareToPins(pins, wanted.includes("net")).catch((err: unknown) => {
+        throw withContext(err, `unshare ${wanted.join(", ")} namespaces for ${name}`);
+      });
+    } else {
+      const withMnt = wanted.includes("mnt");
+      const thread = await unshareInWorker({
+        flags: cloneFlags(wanted),
+        // Like unshare(1): mounts made inside must not propagate back to the host. And the new mount
+        // namespace should not hold copies of other sets' pins, which would keep them alive.
+        ...(withMnt ? { rootPropagation: "private" as const, detachMounts: [root] } : {}),
+        ...(wanted.includes("pid") ? { spawn: holderSpawn() } : {}),
+        // A new network namespace has only lo, and down: nothing in it, 127.0.0.1 included, is reachable.
+        ...(wanted.includes("net") ? { loopbackUp: true } : {}),
+      }).catch((err: unknown) => {
+        throw withContext(err, `unshare ${wanted.join(", ")} namespaces for ${name}`);
+      });
+      try {
+        if (thread.childPid !== undefined) {
+          holder = identifyHolder(thread.childPid);
+          // Recorded before pinning, so that a crash from here on leaves a holder that delete can find.
+          meta.holder = holder;
+          writeMetadata(dir, meta);
+        }
+        for (const type of wanted) {
+          const target = join(dir, type);
+          const source = holder !== undefined ? procNsPath(type, holder.pid) : thread.nsPath(type);
+          pinNamespace(source, target, `pin ${type} namespace of ${name} at ${target}`);
+          made.push(target);
+        }
+      } finally {
+        await thread.release();
       }
-      for (const type of wanted) {
-        const target = join(dir, type);
-        const source = holder !== undefined ? procNsPath(type, holder.pid) : thread.nsPath(type);
-        pinNamespace(source, target, `pin ${type} namespace of ${name} at ${target}`);
-        made.push(target);
-      }
-    } finally {
-      await thread.release();
     }
     meta.inodes = {};
     for (const type of wanted) meta.inodes[type] = pinnedInode(join(dir, type));

@@ -20,7 +20,7 @@ import type { ContainerInputs, ContainerOutputs } from "./containerInputs";
 import { joinedNamespacesMatch, namespaceInodes, seccompModeOf } from "./containerLive";
 import { declaredPolicies, policiesDiffer, rewritePolicies } from "./containerPolicy";
 import { containerLimits } from "./containerDevices";
-import { declaredPorts, hasNetworks, isDamaged, networkDamage, observeNetwork, repairNetwork, setUpNetwork, tearDownNetwork, updateNames, validateNetwork, type NetworkLive } from "./containerNetwork";
+import { declaredPorts, expectedNetwork, hasNetworks, isDamaged, networkDamage, observeNetwork, repairNetwork, setUpNetwork, tearDownNetwork, updateNames, validateNetwork, type NetworkLive } from "./containerNetwork";
 import { seccompChoice } from "./containerSeccomp";
 import { asConfigError } from "../../../src/runtime/specgen/generate";
 import { SPEC_DIGEST_ANNOTATION, buildSpec, specDigest, validatePolicies } from "./containerSpec";
@@ -94,7 +94,7 @@ interface Observation {
 }
 
 /** The live container: its supervisor state and the outputs it gives. undefined when it is gone. */
-async function observe(inputs: ContainerInputs, id: string, cgroupName: string): Promise<Observation | undefined> {
+async function observe(inputs: ContainerInputs, id: string, cgroupName: string, justMade = false): Promise<Observation | undefined> {
   const state = await stateOf(id);
   if (state === undefined) return undefined;
   const d = driver();
@@ -103,7 +103,8 @@ async function observe(inputs: ContainerInputs, id: string, cgroupName: string):
   const seccompMode = alive ? seccompModeOf(state.pid) : undefined;
   alive &&= namespaces !== undefined && seccompMode !== undefined;
   const limits = d.exists(cgroupName) ? d.read(cgroupName) : null;
-  const network: NetworkLive = (await observeNetwork(inputs)) ?? { networkInterfaces: {}, publishedPorts: [] };
+  // Right after the network was made (and checked by its own ADDs), what was attached is what is there.
+  const network: NetworkLive = (justMade ? expectedNetwork(inputs) : await observeNetwork(inputs)) ?? { networkInterfaces: {}, publishedPorts: [] };
   const outs: ContainerOutputs = {
     ...inputs,
     containerId: id,
@@ -148,7 +149,7 @@ async function observeForDiff(inputs: ContainerInputs, id: string, cgroupName: s
 }
 
 async function mustObserve(inputs: ContainerInputs, id: string, cgroupName: string): Promise<ContainerOutputs> {
-  const live = await observe(inputs, id, cgroupName);
+  const live = await observe(inputs, id, cgroupName, true);
   if (live === undefined) throw new ValidationError("name", `container ${id} vanished right after it was made`, "see `hostform ps` and the supervisor log");
   return live.outs;
 }
