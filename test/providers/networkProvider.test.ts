@@ -172,6 +172,35 @@ test("containers on a network reach each other by name and alias, publish a port
   assert.equal((await containers.diff!(web.outs.containerId, read.props!, web.inputs)).changes, false);
 });
 
+test("a port rule or veth removed out of band is read as drift and put back by update, keeping the process and the address", { skip, timeout: 90_000 }, async () => {
+  const net = await network("drift", "10.250.209.0/24");
+  const port = 17000 + (process.pid % 1000);
+  const c = await container("drift", { command: HTTPD, networkAttachments: [attachment(net)], ports: [`127.0.0.1:${port}:80`] });
+  const ip = c.outs.networkInterfaces[net.name!]!.ip;
+  await until("the published port to answer", () => fetchLocal(port).then((b) => b, () => undefined));
+  const nat = spawnSync("iptables-save", ["-t", "nat"], { encoding: "utf8" }).stdout.split("\n").find((l) => l.includes(`--dport ${port}`) && l.includes("-j DNAT"))!;
+  assert.equal(spawnSync("iptables", ["-t", "nat", ...nat.replace(/^-A/, "-D").split(" ")]).status, 0);
+  let read = (await containers.read!(c.outs.containerId, c.outs)).props!;
+  assert.deepEqual(read.publishedPorts, []);
+  assert.equal((await containers.diff!(c.outs.containerId, read, c.inputs)).changes, true);
+  let u = (await containers.update!(c.outs.containerId, read, c.inputs)).outs!;
+  assert.deepEqual(u.publishedPorts, [`127.0.0.1:${port}->80/tcp`]);
+  assert.equal(u.networkInterfaces[net.name!]!.mac, c.outs.networkInterfaces[net.name!]!.mac, "only the rule was put back, not the interface");
+  assert.equal(await fetchLocal(port), "hello from hostform\n");
+
+  // The container's end of the veth, deleted inside its namespace.
+  assert.equal(spawnSync("nsenter", [`--net=${join(runDir, "ns", netSetName(c.outs.containerId), "net")}`, "ip", "link", "del", "eth0"]).status, 0);
+  read = (await containers.read!(c.outs.containerId, u)).props!;
+  assert.deepEqual(read.networkInterfaces, {});
+  assert.equal((await containers.diff!(c.outs.containerId, read, c.inputs)).changes, true);
+  u = (await containers.update!(c.outs.containerId, read, c.inputs)).outs!;
+  assert.equal(u.networkInterfaces[net.name!]?.ip, ip, "the same address again");
+  assert.equal(u.pid, c.outs.pid, "the process kept running");
+  assert.equal((await containers.diff!(c.outs.containerId, (await containers.read!(c.outs.containerId, u)).props!, c.inputs)).changes, false);
+  assert.equal(await until("the port through the new veth", () => fetchLocal(port).then((b) => b, () => undefined)), "hello from hostform\n");
+  assert.equal(spawnSync("iptables-save", ["-t", "nat"], { encoding: "utf8" }).stdout.split("\n").filter((l) => l.startsWith("-A POSTROUTING") && l.includes(c.outs.containerId)).length, 1, "one masquerade jump, not two");
+});
+
 test("a host port already taken is refused at create, naming the port, and nothing is left", { skip, timeout: 60_000 }, async () => {
   const net = await network("busy", "10.250.203.0/24");
   const port = 19000 + (process.pid % 1000);
@@ -202,6 +231,17 @@ test("restarts by the policy keep the address and its one lease, a hundred times
   }, 100_000);
   assert.ok(outs.restartCount >= 100);
   assert.deepEqual(leases(net), [ip], "one lease, the same address");
+  // Each run joins the pinned namespace, where the address is: catch one alive.
+  const pin = statSync(join(runDir, "ns", netSetName(c.outs.containerId), "net")).ino;
+  const netnsOfRun = await until("a run alive in the pinned namespace", async () => {
+    const r = (await containers.read!(c.outs.containerId, c.outs)).props!;
+    try {
+      return r.pid > 0 ? statSync(`/proc/${r.pid}/ns/net`).ino : undefined;
+    } catch {
+      return undefined;
+    }
+  });
+  assert.equal(netnsOfRun, pin);
   assert.equal(readAttachment(c.outs.containerId)!.networks[0]!.ip, ip);
 });
 

@@ -287,7 +287,8 @@ export const provider: pulumi.dynamic.ResourceProvider<ContainerInputs, Containe
       () => void (view.cgroupParent !== undefined && view.cgroupParent !== null && cgroupSegments(`${view.cgroupParent}/${inputs.name}`, "cgroup")),
       () => void (view.limits !== undefined && view.limits !== null && driver().normalize(view.limits, "limits")),
       () => validatePolicies(view),
-      () => void (complete && validateNetwork(view)),
+      // The ports on their own while the networks are not known yet (a preview before the Network exists).
+      () => void (complete ? validateNetwork(view) : declaredPorts(view)),
       () => void (complete && seccompChoice(view, false)),
       () => void (view.command !== undefined && buildSpec(view, checkHost)),
     ]);
