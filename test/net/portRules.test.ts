@@ -42,12 +42,12 @@ function natRules(chain: string): string[] {
   return inHost("iptables-save", "-t", "nat").split("\n").filter((l) => l.startsWith(`-A ${chain} `));
 }
 
-const byPort = (a: PublishedPort, b: PublishedPort): number => a.hostPort - b.hostPort;
+const byPort = (a: PublishedPort, b: PublishedPort): number => a.hostPort - b.hostPort || a.protocol.localeCompare(b.protocol);
 
 test("livePortMappings reads back what portmap published for one container, and loses a port whose rule is removed out of band", { skip, timeout: 120_000 }, async () => {
   const options = { hostNetns: host.paths.net! };
   const list = bridgeConfList({ name: `${prefix}-net`.slice(0, 60), bridge: "hf-br102", subnet: "10.250.102.0/24" });
-  const ports1 = parsePorts(["127.0.0.1:18080:80", "18081:81/tcp", "5353:53/udp", "127.0.0.1:5354:54/udp"]);
+  const ports1 = parsePorts(["127.0.0.1:18080:80", "18081:81/tcp", "18080:53/udp", "127.0.0.1:5354:54/udp"]);
   const ports2 = parsePorts(["18090:80"]);
   const at1: CniAttachment = { containerId: `${prefix}-c1`, netns: box1.paths.net!, ifname: "eth0", runtimeConfig: { portMappings: toCniPortMappings(ports1) } };
   const at2: CniAttachment = { containerId: `${prefix}-c2`, netns: box2.paths.net!, ifname: "eth0", runtimeConfig: { portMappings: toCniPortMappings(ports2) } };
@@ -65,10 +65,10 @@ test("livePortMappings reads back what portmap published for one container, and 
     inHost("iptables", "-t", "nat", "-D", ...dnat.split(" ").slice(1));
     assert.deepEqual((await livePortMappings(list.name, at1.containerId, options)).sort(byPort), ports1.filter((p) => p.hostPort !== 18081).sort(byPort));
 
-    // The container's udp jump deleted: its udp ports are gone, its tcp one stays.
+    // The container's udp jump deleted: its udp ports are gone (18080/udp too), its tcp one stays.
     const udpJump = natRules("CNI-HOSTPORT-DNAT").findIndex((l) => l.includes(at1.containerId) && l.includes("-p udp"));
     inHost("iptables", "-t", "nat", "-D", "CNI-HOSTPORT-DNAT", String(udpJump + 1));
-    assert.deepEqual(await livePortMappings(list.name, at1.containerId, options), ports1.filter((p) => p.hostPort === 18080));
+    assert.deepEqual(await livePortMappings(list.name, at1.containerId, options), ports1.filter((p) => p.hostPort === 18080 && p.protocol === "tcp"));
     assert.deepEqual(await livePortMappings(list.name, at2.containerId, options), ports2, "the other container is untouched");
 
     // The jump from OUTPUT deleted: locally sent traffic reaches no published port at all.
