@@ -1,7 +1,7 @@
 // The member registry on disk: records under a private run dir, name files kept current as members
 // come and go, rewritten in place (file bind mounts pin the inode), and the cross-process lock.
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -232,5 +232,44 @@ test("the lock: a live holder is waited for, a dead holder's lock is taken over"
     assert.equal(existsSync(lock), false);
   } finally {
     removeAll(web);
+  }
+});
+
+test("a second process waits while the first holds the lock, so neither writes from a listing that misses the other", { timeout: 60_000 }, async () => {
+  const modulePath = join(__dirname, "..", "..", "src", "net", "members.js");
+  // The first writer reads the host's resolv.conf from a FIFO: it stops inside its critical section
+  // (after listing the members) until the test writes to it.
+  const fifo = join(runDir(), "host", "paused.conf");
+  mkdirSync(join(runDir(), "host"), { recursive: true });
+  assert.equal(spawnSync("mkfifo", [fifo]).status, 0);
+  const script = `const m = require(${JSON.stringify(modulePath)}); const [member, path] = process.argv.slice(1);
+    m.putMember(JSON.parse(member), path === "" ? undefined : { path, systemdResolved: path + ".none" });`;
+  const children: ChildProcess[] = [];
+  const put = (m: NetworkMember, hostPath: string) => {
+    const child = spawn(process.execPath, ["-e", script, JSON.stringify(m), hostPath], { stdio: ["ignore", "inherit", "inherit"] });
+    children.push(child);
+    return new Promise<number | null>((resolve) => child.on("exit", resolve));
+  };
+  const first = member("first", { front: 2 }, { dns: undefined });
+  const second = member("second", { front: 3 });
+  try {
+    const firstDone = put(first, fifo);
+    // Its record is written inside the lock, before the FIFO is read.
+    const record = join(memberFiles(first.key).dir, "member.json");
+    for (let i = 0; i < 400 && !existsSync(record); i++) await new Promise((r) => setTimeout(r, 25));
+    assert.ok(existsSync(record), "the first put did not get to its record");
+    let secondExited = false;
+    const secondDone = put(second, "").then((code) => ((secondExited = true), code));
+    await new Promise((r) => setTimeout(r, 700));
+    assert.equal(secondExited, false, "the second put finished while the first held the lock");
+    writeFileSync(fifo, "nameserver 10.250.44.1\n");
+    assert.deepEqual(await Promise.all([firstDone, secondDone]), [0, 0]);
+    assert.match(hostsOf(first), /\n10\.250\.44\.3\tsecond\n$/);
+    assert.match(hostsOf(second), /\n10\.250\.44\.2\tfirst\n$/);
+  } finally {
+    // Reaped before the removal: an unreaped holder would still look alive to the lock.
+    const running = children.filter((c) => c.exitCode === null && c.signalCode === null);
+    await Promise.all(running.map((c) => new Promise((r) => (c.kill("SIGKILL"), c.on("exit", r)))));
+    removeAll(first, second);
   }
 });
