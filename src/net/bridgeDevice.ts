@@ -51,7 +51,7 @@ export async function ensureBridge(spec: BridgeSpec, options: NetnsOptions = {})
       throw new ValidationError("bridge", `an interface named ${spec.name} exists and is ${l.linkinfo?.info_kind !== undefined ? `a ${l.linkinfo.info_kind}` : "a physical device"}, not a bridge`, "give the network another bridge name, or remove that interface");
     }
     if (l === undefined) {
-      await runNetCommand(["ip", "link", "add", "name", spec.name, "type", "bridge", ...(spec.mtu !== undefined ? ["mtu", String(spec.mtu)] : [])], options);
+      await runNetCommand(["ip", "link", "add", "name", spec.name, "type", "bridge"], options);
       l = await readInterface(spec.name, options);
       if (l === undefined) throw new HostformError(`bridge ${spec.name} is not there after ip link add`);
     }
@@ -67,6 +67,8 @@ export async function ensureBridge(spec: BridgeSpec, options: NetnsOptions = {})
       // the lowest MAC among its ports and changes as containers come and go.
       if (l.address !== undefined) await runNetCommand(["ip", "link", "set", "dev", spec.name, "address", l.address], options);
     }
+    // Set after creation, not with it: only a changed MTU counts as the user's, which the kernel
+    // keeps; one given at creation follows the ports' (and is 1500 again when the last one leaves).
     if (spec.mtu !== undefined && l.mtu !== spec.mtu) await runNetCommand(["ip", "link", "set", "dev", spec.name, "mtu", String(spec.mtu)], options);
     await runNetCommand(["ip", "link", "set", "dev", spec.name, "up"], options);
   } catch (err) {

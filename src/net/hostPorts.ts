@@ -9,6 +9,7 @@
 import { existsSync } from "node:fs";
 import { readdir, readFile, readlink } from "node:fs/promises";
 import { endianness } from "node:os";
+import { basename } from "node:path";
 import { hasCode, SysError, ValidationError } from "../sys/errors";
 import { runNetCommand, type NetnsOptions } from "./netnsCommand";
 import { formatPort, hostSide, portsOverlap, type Protocol, type PublishedPort } from "./portSpec";
@@ -127,23 +128,29 @@ export async function socketOwner(inode: number): Promise<string | undefined> {
     try {
       fds = await readdir(`/proc/${pid}/fd`);
     } catch (err) {
-      if (gone(err)) continue;
+      if (unseen(err)) continue;
       throw SysError.fromNode(err, "find the process holding a port");
     }
     for (const fd of fds) {
       const target = await readlink(`/proc/${pid}/fd/${fd}`).catch((err: unknown) => {
-        if (gone(err)) return undefined;
+        if (unseen(err)) return undefined;
         throw SysError.fromNode(err, "find the process holding a port");
       });
       if (target !== link) continue;
-      const comm = await readFile(`/proc/${pid}/comm`, "utf8").catch((err: unknown) => (gone(err) ? "" : Promise.reject(SysError.fromNode(err, "find the process holding a port"))));
-      return `pid ${pid}${comm.trim() !== "" ? ` (${comm.trim()})` : ""}`;
+      // argv[0], as ps shows it: comm is the main thread's name, which some programs change (node's is "MainThread").
+      const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch((err: unknown) => (unseen(err) ? "" : Promise.reject(SysError.fromNode(err, "find the process holding a port"))));
+      const program = basename(cmdline.split("\0")[0] ?? "");
+      return `pid ${pid}${program !== "" ? ` (${program})` : ""}`;
     }
   }
   return undefined;
 }
 
-/** The process exited, or closed the descriptor, while it was being looked at: nothing to name. */
-function gone(err: unknown): boolean {
-  return hasCode(err, "ENOENT") || hasCode(err, "ESRCH");
+/**
+ * A process that cannot be looked into: it exited or closed the descriptor meanwhile, or it is
+ * not ours to see (another user namespace, an LSM). Naming the owner is a courtesy; the port is
+ * refused all the same.
+ */
+function unseen(err: unknown): boolean {
+  return ["ENOENT", "ESRCH", "EACCES", "EPERM"].some((code) => hasCode(err, code));
 }

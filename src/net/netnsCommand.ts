@@ -49,7 +49,7 @@ export function runNetCommand(argv: readonly string[], options: NetnsOptions = {
     child.on("close", (status) => {
       clearTimeout(timer);
       if (status === 0) resolve(out);
-      else reject(new NetCommandError(shown, status, err.trim().slice(0, 1000)));
+      else reject(new NetCommandError(shown, status, err.trim().slice(0, 500)));
     });
   });
 }
