@@ -2,10 +2,11 @@
 // each in order (eth0, eth1, ...), published ports on the first, and a record of what was attached,
 // kept under the run dir. The record is what DEL needs when the declaration is gone, what other
 // attachments check their host ports against, and where a CHECK's drift is compared to.
-import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { atomicWrite } from "../sys/atomicFile";
-import { afterUndo, CorruptFileError, hasCode, SysError, ValidationError } from "../sys/errors";
+import { afterUndo, ValidationError } from "../sys/errors";
+import { jsonFileNames, readJsonFile } from "../sys/jsonFile";
 import { runDir } from "../sys/paths";
 import { addNetwork, checkNetwork, delNetwork, readdPlugins } from "./cniChain";
 import type { ExecOptions } from "./cniExec";
@@ -52,35 +53,12 @@ function recordPath(key: string): string {
 
 /** The attachment record of `key`; undefined when nothing is attached. */
 export function readAttachment(key: string): AttachmentRecord | undefined {
-  let text: string;
-  try {
-    text = readFileSync(recordPath(key), "utf8");
-  } catch (err) {
-    if (hasCode(err, "ENOENT")) return undefined;
-    throw SysError.fromNode(err, `read network attachment record of ${key}`);
-  }
-  try {
-    return JSON.parse(text) as AttachmentRecord;
-  } catch (err) {
-    throw new CorruptFileError(recordPath(key), `is not valid JSON (${(err as Error).message})`, { cause: err });
-  }
+  return readJsonFile<AttachmentRecord>(recordPath(key), `network attachment record of ${key}`, "remove it, then DEL the container's networks by hand");
 }
 
 /** Every attachment record on this host. */
 export function listAttachments(): AttachmentRecord[] {
-  let names: string[];
-  try {
-    names = readdirSync(recordsDir());
-  } catch (err) {
-    if (hasCode(err, "ENOENT")) return [];
-    throw SysError.fromNode(err, "list network attachment records");
-  }
-  const out: AttachmentRecord[] = [];
-  for (const n of names.filter((f) => f.endsWith(".json")).sort()) {
-    const r = readAttachment(n.slice(0, -".json".length));
-    if (r !== undefined) out.push(r);
-  }
-  return out;
+  return jsonFileNames(recordsDir(), "network attachment records").flatMap((k) => readAttachment(k) ?? []);
 }
 
 /** Keys attached to `network`. */

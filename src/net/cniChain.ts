@@ -1,10 +1,11 @@
 // Executing a network configuration list (SPEC.md section 3): ADD runs the plugins in order, each
 // given the previous one's result; the final result is cached, because DEL (in reverse order) and
 // CHECK (in order) hand each plugin that cached result as prevResult, as libcni does.
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { atomicWrite } from "../sys/atomicFile";
-import { CorruptFileError, hasCode, HostformError, SysError, withContext } from "../sys/errors";
+import { HostformError, withContext } from "../sys/errors";
+import { readJsonFile } from "../sys/jsonFile";
 import { runDir } from "../sys/paths";
 import { execPlugin, type CniCommand, type ExecOptions } from "./cniExec";
 import type { CniAttachment, CniConfList, CniPluginConf, CniResult } from "./cniTypes";
@@ -34,19 +35,7 @@ function pluginConf(list: CniConfList, plugin: CniPluginConf, at: CniAttachment,
 
 /** The ADD result cached for the attachment; undefined when there is none. */
 export function cachedResult(list: CniConfList, at: CniAttachment): CniResult | undefined {
-  const file = cachePath(list, at);
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (err) {
-    if (hasCode(err, "ENOENT")) return undefined;
-    throw SysError.fromNode(err, "read cached CNI result");
-  }
-  try {
-    return JSON.parse(text) as CniResult;
-  } catch (err) {
-    throw new CorruptFileError(file, `is not valid JSON (${(err as Error).message}); remove it and run the network's DEL by hand`, { cause: err });
-  }
+  return readJsonFile<CniResult>(cachePath(list, at), "cached CNI result", "remove it and run the network's DEL by hand");
 }
 
 /**

@@ -1,10 +1,11 @@
 // The record of each Network hostform made: its declaration, conflist and owner, under the run dir
 // (like the bridge and leases it describes, it does not outlive the boot). It is how a new network's
 // subnet is checked against the others, and how a create tells its own network from another's.
-import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { atomicWrite } from "../sys/atomicFile";
-import { CorruptFileError, hasCode, SysError, ValidationError } from "../sys/errors";
+import { ValidationError } from "../sys/errors";
+import { jsonFileNames, readJsonFile } from "../sys/jsonFile";
 import type { Owner } from "../sys/owner";
 import { runDir } from "../sys/paths";
 import type { CniConfList } from "./cniTypes";
@@ -33,18 +34,7 @@ function recordPath(name: string): string {
 }
 
 export function readNetworkRecord(name: string): NetworkRecord | undefined {
-  let text: string;
-  try {
-    text = readFileSync(recordPath(name), "utf8");
-  } catch (err) {
-    if (hasCode(err, "ENOENT")) return undefined;
-    throw SysError.fromNode(err, `read the record of network ${name}`);
-  }
-  try {
-    return JSON.parse(text) as NetworkRecord;
-  } catch (err) {
-    throw new CorruptFileError(recordPath(name), `is not valid JSON (${(err as Error).message}); remove it and the network's bridge by hand`, { cause: err });
-  }
+  return readJsonFile<NetworkRecord>(recordPath(name), `the record of network ${name}`, "remove it and the network's bridge by hand");
 }
 
 export function writeNetworkRecord(record: NetworkRecord): void {
@@ -57,14 +47,7 @@ export function removeNetworkRecord(name: string): void {
 }
 
 export function listNetworkRecords(): NetworkRecord[] {
-  let names: string[];
-  try {
-    names = readdirSync(recordsDir());
-  } catch (err) {
-    if (hasCode(err, "ENOENT")) return [];
-    throw SysError.fromNode(err, "list network records");
-  }
-  return names.filter((n) => n.endsWith(".json")).sort().flatMap((n) => readNetworkRecord(n.slice(0, -5)) ?? []);
+  return jsonFileNames(recordsDir(), "network records").flatMap((n) => readNetworkRecord(n) ?? []);
 }
 
 function overlaps(a: string, b: string): boolean {
