@@ -12,7 +12,7 @@ export interface ContainerNetwork {
   aliases?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
-/** The wire form of `networks` (providers/impl/v1/containerNetwork.ts NetworkAttachmentInput). */
+/** The wire form of `networks` (providers/impl/v1/networkDeclaration.ts NetworkAttachmentInput). */
 export function networkAttachmentsOf(networks: Array<Network | ContainerNetwork> | undefined): unknown[] | undefined {
   return networks?.map((n) => (n instanceof Network ? { network: n.name, confList: n.confList } : { network: n.network.name, confList: n.network.confList, ip: n.ip, aliases: n.aliases }));
 }

@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { atomicWrite } from "../sys/atomicFile";
 import { HostformError, withContext } from "../sys/errors";
 import { readJsonFile } from "../sys/jsonFile";
-import { runDir } from "../sys/paths";
+import { withFileLock } from "../sys/fileLock";
+import { hostNetLockPath, runDir } from "../sys/paths";
 import { execPlugin, type CniCommand, type ExecOptions } from "./cniExec";
 import type { CniAttachment, CniConfList, CniPluginConf, CniResult } from "./cniTypes";
 
@@ -42,7 +43,22 @@ export function cachedResult(list: CniConfList, at: CniAttachment): CniResult | 
  * Attaches the container to the network. A failing plugin leaves nothing: the ones that ran are
  * undone with DEL (in reverse) before the error is thrown, as the spec asks of runtimes.
  */
-export async function addNetwork(list: CniConfList, at: CniAttachment, options: ExecOptions = {}): Promise<CniResult> {
+export function addNetwork(list: CniConfList, at: CniAttachment, options: ExecOptions = {}): Promise<CniResult> {
+  return withHostNetLock(`attach ${at.containerId} to network ${list.name}`, () => addLocked(list, at, options));
+}
+
+/**
+ * Runs fn holding the host's network lock: the plugins' shared chains are made by the first ADD and
+ * removed by hostform when idle (sharedChains.ts), and two processes must not interleave those.
+ */
+export function withHostNetLock<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  return withFileLock(hostNetLockPath(), what, LOCK_WAIT_MS, fn);
+}
+
+/** Other processes' ADDs and DELs take a few hundred ms each: a minute is a host in trouble. */
+const LOCK_WAIT_MS = 60_000;
+
+async function addLocked(list: CniConfList, at: CniAttachment, options: ExecOptions): Promise<CniResult> {
   let result: CniResult | undefined;
   for (const plugin of list.plugins) {
     try {
@@ -80,12 +96,14 @@ export async function checkNetwork(list: CniConfList, at: CniAttachment, options
 export async function readdPlugins(list: CniConfList, type: string, at: CniAttachment, options: ExecOptions = {}): Promise<void> {
   const cached = cachedResult(list, at);
   if (cached === undefined) throw new HostformError(`network ${list.name}: no cached result for ${at.containerId}; it must be attached again`);
-  for (const plugin of list.plugins.filter((p) => p.type === type)) await execPlugin(plugin.type, "ADD", list.name, pluginConf(list, plugin, at, cached), at, options);
+  await withHostNetLock(`re-add ${type} of ${at.containerId} on network ${list.name}`, async () => {
+    for (const plugin of list.plugins.filter((p) => p.type === type)) await execPlugin(plugin.type, "ADD", list.name, pluginConf(list, plugin, at, cached), at, options);
+  });
 }
 
 /** Detaches the container; idempotent (the plugins' DEL is, and a missing cache is no error). */
 export async function delNetwork(list: CniConfList, at: CniAttachment, options: ExecOptions = {}): Promise<void> {
-  await runDel(list, at, cachedResult(list, at), options);
+  await withHostNetLock(`detach ${at.containerId} from network ${list.name}`, () => runDel(list, at, cachedResult(list, at), options));
   rmSync(cachePath(list, at), { force: true });
 }
 

@@ -4,6 +4,7 @@
 // nothing is left in them but the plugins' own scaffolding, they are removed, so that a host hostform
 // is gone from has no rule of it. Any other rule in them (another CNI user's container, an admin's
 // override in CNI-ADMIN) keeps them all; the next ADD of anyone makes them again.
+import { withHostNetLock } from "./cniChain";
 import { runNetCommand, type NetnsOptions } from "./netnsCommand";
 
 /** One table's rules as iptables-save prints them: "-A CHAIN ..." lines, by chain. */
@@ -56,7 +57,11 @@ function deleteArgs(table: string, rule: string): string[] {
  * Removes the shared CNI chains of each table where they hold nothing but their scaffolding.
  * Returns the tables it cleaned.
  */
-export async function removeIdleCniChains(options: NetnsOptions = {}): Promise<string[]> {
+export function removeIdleCniChains(options: NetnsOptions = {}): Promise<string[]> {
+  return withHostNetLock("remove the idle CNI chains", () => removeIdle(options));
+}
+
+async function removeIdle(options: NetnsOptions): Promise<string[]> {
   const save = await runNetCommand(["iptables-save"], options);
   const cleaned: string[] = [];
   for (const s of SCAFFOLDS) {

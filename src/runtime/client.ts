@@ -2,7 +2,7 @@
 // supervisor, started on demand. The seccomp filter is compiled here, in the caller's process, so
 // the long-lived supervisor never loads libseccomp.
 import { connect } from "node:net";
-import { HostformError, SysError, errorFromWire } from "../sys/errors";
+import { HostformError, SysError, errorFromWire, hasCode } from "../sys/errors";
 import { runDir } from "../sys/paths";
 import { compileProfile } from "../seccomp/compile";
 import { loadProfile } from "../seccomp/validate";
@@ -197,11 +197,27 @@ export class RuntimeClient {
 
   /** Asks the supervisor to exit, leaving containers running. Nothing happens if none runs. */
   async shutdownSupervisor(): Promise<void> {
+    let pid: number;
     try {
-      await this.send({ op: "shutdown" });
+      pid = ((await this.send({ op: "shutdown" })) as SupervisorResults["shutdown"]).pid;
     } catch (err) {
       if (!(err instanceof NotAnswered)) throw err;
+      return;
     }
+    // It answers before it exits: wait for the exit, so that a caller removing the run dir next does
+    // not race its last writes (the warm inits' compile cache) into a directory made again.
+    const deadline = Date.now() + 10_000;
+    while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // ESRCH: gone. EPERM cannot happen for root, hostform's only user; taken as alive.
+    return !hasCode(err, "ESRCH");
   }
 }
 

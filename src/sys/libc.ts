@@ -3,7 +3,7 @@
 // setresuid/setgroups wrappers change every thread of the process, and in Node that would change the
 // credentials of libuv's and V8's threads too. The raw syscalls change only the calling thread.
 import { checkCall as check, koffi, libc } from "./ffi";
-import { ValidationError } from "./errors";
+import { hasCode, ValidationError } from "./errors";
 import { CAPABILITIES, LINUX_CAPABILITY_VERSION_3, SYS } from "./constants";
 
 type Fn = (...args: unknown[]) => number;
@@ -27,6 +27,7 @@ interface Bindings {
   fchdir: Fn;
   getpid: Fn;
   umask: Fn;
+  flock: Fn;
   Rlimit: koffi.TypeObject;
 }
 
@@ -55,6 +56,7 @@ function b(): Bindings {
     fchdir: lib.func("int fchdir(int fd)"),
     getpid: lib.func("int getpid()"),
     umask: lib.func("uint32_t umask(uint32_t mask)"),
+    flock: lib.func("int flock(int fd, int operation)"),
     Rlimit,
   };
   return bound;
@@ -75,6 +77,21 @@ export function mount(source: string | null, target: string, fstype: string | nu
 
 export function umount2(target: string, flags: number): void {
   check(b().umount2(target, flags), "umount2", target);
+}
+
+/**
+ * flock(2) with LOCK_NB added: true when the lock was taken, false when another holder has it
+ * (EWOULDBLOCK). Never blocks the event loop.
+ */
+export function tryFlock(fd: number, operation: number, path: string): boolean {
+  const LOCK_NB = 4;
+  try {
+    check(b().flock(fd, operation | LOCK_NB), "flock", path);
+    return true;
+  } catch (err) {
+    if (hasCode(err, "EWOULDBLOCK") || hasCode(err, "EAGAIN")) return false;
+    throw err;
+  }
 }
 
 export function sethostname(name: string): void {

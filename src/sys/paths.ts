@@ -19,3 +19,12 @@ export function containersDir(): string {
 
 /** Name of the cgroup every hostform cgroup lives under, in each hierarchy. */
 export const CGROUP_PARENT = "hostform";
+
+/**
+ * The lock every hostform process takes around changes to the host's network (CNI ADD and DEL, the
+ * plugins' shared iptables chains). Not under the run dir: bridges and iptables are the host's, shared
+ * by every run dir (HOSTFORM_NET_LOCK moves it).
+ */
+export function hostNetLockPath(): string {
+  return process.env.HOSTFORM_NET_LOCK ?? "/run/lock/hostform-net.lock";
+}

@@ -19,6 +19,8 @@ import { umount2 } from "../../src/sys/libc";
 import { BPF_CGROUP_DEVICE, detachProgram, openCgroupDir, programFdById, queryPrograms, withFd } from "../../src/sys/bpf";
 import { needsRoot, testPrefix } from "../../fixtures/prefix";
 import { pluginDirs } from "../../src/net/cniPlugins";
+import { removeNetLeftovers } from "../../fixtures/netLeftovers";
+import { defaultBridgeName } from "../../providers/impl/v1/network";
 import { REPO, events, hostform, prepareExample, type ExampleRun } from "./exampleRun";
 
 const prefix = testPrefix("e2e");
@@ -47,6 +49,8 @@ after(async () => {
   for (const ns of listNamespaces()) if (ns.name.includes(prefix)) await deleteNamespaces(ns.name).catch(() => undefined);
   for (const dir of hostformCgroups()) await driver.delete(dir).catch(() => undefined);
   await client.shutdownSupervisor().catch(() => undefined);
+  // examples/web's bridge and any rule naming this run, should its destroy have failed.
+  await removeNetLeftovers(prefix, defaultBridgeName(`web-${prefix}-web-net`));
   if (isMountPoint(join(runDir, "ns"))) umount2(join(runDir, "ns"), MNT_DETACH);
   rmSync(base, { recursive: true, force: true });
   if (timings.length > 0) process.stdout.write(`# example timings: ${timings.join("; ")}\n`);

@@ -29,8 +29,9 @@ import { appletList, buildBusyboxRootfs, findBusybox } from "../../providers/roo
 import { provider as containers, type ContainerInputs, type ContainerOutputs } from "../../providers/impl/v1/container";
 import { provider as networks, type NetworkInputs, type NetworkOutputs } from "../../providers/impl/v1/network";
 import { provider as namespaces, type NamespaceInputs, type NamespaceOutputs } from "../../providers/impl/v1/namespace";
-import { netSetName } from "../../providers/impl/v1/containerNetwork";
+import { netSetName } from "../../providers/impl/v1/networkDeclaration";
 import { testOwner } from "../helpers/owner";
+import { removeNetLeftovers } from "../../fixtures/netLeftovers";
 
 const prefix = testPrefix("net");
 const dir = join(tmpdir(), prefix);
@@ -59,6 +60,9 @@ after(async () => {
   for (const s of madeSets.reverse()) await namespaces.delete!(s.name!, s).catch((e: unknown) => console.error(`cleanup of ${s.name}: ${String(e)}`));
   for (const n of madeNetworks.reverse()) await networks.delete!(n.name!, n).catch((e: unknown) => console.error(`cleanup of ${n.name}: ${String(e)}`));
   await new RuntimeClient({ runDir }).shutdownSupervisor().catch(() => undefined);
+  // What a broken build failed to remove: this file's bridges and the rules that name its prefix.
+  const left = await removeNetLeftovers(prefix, `hf${tag}`);
+  if (left.length > 0) console.error(`removed leftovers: ${left.join("; ")}`);
   if (isMountPoint(join(runDir, "ns"))) umount2(join(runDir, "ns"), MNT_DETACH);
   rmSync(dir, { recursive: true, force: true });
 });

@@ -6,7 +6,7 @@ import type { NamespaceType } from "../../../src/ns/types";
 import type { ContainerConfig } from "../../../src/runtime/specgen/config";
 import type { PublishedPort } from "../../../src/net/portSpec";
 import type { NamedInputs } from "./autoname";
-import type { NetworkAttachmentInput } from "./containerNetwork";
+import type { NetworkAttachmentInput } from "./networkDeclaration";
 
 export type { ContainerCapabilities, ContainerDevice, ContainerMount, ContainerRlimit } from "../../../src/runtime/specgen/config";
 

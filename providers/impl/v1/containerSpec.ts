@@ -9,7 +9,7 @@ import { generateSpec } from "../../../src/runtime/specgen/generate";
 import { ValidationError } from "../../../src/sys/errors";
 import { parseSignal } from "../../../src/sys/signals";
 import type { ContainerInputs } from "./containerInputs";
-import { plannedNetwork } from "./containerNetwork";
+import { plannedNetwork } from "./networkSetup";
 
 /** Annotation carrying the digest of everything that makes the container what it is (adoption key). */
 export const SPEC_DIGEST_ANNOTATION = "org.hostform.spec-digest";

@@ -13,7 +13,9 @@ import { collectFailures } from "./checkFailures";
 import { isImportRead, ownerOf, warnTakeover } from "./ownership";
 import { sameValue } from "./sameValue";
 import { containsUnknown } from "./unknownValue";
-import { attachPodNetwork, declaredPorts, detachPodNetwork, hasNetworks, isDamaged, networkDamage, observeNetwork, repairNetwork, updateNames, validateNetwork, type NetworkAttachmentInput, type NetworkInterfaceLive } from "./containerNetwork";
+import { declaredPorts, hasNetworks, validateNetwork, type NetworkAttachmentInput } from "./networkDeclaration";
+import { isDamaged, networkDamage, observeNetwork, repairNetwork, updateNames, type NetworkInterfaceLive } from "./networkLive";
+import { attachPodNetwork, detachPodNetwork } from "./networkSetup";
 import type { PublishedPort } from "../../../src/net/portSpec";
 import { afterUndo, ValidationError } from "../../../src/sys/errors";
 
