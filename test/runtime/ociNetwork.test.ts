@@ -1,0 +1,84 @@
+// hostform-runtime keeps runc's contract for networks: it does no networking of its own. A network
+// namespace path in linux.namespaces is joined as it is, with the interface a CNI plugin put there
+// (what containerd or podman do before `start`); a plain spec's own namespace keeps lo down, as
+// runc leaves it. The plugins run in a "host" network namespace this file makes: no rule or packet
+// reaches the machine's network.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { needsRoot } from "../../fixtures/prefix";
+import { createNamespaces, deleteNamespaces, type NamespaceSetInfo } from "../../src/ns";
+import { isMountPoint } from "../../src/ns/pin";
+import { bridgeConfList } from "../../src/net/bridgeConfList";
+import { addNetwork, delNetwork } from "../../src/net/cniChain";
+import { pluginDirs } from "../../src/net/cniPlugins";
+import { MNT_DETACH } from "../../src/sys/constants";
+import { umount2 } from "../../src/sys/libc";
+import { DEFAULT_LOG_FILES, readLog } from "../../src/runtime/logsFile";
+import { makeSupervisorFixture, type SupervisorFixture } from "./supervisorFixture";
+
+const noPlugins = pluginDirs().length === 0 ? "needs the CNI reference plugins (apt-get install containernetworking-plugins)" : false;
+const skip = needsRoot || noPlugins;
+let f: SupervisorFixture;
+let host: NamespaceSetInfo;
+let box: NamespaceSetInfo;
+
+before(async () => {
+  if (skip !== false) return;
+  f = makeSupervisorFixture("ocinet");
+  host = await createNamespaces(`${f.prefix}-host`, ["net"]);
+  box = await createNamespaces(`${f.prefix}-box`, ["net"]);
+});
+
+after(async () => {
+  if (skip !== false) return;
+  for (const s of [box, host]) if (s !== undefined) await deleteNamespaces(s.name).catch(() => undefined);
+  if (isMountPoint(join(f.runDir, "ns"))) umount2(join(f.runDir, "ns"), MNT_DETACH);
+  await f.cleanup();
+});
+
+const runtimeMain = join(__dirname, "../../src/cli/runtimeMain.js");
+
+function runtime(...args: string[]): { code: number; out: string; err: string } {
+  const script = `require(${JSON.stringify(runtimeMain)}).main(process.argv.slice(1)).then((c) => process.exit(c), (e) => { console.error(e); process.exit(99); })`;
+  const r = spawnSync(process.execPath, ["-e", script, "--", "--root", f.runDir, ...args], { encoding: "utf8", timeout: 30_000 });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+/** `hostform-runtime run` of a spec whose network namespace is `netns` (its own when undefined); what it printed. */
+async function runWith(netns: string | undefined, argv: string[]): Promise<string> {
+  const spec = f.spec(argv);
+  spec.root.path = "rootfs";
+  const ns = spec.linux!.namespaces!.find((n) => n.type === "network")!;
+  if (netns !== undefined) ns.path = netns;
+  writeFileSync(join(f.bundle, "config.json"), JSON.stringify(spec));
+  const id = f.id("net");
+  // --keep: the container's output is in its log (the supervisor holds its stdio), read before delete.
+  const r = runtime("run", "--keep", "--bundle", f.bundle, id);
+  assert.equal(r.code, 0, r.err);
+  const out = readLog((await f.client.state(id)).logPath, DEFAULT_LOG_FILES).toString();
+  assert.equal(runtime("delete", "--force", id).code, 0);
+  return out;
+}
+
+test("a network namespace path is joined with what CNI put there; the runtime adds nothing and a plain spec's lo stays down", { skip, timeout: 60_000 }, async () => {
+  const list = bridgeConfList({ name: `${f.prefix}-net`, bridge: "hf-ocitest0", subnet: "10.250.210.0/24" });
+  const at = { containerId: `${f.prefix}-c`, netns: box.paths.net!, ifname: "eth0" };
+  const result = await addNetwork(list, at, { hostNetns: host.paths.net! });
+  try {
+    const ip = result.ips![0]!.address;
+    const joined = await runWith(box.paths.net!, ["busybox", "ip", "-o", "-4", "addr", "show"]);
+    assert.match(joined, new RegExp(`eth0\\s+inet ${ip.replace(/\./g, "\\.")}`), joined);
+    // The namespace's owner (src/ns) brought lo up; the runtime neither adds nor removes anything.
+    assert.match(joined, /lo\s+inet 127\.0\.0\.1/);
+    const links = (await runWith(box.paths.net!, ["busybox", "ip", "-o", "link", "show"])).trim().split("\n").map((l) => l.split(":")[1]!.trim().split("@")[0]);
+    assert.deepEqual(links.sort(), ["eth0", "lo"]);
+    // A plain OCI spec (no org.hostform.loopback annotation) gets runc's lo: present and down.
+    const own = await runWith(undefined, ["busybox", "ip", "-o", "link", "show", "lo"]);
+    assert.doesNotMatch(own.split(">")[0]!, /\bUP\b/, own);
+  } finally {
+    await delNetwork(list, at, { hostNetns: host.paths.net! });
+  }
+});
