@@ -18,7 +18,7 @@ import { formatPort, hostSide, portsOverlap, type Protocol, type PublishedPort }
 export type TakenPort = PublishedPort & { owner?: string };
 
 /** A socket that would clash with a published port: its protocol, address (undefined: every address) and port. */
-export interface BoundSocket {
+interface BoundSocket {
   protocol: Protocol;
   address?: string;
   port: number;
@@ -61,7 +61,7 @@ const TABLES: Array<{ file: string; protocol: Protocol }> = [
 ];
 
 /** The listening TCP and unconnected UDP sockets of the namespace that can take IPv4 traffic. */
-export async function boundSockets(options: NetnsOptions = {}): Promise<BoundSocket[]> {
+async function boundSockets(options: NetnsOptions = {}): Promise<BoundSocket[]> {
   // IPv6 is on or off for the whole kernel, so the caller's /proc/net tells which tables exist.
   const tables = TABLES.filter((t) => existsSync(`/proc/net/${t.file}`));
   const texts = await Promise.all(tables.map((t) => readTable(t.file, options)));
@@ -84,7 +84,7 @@ const TCP_LISTEN = "0A";
  * Parses one /proc/net table. Only sockets a DNAT rule could shadow count: TCP listeners (an
  * established connection's replies follow conntrack, not the nat table) and unconnected UDP sockets.
  */
-export function parseSocketTable(text: string, protocol: Protocol): BoundSocket[] {
+function parseSocketTable(text: string, protocol: Protocol): BoundSocket[] {
   const out: BoundSocket[] = [];
   for (const line of text.split("\n").slice(1)) {
     const f = line.trim().split(/\s+/);
@@ -121,7 +121,7 @@ function ipv4Of(hex: string): string | undefined | null {
 }
 
 /** "pid 123 (nginx)" for the process holding the socket inode, if one can be seen. */
-export async function socketOwner(inode: number): Promise<string | undefined> {
+async function socketOwner(inode: number): Promise<string | undefined> {
   const link = `socket:[${inode}]`;
   for (const pid of (await readdir("/proc")).filter((d) => /^\d+$/.test(d))) {
     let fds: string[];

@@ -15,7 +15,7 @@ import type { Protocol, PublishedPort } from "./portSpec";
 const ENTRY_CHAIN = "CNI-HOSTPORT-DNAT";
 
 /** One `-A` line of iptables-save: its chain and the rest as arguments, quotes undone. */
-export interface NatRule {
+interface NatRule {
   chain: string;
   args: string[];
 }
@@ -32,7 +32,7 @@ export async function livePortMappings(network: string, containerId: string, opt
 }
 
 /** The container's published ports among the rules (see the file's comment for the shapes). */
-export function portMappingsIn(rules: readonly NatRule[], network: string, containerId: string): PublishedPort[] {
+function portMappingsIn(rules: readonly NatRule[], network: string, containerId: string): PublishedPort[] {
   const entered = ["PREROUTING", "OUTPUT"].every((from) => rules.some((r) => r.chain === from && option(r, "-j") === ENTRY_CHAIN));
   if (!entered) return [];
   const comment = `dnat name: "${network}" id: "${containerId}"`;
@@ -78,7 +78,7 @@ function option(rule: NatRule, flag: string): string | undefined {
 }
 
 /** The `-A` rules of iptables-save output. */
-export function parseNatRules(text: string): NatRule[] {
+function parseNatRules(text: string): NatRule[] {
   const rules: NatRule[] = [];
   for (const line of text.split("\n")) {
     if (!line.startsWith("-A ")) continue;

@@ -2,7 +2,7 @@
 // and that shape as docker ps prints it and as the portmap plugin takes it.
 import { ValidationError } from "../sys/errors";
 import type { CniPortMapping } from "./cniTypes";
-import { parseIpv4 } from "./ipv4";
+import { formatIpv4, parseIpv4 } from "./ipv4";
 
 export type Protocol = "tcp" | "udp";
 
@@ -85,13 +85,14 @@ function protocol(v: unknown, field: string): Protocol {
   throw new ValidationError(field, `${JSON.stringify(v)} is not a protocol`, 'use "tcp" or "udp" (tcp when left out)');
 }
 
-/** hostIp: a unicast IPv4 address; "0.0.0.0" and absence both mean every address. */
+/** hostIp: a unicast IPv4 address, canonical; "0.0.0.0" and absence both mean every address. */
 function address(v: unknown, field: string): string | undefined {
   if (v === undefined || v === "" || v === "0.0.0.0") return undefined;
   const n = typeof v === "string" ? parseIpv4(v) : undefined;
   if (n === undefined) throw new ValidationError(field, `${JSON.stringify(v)} is not an IPv4 address`, 'e.g. "127.0.0.1", or leave it out for every address');
   if (n >>> 28 === 0xe || n === 0xffffffff) throw new ValidationError(field, `${v as string} is a multicast or broadcast address`, "publish on one of the host's own addresses");
-  return v as string;
+  // Canonical, as iptables prints it back ("127.000.0.1" would read back as "127.0.0.1": false drift).
+  return formatIpv4(n);
 }
 
 /** Whether two published ports claim the same host socket (every-address overlaps each address). */

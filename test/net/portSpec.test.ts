@@ -17,6 +17,7 @@ test("docker's string forms and objects parse to the same published ports", () =
     { hostPort: 53, containerPort: 53, protocol: "udp", hostIp: "127.0.0.1" },
   ]);
   assert.deepEqual(parsePorts(undefined), []);
+  assert.deepEqual(parsePorts(["127.000.0.01:8080:80"]), [{ hostPort: 8080, containerPort: 80, protocol: "tcp", hostIp: "127.0.0.1" }], "hostIp as iptables prints it back");
   // One container port on two host ports, and one host port for tcp and udp, are both fine.
   assert.equal(parsePorts(["8080:80", "8081:80", "8080:80/udp", "127.0.0.1:9090:90", "127.0.0.2:9090:90"]).length, 5);
 });
