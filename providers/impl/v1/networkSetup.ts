@@ -4,7 +4,7 @@
 import { join } from "node:path";
 import { attachNetworks, detachNetworks, listAttachments, readAttachment, reattachNetwork } from "../../../src/net/attachments";
 import type { CniConfList } from "../../../src/net/cniTypes";
-import { assertHostPortsFree } from "../../../src/net/hostPorts";
+import { assertHostPortsFree, type TakenPort } from "../../../src/net/hostPorts";
 import { inspectInterface } from "../../../src/net/linkState";
 import { memberFiles, putMember, removeMember, type MemberFiles } from "../../../src/net/members";
 import { formatPort } from "../../../src/net/portSpec";
@@ -72,23 +72,36 @@ export async function setUpNetwork(inputs: ContainerNetworkInputs, owner: Owner 
   if (!hasNetworks(inputs)) return { nameFiles: filesOf(putMember(memberOf(inputs, []))) };
   const kept = await keptNetwork(inputs);
   if (kept !== undefined) return kept;
-  const ports = declaredPorts(inputs);
-  const taken = listAttachments().filter((r) => r.key !== id).flatMap((r) => r.ports);
-  await assertHostPortsFree(ports, taken, "ports");
+  // Ports checked before anything is made: a port in use leaves nothing behind.
+  await assertHostPortsFree(declaredPorts(inputs), takenPorts(id), "ports");
   const existing = inspectNamespaces(netSetName(id));
   if (existing !== undefined) mustOwn("network namespace", netSetName(id), existing.owner, owner);
   const set = await createNamespaces(netSetName(id), ["net"], owner);
   try {
-    const lists = (inputs.networkAttachments ?? []).map((a, i) => ({ list: confListOf(a, i), ...(present(a.ip) ? { ip: a.ip } : {}) }));
-    const record = await attachNetworks(id, set.paths.net!, lists, ports);
-    try {
-      return { networkNamespace: set.paths.net!, nameFiles: filesOf(putMember(memberOf(inputs, record.networks))) };
-    } catch (err) {
-      throw await afterUndo(err, `detaching ${id} from its networks`, () => detachNetworks(id, lists.map((l) => l.list)));
-    }
+    return { networkNamespace: set.paths.net!, nameFiles: await attachNamed(inputs, set.paths.net!) };
   } catch (err) {
     throw await afterUndo(err, `removing ${id}'s network namespace`, () => deleteNamespaces(netSetName(id)));
   }
+}
+
+/**
+ * Attaches the namespace at `netns` to the declared networks under `inputs.name` (ports on the
+ * first) and writes its name files; on failure nothing stays attached.
+ */
+async function attachNamed(inputs: ContainerNetworkInputs, netns: string): Promise<NameFiles> {
+  const key = inputs.name!;
+  const lists = (inputs.networkAttachments ?? []).map((a, i) => ({ list: confListOf(a, i), ...(present(a.ip) ? { ip: a.ip } : {}) }));
+  const record = await attachNetworks(key, netns, lists, declaredPorts(inputs));
+  try {
+    return filesOf(putMember(memberOf(inputs, record.networks)));
+  } catch (err) {
+    throw await afterUndo(err, `detaching ${key} from its networks`, () => detachNetworks(key, lists.map((l) => l.list)));
+  }
+}
+
+/** The ports every other attachment on this host publishes, each with its owner for the message. */
+function takenPorts(key: string): TakenPort[] {
+  return listAttachments().filter((r) => r.key !== key).flatMap((r) => r.ports.map((p) => ({ ...p, owner: r.key })));
 }
 
 /**
@@ -97,16 +110,8 @@ export async function setUpNetwork(inputs: ContainerNetworkInputs, owner: Owner 
  */
 export async function attachPodNetwork(inputs: ContainerNetworkInputs, netns: string): Promise<void> {
   if (!hasNetworks(inputs)) return;
-  const key = inputs.name!;
-  const ports = declaredPorts(inputs);
-  await assertHostPortsFree(ports, listAttachments().filter((r) => r.key !== key).flatMap((r) => r.ports), "ports");
-  const lists = (inputs.networkAttachments ?? []).map((a, i) => ({ list: confListOf(a, i), ...(present(a.ip) ? { ip: a.ip } : {}) }));
-  const record = await attachNetworks(key, netns, lists, ports);
-  try {
-    putMember(memberOf(inputs, record.networks));
-  } catch (err) {
-    throw await afterUndo(err, `detaching ${key} from its networks`, () => detachNetworks(key, lists.map((l) => l.list)));
-  }
+  await assertHostPortsFree(declaredPorts(inputs), takenPorts(inputs.name!), "ports");
+  await attachNamed(inputs, netns);
 }
 
 /** Detaches a pod Namespace from its networks (before its namespaces go); idempotent. */
