@@ -57,6 +57,14 @@ function recordPath(key: string): string {
   return join(membersDir(), key, "member.json");
 }
 
+function makeDir(dir: string, mode: number): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode });
+  } catch (err) {
+    throw SysError.fromNode(err, `create ${dir}`);
+  }
+}
+
 function readOptional(file: string, what: string): string | undefined {
   try {
     return readFileSync(file, "utf8");
@@ -152,7 +160,7 @@ function writeInPlace(file: string, text: string): boolean {
 
 function writeFilesOf(m: NetworkMember, all: readonly NetworkMember[], host: HostResolvConf): MemberFiles {
   const files = memberFiles(m.key);
-  mkdirSync(files.dir, { recursive: true, mode: 0o755 });
+  makeDir(files.dir, 0o755);
   writeInPlace(files.hosts, renderHosts(m, all));
   writeInPlace(files.hostname, renderHostname(m));
   writeInPlace(files.resolvConf, renderResolvConf(m, hostDnsDefaults(readHostResolvConf(host))));
@@ -201,8 +209,8 @@ export function putMember(m: NetworkMember, host: HostResolvConf = HOST_RESOLV_C
   validateMember(m);
   return withMembersLock(`put network member ${m.key}`, () => {
     const before = previousNetworks(m.key);
-    mkdirSync(memberFiles(m.key).dir, { recursive: true, mode: 0o755 });
-    atomicWrite(recordPath(m.key), `${JSON.stringify(m, null, 2)}\n`, { mode: 0o644 });
+    makeDir(memberFiles(m.key).dir, 0o755);
+    atomicWrite(recordPath(m.key), `${JSON.stringify(m, null, 2)}\n`);
     const all = listMembers();
     const files = writeFilesOf(m, all, host);
     rewritePeers(m.key, before === undefined ? undefined : new Set([...before, ...networkNames(m)]), all);
@@ -216,8 +224,12 @@ export function removeMember(key: string): void {
   withMembersLock(`remove network member ${key}`, () => {
     const networks = previousNetworks(key);
     // The record goes first: a crash in between leaves files that no listing shows and a retry removes.
-    rmSync(recordPath(key), { force: true });
-    rmSync(files.dir, { recursive: true, force: true });
+    try {
+      rmSync(recordPath(key), { force: true });
+      rmSync(files.dir, { recursive: true, force: true });
+    } catch (err) {
+      throw SysError.fromNode(err, `remove ${files.dir}`);
+    }
     rewritePeers(key, networks, listMembers());
   });
 }
@@ -287,12 +299,12 @@ function breakStaleLock(file: string, pid: number): void {
  * flock(2), which needs no stale detection, because libc.ts has no flock binding yet. A holder that
  * died without removing it (SIGKILL) is detected by its pid being gone, and the lock is taken over.
  * A live holder is waited for, synchronously (calls are short: a few small files), at most
- * LOCK_WAIT_MS. Limitation: a dead holder whose pid was reused by another process looks alive; the
- * timeout then names the pid and the file to remove.
+ * LOCK_WAIT_MS. Limitations: a dead holder whose pid was reused by another process, or that its
+ * parent has not reaped yet, looks alive; the timeout then names the pid and the file to remove.
  */
 function withMembersLock<T>(what: string, fn: () => T): T {
   const file = membersLockPath();
-  mkdirSync(join(runDir(), "net"), { recursive: true, mode: 0o700 });
+  makeDir(join(runDir(), "net"), 0o700);
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
     try {

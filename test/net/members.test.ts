@@ -139,26 +139,30 @@ test("a bind mount of the hosts file sees the peers that come later", { skip: ne
   const web = member("web", { front: 2 });
   const api = member("api", { front: 3 });
   const target = join(runDir(), "mounted-hosts");
+  let child: ChildProcess | undefined;
   try {
     const files = putMember(web);
     writeFileSync(target, "");
     // A private mount namespace of its own: the bind mount dies with it and the host's mounts are untouched.
-    const child = spawn("unshare", ["--mount", "--propagation", "private", "sh", "-c", 'mount --bind "$1" "$2" && echo ready && read x && cat "$2"', "sh", files.hosts, target], { stdio: ["pipe", "pipe", "inherit"] });
+    child = spawn("unshare", ["--mount", "--propagation", "private", "sh", "-c", 'mount --bind "$1" "$2" && echo ready && read x && cat "$2"', "sh", files.hosts, target], { stdio: ["pipe", "pipe", "inherit"] });
     let out = "";
-    child.stdout.setEncoding("utf8");
-    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    child.stdout!.setEncoding("utf8");
+    const c = child;
+    const exited = new Promise<number | null>((resolve) => c.on("exit", resolve));
     await new Promise<void>((resolve, reject) => {
-      child.stdout.on("data", (d: string) => {
+      c.stdout!.on("data", (d: string) => {
         out += d;
         if (out.includes("ready\n")) resolve();
       });
-      child.on("exit", () => reject(new Error(`unshare exited before the mount was made: ${out}`)));
+      c.on("exit", () => reject(new Error(`unshare exited before the mount was made: ${out}`)));
     });
     putMember(api);
-    child.stdin.end("\n");
+    c.stdin!.end("\n");
     assert.equal(await exited, 0);
     assert.match(out, /\n10\.250\.44\.3\tapi\n/);
   } finally {
+    const c = child;
+    if (c !== undefined && c.exitCode === null && c.signalCode === null) await new Promise((r) => (c.on("exit", r), c.kill("SIGKILL")));
     removeAll(web, api);
   }
 });
