@@ -6,10 +6,11 @@
 // Concurrency: everything here is synchronous, so calls within one process never interleave. Two
 // processes (two `hostform up` of different stacks) are kept apart by an exclusive lock file; see
 // withMembersLock.
-import { closeSync, constants, fstatSync, ftruncateSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { atomicWrite, createExclusive } from "../sys/atomicFile";
-import { CorruptFileError, hasCode, NotFoundError, SysError, TimeoutError, withContext } from "../sys/errors";
+import { atomicWrite } from "../sys/atomicFile";
+import { withFileLockSync } from "../sys/fileLock";
+import { CorruptFileError, hasCode, NotFoundError, SysError, withContext } from "../sys/errors";
 import { runDir } from "../sys/paths";
 import { hostDnsDefaults, parseResolvConf, renderHostname, renderHosts, renderResolvConf, validateMember, validateMemberKey, type NetworkMember, type ResolvConf } from "./nameFiles";
 
@@ -244,87 +245,11 @@ export function refreshMember(key: string, host: HostResolvConf = HOST_RESOLV_CO
   });
 }
 
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-/** The pid in a lock file; undefined when the file is gone, 0 when it holds garbage (no live holder). */
-function lockHolder(file: string): number | undefined {
-  const text = readOptional(file, "the network members lock");
-  if (text === undefined) return undefined;
-  const pid = Number(text.trim());
-  return Number.isInteger(pid) && pid > 0 ? pid : 0;
-}
-
-function isAlive(pid: number): boolean {
-  if (pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    if (hasCode(err, "ESRCH")) return false;
-    if (hasCode(err, "EPERM")) return true;
-    throw SysError.fromNode(err, `check whether lock holder ${pid} is alive`);
-  }
-}
-
 /**
- * Removes a lock whose holder `pid` died. It is first moved aside: if another process broke it and
- * took the lock in between, what was moved is that live lock, and it is put back.
- */
-function breakStaleLock(file: string, pid: number): void {
-  const aside = `${file}.${process.pid}.stale`;
-  try {
-    renameSync(file, aside);
-  } catch (err) {
-    if (hasCode(err, "ENOENT")) return;
-    throw SysError.fromNode(err, `remove the stale lock ${file}`);
-  }
-  try {
-    const moved = lockHolder(aside);
-    if (moved !== undefined && moved !== pid && isAlive(moved)) {
-      try {
-        linkSync(aside, file);
-      } catch (err) {
-        if (!hasCode(err, "EEXIST")) throw SysError.fromNode(err, `restore the lock ${file}`);
-      }
-    }
-  } finally {
-    rmSync(aside, { force: true });
-  }
-}
-
-/**
- * Runs fn holding runDir()/net/members.lock, which holds the holder's pid. A lock file rather than
- * flock(2), which needs no stale detection, because libc.ts has no flock binding yet. A holder that
- * died without removing it (SIGKILL) is detected by its pid being gone, and the lock is taken over.
- * A live holder is waited for, synchronously (calls are short: a few small files), at most
- * LOCK_WAIT_MS. Limitations: a dead holder whose pid was reused by another process, or that its
- * parent has not reaped yet, looks alive; the timeout then names the pid and the file to remove.
+ * Runs fn holding runDir()/net/members.lock (flock(2): the kernel drops it when its holder dies, so
+ * no stale lock is left to detect). Calls are short (a few small files), so another holder is waited
+ * for synchronously, at most LOCK_WAIT_MS.
  */
 function withMembersLock<T>(what: string, fn: () => T): T {
-  const file = membersLockPath();
-  makeDir(join(runDir(), "net"), 0o700);
-  const deadline = Date.now() + LOCK_WAIT_MS;
-  for (;;) {
-    try {
-      createExclusive(file, `${process.pid}\n`);
-      break;
-    } catch (err) {
-      if (!hasCode(err, "EEXIST")) throw withContext(err, `${what}: take the lock ${file}`);
-    }
-    const holder = lockHolder(file);
-    if (holder === undefined) continue;
-    if (!isAlive(holder)) {
-      breakStaleLock(file, holder);
-      continue;
-    }
-    if (Date.now() >= deadline) throw new TimeoutError(`${what}: take the lock ${file}`, LOCK_WAIT_MS, `pid ${holder} holds it; if that is not a hostform process, remove the file`);
-    sleepSync(5);
-  }
-  try {
-    return fn();
-  } finally {
-    if (lockHolder(file) === process.pid) rmSync(file, { force: true });
-  }
+  return withFileLockSync(membersLockPath(), what, LOCK_WAIT_MS, fn);
 }

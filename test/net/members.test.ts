@@ -215,29 +215,41 @@ test("refresh repairs a member's files from its record; an unknown member and a 
   }
 });
 
-test("the lock: a live holder is waited for, a dead holder's lock is taken over", () => {
+test("the lock: a live holder is waited for; a holder killed mid-way holds nothing", async () => {
   const web = member("web", { front: 2 });
   try {
     putMember(web);
-    // A holder that lets go after 600 ms (another process; this one blocks while it waits).
+    // Another process holds the lock (flock(1), util-linux) and lets go after 600 ms.
     const lock = membersLockPath();
-    const holder = spawn("sh", ["-c", `sleep 0.6; rm -f "$1"`, "sh", lock], { stdio: "ignore" });
-    writeFileSync(lock, `${holder.pid}\n`);
+    const holder = spawn("flock", ["-o", lock, "sleep", "0.6"], { stdio: "ignore" });
+    await until(() => spawnSync("flock", ["-n", lock, "true"]).status !== 0);
     const t0 = Date.now();
     putMember({ ...web, names: ["web", "www"] });
-    assert.ok(Date.now() - t0 >= 500, `put waited ${Date.now() - t0} ms for the holder`);
+    assert.ok(Date.now() - t0 >= 300, `put waited ${Date.now() - t0} ms for the holder`);
     assert.match(hostsOf(web), /\tweb-host web www\n/);
-    // A holder that is gone (a reaped child's pid) no longer holds it.
-    const dead = spawnSync("true").pid;
-    writeFileSync(lock, `${dead}\n`);
+    await new Promise((r) => holder.on("exit", r));
+    // A holder killed while it holds it (-o: flock itself holds it, not its sleep): the kernel releases the lock with the process.
+    // Its own process group, so that its sleep goes with it.
+    const killed = spawn("flock", ["-o", lock, "sleep", "60"], { stdio: "ignore", detached: true });
+    await until(() => spawnSync("flock", ["-n", lock, "true"]).status !== 0);
+    process.kill(-killed.pid!, "SIGKILL");
+    await new Promise((r) => killed.on("exit", r));
     const t1 = Date.now();
     putMember(web);
-    assert.ok(Date.now() - t1 < 500, `put took ${Date.now() - t1} ms despite the dead holder`);
-    assert.equal(existsSync(lock), false);
+    assert.ok(Date.now() - t1 < 500, `put took ${Date.now() - t1} ms after the holder was killed`);
   } finally {
     removeAll(web);
   }
 });
+
+/** Polls until cond holds (5 s at most). */
+async function until(cond: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 test("a second process waits while the first holds the lock, so neither writes from a listing that misses the other", { timeout: 60_000 }, async () => {
   const modulePath = join(__dirname, "..", "..", "src", "net", "members.js");
