@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { createExclusive } from "../sys/atomicFile";
 import { hasCode, HostformError, SysError } from "../sys/errors";
 import { stateDir } from "./stateFile";
+import { isPidAlive } from "../sys/pidAlive";
 
 /** Who holds a stack (the fields Pulumi's file backend writes into its lock files, plus ours). */
 export interface LockHolder {
@@ -58,7 +59,7 @@ export function acquireStackLock(project: string, stack: string, command: string
       // An empty lock is what a hostform before createExclusive left while writing it (or when the
       // write failed): treat it as held while it is fresh.
       if (holder === undefined && ageMs(file) < 10_000) throw new HostformError(`stack '${stack}' is being locked by another process (${file}); try again`);
-      if (holder !== undefined && (holder.hostname !== me.hostname || isAlive(holder.pid))) throw new StackLockedError(stack, file, holder);
+      if (holder !== undefined && (holder.hostname !== me.hostname || isPidAlive(holder.pid))) throw new StackLockedError(stack, file, holder);
       warn(`taking over a stale lock on stack '${stack}'${holder !== undefined ? ` left by '${holder.command}' (pid ${holder.pid}, no longer running)` : ""}`);
       rmSync(file, { force: true });
       continue;
@@ -106,14 +107,6 @@ function ageMs(file: string): number {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return !hasCode(err, "ESRCH");
-  }
-}
 
 function safeUser(): string {
   try {

@@ -2,7 +2,7 @@
 // supervisor, started on demand. The seccomp filter is compiled here, in the caller's process, so
 // the long-lived supervisor never loads libseccomp.
 import { connect } from "node:net";
-import { HostformError, SysError, errorFromWire, hasCode } from "../sys/errors";
+import { HostformError, SysError, errorFromWire } from "../sys/errors";
 import { runDir } from "../sys/paths";
 import { compileProfile } from "../seccomp/compile";
 import { loadProfile } from "../seccomp/validate";
@@ -13,6 +13,7 @@ import {
   supervisorSocketPath, type CreateOptions, type SupervisorRequest, type SupervisorResponse, type SupervisorResults, type UpdateOptions, type WaitResult,
 } from "./socketProtocol";
 import type { ContainerState } from "./state";
+import { isPidAlive } from "../sys/pidAlive";
 
 export type { ContainerState } from "./state";
 export type { WaitResult, CreateOptions, UpdateOptions } from "./socketProtocol";
@@ -207,19 +208,10 @@ export class RuntimeClient {
     // It answers before it exits: wait for the exit, so that a caller removing the run dir next does
     // not race its last writes (the warm inits' compile cache) into a directory made again.
     const deadline = Date.now() + 10_000;
-    while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (isPidAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // ESRCH: gone. EPERM cannot happen for root, hostform's only user; taken as alive.
-    return !hasCode(err, "ESRCH");
-  }
-}
 
 /** The supervisor did not answer at all (no socket, refused, closed before answering). */
 class NotAnswered extends HostformError {}

@@ -18,10 +18,10 @@ import { MNT_DETACH } from "../../src/sys/constants";
 import { umount2 } from "../../src/sys/libc";
 import { BPF_CGROUP_DEVICE, detachProgram, openCgroupDir, programFdById, queryPrograms, withFd } from "../../src/sys/bpf";
 import { needsRoot, testPrefix } from "../../fixtures/prefix";
-import { pluginDirs } from "../../src/net/cniPlugins";
 import { removeNetLeftovers } from "../../fixtures/netLeftovers";
 import { defaultBridgeName } from "../../providers/impl/v1/network";
 import { REPO, events, hostform, prepareExample, type ExampleRun } from "./exampleRun";
+import { NO_CNI_PLUGINS } from "../../fixtures/cniNetns";
 
 const prefix = testPrefix("e2e");
 const base = join(tmpdir(), prefix);
@@ -290,9 +290,8 @@ function fetchPage(port: number): Promise<string | undefined> {
   });
 }
 
-const noPlugins = pluginDirs().length === 0 ? "needs the CNI reference plugins (apt-get install containernetworking-plugins)" : false;
 
-test("web: a page published on 127.0.0.1:18080, a client fetching http://web/ by name; a removed port rule, veth or bridge is drift, up repairs, destroy leaves no link or rule", { skip: needsRoot || noPlugins, timeout: EXAMPLE_TIMEOUT_MS }, async () => {
+test("web: a page published on 127.0.0.1:18080, a client fetching http://web/ by name; a removed port rule, veth or bridge is drift, up repairs, destroy leaves no link or rule", { skip: needsRoot || NO_CNI_PLUGINS, timeout: EXAMPLE_TIMEOUT_MS }, async () => {
   const rulesBefore = iptablesRules();
   const linksBefore = links();
   const run = prepareExample("web", base, `${prefix}-web`, runDir);

@@ -2,23 +2,21 @@
 // for drift, and removed; and a container's interface read from its namespace. Everything happens in
 // network namespaces this file makes ("host", where the bridge lives, and "box", a container's).
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { after, before, test } from "node:test";
 import { useTestRunDir } from "../../fixtures/nsRunDir";
 import { needsRoot, testPrefix } from "../../fixtures/prefix";
 import { bridgeConfList } from "../../src/net/bridgeConfList";
 import { deleteBridge, ensureBridge, inspectBridge } from "../../src/net/bridgeDevice";
 import { addNetwork, delNetwork } from "../../src/net/cniChain";
-import { pluginDirs } from "../../src/net/cniPlugins";
 import type { CniAttachment } from "../../src/net/cniTypes";
 import { inspectInterface } from "../../src/net/linkState";
 import { createNamespaces, type NamespaceSetInfo } from "../../src/ns";
 import { HostformError, ValidationError } from "../../src/sys/errors";
+import { inNetns, NO_CNI_PLUGINS } from "../../fixtures/cniNetns";
 
 const cleanRunDir = useTestRunDir();
 const prefix = testPrefix("bridge");
-const noPlugins = pluginDirs().length === 0 ? "needs the CNI reference plugins (apt-get install containernetworking-plugins)" : false;
-const skip = needsRoot || noPlugins;
+const skip = needsRoot || NO_CNI_PLUGINS;
 
 let host: NamespaceSetInfo;
 let box: NamespaceSetInfo;
@@ -32,9 +30,9 @@ before(async () => {
 after(() => cleanRunDir());
 
 function inHost(...argv: string[]): string {
-  const r = spawnSync("nsenter", [`--net=${host.paths.net!}`, "--", ...argv], { encoding: "utf8", timeout: 20_000 });
-  assert.equal(r.status, 0, `${argv.join(" ")}: ${r.stderr}`);
-  return r.stdout;
+  const r = inNetns(host.paths.net!, ...argv);
+  assert.equal(r.code, 0, `${argv.join(" ")}: ${r.err}`);
+  return r.out;
 }
 
 function macOf(ifname: string): string {

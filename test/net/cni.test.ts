@@ -2,7 +2,7 @@
 // this file makes: a "host" namespace where the plugins run (bridge, host end of the veth, iptables
 // rules) and a container namespace. No packet and no rule reaches the machine's own network.
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -11,16 +11,15 @@ import { createNamespaces, type NamespaceSetInfo } from "../../src/ns";
 import { bridgeConfList, ipamDataDir, validateBridgeNetwork } from "../../src/net/bridgeConfList";
 import { addNetwork, cachedResult, checkNetwork, delNetwork } from "../../src/net/cniChain";
 import { CniError } from "../../src/net/cniExec";
-import { pluginDirs } from "../../src/net/cniPlugins";
 import type { CniAttachment } from "../../src/net/cniTypes";
 import { runDir } from "../../src/sys/paths";
 import { ValidationError } from "../../src/sys/errors";
 import { useTestRunDir } from "../../fixtures/nsRunDir";
+import { inNetns, NO_CNI_PLUGINS } from "../../fixtures/cniNetns";
 
 const cleanRunDir = useTestRunDir();
 const prefix = testPrefix("cni");
-const noPlugins = pluginDirs().length === 0 ? "needs the CNI reference plugins (apt-get install containernetworking-plugins)" : false;
-const skip = needsRoot || noPlugins;
+const skip = needsRoot || NO_CNI_PLUGINS;
 
 let host: NamespaceSetInfo;
 let box: NamespaceSetInfo;
@@ -33,10 +32,6 @@ before(async () => {
 // Deleting the sets removes their namespaces, and with them the bridge, veths and rules in them.
 after(() => cleanRunDir());
 
-function inNetns(path: string, ...argv: string[]): { code: number | null; out: string } {
-  const r = spawnSync("nsenter", [`--net=${path}`, "--", ...argv], { encoding: "utf8", timeout: 20_000 });
-  return { code: r.status, out: r.stdout + r.stderr };
-}
 
 test("a bridge network's declaration is checked field by field", () => {
   const ok = validateBridgeNetwork({ name: "web", bridge: "hf-web", subnet: "10.250.3.0/24" });

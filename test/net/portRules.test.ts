@@ -1,22 +1,20 @@
 // The ports the portmap plugin published, read back from the nat table, against the real plugin. The
 // plugins run in a "host" network namespace this file makes; the containers' ends are in others.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { after, before, test } from "node:test";
 import { useTestRunDir } from "../../fixtures/nsRunDir";
 import { needsRoot, testPrefix } from "../../fixtures/prefix";
 import { bridgeConfList } from "../../src/net/bridgeConfList";
 import { addNetwork, delNetwork } from "../../src/net/cniChain";
-import { pluginDirs } from "../../src/net/cniPlugins";
 import type { CniAttachment } from "../../src/net/cniTypes";
 import { livePortMappings } from "../../src/net/portRules";
 import { parsePorts, toCniPortMappings, type PublishedPort } from "../../src/net/portSpec";
 import { createNamespaces, type NamespaceSetInfo } from "../../src/ns";
+import { inNetns, NO_CNI_PLUGINS } from "../../fixtures/cniNetns";
 
 const cleanRunDir = useTestRunDir();
 const prefix = testPrefix("portrules");
-const noPlugins = pluginDirs().length === 0 ? "needs the CNI reference plugins (apt-get install containernetworking-plugins)" : false;
-const skip = needsRoot || noPlugins;
+const skip = needsRoot || NO_CNI_PLUGINS;
 
 let host: NamespaceSetInfo;
 let box1: NamespaceSetInfo;
@@ -32,9 +30,9 @@ before(async () => {
 after(() => cleanRunDir());
 
 function inHost(...argv: string[]): string {
-  const r = spawnSync("nsenter", [`--net=${host.paths.net!}`, "--", ...argv], { encoding: "utf8", timeout: 20_000 });
-  assert.equal(r.status, 0, `${argv.join(" ")}: ${r.stderr}`);
-  return r.stdout;
+  const r = inNetns(host.paths.net!, ...argv);
+  assert.equal(r.code, 0, `${argv.join(" ")}: ${r.err}`);
+  return r.out;
 }
 
 /** The nat table's -A lines of chain, in order. */

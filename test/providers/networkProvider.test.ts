@@ -22,7 +22,6 @@ import { ValidationError } from "../../src/sys/errors";
 import { ipamDataDir } from "../../src/net/bridgeConfList";
 import { readAttachment } from "../../src/net/attachments";
 import { inspectBridge } from "../../src/net/bridgeDevice";
-import { pluginDirs } from "../../src/net/cniPlugins";
 import { memberFiles } from "../../src/net/members";
 import { hostRoutes } from "../../src/net/hostRoutes";
 import { appletList, buildBusyboxRootfs, findBusybox } from "../../providers/rootfs/busybox";
@@ -32,6 +31,7 @@ import { provider as namespaces, type NamespaceInputs, type NamespaceOutputs } f
 import { netSetName } from "../../providers/impl/v1/networkDeclaration";
 import { testOwner } from "../helpers/owner";
 import { removeNetLeftovers } from "../../fixtures/netLeftovers";
+import { NO_CNI_PLUGINS } from "../../fixtures/cniNetns";
 
 const prefix = testPrefix("net");
 const dir = join(tmpdir(), prefix);
@@ -40,8 +40,7 @@ const rootfs = join(dir, "rootfs");
 process.env.HOSTFORM_RUN_DIR = runDir;
 // The supervisor this file starts restarts crashed containers within 20 ms, so a hundred restarts take seconds.
 process.env.HOSTFORM_RESTART_MAX_BACKOFF_MS = "20";
-const noPlugins = pluginDirs().length === 0 ? "needs the CNI reference plugins (apt-get install containernetworking-plugins)" : false;
-const skip = needsRoot || noPlugins;
+const skip = needsRoot || NO_CNI_PLUGINS;
 // Short and unique: a bridge name has at most 15 bytes.
 const tag = prefix.replace(/[^a-z0-9]/gi, "").slice(-6);
 

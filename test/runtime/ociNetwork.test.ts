@@ -13,14 +13,13 @@ import { createNamespaces, deleteNamespaces, type NamespaceSetInfo } from "../..
 import { isMountPoint } from "../../src/ns/pin";
 import { bridgeConfList } from "../../src/net/bridgeConfList";
 import { addNetwork, delNetwork } from "../../src/net/cniChain";
-import { pluginDirs } from "../../src/net/cniPlugins";
 import { MNT_DETACH } from "../../src/sys/constants";
 import { umount2 } from "../../src/sys/libc";
 import { DEFAULT_LOG_FILES, readLog } from "../../src/runtime/logsFile";
 import { makeSupervisorFixture, type SupervisorFixture } from "./supervisorFixture";
+import { NO_CNI_PLUGINS } from "../../fixtures/cniNetns";
 
-const noPlugins = pluginDirs().length === 0 ? "needs the CNI reference plugins (apt-get install containernetworking-plugins)" : false;
-const skip = needsRoot || noPlugins;
+const skip = needsRoot || NO_CNI_PLUGINS;
 let f: SupervisorFixture;
 let host: NamespaceSetInfo;
 let box: NamespaceSetInfo;
