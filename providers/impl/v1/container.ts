@@ -20,7 +20,7 @@ import type { ContainerInputs, ContainerOutputs } from "./containerInputs";
 import { joinedNamespacesMatch, namespaceInodes, seccompModeOf } from "./containerLive";
 import { declaredPolicies, policiesDiffer, rewritePolicies } from "./containerPolicy";
 import { containerLimits } from "./containerDevices";
-import { declaredPorts, hasNetworks, validateNetwork } from "./networkDeclaration";
+import { declaredPorts, hasNames, hasNetworks, validateNetwork } from "./networkDeclaration";
 import { expectedNetwork, isDamaged, networkDamage, observeNetwork, repairNetwork, updateNames, type NetworkLive } from "./networkLive";
 import { setUpNetwork, tearDownNetwork } from "./networkSetup";
 import { seccompChoice } from "./containerSeccomp";
@@ -300,6 +300,8 @@ export const provider: pulumi.dynamic.ResourceProvider<ContainerInputs, Containe
   async diff(id, olds, news) {
     const replaces: string[] = REPLACE_KEYS.filter((k) => !sameValue(olds[k], news[k]));
     if (!sameValue(attachedNetworksOf(olds), attachedNetworksOf(news))) replaces.push("networks");
+    // The name files are bind mounts: a container without them cannot be given them in place (nor the reverse).
+    if (hasNames(olds) !== hasNames(news) && !replaces.includes("networks")) replaces.push(sameValue(olds.dns, news.dns) ? "extraHosts" : "dns");
     // Only an import's read reports these: spec parts of the live container no input can declare.
     const specDifferences = (olds as { specDifferences?: unknown }).specDifferences;
     if (Array.isArray(specDifferences)) replaces.push(...specDifferences.map((p) => `spec.${String(p)}`));

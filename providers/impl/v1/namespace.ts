@@ -13,7 +13,7 @@ import { collectFailures } from "./checkFailures";
 import { isImportRead, ownerOf, warnTakeover } from "./ownership";
 import { sameValue } from "./sameValue";
 import { containsUnknown } from "./unknownValue";
-import { declaredPorts, hasNetworks, validateNetwork, type NetworkAttachmentInput } from "./networkDeclaration";
+import { declaredPorts, hasNames, hasNetworks, validateNetwork, type NetworkAttachmentInput } from "./networkDeclaration";
 import { isDamaged, networkDamage, observeNetwork, repairNetwork, updateNames, type NetworkInterfaceLive } from "./networkLive";
 import { attachPodNetwork, detachPodNetwork } from "./networkSetup";
 import type { PublishedPort } from "../../../src/net/portSpec";
@@ -107,7 +107,8 @@ export const provider: pulumi.dynamic.ResourceProvider<NamespaceInputs, Namespac
         if (containsUnknown(inputs)) return;
         const netDeclared = hasNetworks(inputs) || declaredPorts(inputs).length > 0;
         if (netDeclared && !inputs.types.includes("net")) throw new ValidationError("networks", "are attached to the set's network namespace, and its types have no net", 'add "net" to types');
-        validateNetwork(inputs);
+        if (!hasNetworks(inputs) && hasNames(inputs)) throw new ValidationError(inputs.dns !== undefined && inputs.dns !== null ? "dns" : "extraHosts", "are written for the set's networks, and it has none", "add networks, or set dns and extraHosts on each Container instead");
+        if (netDeclared) validateNetwork(inputs);
       },
     ]);
     return { inputs, failures };

@@ -45,6 +45,11 @@ export function hasNetworks(inputs: ContainerNetworkInputs): boolean {
   return (inputs.networkAttachments ?? []).length > 0;
 }
 
+/** Whether the container gets hostform's name files: it has networks, or declares dns or extra hosts. */
+export function hasNames(inputs: ContainerNetworkInputs): boolean {
+  return hasNetworks(inputs) || present(inputs.dns) || present(inputs.extraHosts);
+}
+
 /** The declared ports, parsed; [] without any. */
 export function declaredPorts(inputs: ContainerNetworkInputs): PublishedPort[] {
   return present(inputs.ports) ? parsePorts(inputs.ports, "ports") : [];

@@ -9,7 +9,7 @@ import { putMember, refreshMember } from "../../../src/net/members";
 import { livePortMappings } from "../../../src/net/portRules";
 import { formatPort } from "../../../src/net/portSpec";
 import { ValidationError } from "../../../src/sys/errors";
-import { hasNetworks, memberOf, present, type ContainerNetworkInputs } from "./networkDeclaration";
+import { hasNames, hasNetworks, memberOf, present, type ContainerNetworkInputs } from "./networkDeclaration";
 
 /** One network's interface in the container, live. */
 export interface NetworkInterfaceLive {
@@ -99,6 +99,6 @@ export async function repairNetwork(inputs: ContainerNetworkInputs, damage: Netw
 
 /** Rewrites the name files after dns, extraHosts or aliases changed (no restart: they are bind mounts). */
 export function updateNames(inputs: ContainerNetworkInputs): void {
-  if ((inputs.networkMode ?? undefined) === "host" || present(inputs.namespacePaths?.net)) return;
+  if ((inputs.networkMode ?? undefined) === "host" || present(inputs.namespacePaths?.net) || !hasNames(inputs)) return;
   putMember(memberOf(inputs, readAttachment(inputs.name!)?.networks ?? []));
 }

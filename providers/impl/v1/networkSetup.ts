@@ -1,6 +1,7 @@
 // A Container's network made and removed: the pinned network namespace its networks are attached to
 // (so that a restart by the policy joins the same namespace and keeps its addresses), the name files
 // bind-mounted over /etc, a pod Namespace's attachments. Nothing is left half-made.
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { attachNetworks, detachNetworks, listAttachments, readAttachment, reattachNetwork } from "../../../src/net/attachments";
 import type { CniConfList } from "../../../src/net/cniTypes";
@@ -13,7 +14,7 @@ import type { NameFiles } from "../../../src/runtime/specgen/config";
 import { afterUndo } from "../../../src/sys/errors";
 import { mustOwn, type Owner } from "../../../src/sys/owner";
 import { nsDir } from "../../../src/sys/paths";
-import { confListOf, declaredPorts, hasNetworks, memberOf, netSetName, present, type ContainerNetworkInputs, type NetworkAttachmentInput } from "./networkDeclaration";
+import { confListOf, declaredPorts, hasNames, hasNetworks, memberOf, netSetName, present, type ContainerNetworkInputs, type NetworkAttachmentInput } from "./networkDeclaration";
 import { isDamaged, networkDamage, observeNetwork, repairNetwork } from "./networkLive";
 
 /** How the container's network namespace is set up for the spec. */
@@ -39,6 +40,8 @@ export function plannedNetwork(inputs: ContainerNetworkInputs): NetworkSetup {
     const pod = present(inputs.namespaceName) ? podMemberFiles(inputs.name!, inputs.namespaceName) : undefined;
     return pod !== undefined ? { nameFiles: pod } : {};
   }
+  // Without networks, dns or extraHosts the rootfs's own /etc files stay (the spec as before networks existed).
+  if (!hasNames(inputs)) return {};
   const setup: NetworkSetup = { nameFiles: filesOf(memberFiles(inputs.name!)) };
   if (hasNetworks(inputs)) setup.networkNamespace = pinPath(inputs.name!);
   return setup;
@@ -69,7 +72,7 @@ export async function setUpNetwork(inputs: ContainerNetworkInputs, owner: Owner 
     if (pod !== undefined) putMember(memberOf(inputs, pod.networks));
     return plannedNetwork(inputs);
   }
-  if (!hasNetworks(inputs)) return { nameFiles: filesOf(putMember(memberOf(inputs, []))) };
+  if (!hasNetworks(inputs)) return hasNames(inputs) ? { nameFiles: filesOf(putMember(memberOf(inputs, []))) } : {};
   const kept = await keptNetwork(inputs);
   if (kept !== undefined) return kept;
   // Ports checked before anything is made: a port in use leaves nothing behind.
@@ -157,7 +160,7 @@ export async function tearDownNetwork(inputs: ContainerNetworkInputs): Promise<v
     for (const [i, n] of record.networks.entries()) if (!(await inspectInterface(record.netns, n.ifname)).present) await reattachNetwork(id, i);
   }
   await detachNetworks(id, (inputs.networkAttachments ?? []).flatMap((a, i) => tryList(a, i)));
-  removeMember(id);
+  if (existsSync(memberFiles(id).dir)) removeMember(id);
   // An id too long for a set name never had one (validateNetwork refuses networks for it).
   if (netSetName(id).length <= 128) await deleteNamespaces(netSetName(id));
 }
