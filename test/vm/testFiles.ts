@@ -1,8 +1,9 @@
 // Which compiled tests the guest runs: every *.test.js under the test directories listed here,
 // picked up by directory so that new tests join without touching the runner, plus the runtime's
 // tests that place processes in cgroups. net/ is there for the bridges, veths and iptables rules the
-// CNI plugins make: the guest kernel loads their modules on demand (guest/stage2). What stays on the host, and why, is in HOST_ONLY_FILES and
-// test/vm/README.md (measured under TCG on the 2-core CI machine).
+// CNI plugins make: the guest kernel loads their modules on demand (guest/stage2). What stays on the
+// host, and why, is in HOST_ONLY_FILES and test/vm/README.md (measured under TCG on the 2-core CI
+// machine).
 import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 
