@@ -10,8 +10,11 @@ import type { VmPrerequisites } from "./prerequisites";
 /** Where busybox, the modules, the stage-2 script and the job share live inside the guest. */
 export const GUEST_DIR = "hostform-vm";
 
-/** Host /etc files the guest copies: user and group names, name service, and the loader's cache. */
-const ETC_FILES = ["passwd", "group", "nsswitch.conf", "hosts", "ld.so.cache", "ld.so.conf"];
+/**
+ * Host /etc files the guest copies: user and group names, name service, the loader's cache, and the
+ * protocol and service names iptables resolves in rules (`-p tcp`, `--dport http`) as on the host.
+ */
+const ETC_FILES = ["passwd", "group", "nsswitch.conf", "hosts", "ld.so.cache", "ld.so.conf", "protocols", "services"];
 
 function busyboxApplets(busybox: string): string[] {
   return execFileSync(busybox, ["--list"], { encoding: "utf8" }).split("\n").filter((a) => /^[\w.[-]+$/.test(a) && a !== "busybox");

@@ -1,5 +1,7 @@
 // The kernel modules the guest needs before it can reach the host's files: virtio transport and the
 // 9p filesystem. Debian builds them as modules, so the initramfs carries them, ordered by modules.dep.
+// Every other module (bridge, veth, nf_tables, ...) the kernel loads on demand once the host's /usr,
+// and with it modprobe and /lib/modules, is mounted (guest/stage2).
 import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { HostformError } from "../../src/sys/errors";
@@ -12,7 +14,7 @@ export class KernelModuleError extends HostformError {}
  * The modules for virtio-pci, 9p-over-virtio, the virtio disks (the scratch disk is a real block
  * device for io.max) and ext4 for the node_modules image; their dependencies are added from
  * modules.dep. crc32c_generic is ext4's soft dependency: the kernel asks modprobe for it, which the
- * guest does not have, so it is loaded up front.
+ * guest does not have before the host's /usr is mounted, so it is loaded up front.
  */
 export const SHARE_MODULES = ["virtio", "virtio_pci", "9pnet", "9pnet_virtio", "netfs", "fscache", "9p", "virtio_blk", "crc32c_generic", "ext4"] as const;
 

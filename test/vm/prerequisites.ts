@@ -135,6 +135,10 @@ export function checkPrerequisites(repo: string, distTest: string): VmPrerequisi
     missing.push(`a kernel /boot/vmlinuz-*-amd64${which} with its /lib/modules/<version>/modules.dep (Debian package linux-image-amd64)`);
   }
 
+  // The guest kernel loads bridge, veth and netfilter modules on demand through /sbin/modprobe from
+  // the host's /usr: without it the network tests fail with "Unknown device type" and iptables errors.
+  if (!existsSync("/sbin/modprobe")) missing.push("/sbin/modprobe, for the guest kernel to load modules on demand (Debian package kmod)");
+
   const links = usrSymlinks();
   const unmerged = Object.entries(links).filter(([, target]) => target === "").map(([name]) => `/${name}`);
   if (unmerged.length > 0) missing.push(`a merged /usr (${unmerged.join(", ")} are directories, not symlinks into /usr; the guest only gets /usr)`);
