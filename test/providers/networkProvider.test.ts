@@ -224,15 +224,18 @@ test("a host port already taken is refused at create, naming the port, and nothi
   }
 });
 
-test("restarts by the policy keep the address and its one lease, a hundred times over", { skip, timeout: 120_000 }, async () => {
+/** 100 on the host; the VM lane asks for fewer (test/vm/run.ts), each restart costing seconds under emulation. */
+const RESTARTS = Number(process.env.HOSTFORM_TEST_RESTARTS ?? 100);
+
+test(`restarts by the policy keep the address and its one lease, ${RESTARTS} times over`, { skip, timeout: 180_000 }, async () => {
   const net = await network("crash", "10.250.204.0/24");
   const c = await container("crash", { command: ["/bin/sh", "-c", "sleep 0.05; exit 3"], restartPolicy: "always", networkAttachments: [attachment(net)] });
   const ip = readAttachment(c.outs.containerId)!.networks[0]!.ip;
-  const outs = await until("a hundred restarts", async () => {
+  const outs = await until(`${RESTARTS} restarts`, async () => {
     const r = await containers.read!(c.outs.containerId, c.outs);
-    return r.props!.restartCount >= 100 ? r.props! : undefined;
-  }, 100_000);
-  assert.ok(outs.restartCount >= 100);
+    return r.props!.restartCount >= RESTARTS ? r.props! : undefined;
+  }, 150_000);
+  assert.ok(outs.restartCount >= RESTARTS);
   assert.deepEqual(leases(net), [ip], "one lease, the same address");
   // Each run joins the pinned namespace, where the address is: catch one alive.
   const pin = statSync(join(runDir, "ns", netSetName(c.outs.containerId), "net")).ino;

@@ -50,6 +50,8 @@ function guestEnv(): Record<string, string> {
   for (const k of ["NO_COLOR", "FORCE_COLOR"]) if (process.env[k] !== undefined) env[k] = process.env[k]!;
   // Under emulation the dynamic provider needs 4-10 s of its 30 s start alone, and more beside other work.
   env.HOSTFORM_PROVIDER_START_TIMEOUT_MS ??= "120000";
+  // Each restart starts a Node init, 1-2 s under emulation: 20 restarts there show what 100 show on the host.
+  env.HOSTFORM_TEST_RESTARTS ??= "20";
   // The guest console is a terminal, so node would colour its output even into a CI log.
   if (!process.stdout.isTTY && env.FORCE_COLOR === undefined) env.NO_COLOR = "1";
   return env;
