@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { needsRoot, testPrefix } from "../../fixtures/prefix";
 import { RuntimeClient } from "../../src/runtime/client";
+import { DEFAULT_LOG_FILES, readLog } from "../../src/runtime/logsFile";
 import { isMountPoint } from "../../src/ns/pin";
 import { inspectNamespaces } from "../../src/ns";
 import { MNT_DETACH } from "../../src/sys/constants";
@@ -31,7 +32,7 @@ import { provider as namespaces, type NamespaceInputs, type NamespaceOutputs } f
 import { netSetName } from "../../providers/impl/v1/networkDeclaration";
 import { testOwner } from "../helpers/owner";
 import { removeNetLeftovers } from "../../fixtures/netLeftovers";
-import { NO_CNI_PLUGINS } from "../../fixtures/cniNetns";
+import { inNetns, NO_CNI_PLUGINS } from "../../fixtures/cniNetns";
 
 const prefix = testPrefix("net");
 const dir = join(tmpdir(), prefix);
@@ -51,7 +52,7 @@ const madeSets: NamespaceOutputs[] = [];
 if (skip === false) {
   mkdirSync(dir, { recursive: true });
   const busybox = findBusybox(undefined);
-  buildBusyboxRootfs(rootfs, busybox, appletList(busybox, ["sh", "sleep", "cat", "httpd", "wget", "echo", "mkdir", "hostname"]));
+  buildBusyboxRootfs(rootfs, busybox, appletList(busybox, ["sh", "sleep", "cat", "httpd", "wget", "echo", "mkdir", "hostname", "readlink"]));
 }
 
 after(async () => {
@@ -229,7 +230,7 @@ const RESTARTS = Number(process.env.HOSTFORM_TEST_RESTARTS ?? 100);
 
 test(`restarts by the policy keep the address and its one lease, ${RESTARTS} times over`, { skip, timeout: 180_000 }, async () => {
   const net = await network("crash", "10.250.204.0/24");
-  const c = await container("crash", { command: ["/bin/sh", "-c", "sleep 0.05; exit 3"], restartPolicy: "always", networkAttachments: [attachment(net)] });
+  const c = await container("crash", { command: ["/bin/sh", "-c", "readlink /proc/self/ns/net; sleep 0.05; exit 3"], restartPolicy: "always", networkAttachments: [attachment(net)] });
   const ip = readAttachment(c.outs.containerId)!.networks[0]!.ip;
   const outs = await until(`${RESTARTS} restarts`, async () => {
     const r = await containers.read!(c.outs.containerId, c.outs);
@@ -237,17 +238,11 @@ test(`restarts by the policy keep the address and its one lease, ${RESTARTS} tim
   }, 150_000);
   assert.ok(outs.restartCount >= RESTARTS);
   assert.deepEqual(leases(net), [ip], "one lease, the same address");
-  // Each run joins the pinned namespace, where the address is: catch one alive.
+  // Every run joined the pinned namespace, where the address is: each printed its own namespace.
   const pin = statSync(join(runDir, "ns", netSetName(c.outs.containerId), "net")).ino;
-  const netnsOfRun = await until("a run alive in the pinned namespace", async () => {
-    const r = (await containers.read!(c.outs.containerId, c.outs)).props!;
-    try {
-      return r.pid > 0 ? statSync(`/proc/${r.pid}/ns/net`).ino : undefined;
-    } catch {
-      return undefined;
-    }
-  });
-  assert.equal(netnsOfRun, pin);
+  const runs = readLog(outs.logPath, DEFAULT_LOG_FILES).toString().split("\n").filter((l) => l.startsWith("net:["));
+  assert.ok(runs.length >= RESTARTS, `${runs.length} runs logged`);
+  assert.deepEqual([...new Set(runs)], [`net:[${pin}]`]);
   assert.equal(readAttachment(c.outs.containerId)!.networks[0]!.ip, ip);
 });
 
@@ -309,6 +304,24 @@ test("a pod Namespace owns the networks: its containers share its address, peers
   assert.ok(failures.some((f) => f.property === "networks" && /owns the networks and ports/.test(f.reason)), JSON.stringify(failures));
   const noNet = await namespaces.check!({} as NamespaceInputs, { resourceName: "nonet", name: `${prefix}-nonet`, __owner: testOwner("nonet"), types: ["ipc"], networkAttachments: [attachment(net)] });
   assert.equal(noNet.failures?.[0]?.property, "networks");
+});
+
+test("an internal network has no default route and no masquerading; another one masquerades its containers (checked by the rule, no packet sent)", { skip, timeout: 60_000 }, async () => {
+  const inner = await network("inner", "10.250.212.0/24", { internal: true });
+  const outer = await network("outer", "10.250.213.0/24");
+  const a = await container("inner", { networkAttachments: [attachment(inner)] });
+  const b = await container("outer", { networkAttachments: [attachment(outer)] });
+  const routes = (id: string) => inNetns(join(runDir, "ns", netSetName(id), "net"), "ip", "-4", "route").out;
+  assert.doesNotMatch(routes(a.outs.containerId), /^default/m, "no way out of an internal network");
+  assert.match(routes(b.outs.containerId), /^default via 10\.250\.213\.1 dev eth0/m);
+  const nat = spawnSync("iptables-save", ["-t", "nat"], { encoding: "utf8" }).stdout;
+  const masqueradeOf = (id: string, ip: string): boolean => {
+    const jump = nat.split("\n").find((l) => l.startsWith(`-A POSTROUTING -s ${ip}/32`) && l.includes(`id: \\"${id}\\"`));
+    const chain = jump === undefined ? undefined : /-j (\S+)$/.exec(jump)?.[1];
+    return chain !== undefined && nat.split("\n").some((l) => l.startsWith(`-A ${chain} `) && l.endsWith("-j MASQUERADE"));
+  };
+  assert.equal(masqueradeOf(a.outs.containerId, a.outs.networkInterfaces[inner.name!]!.ip), false);
+  assert.equal(masqueradeOf(b.outs.containerId, b.outs.networkInterfaces[outer.name!]!.ip), true);
 });
 
 test("a Network in use is not deleted; once its containers are gone it goes with its bridge and leases", { skip, timeout: 60_000 }, async () => {
