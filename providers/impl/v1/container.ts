@@ -20,7 +20,7 @@ import type { ContainerInputs, ContainerOutputs } from "./containerInputs";
 import { joinedNamespacesMatch, namespaceInodes, seccompModeOf } from "./containerLive";
 import { declaredPolicies, policiesDiffer, rewritePolicies } from "./containerPolicy";
 import { containerLimits } from "./containerDevices";
-import { declaredPorts, hasNames, hasNetworks, validateNetwork } from "./networkDeclaration";
+import { aliasesOf, attachedNetworksOf, declaredPorts, hasNames, hasNetworks, validateNetwork } from "./networkDeclaration";
 import { expectedNetwork, isDamaged, networkDamage, observeNetwork, repairNetwork, updateNames, type NetworkLive } from "./networkLive";
 import { setUpNetwork, tearDownNetwork } from "./networkSetup";
 import { seccompChoice } from "./containerSeccomp";
@@ -42,14 +42,6 @@ export const REPLACE_KEYS = [
 /** Inputs written live into the running container (cgroup files, supervisor state, its name files). */
 export const IN_PLACE_KEYS = ["limits", "restartPolicy", "stopSignal", "stopTimeout", "dns", "extraHosts"] as const;
 
-/** The networks as attached (a change makes a new container); aliases are only names, rewritten in place. */
-function attachedNetworksOf(inputs: ContainerInputs): unknown {
-  return (inputs.networkAttachments ?? []).map(({ aliases: _aliases, ...rest }) => rest);
-}
-
-function aliasesOf(inputs: ContainerInputs): unknown {
-  return (inputs.networkAttachments ?? []).map((a) => a.aliases ?? []);
-}
 
 const NAMESPACE_KEYS = ["namespaceName", "namespacePaths", "namespaceInodes", "namespaceIdentity"];
 

@@ -13,7 +13,7 @@ import { collectFailures } from "./checkFailures";
 import { isImportRead, ownerOf, warnTakeover } from "./ownership";
 import { sameValue } from "./sameValue";
 import { containsUnknown } from "./unknownValue";
-import { declaredPorts, hasNames, hasNetworks, validateNetwork, type NetworkAttachmentInput } from "./networkDeclaration";
+import { aliasesOf, attachedNetworksOf, declaredPorts, hasNames, hasNetworks, validateNetwork, type NetworkAttachmentInput } from "./networkDeclaration";
 import { isDamaged, networkDamage, observeNetwork, repairNetwork, updateNames, type NetworkInterfaceLive } from "./networkLive";
 import { attachPodNetwork, detachPodNetwork } from "./networkSetup";
 import type { PublishedPort } from "../../../src/net/portSpec";
@@ -53,14 +53,6 @@ export interface NamespaceOutputs extends NamespaceInputs {
   publishedPorts: string[];
 }
 
-/** The networks as attached (a change makes a new set); aliases are only names. */
-function attachedNetworksOf(inputs: NamespaceInputs): unknown {
-  return (inputs.networkAttachments ?? []).map(({ aliases: _aliases, ...rest }) => rest);
-}
-
-function aliasesOf(inputs: NamespaceInputs): unknown {
-  return (inputs.networkAttachments ?? []).map((a) => a.aliases ?? []);
-}
 
 /** The identity of a live set (see NamespaceOutputs.identity). */
 function setIdentity(info: NamespaceSetInfo): string {

@@ -42,7 +42,21 @@ export function present<T>(v: T | null | undefined): v is T {
 
 /** True when the container has networks of its own (and so a pinned namespace and attachments). */
 export function hasNetworks(inputs: ContainerNetworkInputs): boolean {
-  return (inputs.networkAttachments ?? []).length > 0;
+  const a: unknown = inputs.networkAttachments;
+  // Not known yet (a preview while the Network is being made): it will have some.
+  return Array.isArray(a) ? a.length > 0 : a !== undefined && a !== null;
+}
+
+/** The networks as attached, aliases left out: a change of these makes a new container. A value not known yet stays as it is. */
+export function attachedNetworksOf(inputs: ContainerNetworkInputs): unknown {
+  const a: unknown = inputs.networkAttachments;
+  return Array.isArray(a) ? a.map((x: unknown) => (typeof x === "object" && x !== null ? { ...x, aliases: undefined } : x)) : a;
+}
+
+/** The aliases on each network: names only, rewritten in place. */
+export function aliasesOf(inputs: ContainerNetworkInputs): unknown {
+  const a: unknown = inputs.networkAttachments;
+  return Array.isArray(a) ? a.map((x: unknown) => (typeof x === "object" && x !== null ? ((x as NetworkAttachmentInput).aliases ?? []) : x)) : a;
 }
 
 /** Whether the container gets hostform's name files: it has networks, or declares dns or extra hosts. */
