@@ -123,3 +123,15 @@ test("diff: limits and policies are in-place updates", async () => {
     assert.equal(d.replaces, undefined);
   }
 });
+
+test("diff: networks not known yet (their Network is being replaced) replace the container; a change of aliases alone does not", async () => {
+  const attached = { network: "n", confList: '{"cniVersion":"1.0.0","name":"n","plugins":[{"type":"bridge"}]}' };
+  const old = outs(base({ name: "web-1", networkAttachments: [{ ...attached, aliases: ["a"] }] }));
+  for (const unknown of [UNKNOWN, [UNKNOWN], [{ network: UNKNOWN, confList: UNKNOWN }]]) {
+    const d = await provider.diff!("web-1", old, { ...base({ name: "web-1" }), networkAttachments: unknown as never });
+    assert.deepEqual(d.replaces, ["networks"], JSON.stringify(unknown));
+  }
+  const renamed = await provider.diff!("web-1", old, base({ name: "web-1", networkAttachments: [{ ...attached, aliases: ["b"] }] }));
+  assert.equal(renamed.changes, true);
+  assert.equal(renamed.replaces, undefined);
+});
