@@ -94,10 +94,7 @@ export function spawnFlags(spec: ContainerSpec): number {
 
 type JoinedType = "pid" | "network" | "uts" | "ipc" | "cgroup";
 
-/**
- * Opens every namespace the spec joins by path, here in the launcher's (the host's) mount
- * namespace: the spawn worker's and a warm init's are copies that may predate a pin at the path.
- */
+/** Opens every namespace the spec joins by path, here in the launcher's (the host's) mount namespace. */
 function openJoinedNamespaces(spec: ContainerSpec): Partial<Record<JoinedType, number>> {
   const out: Partial<Record<JoinedType, number>> = {};
   try {

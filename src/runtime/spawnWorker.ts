@@ -46,9 +46,6 @@ const hostNsFds = new Map(HOST_NS.map(([flag, name]) => [flag, openSync(`/proc/s
 
 function leaveNamespaces(flags: number): void {
   for (const [flag, fd] of hostNsFds) if ((flags & flag) !== 0) libc.setns(fd, flag, `host ${flag.toString(16)}`);
-  // No setns back into a mount namespace from Node: move to a private copy instead. It is taken
-  // before the new init can mount anything (it waits for its spec), so it is still the host's view.
-  if ((flags & CLONE_NEWNS) !== 0) libc.unshare(CLONE_NEWNS);
 }
 
 function post(ev: WorkerEvent): void {
@@ -59,7 +56,7 @@ function post(ev: WorkerEvent): void {
  * Enters an existing PID namespace for children (setns(CLONE_NEWPID) sets pid_ns_for_children,
  * per thread): the next child is born in it, as one more process beside its PID 1. Its /proc,
  * mounted by the init later, then shows that namespace: proc shows the mounter's. The fd is the
- * launcher's (this thread's mount namespace may predate the pin at the path).
+ * launcher's.
  */
 function enterPidNamespace(fd: number): void {
   libc.setns(fd, CLONE_NEWPID, `pid namespace fd ${fd}`);
@@ -77,8 +74,12 @@ function spawnInit(id: number, flags: number, joinPidFd: number | undefined): vo
   let entered = 0;
   try {
     try {
-      libc.unshare(flags);
-      entered = flags;
+      // Never the mount namespace: the init makes its own when it builds the root (init/rootfs.ts),
+      // from the host's view at that moment. This thread stays in the host's, so an init (idle in
+      // the warm pool or not) is never cloned from a stale copy of the host's mounts.
+      const own = flags & ~CLONE_NEWNS;
+      libc.unshare(own);
+      entered = own;
       if (joinPidFd !== undefined) {
         enterPidNamespace(joinPidFd);
         entered |= CLONE_NEWPID;

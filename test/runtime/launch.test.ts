@@ -1,6 +1,7 @@
 import { test, after, afterEach, before } from "node:test";
 import assert from "node:assert/strict";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, rmdirSync, statSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, rmdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ContainerStartError, Launcher, type PreparedContainer } from "../../src/runtime/launcher";
 import { compileProfile } from "../../src/seccomp/compile";
@@ -490,5 +491,24 @@ test("a cgroup mount (as in `runc spec`) shows the host's hierarchies rooted at 
     assert.deepEqual(r2.out.trim().split("\n"), [String(64 * 1024 * 1024), "0"]);
   } finally {
     rmdirSync(cgDir);
+  }
+});
+
+test("a root mounted on the host after the inits were spawned is seen, by a warm init and a fresh one", { skip: needsRoot }, async () => {
+  // Warm: the pool's idle init exists before the mount below.
+  await launcher.warm();
+  const late = join(bundle, "late-root");
+  mkdirSync(late);
+  assert.equal(spawnSync("mount", ["-t", "tmpfs", "-o", "size=16m", `${prefix}-late`, late]).status, 0);
+  try {
+    for (const d of ["bin", "proc", "dev", "sys", "tmp", "etc"]) mkdirSync(join(late, d), { recursive: true });
+    copyFileSync(join(rootfs, "bin", "busybox"), join(late, "bin", "busybox"));
+    writeFileSync(join(late, "etc", "motd"), "mounted late\n");
+    for (let i = 0; i < 2; i++) {
+      const r = await run(defaultSpec({ rootfs: late, args: ["/bin/busybox", "cat", "/etc/motd"], hostname: "late" }));
+      assert.deepEqual(r, { code: 0, signal: null, out: "mounted late\n" }, `run ${i} (${i === 0 ? "warm init" : "fresh init"})`);
+    }
+  } finally {
+    assert.equal(spawnSync("umount", [late]).status, 0, "the tmpfs is held by nothing the test did not end");
   }
 });

@@ -1,7 +1,7 @@
 // The container's root: a private copy of the mount tree, the rootfs bound onto itself, the spec's
 // mounts and /dev nodes inside it, then pivot_root into it with the host's root detached.
 import * as libc from "../../sys/libc";
-import { MNT_DETACH, MS_BIND, MS_PRIVATE, MS_REC } from "../../sys/constants";
+import { CLONE_NEWNS, MNT_DETACH, MS_BIND, MS_PRIVATE, MS_REC } from "../../sys/constants";
 import { createDevices, createSpecDevices } from "./devices";
 import { mountInRoot } from "./mounts";
 import { ownsCgroupNamespace } from "./namespaces";
@@ -11,6 +11,11 @@ import type { ContainerSpec } from "../spec";
 /** Builds the root in this (new) mount namespace and moves into it: "/" is the rootfs afterwards. */
 export function buildRoot(spec: ContainerSpec): void {
   const rootfs = spec.root.path;
+  // Its own mount namespace, copied from the host's view now, when the spec is here: a root, overlay
+  // or bind source mounted on the host a moment ago is in it (the spawn worker leaves the mount
+  // namespace to the init, see spawnWorker.ts). libuv's pool threads keep the old one until
+  // execve, so the init does only synchronous file work from here on.
+  step("new mount namespace", () => libc.unshare(CLONE_NEWNS));
   // Nothing mounted from here on may propagate back to the host's mount namespace.
   step("make / rprivate", () => libc.mount(null, "/", null, MS_REC | MS_PRIVATE));
   // pivot_root needs the new root to be a mount point.
