@@ -3,6 +3,7 @@
 // the host already uses.
 import { readFileSync } from "node:fs";
 import { SysError } from "../sys/errors";
+import { formatIpv4 } from "./ipv4";
 
 export interface HostRoute {
   device: string;
@@ -31,7 +32,7 @@ export function parseRoutes(text: string): HostRoute[] {
     if (f.length < 8) continue;
     const dest = leHex(f[1]!);
     const mask = leHex(f[7]!);
-    out.push({ device: f[0]!, destination: [dest >>> 24, (dest >>> 16) & 255, (dest >>> 8) & 255, dest & 255].join("."), prefix: bits(mask) });
+    out.push({ device: f[0]!, destination: formatIpv4(dest), prefix: bits(mask) });
   }
   return out;
 }

@@ -3,7 +3,7 @@
 // member record its name files are made from.
 import type { AttachedNetwork } from "../../../src/net/attachments";
 import type { CniConfList } from "../../../src/net/cniTypes";
-import { parseIpv4 } from "../../../src/net/ipv4";
+import { parseIpv4, parseSubnet } from "../../../src/net/ipv4";
 import { validateMember, type NetworkMember } from "../../../src/net/members";
 import { parsePorts, type PublishedPort } from "../../../src/net/portSpec";
 import { ValidationError } from "../../../src/sys/errors";
@@ -108,19 +108,13 @@ export function validateNetwork(inputs: ContainerNetworkInputs): void {
     if (present(a.ip)) {
       if (parseIpv4(a.ip) === undefined) throw new ValidationError(`networks[${i}].ip`, `"${a.ip}" is not an IPv4 address`, "give an address in the network's subnet, or leave ip out");
       const range = (list.plugins[0]?.ipam as { ranges?: { subnet: string }[][] } | undefined)?.ranges?.[0]?.[0]?.subnet;
-      if (range !== undefined && !ipIn(a.ip, range)) throw new ValidationError(`networks[${i}].ip`, `${a.ip} is not in network ${list.name}'s subnet ${range}`, `pick an address in ${range}`);
+      if (range !== undefined && !parseSubnet(range, `networks[${i}]`).contains(a.ip, `networks[${i}].ip`)) throw new ValidationError(`networks[${i}].ip`, `${a.ip} is not in network ${list.name}'s subnet ${range}`, `pick an address in ${range}`);
     }
   });
   if (attachments.length > 0 && typeof inputs.name === "string" && netSetName(inputs.name).length > 128) {
     throw new ValidationError("name", `"${inputs.name}" is too long for a container with networks`, "use at most 124 characters");
   }
   if (typeof inputs.name === "string" && mode !== "host") validateMember(memberOf(inputs, []));
-}
-
-function ipIn(ip: string, cidr: string): boolean {
-  const [base, len] = cidr.split("/");
-  const mask = Number(len) === 0 ? 0 : (0xffffffff << (32 - Number(len))) >>> 0;
-  return ((parseIpv4(ip)! & mask) >>> 0) === ((parseIpv4(base!)! & mask) >>> 0);
 }
 
 export function memberOf(inputs: ContainerNetworkInputs, networks: readonly AttachedNetwork[]): NetworkMember {
