@@ -1,36 +1,27 @@
 // The ports the portmap plugin published, read back from the nat table, against the real plugin. The
 // plugins run in a "host" network namespace this file makes; the containers' ends are in others.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { after, test } from "node:test";
 import { useTestRunDir } from "../../fixtures/nsRunDir";
+import { useNetnsSets } from "../../fixtures/netnsSets";
 import { needsRoot, testPrefix } from "../../fixtures/prefix";
 import { bridgeConfList } from "../../src/net/bridgeConfList";
 import { addNetwork, delNetwork } from "../../src/net/cniChain";
 import type { CniAttachment } from "../../src/net/cniTypes";
 import { livePortMappings } from "../../src/net/portRules";
 import { parsePorts, toCniPortMappings, type PublishedPort } from "../../src/net/portSpec";
-import { createNamespaces, type NamespaceSetInfo } from "../../src/ns";
 import { inNetns, NO_CNI_PLUGINS } from "../../fixtures/cniNetns";
 
 const cleanRunDir = useTestRunDir();
 const prefix = testPrefix("portrules");
 const skip = needsRoot || NO_CNI_PLUGINS;
 
-let host: NamespaceSetInfo;
-let box1: NamespaceSetInfo;
-let box2: NamespaceSetInfo;
-
-before(async () => {
-  if (skip !== false) return;
-  host = await createNamespaces(`${prefix}-host`, ["net"]);
-  box1 = await createNamespaces(`${prefix}-box1`, ["net"]);
-  box2 = await createNamespaces(`${prefix}-box2`, ["net"]);
-});
+const ns = useNetnsSets(prefix, ["host", "box1", "box2"], skip);
 // Deleting the sets removes their namespaces, and with them the bridge, veths and rules in them.
 after(() => cleanRunDir());
 
 function inHost(...argv: string[]): string {
-  const r = inNetns(host.paths.net!, ...argv);
+  const r = inNetns(ns.host.paths.net!, ...argv);
   assert.equal(r.code, 0, `${argv.join(" ")}: ${r.err}`);
   return r.out;
 }
@@ -43,12 +34,12 @@ function natRules(chain: string): string[] {
 const byPort = (a: PublishedPort, b: PublishedPort): number => a.hostPort - b.hostPort || a.protocol.localeCompare(b.protocol);
 
 test("livePortMappings reads back what portmap published for one container, and loses a port whose rule is removed out of band", { skip, timeout: 120_000 }, async () => {
-  const options = { hostNetns: host.paths.net! };
+  const options = { hostNetns: ns.host.paths.net! };
   const list = bridgeConfList({ name: `${prefix}-net`.slice(0, 60), bridge: "hf-br102", subnet: "10.250.102.0/24" });
   const ports1 = parsePorts(["127.0.0.1:18080:80", "18081:81/tcp", "18080:53/udp", "127.0.0.1:5354:54/udp"]);
   const ports2 = parsePorts(["18090:80"]);
-  const at1: CniAttachment = { containerId: `${prefix}-c1`, netns: box1.paths.net!, ifname: "eth0", runtimeConfig: { portMappings: toCniPortMappings(ports1) } };
-  const at2: CniAttachment = { containerId: `${prefix}-c2`, netns: box2.paths.net!, ifname: "eth0", runtimeConfig: { portMappings: toCniPortMappings(ports2) } };
+  const at1: CniAttachment = { containerId: `${prefix}-c1`, netns: ns.box1.paths.net!, ifname: "eth0", runtimeConfig: { portMappings: toCniPortMappings(ports1) } };
+  const at2: CniAttachment = { containerId: `${prefix}-c2`, netns: ns.box2.paths.net!, ifname: "eth0", runtimeConfig: { portMappings: toCniPortMappings(ports2) } };
   await addNetwork(list, at1, options);
   await addNetwork(list, at2, options);
   try {
