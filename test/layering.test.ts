@@ -1,4 +1,4 @@
-// The layout is the architecture: imports point one way, sys -> cgroup / ns / net / seccomp -> runtime ->
+// The layout is the architecture: imports point one way, sys -> cgroup / ns / net / seccomp / image -> runtime ->
 // providers -> engine -> cli, and test/ and bench/ share what they both need through fixtures/.
 // Checked on the sources, so a new import that points the wrong way fails here by name.
 import assert from "node:assert/strict";
@@ -9,7 +9,7 @@ import { test } from "node:test";
 const REPO = join(__dirname, "..", "..");
 
 /** Rank of each layer; a module may import its own layer and any lower one. */
-const RANK: Record<string, number> = { sys: 0, cgroup: 1, ns: 1, net: 1, seccomp: 1, runtime: 2, providers: 3, engine: 4, cli: 5 };
+const RANK: Record<string, number> = { sys: 0, cgroup: 1, ns: 1, net: 1, seccomp: 1, image: 1, runtime: 2, providers: 3, engine: 4, cli: 5 };
 
 function sources(dir: string): string[] {
   const out: string[] = [];

@@ -17,6 +17,14 @@ export function containersDir(): string {
   return join(runDir(), "containers");
 }
 
+/**
+ * Root of hostform's lasting data: what must survive a reboot, unlike the run dir (images and their
+ * unpacked layers). HOSTFORM_LIB_DIR moves it, for tests and for hosts with another data disk.
+ */
+export function libDir(): string {
+  return process.env.HOSTFORM_LIB_DIR ?? "/var/lib/hostform";
+}
+
 /** Name of the cgroup every hostform cgroup lives under, in each hierarchy. */
 export const CGROUP_PARENT = "hostform";
 
