@@ -37,6 +37,11 @@ export interface CreateOptions {
   stdio?: StdioRequest;
   /** Directory a relative root.path is resolved against; also the OCI state's bundle. */
   bundle?: string;
+  /**
+   * A copy-on-write root: these read-only directories (topmost first) under an upper directory of the
+   * container's own, mounted at <container dir>/rootfs, which becomes root.path (the spec's is ignored).
+   */
+  rootLayers?: string[];
 }
 
 /** Settings of a container that `update` changes while it runs; absent fields keep their value. */

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { CorruptFileError, SysError, ValidationError, hasCode } from "../sys/errors";
 import { containersDir } from "../sys/paths";
 import type { ContainerSpec } from "./spec";
+import { unmountRootOverlay } from "./rootOverlay";
 
 /** OCI status values. "creating" is internal (the state dir exists, the init is not placed yet). */
 export type ContainerStatus = "creating" | "created" | "running" | "stopped";
@@ -66,6 +67,11 @@ export interface ContainerState {
   stdio: "log" | string[];
   /** The validated spec with root.path absolute. */
   spec: ContainerSpec;
+  /**
+   * A copy-on-write root: the read-only layers (topmost first) mounted as overlayfs at spec.root.path
+   * (<container dir>/rootfs) over <container dir>/upper; absent for a root used as it is.
+   */
+  rootLayers?: string[];
   /** File holding the compiled seccomp filter, reused on restart; absent when there is none. */
   seccompPath?: string;
   /**
@@ -210,7 +216,9 @@ export function makeContainerDir(id: string): string {
   return dir;
 }
 
+/** Removes the container's directory, its copy-on-write root unmounted first (whatever removes a container comes here). */
 export function removeContainerDir(id: string): void {
+  unmountRootOverlay(containerDir(id));
   rmSync(containerDir(id), { recursive: true, force: true });
 }
 

@@ -156,6 +156,10 @@ interface SyscallNumbers {
   pidfd_getfd: number;
   gettid: number;
   bpf: number;
+  move_mount: number;
+  fsopen: number;
+  fsconfig: number;
+  fsmount: number;
 }
 
 const X86_64: SyscallNumbers = {
@@ -171,6 +175,10 @@ const X86_64: SyscallNumbers = {
   pidfd_getfd: 438,
   gettid: 186,
   bpf: 321,
+  move_mount: 429,
+  fsopen: 430,
+  fsconfig: 431,
+  fsmount: 432,
 };
 
 // aarch64 uses the generic (asm-generic/unistd.h) table.
@@ -187,6 +195,10 @@ const AARCH64: SyscallNumbers = {
   pidfd_getfd: 438,
   gettid: 178,
   bpf: 280,
+  move_mount: 429,
+  fsopen: 430,
+  fsconfig: 431,
+  fsmount: 432,
 };
 
 export const SYS: SyscallNumbers = process.arch === "arm64" ? AARCH64 : X86_64;

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { RuntimeClient } from "../../src/runtime/client";
 import type { ContainerSpec } from "../../src/runtime/spec";
 import { defaultSpec, type DefaultSpecOptions } from "../../src/runtime/specgen/defaults";
-import { isSameProcess, listStateIds, readState } from "../../src/runtime/state";
+import { isSameProcess, listStateIds, readState, removeContainerDir } from "../../src/runtime/state";
 import { openCgroupDriver } from "../../src/cgroup/driver";
 import { testPrefix } from "../../fixtures/prefix";
 import { makeBusyboxBundle } from "../../fixtures/busyboxRootfs";
@@ -86,6 +86,8 @@ export function makeSupervisorFixture(what: string): SupervisorFixture {
       const pid = lockPid();
       await client.shutdownSupervisor().catch(() => undefined);
       if (pid !== undefined && !(await until(() => !pidAlive(pid), 5000))) process.kill(pid, "SIGKILL");
+      // A copy-on-write root left mounted by a failed test goes with its directory, unmounted first.
+      for (const id of listStateIds()) removeContainerDir(id);
       rmSync(runDir, { recursive: true, force: true });
       rmSync(bundle, { recursive: true, force: true });
     },

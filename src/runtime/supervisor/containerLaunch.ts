@@ -5,7 +5,8 @@ import { readFileSync } from "node:fs";
 import { SysError, ValidationError } from "../../sys/errors";
 import type { CgroupDriver } from "../../cgroup/driver";
 import { Launcher, type ContainerExit, type LaunchOptions } from "../launcher";
-import { processStartTime } from "../state";
+import { mountRootOverlay } from "../rootOverlay";
+import { containerDir, processStartTime } from "../state";
 import type { ContainerRecord } from "./containerRecord";
 import { closeStdio, openStdio } from "./containerStdio";
 
@@ -27,6 +28,8 @@ export class ContainerLaunch {
     const launcher = this.theLauncher();
     // A warm init for the start that usually follows, and for the next create; dropped when idle.
     launcher.setPoolSize(1);
+    // Mounted at create; again here when it went since (a reboot with a lasting run dir, or an unmount by hand).
+    if (rec.state.rootLayers !== undefined) mountRootOverlay(containerDir(rec.id), rec.state.rootLayers);
     closeStdio(rec.stdioFds);
     const stdio = openStdio(rec.state);
     rec.stdioFds = stdio.fds;

@@ -1,10 +1,12 @@
 // What a container owns besides its processes, made at create and removed at delete: its state
-// directory (state, logs, the compiled seccomp filter) and the cgroup hostform made for it. A create
+// directory (state, logs, the compiled seccomp filter, a copy-on-write root) and the cgroup hostform made for it. A create
 // that fails, here or in a supervisor that died mid-create, leaves none of it behind.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SysError } from "../../sys/errors";
 import type { CgroupDriver } from "../../cgroup/driver";
+import { checkProgram } from "../lifecycleChecks";
+import { mountRootOverlay } from "../rootOverlay";
 import { formatRestartPolicy } from "../restartPolicy";
 import { makeContainerDir, removeContainerDir, type ContainerState } from "../state";
 import type { ContainerRecord } from "./containerRecord";
@@ -35,12 +37,17 @@ export async function setUpContainer(plan: CreatePlan, steps: SetupSteps): Promi
     stdio: plan.stdio, spec,
   };
   if (plan.seccompBpf !== undefined) state.seccompPath = join(dir, "seccomp.bpf");
+  if (plan.rootLayers !== undefined) state.rootLayers = plan.rootLayers;
   const rec = steps.newRecord(state);
   let madeCgroup = false;
   try {
     if (plan.seccompBpf !== undefined) writeSeccompFilter(join(dir, "seccomp.bpf"), plan.seccompBpf);
     // A record on disk from the first moment, so a supervisor dying mid-create leaves something the next one cleans.
     rec.save();
+    if (plan.rootLayers !== undefined) {
+      mountRootOverlay(dir, plan.rootLayers);
+      checkProgram(spec, spec.root.path);
+    }
     if (plan.ownsCgroup) {
       steps.cgroups.create(plan.cgroup, plan.limits);
       madeCgroup = true;

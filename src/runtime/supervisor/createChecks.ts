@@ -8,6 +8,8 @@ import type { CgroupLimits } from "../../cgroup/spec";
 import { ociDeviceRules } from "../deviceRules";
 import { checkProgram, checkRoot } from "../lifecycleChecks";
 import { DEFAULT_LOG_FILES, DEFAULT_LOG_MAX_BYTES } from "../logsFile";
+import { checkRootLayers, overlayRootPath } from "../rootOverlay";
+import { containerDir } from "../state";
 import { parseRestartPolicy, type RestartPolicy } from "../restartPolicy";
 import { validateSpec, type ContainerSpec } from "../spec";
 import type { CreateOptions, UpdateOptions } from "../socketProtocol";
@@ -30,6 +32,8 @@ export interface CreatePlan {
   limits?: CgroupLimits;
   /** Compiled seccomp filter; undefined for none. */
   seccompBpf?: Buffer;
+  /** A copy-on-write root over these layers (topmost first), mounted at spec.root.path. */
+  rootLayers?: string[];
   /** "log", or the creating client's fds 0-2 as /proc paths. */
   stdio: "log" | string[];
 }
@@ -38,8 +42,15 @@ export interface CreatePlan {
 export function checkCreate(id: string, input: unknown, o: CreateOptions, cgroups: CgroupDriver): CreatePlan {
   const spec = validateSpec(input);
   const bundle = o.bundle ?? process.cwd();
-  spec.root.path = checkRoot(spec, bundle);
-  checkProgram(spec, spec.root.path);
+  let rootLayers: string[] | undefined;
+  if (o.rootLayers !== undefined) {
+    // The root is made at setup (setUpContainer mounts it and looks for the program there).
+    rootLayers = checkRootLayers(o.rootLayers);
+    spec.root.path = overlayRootPath(containerDir(id));
+  } else {
+    spec.root.path = checkRoot(spec, bundle);
+    checkProgram(spec, spec.root.path);
+  }
   const restartPolicy = parseRestartPolicy(o.restartPolicy, "restartPolicy");
   const stopSignal = parseSignal(o.stopSignal ?? spec.annotations?.["org.opencontainers.image.stopSignal"] ?? "SIGTERM", "stopSignal");
   const stopTimeout = o.stopTimeout ?? 10;
@@ -65,6 +76,7 @@ export function checkCreate(id: string, input: unknown, o: CreateOptions, cgroup
   }
   const plan: CreatePlan = { id, spec, bundle, restartPolicy, stopSignal, stopTimeout, logMaxBytes, logFiles, cgroup, ownsCgroup, stdio };
   if (limits !== undefined) plan.limits = limits;
+  if (rootLayers !== undefined) plan.rootLayers = rootLayers;
   if (o.seccompBpf !== undefined && o.seccompBpf !== "none") plan.seccompBpf = Buffer.from(o.seccompBpf, "base64");
   return plan;
 }
