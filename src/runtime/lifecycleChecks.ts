@@ -5,7 +5,7 @@ import { statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { ValidationError, hasCode } from "../sys/errors";
 import { programCandidates } from "./programSearch";
-import { resolveInRoot } from "./rootPath";
+import { describeRoot, findInRoot, type RootSource } from "./layeredRoot";
 import type { ContainerSpec } from "./spec";
 
 function isExecutableFile(hostPath: string): boolean {
@@ -36,12 +36,14 @@ export function checkRoot(spec: ContainerSpec, bundle: string): string {
  * Throws ValidationError("process.args[0]") when the program cannot be found in the rootfs. Paths
  * under a mount destination are not checked: the mount may bring the program.
  */
-export function checkProgram(spec: ContainerSpec, root: string): void {
+export function checkProgram(spec: ContainerSpec, root: RootSource): void {
   const prog = spec.process.args[0];
   if (prog === undefined) throw new ValidationError("process.args", "is empty", "give the program to run");
   const mounted = (p: string) => (spec.mounts ?? []).some((m) => m.type === "bind" && (p === m.destination || p.startsWith(`${m.destination.replace(/\/$/, "")}/`)));
   for (const c of programCandidates(spec)) {
-    if (mounted(c) || isExecutableFile(resolveInRoot(root, c))) return;
+    if (mounted(c)) return;
+    const host = findInRoot(root, c);
+    if (host !== undefined && isExecutableFile(host)) return;
   }
-  throw new ValidationError("process.args[0]", `'${prog}' was not found in the container's root filesystem ${root}`, "install it in the rootfs or fix the path");
+  throw new ValidationError("process.args[0]", `'${prog}' was not found in the container's root filesystem ${describeRoot(root)}`, "install it in the rootfs or fix the path");
 }

@@ -51,10 +51,19 @@ export interface NameFiles {
   resolvConf: string;
 }
 
+/** An image's read-only layers, topmost first. */
+export interface LayeredRootfs {
+  layers: string[];
+}
+
 /** Everything that makes the container's OCI spec. Optional fields get Docker's defaults. */
 export interface ContainerConfig {
-  /** Absolute path of the root filesystem. */
-  rootfs: string;
+  /**
+   * The root filesystem: a directory's absolute path, or an image's unpacked layers (topmost first),
+   * which the runtime mounts copy-on-write for the container (the spec's root.path is then "rootfs",
+   * the runtime's mount point).
+   */
+  rootfs: string | LayeredRootfs;
   /** Program and its first arguments. */
   command: string[];
   /** More arguments, appended to command. */

@@ -7,9 +7,10 @@ import { isAbsolute } from "node:path";
 import { ValidationError, hasCode } from "../../sys/errors";
 import { ociNamespaceType, type NamespaceType } from "../../sys/namespaces";
 import { checkProgram, checkRoot } from "../lifecycleChecks";
+import type { RootSource } from "../layeredRoot";
 import { LOOPBACK_ANNOTATION, validateSpec, type ContainerSpec } from "../spec";
 import { capabilitiesSpec } from "./capabilities";
-import type { ContainerConfig } from "./config";
+import type { LayeredRootfs, ContainerConfig } from "./config";
 import { defaultSpec, type DefaultSpecOptions } from "./defaults";
 import { resolveDevices } from "./devices";
 import { nameFileMounts, withDeclaredMounts } from "./mounts";
@@ -49,17 +50,32 @@ export function asConfigError(err: unknown): unknown {
   return hit[1] === "env" ? new ValidationError("env", "has an entry that is not NAME=value") : err.renamed(hit[1], ` [spec field ${err.field}]`);
 }
 
-function checkRootfs(rootfs: unknown, checkHost: boolean): string {
+/** The path the spec's root.path holds for a layered root: the runtime mounts the layers there. */
+export const LAYERED_ROOT_PATH = "rootfs";
+
+function checkRootfs(rootfs: unknown, checkHost: boolean): RootSource {
+  if (typeof rootfs === "object" && rootfs !== null && Array.isArray((rootfs as LayeredRootfs).layers)) {
+    const layers = (rootfs as LayeredRootfs).layers;
+    for (const [i, l] of layers.entries()) {
+      if (typeof l !== "string" || !isAbsolute(l)) throw new ValidationError("image", `layer ${i} ${JSON.stringify(l)} is not an absolute path`);
+      if (checkHost && !isDirectory(l)) throw new ValidationError("image", `layer directory '${l}' is missing`, "run `hostform up` to unpack the image again");
+    }
+    if (layers.length === 0) throw new ValidationError("image", "has no layers");
+    return { layers };
+  }
   if (typeof rootfs !== "string" || !isAbsolute(rootfs)) throw new ValidationError("rootfs", `${JSON.stringify(rootfs)} is not an absolute path`, "give a directory path or a BusyboxRootfs");
   if (!checkHost) return rootfs;
-  let dir = false;
+  if (!isDirectory(rootfs)) throw new ValidationError("rootfs", `'${rootfs}' is not a directory`, "point it at an unpacked root filesystem");
+  return rootfs;
+}
+
+function isDirectory(path: string): boolean {
   try {
-    dir = statSync(rootfs).isDirectory();
+    return statSync(path).isDirectory();
   } catch (err) {
     if (!hasCode(err, "ENOENT") && !hasCode(err, "ENOTDIR")) throw err;
+    return false;
   }
-  if (!dir) throw new ValidationError("rootfs", `'${rootfs}' is not a directory`, "point it at an unpacked root filesystem");
-  return rootfs;
 }
 
 /** The OCI spec of a declaration. Throws ValidationError naming the declaration's field. */
@@ -73,7 +89,7 @@ export function generateSpec(config: ContainerConfig, options: GenerateOptions =
   if (joinsUts && hostname !== undefined) {
     throw new ValidationError("hostname", `the container joins namespace ${config.namespace?.name ?? ""}'s uts namespace, whose hostname it shares`, "remove hostname, or drop uts from the Namespace");
   }
-  const base: DefaultSpecOptions = { rootfs, args, env: envOf(config.env), readonlyRoot: config.readonlyRootfs === true };
+  const base: DefaultSpecOptions = { rootfs: typeof rootfs === "string" ? rootfs : LAYERED_ROOT_PATH, args, env: envOf(config.env), readonlyRoot: config.readonlyRootfs === true };
   const cwd = cwdOf(config.cwd);
   if (cwd !== undefined) base.cwd = cwd;
   if (hostname !== undefined) base.hostname = hostname;
@@ -100,7 +116,7 @@ export function generateSpec(config: ContainerConfig, options: GenerateOptions =
   if (namespaces.some((n) => n.type === "network" && n.path === undefined)) spec.annotations = { ...spec.annotations, [LOOPBACK_ANNOTATION]: "up" };
   try {
     const valid = validateSpec(spec);
-    if (checkHost) checkProgram(valid, checkRoot(valid, "/"));
+    if (checkHost) checkProgram(valid, typeof rootfs === "string" ? checkRoot(valid, "/") : rootfs);
     return valid;
   } catch (err) {
     throw asConfigError(err);

@@ -4,6 +4,7 @@ import { isAbsolute, join } from "node:path";
 import { RLIMITS } from "../../sys/constants";
 import { ValidationError, hasCode } from "../../sys/errors";
 import { resolveExecUser } from "../execUser";
+import { findInLayers, type RootSource } from "../layeredRoot";
 import { DEFAULT_PATH } from "../programSearch";
 import type { RlimitSpec, UserSpec } from "../spec";
 import type { ContainerConfig } from "./config";
@@ -44,9 +45,11 @@ export function cwdOf(cwd: ContainerConfig["cwd"]): string | undefined {
 }
 
 /** The rootfs's passwd/group text, "" when absent (numeric users need no entry). */
-function rootfsFile(rootfs: string, path: string): string {
+function rootfsFile(rootfs: RootSource, path: string): string {
+  const host = typeof rootfs === "string" ? join(rootfs, path) : findInLayers(rootfs.layers, path);
+  if (host === undefined) return "";
   try {
-    return readFileSync(join(rootfs, path), "utf8");
+    return readFileSync(host, "utf8");
   } catch (err) {
     if (hasCode(err, "ENOENT") || hasCode(err, "ENOTDIR")) return "";
     throw err;
@@ -57,7 +60,7 @@ function rootfsFile(rootfs: string, path: string): string {
  * The user, resolved against the rootfs's /etc/passwd and /etc/group when readRootfs (names need
  * them; numeric ids do not). Without readRootfs a name cannot be resolved yet: undefined.
  */
-export function userOf(user: ContainerConfig["user"], rootfs: string, readRootfs: boolean): UserSpec | undefined {
+export function userOf(user: ContainerConfig["user"], rootfs: RootSource, readRootfs: boolean): UserSpec | undefined {
   if (user === undefined || user === null) return undefined;
   if (typeof user === "number") return resolveExecUser(String(user), "", "");
   if (typeof user !== "string") throw new ValidationError("user", 'must be a uid, "uid:gid" or a user name');
