@@ -6,6 +6,7 @@ import type { CgroupLimits, NormalizedLimits } from "../src/cgroup/spec";
 import type { NamespaceType } from "../src/ns/types";
 import { BusyboxRootfs } from "./busyboxRootfs";
 import type { Cgroup } from "./cgroup";
+import type { Image, ImageConfig } from "./image";
 import type { ContainerCapabilities, ContainerDevice, ContainerMount, ContainerRlimit } from "./impl/v1/containerInputs";
 import type { Namespace } from "./namespace";
 import type { Network } from "./network";
@@ -26,10 +27,23 @@ export interface ContainerArgs {
   /** Pinned container id (also its cgroup's last segment). Default: the resource name plus a random
    *  suffix. A pinned name makes replacements delete the old container first. */
   name?: pulumi.Input<string>;
-  /** The root filesystem: a directory path, or a BusyboxRootfs. */
-  rootfs: pulumi.Input<string> | BusyboxRootfs;
-  /** Program and its first arguments, e.g. ["/bin/sh", "-c", "..."]. Looked up in the rootfs. */
-  command: pulumi.Input<pulumi.Input<string>[]>;
+  /** The root filesystem: a directory path, or a BusyboxRootfs. Give this or `image`. */
+  rootfs?: pulumi.Input<string> | BusyboxRootfs;
+  /**
+   * An Image whose layers are the root, written copy-on-write (an upper directory per container,
+   * removed with it). Its config gives the defaults: entrypoint and cmd as command (unless declared),
+   * env (merged under `env`), user, cwd and stop signal. A new image digest makes a new container.
+   */
+  image?: Image;
+  /**
+   * A directory root written copy-on-write (default true): each container gets an overlay with its own
+   * upper directory, so containers on one directory never see each other's writes and the directory
+   * never changes. false runs the container on the directory itself (its writes land there).
+   */
+  copyOnWrite?: pulumi.Input<boolean>;
+  /** Program and its first arguments, e.g. ["/bin/sh", "-c", "..."]. Looked up in the root. Required
+   *  without an image; with one, it replaces the image's entrypoint (and cmd). */
+  command?: pulumi.Input<pulumi.Input<string>[]>;
   /** More arguments appended to command. */
   args?: pulumi.Input<pulumi.Input<string>[]>;
   /** Environment variables. Values wrapped in pulumi.secret() stay secret in the state and are
@@ -123,9 +137,11 @@ export class Container extends pulumi.dynamic.Resource {
   declare readonly networkInterfaces: pulumi.Output<Record<string, { interface: string; ip: string; mac: string; check: string }>>;
   /** Live: the published ports whose rules are in place, "127.0.0.1:8080->80/tcp". */
   declare readonly publishedPorts: pulumi.Output<string[]>;
+  /** The image's exposed ports ("80/tcp"); publishing is declared with `ports`. */
+  declare readonly exposedPorts: pulumi.Output<string[]>;
 
   constructor(name: string, args: ContainerArgs, opts?: pulumi.CustomResourceOptions) {
-    const { rootfs, namespace, cgroup, seccompProfile, networks, ...rest } = args;
+    const { rootfs, image, namespace, cgroup, seccompProfile, networks, ...rest } = args;
     const profile = seccompProfile instanceof SeccompProfile ? seccompProfile : undefined;
     super(
       provider,
@@ -136,6 +152,7 @@ export class Container extends pulumi.dynamic.Resource {
         [OWNER_KEY]: ownerInput("Container", name),
         autonamed: undefined,
         rootfs: rootfs instanceof BusyboxRootfs ? rootfs.path : rootfs,
+        image: image !== undefined ? imageInput(image) : undefined,
         networkAttachments: networkAttachmentsOf(networks),
         namespaceName: namespace?.name,
         namespacePaths: namespace?.paths,
@@ -163,10 +180,16 @@ export class Container extends pulumi.dynamic.Resource {
         missingHierarchies: undefined,
         networkInterfaces: undefined,
         publishedPorts: undefined,
+        exposedPorts: undefined,
       },
       opts,
       "hostform",
       "Container",
     );
   }
+}
+
+/** What a container takes from its Image: the pinned manifest, the layer directories and the config. */
+function imageInput(image: Image): pulumi.Output<{ ref: string; manifestDigest: string; layers: string[]; config: ImageConfig }> {
+  return pulumi.all([image.ref, image.manifestDigest, image.layerDirs, image.config]).apply(([ref, manifestDigest, layers, config]) => ({ ref, manifestDigest, layers, config }));
 }

@@ -26,7 +26,7 @@ import type * as pulumi from "@pulumi/pulumi";
 export const PROVIDER_PROTOCOL = 1;
 
 /** The resource kinds with an implementation module (one file per kind under impl/v<N>/). */
-export type ProviderKind = "namespace" | "cgroup" | "seccompProfile" | "busyboxRootfs" | "container" | "network";
+export type ProviderKind = "namespace" | "cgroup" | "seccompProfile" | "busyboxRootfs" | "container" | "network" | "image";
 
 /** Where a kind's implementation lives: the absolute path now, and the package-relative fallback. */
 export interface ImplementationPath {

@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, chmodSync } from "node:fs";
 import { readMountinfo } from "../../src/sys/mountinfo";
+import { libDir } from "../../src/sys/paths";
 import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
 import { HostformError, SysError, UnsupportedError, ValidationError, hasCode } from "../../src/sys/errors";
@@ -12,7 +13,7 @@ import { assertStaticElf } from "./staticElf";
 
 /** Where hostform keeps built root filesystems; HOSTFORM_LIB_DIR moves it (tests, other layouts). */
 export function rootfsBaseDir(): string {
-  return join(process.env.HOSTFORM_LIB_DIR ?? "/var/lib/hostform", "rootfs");
+  return join(libDir(), "rootfs");
 }
 
 /** Busybox candidates, in the order busybox-static installs them. */

@@ -3,7 +3,7 @@
 // reported by read and diff and repaired by the next update. The supervisor runs in a prefixed
 // run dir of its own and is shut down at the end.
 import assert from "node:assert/strict";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -243,4 +243,31 @@ test("pod: a Namespace pinned after the supervisor started is joined at once (th
   } finally {
     await deleteNamespaces(setName);
   }
+});
+
+test("a directory root is copy-on-write by default: two containers' writes stay theirs and the directory is unchanged; copyOnWrite false writes through", { skip: needsRoot }, async () => {
+  const write = (file: string): string[] => ["/bin/sh", "-c", `echo $HOSTNAME > /${file}; trap 'exit 0' TERM; while true; do sleep 1 & wait; done`];
+  const a = await create("cow-a", { command: write("cow-file"), hostname: "a" });
+  const b = await create("cow-b", { command: write("cow-file"), hostname: "b" });
+  const upper = (o: ContainerOutputs): string => join(runDir, "containers", o.containerId, "upper", "cow-file");
+  await until("both wrote", async () => (existsSync(upper(a.outs)) && existsSync(upper(b.outs)) ? true : undefined));
+  assert.equal(readFileSync(upper(a.outs), "utf8"), "a\n");
+  assert.equal(readFileSync(upper(b.outs), "utf8"), "b\n");
+  assert.equal(existsSync(join(rootfs, "cow-file")), false, "the shared directory is unchanged");
+  assert.deepEqual(readState(a.outs.containerId)?.rootLayers, [rootfs]);
+  // Replaced when it changes: a process cannot move to another root.
+  const d = await provider.diff!(a.outs.containerId, a.outs, { ...a.inputs, copyOnWrite: false });
+  assert.ok(d.replaces?.includes("copyOnWrite"), JSON.stringify(d));
+  for (const o of [a.outs, b.outs]) {
+    await provider.delete!(o.containerId, o);
+    made.delete(o);
+  }
+  assert.equal(existsSync(join(runDir, "containers", a.outs.containerId)), false, "delete removes the upper dir with the container");
+
+  const through = await create("cow-off", { command: write("through-file"), hostname: "t", copyOnWrite: false });
+  await until("it wrote", async () => (existsSync(join(rootfs, "through-file")) ? true : undefined));
+  assert.equal(readState(through.outs.containerId)?.rootLayers, undefined);
+  await provider.delete!(through.outs.containerId, through.outs);
+  made.delete(through.outs);
+  rmSync(join(rootfs, "through-file"));
 });

@@ -228,7 +228,7 @@ test("import of a hostform-runtime container: a differing declaration fails nami
   assert.match(r.out, new RegExp(`container ${name} already exists and was not made by hostform.*import resource option \\(\\{ import: "${name}" \\}\\)`));
 
   // hostform-runtime's stop timeout is 10 s (the fixture declares 5 unless told).
-  const matching = { containerName: name, importContainer: name, stopTimeout: "10" };
+  const matching = { containerName: name, importContainer: name, stopTimeout: "10", copyOnWrite: "false" };
   const differing = { ...matching, script: "sleep 1000" };
   r = await p.run("dev", differing, "preview");
   assert.equal(r.code, 0, r.out);

@@ -25,7 +25,7 @@ import { expectedNetwork, isDamaged, networkDamage, observeNetwork, repairNetwor
 import { setUpNetwork, tearDownNetwork } from "./networkSetup";
 import { seccompChoice } from "./containerSeccomp";
 import { asConfigError } from "../../../src/runtime/specgen/generate";
-import { SPEC_DIGEST_ANNOTATION, buildSpec, specDigest, validatePolicies } from "./containerSpec";
+import { SPEC_DIGEST_ANNOTATION, buildSpec, checkRootChoice, rootLayersOf, specDigest, validatePolicies } from "./containerSpec";
 import { isImportRead, ownerOf, warnTakeover } from "./ownership";
 import { sameValue } from "./sameValue";
 import { UNKNOWN, containsUnknown } from "./unknownValue";
@@ -36,7 +36,7 @@ export type { ContainerInputs, ContainerOutputs } from "./containerInputs";
 export const REPLACE_KEYS = [
   "name", "rootfs", "command", "args", "env", "cwd", "user", "hostname", "namespaceName", "namespacePaths", "namespaceInodes",
   "cgroupParent", "seccomp", "seccompDigest", "capabilities", "mounts", "readonlyRootfs", "rlimits", "devices",
-  "ports", "networkMode",
+  "ports", "networkMode", "image", "copyOnWrite",
 ] as const;
 
 /** Inputs written live into the running container (cgroup files, supervisor state, its name files). */
@@ -117,6 +117,7 @@ async function observe(inputs: ContainerInputs, id: string, cgroupName: string, 
     namespaces: alive ? namespaces! : {},
     networkInterfaces: network.networkInterfaces,
     publishedPorts: network.publishedPorts,
+    exposedPorts: inputs.image?.config.exposedPorts ?? [],
   };
   return { state, outs, limits, network };
 }
@@ -180,12 +181,14 @@ async function launchContainer(inputs: ContainerInputs, id: string, cgroupName: 
   const seccomp = seccompChoice(inputs);
   const owner = ownerOf(inputs);
   // The owner goes in with the spec: the container never exists without its record.
-  spec.annotations = { ...spec.annotations, [SPEC_DIGEST_ANNOTATION]: specDigest(spec, seccomp.key), ...(owner !== undefined ? ownerAnnotation(owner) : {}) };
+  spec.annotations = { ...spec.annotations, [SPEC_DIGEST_ANNOTATION]: specDigest(spec, seccomp.key, rootLayersOf(inputs)), ...(owner !== undefined ? ownerAnnotation(owner) : {}) };
   const policies = declaredPolicies(inputs);
   const d = driver();
   d.create(cgroupName, limitsOf(inputs));
   if (owner !== undefined) d.setOwner(cgroupName, owner);
   const options: Parameters<RuntimeClient["create"]>[2] = { cgroup: cgroupName, ...policies, bundle: "/" };
+  const rootLayers = rootLayersOf(inputs);
+  if (rootLayers !== undefined) options.rootLayers = rootLayers;
   if (seccomp.option !== undefined) options.seccomp = seccomp.option;
   let state: ContainerState;
   try {
@@ -226,7 +229,7 @@ function declaredPortsOrNone(inputs: ContainerInputs): unknown[] {
 /** The digest the declaration would run with (adoption compares it with the live annotation). */
 function declaredDigest(inputs: ContainerInputs): string {
   const spec = buildSpec(inputs);
-  return specDigest(spec, seccompChoice(inputs, false).key);
+  return specDigest(spec, seccompChoice(inputs, false).key, rootLayersOf(inputs));
 }
 
 /** Inputs with every not-yet-known value taken out, for validating what is known in preview. */
@@ -239,7 +242,8 @@ function knownView(inputs: ContainerInputs): { view: ContainerInputs; checkHost:
     complete = false;
     delete view[k];
   }
-  if (view.rootfs === undefined) {
+  // A root not known yet (or an image not known yet): no host checks of it.
+  if (view.rootfs === undefined && view.image === undefined) {
     view.rootfs = "/";
     checkHost = false;
   }
@@ -281,10 +285,11 @@ export const provider: pulumi.dynamic.ResourceProvider<ContainerInputs, Containe
       () => void (view.cgroupParent !== undefined && view.cgroupParent !== null && cgroupSegments(`${view.cgroupParent}/${inputs.name}`, "cgroup")),
       () => void (view.limits !== undefined && view.limits !== null && driver().normalize(view.limits, "limits")),
       () => validatePolicies(view),
+      () => void (complete && checkRootChoice(view)),
       // The ports on their own while the networks are not known yet (a preview before the Network exists).
       () => void (complete ? validateNetwork(view) : declaredPorts(view)),
       () => void (complete && seccompChoice(view, false)),
-      () => void (view.command !== undefined && buildSpec(view, checkHost)),
+      () => void ((view.command !== undefined || view.image !== undefined) && buildSpec(view, checkHost)),
     ]);
     return { inputs, failures };
   },

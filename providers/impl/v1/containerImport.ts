@@ -9,7 +9,7 @@ import type { ContainerState } from "../../../src/runtime/state";
 import type { ContainerInputs } from "./containerInputs";
 import { declaredPolicies } from "./containerPolicy";
 import { seccompChoice } from "./containerSeccomp";
-import { buildSpec } from "./containerSpec";
+import { buildSpec, rootLayersOf } from "./containerSpec";
 import { sameValue } from "./sameValue";
 
 type Spec = Record<string, unknown>;
@@ -64,6 +64,17 @@ export function importedInputs(declared: ContainerInputs, state: ContainerState,
   let want = buildSpec(declared) as unknown as Spec;
   want = { ...want, root: { ...(want.root as Spec), path: resolve("/", String(get(want, ["root", "path"]))) } };
   let live = state.spec as unknown as Spec;
+  // A copy-on-write root is mounted at the container's own path: the layers say what the root is.
+  const liveLayers = state.rootLayers;
+  const wantLayers = rootLayersOf(declared);
+  if (liveLayers !== undefined) {
+    const rootPath = declared.image === undefined && liveLayers.length === 1 ? liveLayers[0] : get(want, ["root", "path"]);
+    live = { ...live, root: { ...(live.root as Spec), path: rootPath } };
+  }
+  // A directory root: copy-on-write or not is an input; an image's layers (or a root of several) are not.
+  const liveIsDirectory = (liveLayers?.length ?? 1) === 1;
+  if (declared.image === undefined && liveIsDirectory && (liveLayers === undefined) !== (wantLayers === undefined)) out.copyOnWrite = liveLayers !== undefined;
+  const layersDiffer = declared.image !== undefined ? !sameValue(liveLayers, wantLayers) : !liveIsDirectory;
   for (const part of SPEC_PARTS) {
     const liveValue = get(live, part.path);
     if (!sameValue(get(want, part.path), liveValue)) {
@@ -77,6 +88,7 @@ export function importedInputs(declared: ContainerInputs, state: ContainerState,
   const { annotations: _a, ...wantRest } = want;
   const { annotations: _b, ...liveRest } = live;
   const extra = differingPaths(wantRest, liveRest);
+  if (layersDiffer) extra.push("root.layers");
   if (extra.length > 0) out.specDifferences = extra;
   const parent = state.cgroup.includes("/") ? state.cgroup.slice(0, state.cgroup.lastIndexOf("/")) : undefined;
   if (parent !== declared.cgroupParent || state.cgroup.slice(state.cgroup.lastIndexOf("/") + 1) !== state.id) out.cgroupParent = state.cgroup;

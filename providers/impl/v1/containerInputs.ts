@@ -6,6 +6,7 @@ import type { NamespaceType } from "../../../src/ns/types";
 import type { ContainerConfig } from "../../../src/runtime/specgen/config";
 import type { PublishedPort } from "../../../src/net/portSpec";
 import type { NamedInputs } from "./autoname";
+import type { ContainerImageInput } from "./containerImage";
 import type { NetworkAttachmentInput } from "./networkDeclaration";
 
 export type { ContainerCapabilities, ContainerDevice, ContainerMount, ContainerRlimit } from "../../../src/runtime/specgen/config";
@@ -19,7 +20,15 @@ export type ContainerSeccompChoice = "default" | "unconfined" | "profile";
  * them), plus what the provider resolves itself: the joined Namespace, the cgroup, the filter, the
  * supervisor's policies.
  */
-export interface ContainerInputs extends NamedInputs, Omit<ContainerConfig, "namespace" | "networkNamespace" | "nameFiles"> {
+export interface ContainerInputs extends NamedInputs, Omit<ContainerConfig, "namespace" | "networkNamespace" | "nameFiles" | "rootfs" | "command"> {
+  /** A directory root (absent with an image). */
+  rootfs?: string;
+  /** Program and first arguments; with an image, the image's entrypoint and cmd unless given. */
+  command?: string[];
+  /** The Image the root and the defaults come from. */
+  image?: ContainerImageInput;
+  /** A directory root written copy-on-write, an overlay per container (default true); false writes into the directory. */
+  copyOnWrite?: boolean;
   /** The joined Namespace: its name, pin paths and inodes (the inodes change when it is made again). */
   namespaceName?: string;
   namespacePaths?: Partial<Record<NamespaceType, string>>;
@@ -87,4 +96,6 @@ export interface ContainerOutputs extends ContainerInputs {
   networkInterfaces: Record<string, { interface: string; ip: string; mac: string; check: string }>;
   /** Live: the published ports whose rules are in place ("127.0.0.1:8080->80/tcp"). */
   publishedPorts: string[];
+  /** The image's exposed ports ("80/tcp"), for reference: publishing is declared with ports. */
+  exposedPorts?: string[];
 }

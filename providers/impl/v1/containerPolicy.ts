@@ -18,7 +18,7 @@ export interface ContainerPolicies {
 export function declaredPolicies(inputs: ContainerInputs): ContainerPolicies {
   return {
     restartPolicy: formatRestartPolicy(parseRestartPolicy(inputs.restartPolicy ?? undefined, "restartPolicy")),
-    stopSignal: parseSignal(inputs.stopSignal ?? "SIGTERM", "stopSignal"),
+    stopSignal: parseSignal(inputs.stopSignal ?? inputs.image?.config.stopSignal ?? "SIGTERM", "stopSignal"),
     stopTimeout: inputs.stopTimeout ?? 10,
   };
 }
