@@ -1,6 +1,7 @@
 // Which compiled tests the guest runs: every *.test.js under the test directories listed here,
 // picked up by directory so that new tests join without touching the runner, plus the runtime's
-// tests that place processes in cgroups. net/ is there for the bridges, veths and iptables rules the
+// tests that place processes in cgroups or mount copy-on-write roots (the guest boots Debian 12's 6.1,
+// whose overlayfs has no "lowerdir+"). net/ is there for the bridges, veths and iptables rules the
 // CNI plugins make: the guest kernel loads their modules on demand (guest/stage2). What stays on the
 // host, and why, is in HOST_ONLY_FILES and test/vm/README.md (measured under TCG on the 2-core CI
 // machine).
@@ -11,7 +12,7 @@ import { join, relative } from "node:path";
 export const GUEST_TEST_DIRS = ["cgroup", "ns", "seccomp", "sys", "security", "diff", "providers", "engine", "e2e", "net"] as const;
 
 /** dist/test files run in the guest from directories that otherwise stay on the host. */
-export const GUEST_TEST_FILES = ["runtime/launch.test.js", "runtime/lifecycle.test.js", "runtime/spec.test.js", "runtime/exec.test.js"] as const;
+export const GUEST_TEST_FILES = ["runtime/launch.test.js", "runtime/lifecycle.test.js", "runtime/spec.test.js", "runtime/exec.test.js", "runtime/rootOverlay.test.js", "runtime/layeredRoot.test.js"] as const;
 
 /**
  * Files of GUEST_TEST_DIRS that run on the host only, with the reason: deployments through the CLI
