@@ -205,7 +205,8 @@ export async function writeIndex(store: string, entries: IndexEntry[]): Promise<
 }
 
 /**
- * The name of a ref inside the layout (its ref.name annotation). skopeo's oci transport accepts a
+ * The name of a ref inside the layout (its ref.name annotation). (skopeo 1.9's oci transport finds
+ * only OCI manifests by name; a Docker v2s2 one is listed too, for umoci and for hostform.) skopeo's oci transport accepts a
  * registry ref as it is, but not "transport:/path", so those become "transport/path[:tag]".
  */
 export function layoutName(ref: string, transport: Transport): string {
