@@ -220,7 +220,10 @@ async function verifyStaged(p: Prepared, layout: string, copiedDigest: string): 
   const check = async (digest: string, size: number | undefined, what: string): Promise<number> => {
     const got = await fileDigest(blob(digest));
     if (got.digest !== digest || (size !== undefined && got.size !== size)) {
-      throw new ValidationError("ref", `the content of ${p.ref.name} does not match its digest: the ${what} ${digest} holds ${got.digest} (${got.size} bytes${size !== undefined ? `, expected ${size}` : ""})`, "the source is corrupt; fix or re-push it");
+      const held = `holds ${got.digest} (${got.size} bytes${size !== undefined ? `, expected ${size}` : ""})`;
+      // A blob pre-linked from the store was damaged there, not at the source.
+      if (sameFile(blob(digest), blobPath(p.store, digest))) throw new CorruptFileError(blobPath(p.store, digest), `${held}, not ${digest}: the store's copy is damaged (remove the file, or release its images, and pull again)`);
+      throw new ValidationError("ref", `the content of ${p.ref.name} does not match its digest: the ${what} ${digest} ${held}`, "the source is corrupt; fix or re-push it");
     }
     return got.size;
   };
@@ -261,6 +264,17 @@ async function commitBlobs(store: string, layout: string, img: StoredImage): Pro
 
 function removeFiles(files: readonly string[]): void {
   for (const f of files) unlinkSync(f);
+}
+
+function sameFile(a: string, b: string): boolean {
+  try {
+    const x = statSync(a);
+    const y = statSync(b);
+    return x.ino === y.ino && x.dev === y.dev;
+  } catch (err) {
+    if (hasCode(err, "ENOENT")) return false;
+    throw err;
+  }
 }
 
 function exists(path: string): boolean {
