@@ -13,14 +13,23 @@ export interface ReleaseResult {
   removedLayers: string[];
 }
 
-/** Removes owner from every image; an image left with no owner goes, with what only it used. */
-export async function releaseImage(store: string, owner: OwnerId): Promise<ReleaseResult> {
+export interface ReleaseOptions {
+  /**
+   * Manifest digests the owner still uses: an Image whose tag moved keeps its new image and lets
+   * the old one go (pull the new one first, then release with keep: [its manifestDigest]).
+   */
+  keep?: readonly string[];
+}
+
+/** Removes owner from every image (but those in keep); an image left with no owner goes, with what only it used. */
+export async function releaseImage(store: string, owner: OwnerId, options: ReleaseOptions = {}): Promise<ReleaseResult> {
+  const keep = new Set(options.keep ?? []);
   return withStoreLock(store, `release images of ${owner}`, async () => {
     const kept: StoredImage[] = [];
     const dropped: StoredImage[] = [];
     const changed: StoredImage[] = [];
     for (const img of listRecords(store)) {
-      if (!img.owners.includes(owner)) {
+      if (!img.owners.includes(owner) || keep.has(img.manifestDigest)) {
         kept.push(img);
         continue;
       }

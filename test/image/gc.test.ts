@@ -88,3 +88,13 @@ test("release keeps what another image uses, then empties the store of all it re
     "tmp",
   ]);
 });
+
+test("an owner whose tag moved keeps its new image and lets the old one go", { skip, timeout: 60_000 }, async () => {
+  const store = join(work, "store-moved");
+  const old = await pullImage({ ref: `oci:${images.layout}:simple` }, { store, owner: "image-a" });
+  const now = await pullImage({ ref: `oci:${images.layout}:v2` }, { store, owner: "image-a" });
+  const r = await releaseImage(store, "image-a", { keep: [now.manifestDigest] });
+  assert.deepEqual(r.removedImages, [old.manifestDigest]);
+  assert.deepEqual(listRecords(store).map((i) => [i.manifestDigest, i.owners]), [[now.manifestDigest, ["image-a"]]]);
+  for (const d of blobsOf(now)) assert.ok(existsSync(blobPath(store, d)), d);
+});
