@@ -107,6 +107,21 @@ export async function resolveImage(raw: ImageInput, options: StoreOptions = {}):
 }
 
 /**
+ * A stored image as the Image resource of `ref` sees it (for read/refresh), or undefined when the
+ * store has no record of that manifest. Without ref (or when ref never resolved to it), the newest
+ * ref that did is reported.
+ */
+export function readImage(manifestDigest: string, options: StoreOptions & { ref?: string } = {}): ImageRecord | undefined {
+  const img = readRecord(options.store ?? storeDir(), manifestDigest);
+  if (img === undefined) return undefined;
+  const sources = [...img.sources].sort((a, b) => (a.pulledAt < b.pulledAt ? 1 : -1));
+  const wanted = options.ref !== undefined ? parseRef(options.ref).name : undefined;
+  const source = sources.find((s) => s.ref === wanted) ?? sources[0];
+  if (source === undefined) throw new CorruptFileError(recordPath(options.store ?? storeDir(), manifestDigest), "lists no ref that resolved to it");
+  return view(img, source);
+}
+
+/**
  * Records the owner (and the source) on a stored image: its record, then its index.json entry. The
  * store lock is held. When the index cannot be written, the record is put back as it was.
  */

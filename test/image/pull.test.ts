@@ -12,7 +12,7 @@ import { sha256Digest } from "../../src/image/digest";
 import { blobPath } from "../../src/image/layout";
 import { MEDIA_TYPES } from "../../src/image/manifest";
 import { hostPlatform } from "../../src/image/platform";
-import { type ImageRecord, pullImage, resolveImage } from "../../src/image/pull";
+import { type ImageRecord, pullImage, readImage, resolveImage } from "../../src/image/pull";
 import { layoutName, readRecord, verifyImage } from "../../src/image/store";
 import { ValidationError } from "../../src/sys/errors";
 import { listTree, misnamedBlobs } from "../helpers/imageStore";
@@ -81,6 +81,8 @@ test("a registry image: the digest is the registry's, every blob matches its nam
   const again = await pullImage({ ref, tlsVerify: false }, { store, owner: "img-b" });
   assert.deepEqual(again.owners, ["img-a", "img-b"]);
   assert.deepEqual(readRecord(store, r.manifestDigest)?.owners, ["img-a", "img-b"]);
+  assert.deepEqual(readImage(r.manifestDigest, { store, ref }), again, "readImage gives what pullImage returned");
+  assert.equal(readImage(`sha256:${"0".repeat(64)}`, { store }), undefined);
 });
 
 test("a Docker v2s2 image keeps the registry's manifest and digest (no conversion to OCI)", { skip, timeout: 60_000 }, async () => {
