@@ -117,8 +117,7 @@ async function run(o: SkopeoOptions, build: (authFile: string | undefined) => st
     const global = ["--policy", policy, "--tmpdir", scratch, "--command-timeout", `${Math.ceil(o.timeoutMs / 1000)}s`];
     global.push("--override-os", o.platform.os, "--override-arch", o.platform.architecture);
     if (o.platform.variant !== undefined) global.push("--override-variant", o.platform.variant);
-    const args = [...global, ...build(authFile)];
-    return await exec(args, { PATH, LC_ALL: "C", TMPDIR: scratch, HOME: callDir }, o.timeoutMs + 10_000).catch((err: unknown) => {
+    return await exec(global, build(authFile), { PATH, LC_ALL: "C", TMPDIR: scratch, HOME: callDir }, o.timeoutMs + 10_000).catch((err: unknown) => {
       throw err instanceof SkopeoError ? mapSkopeoFailure(err, o) : err;
     });
   } finally {
@@ -126,11 +125,11 @@ async function run(o: SkopeoOptions, build: (authFile: string | undefined) => st
   }
 }
 
-function exec(args: string[], env: NodeJS.ProcessEnv, killAfterMs: number): Promise<Buffer> {
-  // The shown command never includes secrets: they are only ever in the auth file.
-  const shown = `skopeo ${args.filter((a, i) => !["--policy", "--tmpdir"].includes(args[i - 1] ?? "") && !["--policy", "--tmpdir"].includes(a)).join(" ")}`;
+function exec(global: string[], args: string[], env: NodeJS.ProcessEnv, killAfterMs: number): Promise<Buffer> {
+  // What errors show: the command without the call's private paths (no secrets are ever on argv).
+  const shown = `skopeo ${args.join(" ")}`;
   return new Promise((resolve, reject) => {
-    execFile("skopeo", args, { env, encoding: "buffer", maxBuffer: 64 << 20, timeout: killAfterMs, killSignal: "SIGKILL" }, (err, stdout, stderr) => {
+    execFile("skopeo", [...global, ...args], { env, encoding: "buffer", maxBuffer: 64 << 20, timeout: killAfterMs, killSignal: "SIGKILL" }, (err, stdout, stderr) => {
       if (err === null) return resolve(stdout);
       const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean };
       if (e.code === "ENOENT") return reject(new HostformError("skopeo is not installed (apt-get install skopeo)", { cause: err }));
