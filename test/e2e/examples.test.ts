@@ -369,3 +369,44 @@ test("web: a page published on 127.0.0.1:18080, a client fetching http://web/ by
   if (links().every((l) => linksBefore.includes(l))) assert.equal(after, rulesBefore, "the host's rules are as before");
   assert.deepEqual(readdirSync(join(runDir, "cni", "networks")), [], "no lease left");
 });
+
+test("image: two containers from one OCI archive run with the image's defaults; a removed layer is drift, a rebuilt image replaces both, destroy empties the store", { skip: needsRoot, timeout: 2 * EXAMPLE_TIMEOUT_MS }, async () => {
+  const run = prepareExample("image", base, `${prefix}-img`, runDir);
+  const build = spawnSync(join(run.project, "build-image"), [], { encoding: "utf8" });
+  assert.equal(build.status, 0, build.stderr);
+  await up(run, "up");
+  const running = await ps(run);
+  assert.deepEqual(running.map((c) => c.status), ["running", "running"], JSON.stringify(running));
+  const logs = async (name: string): Promise<string> => (await hostform(run, "logs", `${run.stack}-${name}`)).out;
+  const greeted = async (): Promise<boolean> => (await logs("hello")).includes("hello from hello, running as app in /app") && (await logs("bonjour")).includes("bonjour from bonjour");
+  const deadline = Date.now() + 20_000;
+  while (!(await greeted()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  assert.ok(await greeted(), `${await logs("hello")}\n${await logs("bonjour")}`);
+  assert.equal((await drift(run)).code, 0);
+
+  // A layer directory removed out of band: the Image is not intact; up unpacks it again.
+  const layers = join(run.env.HOSTFORM_LIB_DIR, "images", "layers");
+  const [removed] = readdirSync(layers);
+  rmSync(join(layers, removed!), { recursive: true, force: true });
+  let d = await drift(run);
+  assert.equal(d.code, 2, d.out);
+  assert.ok(d.drifts.some((x) => x.urn.endsWith("Image::hello") && x.changes.some((c) => c.key === "intact" || c.key === "missingLayers")), d.out);
+  await up(run, "repair layer");
+  assert.ok(existsSync(join(layers, removed!, "diff")));
+  assert.equal((await drift(run)).code, 0);
+
+  // A new image in the archive: the preview says the containers are replaced because their image changed.
+  const rebuilt = spawnSync(join(run.project, "build-image"), [], { encoding: "utf8" });
+  assert.equal(rebuilt.status, 0, rebuilt.stderr);
+  const preview = await hostform(run, "preview", "--refresh");
+  assert.equal(preview.code, 0, preview.out);
+  assert.match(preview.out, /replace\s+\S+hostform:Container hello\s+\[diff: [^\]]*~image/, preview.out);
+  await up(run, "new image");
+  const replaced = await ps(run);
+  assert.equal(replaced.length, 2);
+  for (const c of replaced) assert.ok(!running.some((r) => r.pid === c.pid), "both containers are new");
+
+  await destroyLeavesNothing(run, [...running, ...replaced]);
+  assert.deepEqual(readdirSync(layers), [], "no unpacked layer left");
+  assert.deepEqual(readdirSync(join(run.env.HOSTFORM_LIB_DIR, "images", "blobs", "sha256")), [], "no blob left");
+});
