@@ -250,7 +250,9 @@ export async function* readTar(source: AsyncIterable<Buffer>, name: string): Asy
     entry.size = size;
 
     let consumed = 0;
+    let current = true;
     const body = async function* (): AsyncGenerator<Buffer> {
+      if (!current) throw new Error(`tar body of ${entry.path} read after the reader moved on`);
       if (entry.type !== "file") return;
       for await (const c of r.chunks(size - consumed)) {
         consumed += c.length;
@@ -258,6 +260,7 @@ export async function* readTar(source: AsyncIterable<Buffer>, name: string): Asy
       }
     };
     yield { entry, body };
+    current = false;
     await r.skip(size - consumed);
     consumed = size;
     await r.skip(padded(size) - size);
