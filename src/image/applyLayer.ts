@@ -63,7 +63,7 @@ function compressionOf(source: LayerSource): Compression {
 function uncompressed(source: LayerSource): { chunks: AsyncGenerator<Buffer>; digest: () => string; size: () => number; close: () => void } {
   const file = createReadStream(source.path, { highWaterMark: 1 << 20 });
   const compression = compressionOf(source);
-  const stream: Readable = compression === "gzip" ? file.pipe(createGunzip()) : compression === "zstd" ? file.pipe(createZstdDecompress()) : file;
+  const stream: Readable = compression === "gzip" ? file.pipe(createGunzip({ chunkSize: 1 << 18 })) : compression === "zstd" ? file.pipe(createZstdDecompress({ chunkSize: 1 << 18 })) : file;
   // pipe() does not forward a read error to the decompressor: without this, iteration would hang.
   if (stream !== file) file.on("error", (err) => stream.destroy(err));
   const hash = createHash("sha256");

@@ -3,6 +3,7 @@
 // does): whiteouts become 0/0 character devices, opaque markers the trusted.overlay.opaque xattr.
 // Every path is resolved in the LayerTree model, so a write can only land inside the layer dir.
 import { chmodSync, closeSync, copyFileSync, lchownSync, linkSync, lstatSync, mkdirSync, openSync, constants as fsc, rmSync, symlinkSync, lutimesSync, writeSync } from "node:fs";
+import type { Stats } from "node:fs";
 import { join } from "node:path";
 import { CorruptFileError, withContext } from "../sys/errors";
 import { mknod } from "../sys/libc";
@@ -171,16 +172,32 @@ export class LayerWriter {
     return { kind: "file" };
   }
 
-  /** The topmost lower layer's object at a path; a whiteout there, or a non-dir parent, hides every layer below. */
-  private findInLowers(comps: readonly string[]): { path: string; stat: ReturnType<typeof lstatSync> & object } | undefined {
+  /**
+   * The object at a path in the merged view of the lower layers: the topmost lower that has it,
+   * walked one component at a time with lstat so that a lower layer's symlink is never followed
+   * (it could point anywhere on the host). A whiteout or non-dir on the way, or an opaque dir that
+   * lacks the rest of the path, hides everything below it.
+   */
+  private findInLowers(comps: readonly string[]): { path: string; stat: Stats } | undefined {
     for (const lower of this.lowerDirs) {
-      const p = comps.length === 0 ? lower : join(lower, ...comps);
-      let st;
-      try {
-        st = lstatSync(p);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "ENOTDIR") continue;
-        throw err;
+      let p = lower;
+      let st = lstatSync(p);
+      let opaqueAbove = false;
+      let found = true;
+      for (const c of comps) {
+        if (!st.isDirectory()) return undefined;
+        if (getXattr(p, OPAQUE_XATTR)?.toString() === "y") opaqueAbove = true;
+        p = join(p, c);
+        const next = lstatSync(p, { throwIfNoEntry: false });
+        if (next === undefined) {
+          found = false;
+          break;
+        }
+        st = next;
+      }
+      if (!found) {
+        if (opaqueAbove) return undefined;
+        continue;
       }
       if (st.isCharacterDevice() && st.rdev === 0) return undefined;
       return { path: p, stat: st };
@@ -206,7 +223,7 @@ export class LayerWriter {
   }
 
   /** Owner, mode, xattrs (not overlay's own) and, for non-dirs, mtime of a lower object onto ours; returns the mtime. */
-  private copyMeta(from: string, path: string[], st: ReturnType<typeof lstatSync> & object): number {
+  private copyMeta(from: string, path: string[], st: Stats): number {
     const xattrs = new Map<string, Buffer>();
     for (const name of listXattrs(from)) {
       if (name.startsWith("trusted.overlay.")) continue;

@@ -141,6 +141,25 @@ describe("applyLayer", { skip: needsRoot }, () => {
     assert.equal(readFileSync(join(dest, `${outside}-rel`, "pwned"), "utf8"), "x");
   });
 
+  test("a hard link through a lower layer's symlink never copies a host file", async () => {
+    const tarFile = async (name: string, entries: Parameters<typeof buildTar>[0]): Promise<{ path: string; diffId: string }> => {
+      const body = buildTar(entries);
+      const path = join(work, name);
+      writeFileSync(path, body);
+      return { path, diffId: `sha256:${(await import("node:crypto")).createHash("sha256").update(body).digest("hex")}` };
+    };
+    const a = await tarFile("lnk-a.tar", [{ path: "etcl", type: "symlink", linkname: "/etc" }, { path: "dir/etcl2", type: "symlink", linkname: "../../../../etc" }]);
+    const b = await tarFile("lnk-b.tar", [{ path: "stolen", type: "hardlink", linkname: "etcl/hostname" }]);
+    const c = await tarFile("lnk-c.tar", [{ path: "stolen", type: "hardlink", linkname: "dir/etcl2/hostname" }]);
+    const lower = join(work, "lnk-a");
+    await applyLayer({ path: a.path, mediaType: "application/vnd.oci.image.layer.v1.tar" }, lower, a.diffId);
+    for (const [name, t] of [["lnk-b", b], ["lnk-c", c]] as const) {
+      const dest = join(work, name);
+      await assert.rejects(applyLayer({ path: t.path, mediaType: "application/vnd.oci.image.layer.v1.tar" }, dest, t.diffId, { lowerDirs: [lower] }), (err: unknown) => err instanceof CorruptFileError && /neither this layer nor a lower one/.test(err.message));
+      assert.equal(existsSync(dest), false);
+    }
+  });
+
   test("a member named outside the root is refused and nothing is left", async () => {
     const dest = join(work, "dotdot");
     const body = buildTar([{ path: "a", body: "a" }, { path: "a/../../x", body: "x" }]);
