@@ -17,6 +17,8 @@ export interface TreeNode {
   mtime?: number;
   /** This layer hides the lower layers' contents of this directory (trusted.overlay.opaque=y). */
   opaque?: boolean;
+  /** Not in this layer's dir: a lower layer's symlink (or dir, during a lookup) that paths resolve through. */
+  lower?: boolean;
 }
 
 /** Symlinks followed in one resolution before giving up, as the kernel's MAXSYMLINKS. */
@@ -47,11 +49,12 @@ export class LayerTree {
   constructor(private readonly blob: string) {}
 
   /**
-   * The directory that `comps` names, following this layer's symlinks inside the root. Missing
-   * directories are made through `makeDir` (a tar need not list every parent) when given;
-   * otherwise resolution stops and returns undefined.
+   * The directory that `comps` names, following symlinks inside the root. A name this layer does
+   * not have (or deletes) goes to `missing`, which says what the layers below make of it: a
+   * symlink there is followed too, as umoci follows it in the tree it unpacks into; a dir is made
+   * (a tar need not list every parent) or, for a lookup, walked through. undefined stops the walk.
    */
-  resolveDir(comps: readonly string[], makeDir?: (path: string[]) => TreeNode): ResolvedDir | undefined {
+  resolveDir(comps: readonly string[], missing: (path: string[], existing: TreeNode | undefined) => TreeNode | undefined): ResolvedDir | undefined {
     let path: string[] = [];
     let nodes: TreeNode[] = [this.root];
     const queue = [...comps];
@@ -68,11 +71,13 @@ export class LayerTree {
       }
       const cur = nodes[nodes.length - 1] as TreeNode;
       let child = cur.children?.get(c);
-      if (child === undefined || child.kind === "whiteout") {
-        if (makeDir === undefined) return undefined;
-        child = makeDir([...path, c]);
-        cur.children?.set(c, child);
-      } else if (child.kind === "symlink") {
+      if (child === undefined || child.kind === "whiteout" || (child.lower === true && child.kind !== "symlink")) {
+        child = missing([...path, c], child);
+        if (child === undefined) return undefined;
+        // A lower dir walked through for a lookup is not in this layer: remembering it would make later writes miss their parent.
+        if (!(child.lower === true && child.kind === "dir")) cur.children?.set(c, child);
+      }
+      if (child.kind === "symlink") {
         if (++hops > MAX_HOPS) throw new CorruptFileError(this.blob, `too many levels of symlinks resolving ${comps.join("/")}`);
         const target = child.target ?? "";
         if (target.startsWith("/")) {
@@ -81,8 +86,9 @@ export class LayerTree {
         }
         queue.unshift(...target.split("/"));
         continue;
-      } else if (child.kind !== "dir") {
-        throw new CorruptFileError(this.blob, `${comps.join("/")}: ${[...path, c].join("/")} is not a directory in this layer`);
+      }
+      if (child.kind !== "dir") {
+        throw new CorruptFileError(this.blob, `${comps.join("/")}: ${[...path, c].join("/")} is not a directory`);
       }
       path = [...path, c];
       nodes = [...nodes, child];

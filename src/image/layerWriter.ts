@@ -2,7 +2,7 @@
 // dirs stacked as lowerdirs show the same tree as applying the layers one over another (what umoci
 // does): whiteouts become 0/0 character devices, opaque markers the trusted.overlay.opaque xattr.
 // Every path is resolved in the LayerTree model, so a write can only land inside the layer dir.
-import { chmodSync, closeSync, copyFileSync, lchownSync, linkSync, lstatSync, mkdirSync, openSync, constants as fsc, rmSync, symlinkSync, lutimesSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, lchownSync, linkSync, lstatSync, mkdirSync, openSync, constants as fsc, readlinkSync, rmSync, symlinkSync, lutimesSync, writeSync } from "node:fs";
 import type { Stats } from "node:fs";
 import { join } from "node:path";
 import { CorruptFileError, withContext } from "../sys/errors";
@@ -39,7 +39,8 @@ export class LayerWriter {
     private readonly lowerDirs: readonly string[],
   ) {
     this.tree = new LayerTree(blob);
-    this.copyLowerDirMeta([], this.tree.root);
+    const lowerRoot = this.findInLowers([]);
+    if (lowerRoot !== undefined) this.tree.root.mtime = this.copyMeta(lowerRoot.path, [], lowerRoot.stat);
   }
 
   private abs(path: readonly string[]): string {
@@ -56,8 +57,8 @@ export class LayerWriter {
         return;
       }
       const name = comps[comps.length - 1] as string;
-      const parent = this.tree.resolveDir(comps.slice(0, -1), (p) => this.makeImplicitDir(p));
-      if (parent === undefined) throw new Error("unreachable: resolveDir with makeDir always resolves");
+      const parent = this.tree.resolveDir(comps.slice(0, -1), (p, existing) => this.parentFor(p, existing));
+      if (parent === undefined) throw new Error("unreachable: parentFor always gives a node");
       if (name === OPAQUE_MARKER) {
         parent.node.opaque = true;
         return;
@@ -77,7 +78,7 @@ export class LayerWriter {
   /** A whiteout only hides lower layers: an entry of the same name in this layer wins, and a dir of that name becomes opaque. */
   private whiteout(dirPath: string[], dir: TreeNode, name: string): void {
     const existing = dir.children?.get(name);
-    if (existing !== undefined) {
+    if (existing !== undefined && existing.lower !== true) {
       if (existing.kind === "dir") existing.opaque = true;
       return;
     }
@@ -90,7 +91,10 @@ export class LayerWriter {
   private async create(path: string[], parent: TreeNode, name: string, member: TarMember): Promise<void> {
     const e = member.entry;
     const p = this.abs(path);
-    const existing = parent.children?.get(name);
+    const found = parent.children?.get(name);
+    // A lower layer's symlink remembered for resolving paths is not in this layer's dir.
+    const existing = found?.lower === true ? undefined : found;
+    if (found?.lower === true) parent.children?.delete(name);
     // The same layer naming a dir twice updates it; anything else replaces what was there.
     if (existing !== undefined && !(existing.kind === "dir" && e.type === "dir")) {
       rmSync(p, { recursive: true, force: true });
@@ -147,22 +151,24 @@ export class LayerWriter {
   /** Links within the layer; a target only in a lower layer is copied up, since links cannot cross layer dirs. */
   private hardLink(path: string[], linkname: string): TreeNode {
     const comps = normalizeMemberPath(linkname, this.blob);
-    const dir = comps.length === 0 ? undefined : this.tree.resolveDir(comps.slice(0, -1));
-    const targetPath = dir === undefined ? undefined : [...dir.path, comps[comps.length - 1] as string];
-    const target = targetPath === undefined ? undefined : this.tree.lookup(targetPath);
-    if (target !== undefined && targetPath !== undefined) {
+    const dir = comps.length === 0 ? undefined : this.tree.resolveDir(comps.slice(0, -1), (p, existing) => this.lowerOnly(p, existing));
+    if (dir === undefined) throw new CorruptFileError(this.blob, `hard link ${path.join("/")} points to ${linkname}, which is in neither this layer nor a lower one`);
+    const targetPath = [...dir.path, comps[comps.length - 1] as string];
+    const found = this.tree.lookup(targetPath);
+    const target = found?.lower === true ? undefined : found;
+    if (target !== undefined) {
       if (target.kind === "dir") throw new CorruptFileError(this.blob, `hard link ${path.join("/")} points to directory ${linkname}`);
       if (target.kind === "whiteout") throw new CorruptFileError(this.blob, `hard link ${path.join("/")} points to ${linkname}, which this layer deletes`);
       linkSync(this.abs(targetPath), this.abs(path));
       return { ...target };
     }
-    const key = comps.join("/");
+    const key = targetPath.join("/");
     const first = this.lowerCopies.get(key);
     if (first !== undefined && this.tree.lookup(first)?.kind === "file") {
       linkSync(this.abs(first), this.abs(path));
       return { kind: "file" };
     }
-    const lower = this.findInLowers(comps);
+    const lower = this.findInLowers(targetPath);
     if (lower === undefined || !lower.stat.isFile()) {
       throw new CorruptFileError(this.blob, `hard link ${path.join("/")} points to ${linkname}, which is in neither this layer nor a lower one as a regular file`);
     }
@@ -205,21 +211,31 @@ export class LayerWriter {
     return undefined;
   }
 
-  /** A parent the tar does not list: it shows the lower layer's attributes, as umoci keeps the existing dir's. */
-  private makeImplicitDir(path: string[]): TreeNode {
-    const existing = this.tree.lookup(path);
+  /**
+   * A parent this layer does not have. A lower layer's symlink is followed (umoci writes through
+   * it into the tree below). Otherwise the dir is made here with the lower dir's owner, mode,
+   * xattrs and mtime, as umoci keeps the existing dir's; after this layer's own whiteout of the
+   * name it is a fresh, opaque dir.
+   */
+  private parentFor(path: string[], existing: TreeNode | undefined): TreeNode {
+    const lower = existing?.kind === "whiteout" ? undefined : this.findInLowers(path);
+    if (lower?.stat.isSymbolicLink() === true) return { kind: "symlink", target: readlinkSync(lower.path), lower: true };
     const p = this.abs(path);
     if (existing?.kind === "whiteout") rmSync(p);
     mkdirSync(p, 0o755);
     chmodSync(p, 0o755);
     const node: TreeNode = { kind: "dir", children: new Map(), opaque: existing?.kind === "whiteout" };
-    this.copyLowerDirMeta(path, node);
+    if (lower !== undefined && lower.stat.isDirectory()) node.mtime = this.copyMeta(lower.path, path, lower.stat);
     return node;
   }
 
-  private copyLowerDirMeta(path: string[], node: TreeNode): void {
+  /** For a lookup (a hard link's target): what the lower layers have at a name this layer lacks, without making anything. */
+  private lowerOnly(path: string[], existing: TreeNode | undefined): TreeNode | undefined {
+    if (existing?.kind === "whiteout") return undefined;
     const lower = this.findInLowers(path);
-    if (lower !== undefined && lower.stat.isDirectory()) node.mtime = this.copyMeta(lower.path, path, lower.stat);
+    if (lower?.stat.isSymbolicLink() === true) return { kind: "symlink", target: readlinkSync(lower.path), lower: true };
+    if (lower?.stat.isDirectory() === true) return { kind: "dir", children: new Map(), lower: true };
+    return undefined;
   }
 
   /** Owner, mode, xattrs (not overlay's own) and, for non-dirs, mtime of a lower object onto ours; returns the mtime. */
