@@ -211,6 +211,16 @@ describe("applyLayer", { skip: needsRoot }, () => {
     assert.deepEqual(comparable(trees[2] ?? {}), comparable(trees[0] ?? {}));
   });
 
+  test("the diff_id covers the bytes after the end-of-archive blocks", async () => {
+    // tar(1) pads to whole records; a writer may pad more. All of it is in the uncompressed sha256.
+    const body = Buffer.concat([buildTar([{ path: "f", body: "f" }]), Buffer.alloc(3 << 20)]);
+    const tar = join(work, "padded.tar");
+    writeFileSync(tar, body);
+    const digest = `sha256:${(await import("node:crypto")).createHash("sha256").update(body).digest("hex")}`;
+    const stats = await applyLayer({ path: tar, mediaType: "application/vnd.oci.image.layer.v1.tar" }, join(work, "padded"), digest);
+    assert.deepEqual([stats.size, stats.entries], [body.length, 1]);
+  });
+
   test("a truncated blob fails and leaves nothing", async () => {
     const tar = readFileSync(files.tars[0] as string);
     const cut = join(work, "cut.tar");

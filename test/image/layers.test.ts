@@ -39,13 +39,10 @@ describe("layer cache", { skip: needsRoot }, () => {
     assert.ok((marker?.entries ?? 0) > 10);
     const before = statSync(layerMarkerPath(store, l.diffId));
     const busybox = statSync(join(dir, "bin", "busybox"));
-    const started = process.hrtime.bigint();
     assert.equal(await unpackLayer(store, l), dir);
-    const tookMs = Number(process.hrtime.bigint() - started) / 1e6;
     const afterMarker = statSync(layerMarkerPath(store, l.diffId));
     assert.deepEqual([afterMarker.ino, afterMarker.mtimeMs], [before.ino, before.mtimeMs]);
     assert.equal(statSync(join(dir, "bin", "busybox")).ino, busybox.ino);
-    assert.ok(tookMs < 50, `second unpack took ${tookMs} ms`);
     assert.deepEqual(readdirSync(tmpDir(store)), []);
   });
 
