@@ -1,4 +1,4 @@
-// Extended attributes of a path (lgetxattr/lsetxattr; Node has no API for them). hostform
+// Extended attributes of a path (lgetxattr/lsetxattr/llistxattr; Node has no API for them). hostform
 // keeps small records beside kernel objects that cannot hold one themselves, in trusted.* attributes,
 // which only CAP_SYS_ADMIN can read or write: the owner of a cgroup directory, the device filter
 // attached to a cgroup v2 directory.
@@ -7,10 +7,11 @@ import { SysError } from "./errors";
 
 type Fn = (...args: unknown[]) => number;
 
-let fns: { get: Fn; set: Fn } | undefined;
+let fns: { get: Fn; set: Fn; list: Fn } | undefined;
 
-function b(): { get: Fn; set: Fn } {
+function b(): { get: Fn; set: Fn; list: Fn } {
   fns ??= {
+    list: libc().func("long llistxattr(const char *path, _Out_ uint8_t *list, size_t size)") as Fn,
     get: libc().func("long lgetxattr(const char *path, const char *name, _Out_ uint8_t *value, size_t size)") as Fn,
     set: libc().func("int lsetxattr(const char *path, const char *name, const uint8_t *value, size_t size, int flags)") as Fn,
   };
@@ -38,4 +39,18 @@ export function getXattr(path: string, name: string): Buffer | undefined {
 export function setXattr(path: string, name: string, value: Buffer | string): void {
   const buf = typeof value === "string" ? Buffer.from(value, "utf8") : value;
   checkCall(b().set(path, name, buf, buf.length, 0), "lsetxattr", `${path} (${name})`);
+}
+
+/** Names of the path's attributes (the link itself for a symlink), in the order the filesystem lists them. */
+export function listXattrs(path: string): string[] {
+  for (let size = 4096; ; size *= 4) {
+    const buf = Buffer.alloc(size);
+    try {
+      const n = checkCall(b().list(path, buf, size), "llistxattr", path);
+      return buf.subarray(0, n).toString("utf8").split("\0").filter((s) => s !== "");
+    } catch (err) {
+      if (err instanceof SysError && err.code === "ERANGE" && size < 1 << 20) continue;
+      throw err;
+    }
+  }
 }
