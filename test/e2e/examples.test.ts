@@ -385,7 +385,7 @@ test("image: two containers from one OCI archive run with the image's defaults; 
   assert.equal((await drift(run)).code, 0);
 
   // A layer directory removed out of band: the Image is not intact; up unpacks it again.
-  const layers = join(run.env.HOSTFORM_LIB_DIR, "images", "layers");
+  const layers = join(run.env.HOSTFORM_LIB_DIR ?? "", "images", "layers");
   const [removed] = readdirSync(layers);
   rmSync(join(layers, removed!), { recursive: true, force: true });
   let d = await drift(run);
@@ -408,5 +408,5 @@ test("image: two containers from one OCI archive run with the image's defaults; 
 
   await destroyLeavesNothing(run, [...running, ...replaced]);
   assert.deepEqual(readdirSync(layers), [], "no unpacked layer left");
-  assert.deepEqual(readdirSync(join(run.env.HOSTFORM_LIB_DIR, "images", "blobs", "sha256")), [], "no blob left");
+  assert.deepEqual(readdirSync(join(run.env.HOSTFORM_LIB_DIR ?? "", "images", "blobs", "sha256")), [], "no blob left");
 });

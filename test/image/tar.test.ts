@@ -97,12 +97,17 @@ describe("readTar", () => {
     await assert.rejects(readAll(tar), (err: unknown) => err instanceof CorruptFileError && /checksum/.test(err.message) && err.path === "test.tar");
   });
 
-  test("an archive cut inside a header or a body is a CorruptFileError; one without the end blocks is read whole", async () => {
+  test("an archive cut inside a header or a body is a CorruptFileError; one without the end blocks, or without the last padding too, is read whole", async () => {
     const tar = buildTar([{ path: "a", body: "x".repeat(2000) }, { path: "b", body: "y" }]);
     await assert.rejects(readAll(tar.subarray(0, 1000)), (err: unknown) => err instanceof CorruptFileError && /truncated/.test(err.message));
     await assert.rejects(readAll(tar.subarray(0, 2560 + 100)), (err: unknown) => err instanceof CorruptFileError && /truncated/.test(err.message));
     const whole = await readAll(tar.subarray(0, 512 * 4 + 512 + 512 + 512));
     assert.deepEqual(whole.map((r) => r.entry.path), ["a", "b"]);
+    // The last body whole but neither its padding nor the end blocks: what umoci 0.4.7's `insert` writes.
+    const unpadded = await readAll(tar.subarray(0, 3072 + 1));
+    assert.deepEqual(unpadded.map((r) => [r.entry.path, r.body.length]), [["a", 2000], ["b", 1]]);
+    // A body cut short is still truncated.
+    await assert.rejects(readAll(tar.subarray(0, 512 + 1500)), (err: unknown) => err instanceof CorruptFileError && /truncated/.test(err.message));
   });
 
   test("an entry type it cannot represent (GNU sparse) is refused rather than guessed", async () => {
