@@ -54,12 +54,16 @@ export interface ImageConfig {
  * removes it from the store.
  */
 export class Image extends pulumi.dynamic.Resource {
-  /** The ref as normalised ("docker.io/library/nginx:1.27"). */
+  /** The ref as declared. */
   declare readonly ref: pulumi.Output<string>;
+  /** The ref as normalised ("docker.io/library/nginx:1.27"). */
+  declare readonly refName: pulumi.Output<string>;
   /** What the ref resolved to when it was pulled (an index's digest for a multi-platform tag). */
   declare readonly digest: pulumi.Output<string>;
   /** The platform manifest that runs. */
   declare readonly manifestDigest: pulumi.Output<string>;
+  /** Its platform, "os/arch[/variant]". */
+  declare readonly manifestPlatform: pulumi.Output<string>;
   /** Where the ref points now, as the last read found it; differs from digest when the tag moved. */
   declare readonly resolvedDigest: pulumi.Output<string>;
   declare readonly config: pulumi.Output<ImageConfig>;
@@ -80,8 +84,10 @@ export class Image extends pulumi.dynamic.Resource {
         ...args,
         resourceName: name,
         [OWNER_KEY]: ownerInput("Image", name),
+        refName: undefined,
         digest: undefined,
         manifestDigest: undefined,
+        manifestPlatform: undefined,
         resolvedDigest: undefined,
         config: undefined,
         size: undefined,

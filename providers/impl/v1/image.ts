@@ -28,7 +28,8 @@ export interface ImageOutputs extends ImageInputs {
   digest: string;
   manifestDigest: string;
   resolvedDigest: string;
-  platform: string;
+  /** The platform of the manifest that runs, "os/arch[/variant]" (the input `platform` is what was asked for). */
+  manifestPlatform: string;
   config: ImageRecord["config"];
   size: number;
   /** The unpacked layer directories, topmost first. */
@@ -77,7 +78,7 @@ function outputsOf(inputs: ImageInputs, store: string, record: ImageRecord, reso
     digest: record.digest,
     manifestDigest: record.manifestDigest,
     resolvedDigest,
-    platform: [record.platform.os, record.platform.architecture, record.platform.variant].filter((p) => p !== undefined && p !== "").join("/"),
+    manifestPlatform: [record.platform.os, record.platform.architecture, record.platform.variant].filter((p) => p !== undefined && p !== "").join("/"),
     config: record.config,
     size: record.size,
     layerDirs: [...record.layers].reverse().map((l) => layerDiffDir(store, l.diffId)),
