@@ -3,7 +3,8 @@
 // is ever removed: the store is never swept, so a file hostform did not create stays.
 import { rmSync } from "node:fs";
 import { blobPath, layerDir, withStoreLock } from "./layout";
-import { imageBlobs, listRecords, type OwnerId, readIndex, recordPath, type StoredImage, writeIndex, writeRecord } from "./store";
+import { NotFoundError } from "../sys/errors";
+import { imageBlobs, listRecords, type OwnerId, readIndex, readRecord, recordPath, type StoredImage, writeIndex, writeRecord } from "./store";
 
 export interface ReleaseResult {
   /** Manifest digests of the images removed. */
@@ -56,5 +57,18 @@ export async function releaseImage(store: string, owner: OwnerId, options: Relea
     for (const d of removedBlobs) rmSync(blobPath(store, d), { force: true });
     for (const d of removedLayers) rmSync(layerDir(store, d), { recursive: true, force: true });
     return { removedImages: [...goneManifests], removedBlobs, removedLayers };
+  });
+}
+
+/**
+ * Adds owner to an image in the store: a container running on its layers holds them until it goes
+ * (what a lease does in containerd), so an Image that moves to another digest meanwhile cannot
+ * remove them from under it. Released with releaseImage(store, owner).
+ */
+export async function holdImage(store: string, manifestDigest: string, owner: OwnerId): Promise<void> {
+  await withStoreLock(store, `hold image ${manifestDigest} for ${owner}`, async () => {
+    const img = readRecord(store, manifestDigest);
+    if (img === undefined) throw new NotFoundError("image", manifestDigest, "it is not in the store: run `hostform up` to pull it again");
+    if (!img.owners.includes(owner)) await writeRecord(store, { ...img, owners: [...img.owners, owner] });
   });
 }

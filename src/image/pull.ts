@@ -12,7 +12,7 @@ import { chooseFromIndex, type ImageConfig, type ImageManifest, indexPlatforms, 
 import { formatPlatform, hostPlatform, parsePlatform, type Platform, platformMatches } from "./platform";
 import { type ImageRef, parseRef, pinnedSkopeoRef, type Transport } from "./ref";
 import { copyToLayout, inspectRaw, type SkopeoOptions } from "./skopeo";
-import { blobsPresent, ensureStore, findBySource, type ImageSource, imageBlobs, type LayerRecord, listRecords, type OwnerId, readIndex, readRecord, recordPath, type StoredImage, withIndexEntry, writeIndex, writeRecord } from "./store";
+import { blobsPresent, ensureStore, exists, findBySource, type ImageSource, imageBlobs, type LayerRecord, listRecords, type OwnerId, readIndex, readRecord, recordPath, type StoredImage, withIndexEntry, writeIndex, writeRecord } from "./store";
 import { type ImageInput, validateImageInput } from "./imageInput";
 
 export { validateImageInput, type ImageInput };
@@ -292,12 +292,3 @@ function sameFile(a: string, b: string): boolean {
   }
 }
 
-function exists(path: string): boolean {
-  try {
-    statSync(path);
-    return true;
-  } catch (err) {
-    if (hasCode(err, "ENOENT")) return false;
-    throw err;
-  }
-}

@@ -67,7 +67,8 @@ export async function ensureStore(store: string): Promise<void> {
   if (!exists(join(store, "index.json"))) await writeIndex(store, []);
 }
 
-function exists(path: string): boolean {
+/** Whether path exists (ENOENT: no; any other error is thrown). */
+export function exists(path: string): boolean {
   try {
     statSync(path);
     return true;

@@ -4,13 +4,11 @@
 // device) hides the name below it, an opaque directory (trusted.overlay.opaque=y) everything below
 // it, and a file where a lower layer has a directory hides that directory. Symlinks resolve against
 // the merged root, as resolveInRoot does for a plain one.
-import { lstatSync, readlinkSync, type Stats } from "node:fs";
-import { join, posix } from "node:path";
+import { lstatSync, type Stats } from "node:fs";
+import { join } from "node:path";
 import { SysError, hasCode } from "../sys/errors";
 import { getXattr } from "../sys/xattr";
-import { SymlinkLoopError, resolveInRoot } from "./rootPath";
-
-const MAX_SYMLINKS = 40;
+import { resolveInRoot, walkInRoot } from "./rootPath";
 
 function lstatOrUndefined(path: string): Stats | undefined {
   try {
@@ -58,26 +56,12 @@ function lookup(layers: readonly string[], parts: readonly string[]): { path: st
  * it; undefined when the merged root has no such entry.
  */
 export function findInLayers(layers: readonly string[], inner: string): string | undefined {
-  let pending = posix.normalize(inner).split("/").filter((c) => c !== "" && c !== ".");
-  const done: string[] = [];
-  let links = 0;
-  for (let comp = pending.shift(); comp !== undefined; comp = pending.shift()) {
-    if (comp === "..") {
-      done.pop();
-      continue;
-    }
-    const hit = lookup(layers, [...done, comp]);
-    if (hit === undefined) return undefined;
-    if (!hit.st.isSymbolicLink()) {
-      done.push(comp);
-      continue;
-    }
-    if (++links > MAX_SYMLINKS) throw new SymlinkLoopError(inner, layers[0] ?? "", hit.path);
-    const target = readlinkSync(hit.path);
-    if (target.startsWith("/")) done.length = 0;
-    pending = [...target.split("/").filter((c) => c !== "" && c !== "."), ...pending];
-  }
-  return done.length === 0 ? layers[0] : lookup(layers, done)?.path;
+  const walk = walkInRoot(inner, layers[0] ?? "", (parts) => {
+    const hit = lookup(layers, parts);
+    return hit === undefined ? undefined : { host: hit.path, symlink: hit.st.isSymbolicLink() };
+  });
+  if (walk.missing !== undefined) return undefined;
+  return walk.parts.length === 0 ? layers[0] : lookup(layers, walk.parts)?.path;
 }
 
 /** A root as create's checks read it: a directory, or read-only layers (topmost first) not yet mounted. */

@@ -19,11 +19,24 @@ export class SymlinkLoopError extends HostformError {
 }
 registerErrorClass(SymlinkLoopError);
 
+/** An entry a root walk looked up: its host path, and whether it is a symlink (not followed). */
+export interface RootEntry {
+  host: string;
+  symlink: boolean;
+}
+
+/** Where a walk ended: the resolved components, and, when one was not found, it and those after it. */
+export interface RootWalk {
+  parts: string[];
+  missing?: string[];
+}
+
 /**
- * The host path of `inner` inside `root`, following symlinks as if `root` were `/`. Components
- * that do not exist yet are appended as written (the caller creates them).
+ * Follows `inner` through a root as the kernel walks a path with the root as "/": ".." stops at the
+ * root, and symlinks resolve against it (absolute targets from its top). `find` looks one path up
+ * without following it; `label` names the root in errors.
  */
-export function resolveInRoot(root: string, inner: string): string {
+export function walkInRoot(inner: string, label: string, find: (parts: readonly string[]) => RootEntry | undefined): RootWalk {
   let pending = posix.normalize(inner).split("/").filter((c) => c !== "" && c !== ".");
   const done: string[] = [];
   let links = 0;
@@ -32,28 +45,38 @@ export function resolveInRoot(root: string, inner: string): string {
       done.pop();
       continue;
     }
-    const host = join(root, ...done, comp);
-    let isLink = false;
-    try {
-      isLink = lstatSync(host).isSymbolicLink();
-    } catch (err) {
-      if (!hasCode(err, "ENOENT")) throw SysError.fromNode(err, "resolve in rootfs");
-      return join(root, ...done, comp, ...pending);
-    }
-    if (!isLink) {
+    const hit = find([...done, comp]);
+    if (hit === undefined) return { parts: done, missing: [comp, ...pending] };
+    if (!hit.symlink) {
       done.push(comp);
       continue;
     }
-    if (++links > MAX_SYMLINKS) throw new SymlinkLoopError(inner, root, host);
+    if (++links > MAX_SYMLINKS) throw new SymlinkLoopError(inner, label, hit.host);
     let target: string;
     try {
-      target = readlinkSync(host);
+      target = readlinkSync(hit.host);
     } catch (err) {
       throw SysError.fromNode(err, "resolve in rootfs");
     }
-    const parts = target.split("/").filter((c) => c !== "" && c !== ".");
     if (target.startsWith("/")) done.length = 0;
-    pending = [...parts, ...pending];
+    pending = [...target.split("/").filter((c) => c !== "" && c !== "."), ...pending];
   }
-  return join(root, ...done);
+  return { parts: done };
+}
+
+/**
+ * The host path of `inner` inside `root`, following symlinks as if `root` were `/`. Components
+ * that do not exist yet are appended as written (the caller creates them).
+ */
+export function resolveInRoot(root: string, inner: string): string {
+  const walk = walkInRoot(inner, root, (parts) => {
+    const host = join(root, ...parts);
+    try {
+      return { host, symlink: lstatSync(host).isSymbolicLink() };
+    } catch (err) {
+      if (!hasCode(err, "ENOENT")) throw SysError.fromNode(err, "resolve in rootfs");
+      return undefined;
+    }
+  });
+  return join(root, ...walk.parts, ...(walk.missing ?? []));
 }

@@ -112,12 +112,18 @@ test("an image from a registry: outputs, each layer unpacked once, containers ru
     await containers.delete!(c.containerId, c);
     madeContainers.delete(c);
   }
+  // base's manifest is the one the next test's tag starts at: let it go, so that test owns it alone.
+  await images.delete!(base.name!, base);
+  madeImages.delete(base.name!);
+  assert.ok(existsSync(app.layerDirs[1]!), "the layer app shares with base stays");
 });
 
 test("a tag pushed twice: read reports where it points now, diff asks for an update, update pulls it and lets the old manifest go", { skip, timeout: 120_000 }, async () => {
   pushImage(built, TAGS.simple, registry!.host, "hf/moving:1");
   const img = await makeImage("moving", { ref: `${registry!.host}/hf/moving:1` });
   const inputs = { ...img } as ImageInputs;
+  // A container on the first digest holds it in the store while it exists.
+  const running = await makeContainer("on-old", { image: imageInput(img), args: ["trap 'exit 0' TERM; while true; do sleep 1 & wait; done"] });
   assert.equal((await images.diff!(img.name!, img, inputs)).changes, false);
   const moved = pushImage(built, TAGS.v2, registry!.host, "hf/moving:1");
   const read = (await images.read!(img.name!, img)).props!;
@@ -131,8 +137,15 @@ test("a tag pushed twice: read reports where it points now, diff asks for an upd
   assert.equal(updated.layerDirs.length, 2);
   assert.equal(updated.layerDirs[1], img.layerDirs[0], "the shared base layer is kept");
   const mine = listRecords(storeDir()).filter((r) => r.owners.includes(img.name!)).map((r) => r.manifestDigest);
-  assert.deepEqual(mine, [moved], "the old manifest is released");
+  assert.deepEqual(mine, [moved], "the Image lets the old manifest go");
+  const held = listRecords(storeDir()).find((r) => r.manifestDigest === img.manifestDigest);
+  assert.deepEqual(held?.owners, [`container:${running.outs.containerId}`], "the container still holds the old one");
+  assert.ok(img.layerDirs.every((l) => existsSync(l)), "its layers stay while it runs");
   assert.equal((await images.diff!(img.name!, updated, inputs)).changes, false);
+  await containers.delete!(running.outs.containerId, running.outs);
+  madeContainers.delete(running.outs);
+  assert.equal(listRecords(storeDir()).find((r) => r.manifestDigest === img.manifestDigest), undefined, "released with the container");
+  assert.ok(existsSync(updated.layerDirs[1]!), "the layer the new image shares stays");
 });
 
 test("a layer directory removed out of band is read back as missing, and update unpacks it again", { skip, timeout: 120_000 }, async () => {

@@ -24,6 +24,7 @@ import { aliasesOf, attachedNetworksOf, declaredPorts, hasNames, hasNetworks, va
 import { expectedNetwork, isDamaged, networkDamage, observeNetwork, repairNetwork, updateNames, type NetworkLive } from "./networkLive";
 import { setUpNetwork, tearDownNetwork } from "./networkSetup";
 import { seccompChoice } from "./containerSeccomp";
+import { holdContainerImage, releaseContainerImage } from "./containerImage";
 import { asConfigError } from "../../../src/runtime/specgen/generate";
 import { SPEC_DIGEST_ANNOTATION, buildSpec, checkRootChoice, rootLayersOf, specDigest, validatePolicies } from "./containerSpec";
 import { isImportRead, ownerOf, warnTakeover } from "./ownership";
@@ -169,11 +170,19 @@ async function launch(inputs: ContainerInputs): Promise<void> {
   const id = inputs.name!;
   const cgroupName = cgroupNameOf(inputs);
   const spec = buildSpec(inputs);
-  await setUpNetwork(inputs, ownerOf(inputs));
+  await holdContainerImage(id, inputs.image);
+  try {
+    await setUpNetwork(inputs, ownerOf(inputs));
+  } catch (err) {
+    throw await afterUndo(err, `releasing container ${id}'s image`, () => releaseContainerImage(id, inputs.image));
+  }
   try {
     await launchContainer(inputs, id, cgroupName, spec);
   } catch (err) {
-    throw await afterUndo(err, `removing container ${id}'s network`, () => tearDownNetwork(inputs));
+    throw await afterUndo(err, `removing container ${id}'s network and releasing its image`, async () => {
+      await tearDownNetwork(inputs);
+      await releaseContainerImage(id, inputs.image);
+    });
   }
 }
 
@@ -398,5 +407,6 @@ export const provider: pulumi.dynamic.ResourceProvider<ContainerInputs, Containe
     lastRead.delete(id);
     await removeContainer(id, props?.cgroupName ?? (props?.name !== undefined ? cgroupNameOf(props) : id));
     await tearDownNetwork({ ...props, name: props?.name ?? id });
+    await releaseContainerImage(id, props?.image);
   },
 };

@@ -3,6 +3,8 @@
 // image's cmd too, as `docker run --entrypoint` does), its env is merged under the declared one, and
 // its user, working directory and stop signal hold where the declaration is silent. The root is
 // copy-on-write: the runtime mounts the image's unpacked layers under an upper dir of the container's.
+import { holdImage, releaseImage } from "../../../src/image/gc";
+import { storeDir } from "../../../src/image/layout";
 import { ValidationError } from "../../../src/sys/errors";
 import type { ContainerConfig } from "../../../src/runtime/specgen/config";
 
@@ -76,4 +78,19 @@ export function withImage(config: ContainerConfig, declared: DeclaredProcess, im
   const user = declared.user ?? (image.config.user !== undefined && image.config.user !== "" ? image.config.user : undefined);
   if (user !== undefined) out.user = user;
   return out;
+}
+
+/** The container's name as an owner in the image store. */
+function holder(id: string): string {
+  return `container:${id}`;
+}
+
+/** Holds the image's layers in the store for as long as container `id` exists (no image: nothing). */
+export async function holdContainerImage(id: string, image: ContainerImageInput | null | undefined): Promise<void> {
+  if (image !== undefined && image !== null) await holdImage(storeDir(), image.manifestDigest, holder(id));
+}
+
+/** Lets the image go once container `id` is gone: the store removes what nothing else holds. */
+export async function releaseContainerImage(id: string, image: ContainerImageInput | null | undefined): Promise<void> {
+  if (image !== undefined && image !== null) await releaseImage(storeDir(), holder(id));
 }
