@@ -11,6 +11,7 @@ import { runDir } from "../sys/paths";
 import { addNetwork, checkNetwork, delNetwork, readdPlugins } from "./cniChain";
 import type { ExecOptions } from "./cniExec";
 import type { CniAttachment, CniConfList, CniResult } from "./cniTypes";
+import { runNetCommand } from "./netnsCommand";
 import { parseIpv4 } from "./ipv4";
 import { toCniPortMappings, type PublishedPort } from "./portSpec";
 
@@ -153,7 +154,21 @@ export async function reattachNetwork(key: string, index: number, options: ExecO
   const result = await addNetwork(list, at(old.ip), options);
   record.networks[index] = attachedFrom(list, `eth${index}`, result);
   atomicWrite(recordPath(key), JSON.stringify(record));
+  await forgetNeighbour(old.network, old.ip, key, options);
   return record;
+}
+
+/**
+ * An interface made again keeps its address but has a new MAC: the host and the network's other
+ * containers would send to the old one until their neighbour entry goes stale (up to ~45 s: the
+ * kernel's reachable time, then its probes). Each of them forgets the address now and asks again.
+ */
+async function forgetNeighbour(network: string, ip: string, key: string, options: ExecOptions): Promise<void> {
+  const flush = ["ip", "neigh", "flush", "to", ip];
+  await runNetCommand(flush, options);
+  for (const peer of listAttachments()) {
+    if (peer.key !== key && peer.networks.some((n) => n.network === network)) await runNetCommand(flush, { hostNetns: peer.netns });
+  }
 }
 
 /** Puts back the published ports' rules of `key` (portmap's ADD again), leaving its interface as it is. */
