@@ -3,7 +3,7 @@
 // it copy-on-write with the image's defaults, a moved tag and a removed layer are read back and
 // repaired, and delete releases exactly what the image alone used.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -173,6 +173,23 @@ test("delete releases what only that image used; the last delete empties the sto
   assert.deepEqual(listRecords(storeDir()), []);
   assert.deepEqual(layerDirsOnDisk(), []);
   assert.deepEqual(readdirSync(join(storeDir(), "blobs", "sha256")), []);
+});
+
+test("a pull whose unpack fails leaves nothing of it in the store", { skip, timeout: 120_000 }, async () => {
+  const lib = process.env.HOSTFORM_LIB_DIR;
+  process.env.HOSTFORM_LIB_DIR = join(dir, "lib-unpack-fails");
+  try {
+    // The layers directory taken by a file: the pull succeeds, the unpack cannot.
+    mkdirSync(storeDir(), { recursive: true });
+    writeFileSync(join(storeDir(), "layers"), "not a directory");
+    pushImage(built, TAGS.simple, registry!.host, "hf/unpack:1");
+    const checked = await images.check!({} as ImageInputs, { resourceName: "u", __owner: testOwner("u"), tlsVerify: false, ref: `${registry!.host}/hf/unpack:1` } as ImageInputs);
+    await assert.rejects(images.create(checked.inputs!), /unpack/);
+    assert.deepEqual(listRecords(storeDir()), []);
+    assert.deepEqual(readdirSync(join(storeDir(), "blobs", "sha256")), []);
+  } finally {
+    process.env.HOSTFORM_LIB_DIR = lib;
+  }
 });
 
 test("check names the field of bad input", { skip }, async () => {

@@ -6,13 +6,12 @@
 // a moved tag and a removed layer, and the next up pulls or unpacks again.
 import type * as pulumi from "@pulumi/pulumi";
 import { releaseImage } from "../../../src/image/gc";
-import { layerDiffDir, storeDir, withStoreLock } from "../../../src/image/layout";
+import { blobPath, layerDiffDir, storeDir, withStoreLock } from "../../../src/image/layout";
 import { layerIntact, unpackLayer } from "../../../src/image/layers";
 import { pullImage, resolveImage, validateImageInput, type ImageInput, type ImageRecord } from "../../../src/image/pull";
-import { blobPath } from "../../../src/image/layout";
 import { parseRef } from "../../../src/image/ref";
 import { blobsPresent, readRecord } from "../../../src/image/store";
-import { withContext } from "../../../src/sys/errors";
+import { afterUndo, withContext } from "../../../src/sys/errors";
 import { chooseName, type NamedInputs } from "./autoname";
 import { collectFailures } from "./checkFailures";
 import { sameValue } from "./sameValue";
@@ -136,7 +135,12 @@ export const provider: pulumi.dynamic.ResourceProvider<ImageInputs, ImageOutputs
 
   async create(inputs) {
     const id = inputs.name!;
-    return { id, outs: await pullAndUnpack(id, inputs, false) };
+    try {
+      return { id, outs: await pullAndUnpack(id, inputs, false) };
+    } catch (err) {
+      // A pull that got in before the unpack failed is this id's: nothing may stay in the store for it.
+      throw await afterUndo(err, `releasing what image ${id} pulled`, () => releaseImage(storeDir(), id));
+    }
   },
 
   async read(id, props) {
@@ -156,7 +160,12 @@ export const provider: pulumi.dynamic.ResourceProvider<ImageInputs, ImageOutputs
   async update(id, olds, news) {
     // Another ref, a moved tag, or a store missing part of the image: pull (skopeo reuses the blobs it
     // has) and unpack what is missing; the old image is released when it is no longer this one.
-    const outs = await pullAndUnpack(id, news, await needsPull(olds, news));
+    let outs: ImageOutputs;
+    try {
+      outs = await pullAndUnpack(id, news, await needsPull(olds, news));
+    } catch (err) {
+      throw await afterUndo(err, `releasing what image ${id} pulled`, () => releaseImage(storeDir(), id, { keep: [olds.manifestDigest] }));
+    }
     if (outs.manifestDigest !== olds.manifestDigest) await releaseImage(storeDir(), id, { keep: [outs.manifestDigest] });
     return { outs };
   },
