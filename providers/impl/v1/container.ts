@@ -170,18 +170,27 @@ async function launch(inputs: ContainerInputs): Promise<void> {
   const id = inputs.name!;
   const cgroupName = cgroupNameOf(inputs);
   const spec = buildSpec(inputs);
-  await holdContainerImage(id, inputs.image);
+  // The image's hold (a store write) overlaps the network and the start; all must succeed.
+  const holding = holdContainerImage(id, inputs.image).then(
+    () => undefined,
+    (err: unknown) => ({ err }),
+  );
   try {
     await setUpNetwork(inputs, ownerOf(inputs));
+    try {
+      await launchContainer(inputs, id, cgroupName, spec);
+    } catch (err) {
+      throw await afterUndo(err, `removing container ${id}'s network`, () => tearDownNetwork(inputs));
+    }
   } catch (err) {
-    throw await afterUndo(err, `releasing container ${id}'s image`, () => releaseContainerImage(id, inputs.image));
+    const holdFailed = await holding;
+    throw holdFailed !== undefined ? err : await afterUndo(err, `releasing container ${id}'s image`, () => releaseContainerImage(id, inputs.image));
   }
-  try {
-    await launchContainer(inputs, id, cgroupName, spec);
-  } catch (err) {
-    throw await afterUndo(err, `removing container ${id}'s network and releasing its image`, async () => {
+  const holdFailed = await holding;
+  if (holdFailed !== undefined) {
+    throw await afterUndo(holdFailed.err, `removing container ${id}, whose image could not be held`, async () => {
+      await removeContainer(id, cgroupName);
       await tearDownNetwork(inputs);
-      await releaseContainerImage(id, inputs.image);
     });
   }
 }
