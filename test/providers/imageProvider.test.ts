@@ -118,6 +118,19 @@ test("an image from a registry: outputs, each layer unpacked once, containers ru
   assert.ok(existsSync(app.layerDirs[1]!), "the layer app shares with base stays");
 });
 
+test("readonlyRootfs makes an image's root read-only", { skip, timeout: 120_000 }, async () => {
+  pushImage(built, TAGS.multi, registry!.host, "hf/ro:1");
+  const img = await makeImage("ro", { ref: `${registry!.host}/hf/ro:1` });
+  const script = '( : > /x ) 2>/dev/null && echo writable || echo read-only; echo done; trap "exit 0" TERM; while true; do sleep 1 & wait; done';
+  const c = await makeContainer("ro", { image: imageInput(img), args: [script], readonlyRootfs: true });
+  await until("its log", () => readFileSync(c.outs.logPath, "utf8").includes("done"));
+  assert.match(readFileSync(c.outs.logPath, "utf8"), /^read-only\ndone\n/);
+  // Only the mount points the init made before the root went read-only (the image has no /proc, /sys, /dev).
+  assert.deepEqual(readdirSync(join(runDir, "containers", c.outs.containerId, "upper")).sort(), ["dev", "proc", "sys"]);
+  await containers.delete!(c.outs.containerId, c.outs);
+  madeContainers.delete(c.outs);
+});
+
 test("a tag pushed twice: read reports where it points now, diff asks for an update, update pulls it and lets the old manifest go", { skip, timeout: 120_000 }, async () => {
   pushImage(built, TAGS.simple, registry!.host, "hf/moving:1");
   const img = await makeImage("moving", { ref: `${registry!.host}/hf/moving:1` });
