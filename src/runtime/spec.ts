@@ -117,11 +117,16 @@ function isObject(v: unknown): v is Json {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function rejectUnknown(obj: Json, field: string, known: readonly string[], why: Record<string, string> = {}): void {
+/**
+ * Refuses the spec fields hostform knows but does not honour (`why` says why), by name. Properties
+ * the runtime-spec does not define are ignored: "implementations MUST ignore unknown properties"
+ * (config.md), as runc and crun do, so a newer engine's additions never break a create.
+ */
+function rejectUnsupported(obj: Json, field: string, why: Record<string, string>): void {
   for (const key of Object.keys(obj)) {
-    if (known.includes(key)) continue;
-    const path = field === "" ? key : `${field}.${key}`;
-    throw new ValidationError(path, why[key] ?? "is not supported by hostform", "remove the field");
+    const reason = why[key];
+    if (reason === undefined) continue;
+    throw new ValidationError(field === "" ? key : `${field}.${key}`, reason, "remove the field");
   }
 }
 
@@ -150,7 +155,6 @@ function requireAbsolute(v: unknown, field: string): string {
 
 function validateCapabilities(v: unknown): CapabilitiesSpec {
   if (!isObject(v)) throw new ValidationError("process.capabilities", "must be an object");
-  rejectUnknown(v, "process.capabilities", ["bounding", "effective", "permitted", "inheritable", "ambient"]);
   const out: CapabilitiesSpec = {};
   for (const set of ["bounding", "effective", "permitted", "inheritable", "ambient"] as const) {
     if (v[set] === undefined) continue;
@@ -167,7 +171,7 @@ function validateCapabilities(v: unknown): CapabilitiesSpec {
 
 function validateProcess(v: unknown): ProcessSpec {
   if (!isObject(v)) throw new ValidationError("process", "is required and must be an object");
-  rejectUnknown(v, "process", ["terminal", "user", "args", "env", "cwd", "capabilities", "rlimits", "noNewPrivileges", "consoleSize"], {
+  rejectUnsupported(v, "process", {
     apparmorProfile: "AppArmor is not supported",
     selinuxLabel: "SELinux is not supported",
     oomScoreAdj: "is not supported yet",
@@ -179,7 +183,7 @@ function validateProcess(v: unknown): ProcessSpec {
   if (v.terminal === true) throw new ValidationError("process.terminal", "terminals are not supported yet", "set it to false");
   if (v.terminal !== undefined && typeof v.terminal !== "boolean") throw new ValidationError("process.terminal", "must be a boolean");
   if (!isObject(v.user)) throw new ValidationError("process.user", "is required and must be an object", 'use {"uid": 0, "gid": 0}');
-  rejectUnknown(v.user, "process.user", ["uid", "gid", "umask", "additionalGids"], { username: "is a Windows field" });
+  rejectUnsupported(v.user, "process.user", { username: "is a Windows field" });
   const user: UserSpec = { uid: requireId(v.user.uid, "process.user.uid"), gid: requireId(v.user.gid, "process.user.gid") };
   if (v.user.additionalGids !== undefined) {
     if (!Array.isArray(v.user.additionalGids)) throw new ValidationError("process.user.additionalGids", "must be an array of gids");
@@ -206,7 +210,6 @@ function validateProcess(v: unknown): ProcessSpec {
     out.rlimits = v.rlimits.map((r: unknown, i: number) => {
       const f = `process.rlimits[${i}]`;
       if (!isObject(r)) throw new ValidationError(f, "must be an object with type, soft and hard");
-      rejectUnknown(r, f, ["type", "soft", "hard"]);
       const type = requireString(r.type, `${f}.type`);
       if (RLIMITS[type] === undefined) throw new ValidationError(`${f}.type`, `unknown rlimit '${type}'`, "use RLIMIT_* names such as RLIMIT_NOFILE");
       for (const k of ["soft", "hard"] as const) {
@@ -226,7 +229,7 @@ function validateProcess(v: unknown): ProcessSpec {
 /** Checks one mount; errors name it as f ("mounts[2]" in config.json, the caller's own field otherwise). */
 export function validateMount(v: unknown, f: string): MountSpec {
   if (!isObject(v)) throw new ValidationError(f, "must be an object");
-  rejectUnknown(v, f, ["destination", "type", "source", "options"], { uidMappings: "id-mapped mounts are not supported", gidMappings: "id-mapped mounts are not supported" });
+  rejectUnsupported(v, f, { uidMappings: "id-mapped mounts are not supported", gidMappings: "id-mapped mounts are not supported" });
   const m: MountSpec = { destination: requireAbsolute(v.destination, `${f}.destination`) };
   if (m.destination.split("/").includes("..")) throw new ValidationError(`${f}.destination`, "must not contain '..'");
   if (v.options !== undefined) m.options = requireStringArray(v.options, `${f}.options`);
@@ -247,13 +250,15 @@ export function validateMount(v: unknown, f: string): MountSpec {
 
 function validateLinux(v: unknown): LinuxSpec {
   if (!isObject(v)) throw new ValidationError("linux", "must be an object");
-  rejectUnknown(v, "linux", ["namespaces", "maskedPaths", "readonlyPaths", "sysctl", "seccomp", "cgroupsPath", "resources", "rootfsPropagation", "devices"], {
+  rejectUnsupported(v, "linux", {
     uidMappings: "user namespaces are not supported (Node cannot create one)",
     gidMappings: "user namespaces are not supported (Node cannot create one)",
     mountLabel: "SELinux is not supported",
     intelRdt: "is not supported",
     personality: "is not supported yet",
     timeOffsets: "time namespaces are not supported",
+    memoryPolicy: "is not supported yet",
+    netDevices: "is not supported yet",
   });
   const out: LinuxSpec = {};
   if (v.rootfsPropagation !== undefined && v.rootfsPropagation !== "private" && v.rootfsPropagation !== "rprivate") {
@@ -265,7 +270,6 @@ function validateLinux(v: unknown): LinuxSpec {
     out.namespaces = v.namespaces.map((n: unknown, i: number) => {
       const f = `linux.namespaces[${i}]`;
       if (!isObject(n)) throw new ValidationError(f, "must be an object with a type");
-      rejectUnknown(n, f, ["type", "path"]);
       const type = requireString(n.type, `${f}.type`);
       if (type === "user") throw new ValidationError(`${f}.type`, "user namespaces are not supported (Node cannot create one)", "remove it");
       if (type === "time") throw new ValidationError(`${f}.type`, "time namespaces are not supported yet", "remove it");
@@ -311,12 +315,13 @@ function validateLinux(v: unknown): LinuxSpec {
 }
 
 /**
- * Checks a parsed config.json and returns the spec hostform will run. Every field hostform does
- * not implement is rejected with a ValidationError that names it.
+ * Checks a parsed config.json and returns the spec hostform will run. Every runtime-spec field
+ * hostform does not implement is rejected with a ValidationError that names it; properties the
+ * spec does not define are ignored, as it requires.
  */
 export function validateSpec(input: unknown): ContainerSpec {
   if (!isObject(input)) throw new ValidationError("config.json", "must be a JSON object");
-  rejectUnknown(input, "", ["ociVersion", "process", "root", "hostname", "mounts", "linux", "annotations"], {
+  rejectUnsupported(input, "", {
     hooks: "hooks are not supported yet",
     domainname: "is not supported yet",
     windows: "is a Windows field",
@@ -327,7 +332,6 @@ export function validateSpec(input: unknown): ContainerSpec {
   const ociVersion = requireString(input.ociVersion, "ociVersion");
   if (!/^1\.\d+\.\d+/.test(ociVersion)) throw new ValidationError("ociVersion", `'${ociVersion}' is not a 1.x runtime-spec version`);
   if (!isObject(input.root)) throw new ValidationError("root", "is required", '{"path": "rootfs"}');
-  rejectUnknown(input.root, "root", ["path", "readonly"]);
   const root: RootSpec = { path: requireString(input.root.path, "root.path") };
   if (input.root.readonly !== undefined) {
     if (typeof input.root.readonly !== "boolean") throw new ValidationError("root.readonly", "must be a boolean");

@@ -95,3 +95,19 @@ test("pid, cgroup, network, uts and ipc namespaces may be joined by path; mount 
   rejects({ ...base, hostname: "x" }, "hostname", /new uts namespace/);
 });
 
+
+test("properties the runtime-spec does not define are ignored, as it requires; a spec field hostform does not honour is still refused by name", () => {
+  const s = defaultSpec({ rootfs: "/r", args: ["/bin/true"] }) as unknown as Record<string, Record<string, unknown>>;
+  const extended = {
+    ...s,
+    "io.example.future": { anything: 1 },
+    process: { ...s.process, futureKnob: true },
+    linux: { ...s.linux, futureKnob: "x" },
+    mounts: (s.mounts as unknown as Record<string, unknown>[]).map((m, i) => (i === 0 ? { ...m, futureKnob: 1 } : m)),
+  };
+  const v = validateSpec(extended);
+  assert.equal((v as unknown as Record<string, unknown>)["io.example.future"], undefined, "an ignored property is not carried into the spec");
+  assert.equal((v.process as unknown as Record<string, unknown>).futureKnob, undefined);
+  rejects({ ...extended, hooks: { prestart: [] } }, "hooks", /hooks are not supported yet/);
+  rejects({ ...extended, linux: { ...s.linux, netDevices: {} } }, "linux.netDevices", /not supported yet/);
+});
