@@ -48,6 +48,8 @@ export interface ProcessSpec {
   capabilities?: CapabilitiesSpec;
   rlimits?: RlimitSpec[];
   noNewPrivileges?: boolean;
+  /** Written to the container process's /proc/<pid>/oom_score_adj (-1000..1000), as runc does. */
+  oomScoreAdj?: number;
 }
 
 export interface RootSpec {
@@ -174,7 +176,6 @@ function validateProcess(v: unknown): ProcessSpec {
   rejectUnsupported(v, "process", {
     apparmorProfile: "AppArmor is not supported",
     selinuxLabel: "SELinux is not supported",
-    oomScoreAdj: "is not supported yet",
     commandLine: "is a Windows field",
     ioPriority: "is not supported yet",
     scheduler: "is not supported yet",
@@ -222,6 +223,11 @@ function validateProcess(v: unknown): ProcessSpec {
   if (v.noNewPrivileges !== undefined) {
     if (typeof v.noNewPrivileges !== "boolean") throw new ValidationError("process.noNewPrivileges", "must be a boolean");
     out.noNewPrivileges = v.noNewPrivileges;
+  }
+  if (v.oomScoreAdj !== undefined) {
+    const o = v.oomScoreAdj;
+    if (typeof o !== "number" || !Number.isInteger(o) || o < -1000 || o > 1000) throw new ValidationError("process.oomScoreAdj", `${JSON.stringify(o)} is not an integer from -1000 to 1000`);
+    out.oomScoreAdj = o;
   }
   return out;
 }

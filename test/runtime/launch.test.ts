@@ -512,3 +512,22 @@ test("a root mounted on the host after the inits were spawned is seen, by a warm
     assert.equal(spawnSync("umount", [late]).status, 0, "the tmpfs is held by nothing the test did not end");
   }
 });
+
+test("process.oomScoreAdj reaches the program; lowering it needs CAP_SYS_RESOURCE, as with runc", { skip: needsRoot }, async () => {
+  const withAdj = (adj: number): ContainerSpec => {
+    const s = spec(["cat", "/proc/self/oom_score_adj"]);
+    s.process.oomScoreAdj = adj;
+    return validateSpec(s);
+  };
+  const r = await run(withAdj(700));
+  assert.deepEqual({ code: r.code, out: r.out }, { code: 0, out: "700\n" });
+  // This sandbox's bounding set lacks CAP_SYS_RESOURCE; where the host has it, the lowered value holds.
+  const hasSysResource = (BigInt(`0x${statusField(readFileSync("/proc/self/status", "utf8"), "CapBnd")}`) >> 24n) & 1n;
+  if (hasSysResource === 1n) {
+    const low = await run(withAdj(-500));
+    assert.deepEqual({ code: low.code, out: low.out }, { code: 0, out: "-500\n" });
+  } else {
+    await assert.rejects(run(withAdj(-500)), (e: unknown) => e instanceof ContainerStartError && /oom_score_adj: write: EACCES/.test(e.message));
+  }
+  assert.throws(() => validateSpec({ ...spec(["true"]), process: { ...spec(["true"]).process, oomScoreAdj: 1001 } }), (e: unknown) => e instanceof ValidationError && e.field === "process.oomScoreAdj");
+});
