@@ -105,12 +105,12 @@ const NAMESPACED_SYSCTLS = new Set(["kernel.domainname", "kernel.hostname", "ker
 /** Mount types the init knows how to mount. */
 const MOUNT_TYPES = new Set(["bind", "proc", "tmpfs", "devpts", "mqueue", "sysfs", "cgroup", "cgroup2"]);
 
-/** Options the init turns into mount flags or propagation; anything else is passed as fs data. */
+/** Options the init consumes itself (mount flags, propagation, runc's tmpcopyup); anything else is passed as fs data. */
 export const MOUNT_FLAG_OPTIONS: ReadonlySet<string> = new Set([
   "ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "sync", "async", "dirsync",
   "remount", "mand", "nomand", "atime", "noatime", "diratime", "nodiratime", "relatime", "norelatime",
   "strictatime", "nostrictatime", "bind", "rbind", "private", "rprivate", "slave", "rslave", "shared",
-  "rshared", "unbindable", "runbindable", "nosymfollow",
+  "rshared", "unbindable", "runbindable", "nosymfollow", "tmpcopyup",
 ]);
 
 type Json = Record<string, unknown>;

@@ -10,7 +10,10 @@ test("flag options become MS_* flags; the rest is the filesystem's data string",
   assert.equal(o.data, "mode=755,size=65536k");
   assert.equal(o.bind, false);
   const none = parseMountOptions({ destination: "/proc", type: "proc" });
-  assert.deepEqual(none, { flags: 0, propagation: [], data: null, bind: false, recursive: false });
+  assert.deepEqual(none, { flags: 0, propagation: [], data: null, bind: false, recursive: false, copyUp: false });
+  // tmpcopyup is runc's extension, never a filesystem option.
+  const up = parseMountOptions({ destination: "/tmp", type: "tmpfs", options: ["tmpcopyup", "mode=1777"] });
+  assert.deepEqual({ copyUp: up.copyUp, data: up.data }, { copyUp: true, data: "mode=1777" });
 });
 
 test("options apply left to right: a later rw clears an earlier ro, and the other way round", () => {
@@ -22,7 +25,7 @@ test("options apply left to right: a later rw clears an earlier ro, and the othe
 });
 
 test("bind and rbind make a bind mount of any type; rbind is recursive; no MS_BIND flag is left in flags", () => {
-  assert.deepEqual(parseMountOptions({ destination: "/x", type: "bind", source: "/s" }), { flags: 0, propagation: [], data: null, bind: true, recursive: false });
+  assert.deepEqual(parseMountOptions({ destination: "/x", type: "bind", source: "/s" }), { flags: 0, propagation: [], data: null, bind: true, recursive: false, copyUp: false });
   const r = parseMountOptions({ destination: "/x", type: "none", source: "/s", options: ["rbind", "ro"] });
   assert.equal(r.bind, true);
   assert.equal(r.recursive, true);

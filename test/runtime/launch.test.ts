@@ -531,3 +531,30 @@ test("process.oomScoreAdj reaches the program; lowering it needs CAP_SYS_RESOURC
   }
   assert.throws(() => validateSpec({ ...spec(["true"]), process: { ...spec(["true"]).process, oomScoreAdj: 1001 } }), (e: unknown) => e instanceof ValidationError && e.field === "process.oomScoreAdj");
 });
+
+test("tmpcopyup: a tmpfs starts with a copy of the directory it covers (owners, modes, links), and writes stay in the tmpfs", { skip: needsRoot }, async () => {
+  const dir = join(rootfs, "copyup");
+  mkdirSync(join(dir, "sub"), { recursive: true });
+  writeFileSync(join(dir, "a"), "from the image\n");
+  spawnSync("chown", ["1000:1001", join(dir, "a")]);
+  spawnSync("chmod", ["4750", join(dir, "a")]);
+  writeFileSync(join(dir, "sub", "b"), "b\n");
+  spawnSync("ln", ["-s", "a", join(dir, "link")]);
+  try {
+    for (const ro of [false, true]) {
+      const s = spec(["sh", "-c", "ls -ln /copyup | awk '{print $1, $3, $4, $NF}'; cat /copyup/link /copyup/sub/b; echo new > /copyup/new && echo wrote; grep ' /copyup ' /proc/self/mounts | cut -d' ' -f3"]);
+      s.mounts = [...(s.mounts ?? []), { destination: "/copyup", type: "tmpfs", source: "tmpfs", options: ["nosuid", "tmpcopyup", ...(ro ? ["ro"] : [])] }];
+      const r = await run(validateSpec(s));
+      assert.equal(r.code, 0, r.out);
+      assert.match(r.out, /^-rwsr-x--- 1000 1001 a\n/m);
+      assert.match(r.out, /^lrwxrwxrwx 0 0 a\n/m);
+      assert.match(r.out, /^drwxr-xr-x 0 0 sub\n/m);
+      assert.match(r.out, /from the image\nb\n/);
+      assert.equal(r.out.includes("wrote"), !ro, r.out);
+      assert.match(r.out, /tmpfs\n$/);
+      assert.equal(existsSync(join(dir, "new")), false, "the covered directory is unchanged");
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

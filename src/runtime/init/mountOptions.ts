@@ -34,11 +34,13 @@ export interface MountOptions {
   bind: boolean;
   /** "rbind": submounts of the source come along. */
   recursive: boolean;
+  /** "tmpcopyup" (podman, CRI-O): a tmpfs starts with a copy of what it covers. */
+  copyUp: boolean;
 }
 
 /** Reads a mount's options left to right, so a later "rw" undoes an earlier "ro". */
 export function parseMountOptions(m: MountSpec): MountOptions {
-  const out: MountOptions = { flags: 0, propagation: [], data: null, bind: m.type === "bind", recursive: false };
+  const out: MountOptions = { flags: 0, propagation: [], data: null, bind: m.type === "bind", recursive: false, copyUp: false };
   const data: string[] = [];
   for (const o of m.options ?? []) {
     const f = FLAG_OPTIONS[o];
@@ -49,6 +51,8 @@ export function parseMountOptions(m: MountSpec): MountOptions {
       if (o === "rbind") out.recursive = true;
     } else if (p !== undefined) {
       out.propagation.push(p);
+    } else if (o === "tmpcopyup") {
+      out.copyUp = true;
     } else {
       data.push(o);
     }

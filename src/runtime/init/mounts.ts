@@ -8,6 +8,7 @@ import { NotFoundError, ValidationError } from "../../sys/errors";
 import { cgroupPathIn, hostHierarchies, type HostHierarchy } from "../../cgroup/hierarchies";
 import { cgroupsOf } from "../../cgroup/membership";
 import { resolveInRoot } from "../rootPath";
+import { copyUpInto, openCovered } from "./copyUp";
 import { parseMountOptions, type MountOptions } from "./mountOptions";
 import type { MountSpec } from "../spec";
 
@@ -74,7 +75,13 @@ export function mountInRoot(rootfs: string, m: MountSpec, ownCgroupNamespace: bo
   } else {
     if (m.type === undefined) throw new ValidationError("mounts", `the mount on ${m.destination} has no type`, "set its type or a bind option");
     mkdirSync(dest, { recursive: true });
-    libc.mount(m.source ?? m.type, dest, m.type, o.flags, o.data);
+    // runc copies up into tmpfs mounts only; on other types the option has no effect.
+    const covered = o.copyUp && m.type === "tmpfs" ? openCovered(dest) : undefined;
+    // A read-only tmpfs is filled first, then made read-only.
+    const fillFirst = covered !== undefined && (o.flags & MS_RDONLY) !== 0;
+    libc.mount(m.source ?? m.type, dest, m.type, fillFirst ? o.flags & ~MS_RDONLY : o.flags, o.data);
+    if (covered !== undefined) copyUpInto(covered, dest, m.destination);
+    if (fillFirst) libc.mount(null, dest, null, MS_REMOUNT | o.flags, o.data);
   }
   for (const p of o.propagation) libc.mount(null, dest, null, p);
 }
