@@ -8,13 +8,6 @@ import { OCI_NAMESPACE_TYPES, isOciNamespaceType, type OciNamespaceType } from "
 import { validateDeviceSpecs, type DeviceSpec } from "./specDevices";
 
 /** process.user */
-/**
- * Annotation that has the init set lo up in the container's own network namespace (a joined one is
- * left alone). hostform's Containers carry it; a plain OCI spec does not, so hostform-runtime keeps
- * runc's contract of no networking of its own (CNI's loopback plugin does it there).
- */
-export const LOOPBACK_ANNOTATION = "org.hostform.loopback";
-
 export interface UserSpec {
   uid: number;
   gid: number;

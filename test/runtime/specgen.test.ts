@@ -8,7 +8,6 @@ import { join } from "node:path";
 import { asConfigError, generateSpec } from "../../src/runtime/specgen/generate";
 import type { ContainerConfig } from "../../src/runtime/specgen/config";
 import { DEFAULT_PATH } from "../../src/runtime/programSearch";
-import { LOOPBACK_ANNOTATION } from "../../src/runtime/spec";
 import { ValidationError } from "../../src/sys/errors";
 import { appletList, buildBusyboxRootfs, findBusybox } from "../../providers/rootfs/busybox";
 import { testPrefix } from "../../fixtures/prefix";
@@ -54,8 +53,6 @@ test("joined namespaces get their pin paths; a joined uts takes the hostname awa
   assert.equal(spec.linux?.namespaces?.find((n) => n.type === "uts")?.path, "/run/hostform/ns/pod/uts");
   assert.equal(spec.linux?.namespaces?.find((n) => n.type === "pid")?.path, undefined);
   assert.equal(spec.hostname, undefined);
-  assert.equal(spec.annotations?.[LOOPBACK_ANNOTATION], undefined, "the pod's network is its Namespace's to set up");
-  assert.equal(generateSpec(base()).annotations?.[LOOPBACK_ANNOTATION], "up", "a container's own network namespace gets lo up");
 });
 
 test("every problem names the declaration's field", () => {

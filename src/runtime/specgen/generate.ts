@@ -8,7 +8,7 @@ import { ValidationError, hasCode } from "../../sys/errors";
 import { ociNamespaceType, type NamespaceType } from "../../sys/namespaces";
 import { checkProgram, checkRoot } from "../lifecycleChecks";
 import type { RootSource } from "../layeredRoot";
-import { LOOPBACK_ANNOTATION, validateSpec, type ContainerSpec } from "../spec";
+import { validateSpec, type ContainerSpec } from "../spec";
 import { capabilitiesSpec } from "./capabilities";
 import type { LayeredRootfs, ContainerConfig } from "./config";
 import { defaultSpec, type DefaultSpecOptions } from "./defaults";
@@ -112,8 +112,6 @@ export function generateSpec(config: ContainerConfig, options: GenerateOptions =
   }
   joinNetwork(namespaces, config);
   if (spec.linux !== undefined) spec.linux.namespaces = namespaces;
-  // Its own network namespace starts with lo down; a joined one is its owner's to set up.
-  if (namespaces.some((n) => n.type === "network" && n.path === undefined)) spec.annotations = { ...spec.annotations, [LOOPBACK_ANNOTATION]: "up" };
   try {
     const valid = validateSpec(spec);
     if (checkHost) checkProgram(valid, typeof rootfs === "string" ? checkRoot(valid, "/") : rootfs);
