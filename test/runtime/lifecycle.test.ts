@@ -154,7 +154,9 @@ test("kill accepts names and numbers; a killed container records the signal", { 
   assert.ok(await until(catchesHup), "the container's sh traps HUP");
   await f.client.kill(id, 1);
   assert.equal((await f.client.wait(id)).exitCode, 5);
-  await assert.rejects(f.client.kill(id, "NOPE"), /not a signal|is stopped/);
+  await assert.rejects(f.client.kill(id, "NOPE"), /not a signal/);
+  // runc's words for a container with no process: containerd's shim takes the kill as done on them.
+  await assert.rejects(f.client.kill(id, "TERM"), (e: unknown) => e instanceof ValidationError && /container not running: \S+ is stopped/.test(e.message));
   await f.client.delete(id);
 });
 

@@ -36,11 +36,15 @@ export function killRecordedProcess(pid: number, startTime: number, sig: NodeJS.
   }
 }
 
-/** The `kill` request: a terminating signal counts as a stop by the user (no restart follows). */
+/**
+ * The `kill` request: a terminating signal counts as a stop by the user (no restart follows). A
+ * container with no process says "container not running", runc's words, which containerd's shim
+ * looks for to treat the kill as done (else it can never delete the task).
+ */
 export function killRequest(rec: ContainerRecord, signal: string): void {
   const sig = parseSignal(signal);
   if (rec.state.status !== "running" && rec.state.status !== "created") {
-    throw new ValidationError("id", `container ${rec.id} is ${rec.state.status}`, "only a created or running container can be signalled");
+    throw new ValidationError("id", `container not running: ${rec.id} is ${rec.state.status}`, "only a created or running container can be signalled");
   }
   if (TERMINATING_SIGNALS.has(sig)) rec.stoppedByUser = true;
   signalContainer(rec, sig);
