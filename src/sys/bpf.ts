@@ -5,7 +5,7 @@
 import { closeSync, constants as fsConstants, openSync } from "node:fs";
 import { SYS } from "./constants";
 import { SysError } from "./errors";
-import { koffi, lastErrno, libc } from "./ffi";
+import { koffi, lastErrno, syscallFunction } from "./ffi";
 
 /** bpf(2) commands (enum bpf_cmd). */
 const BPF_PROG_LOAD = 5;
@@ -54,13 +54,9 @@ export function encodeInsns(insns: readonly BpfInsn[]): Buffer {
   return out;
 }
 
-type Fn = (...args: unknown[]) => number;
-let syscallFn: Fn | undefined;
-
 /** Runs bpf(cmd, attr); `object` names what it acted on in the SysError. */
 function bpf(cmd: number, attr: Buffer, name: string, object: string): number {
-  syscallFn ??= libc().func("long syscall(long number, ...)") as Fn;
-  const ret = Number(syscallFn(SYS.bpf, "int", cmd, "void *", attr, "unsigned int", attr.length));
+  const ret = Number(syscallFunction()(SYS.bpf, "int", cmd, "void *", attr, "unsigned int", attr.length));
   if (ret < 0) throw new SysError(`bpf(${name})`, lastErrno(), object);
   return ret;
 }

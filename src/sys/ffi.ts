@@ -12,6 +12,21 @@ export function libc(): koffi.LibraryHandle {
   return libcHandle;
 }
 
+/** A libc function bound through koffi: its arguments are checked by koffi, not by the type system. */
+export type BoundFunction = (...args: unknown[]) => number;
+
+let syscallFn: BoundFunction | undefined;
+
+/**
+ * libc's variadic syscall(2), bound once: callers pass the number, then each argument as a koffi
+ * type and a value (syscall(SYS.bpf, "int", cmd, "void *", attr, ...)). For calls glibc has no
+ * wrapper for, or whose wrapper would act on every thread (credentials).
+ */
+export function syscallFunction(): BoundFunction {
+  syscallFn ??= libc().func("long syscall(long number, ...)") as BoundFunction;
+  return syscallFn;
+}
+
 let seccompHandle: koffi.LibraryHandle | undefined;
 
 /** libseccomp, loaded on first use so hosts without it can still run everything else. */

@@ -2,7 +2,7 @@
 // call name and the object it acted on. Credential calls go through syscall(2) on purpose: glibc's
 // setresuid/setgroups wrappers change every thread of the process, and in Node that would change the
 // credentials of libuv's and V8's threads too. The raw syscalls change only the calling thread.
-import { checkCall as check, koffi, libc } from "./ffi";
+import { checkCall as check, koffi, libc, syscallFunction } from "./ffi";
 import { hasCode, ValidationError } from "./errors";
 import { CAPABILITIES, LINUX_CAPABILITY_VERSION_3, SYS } from "./constants";
 
@@ -16,7 +16,6 @@ interface Bindings {
   sethostname: Fn;
   setdomainname: Fn;
   prctl: Fn;
-  syscall: Fn;
   kill: Fn;
   prlimit: Fn;
   close_range: Fn;
@@ -45,7 +44,6 @@ function b(): Bindings {
     sethostname: lib.func("int sethostname(const char *name, size_t len)"),
     setdomainname: lib.func("int setdomainname(const char *name, size_t len)"),
     prctl: lib.func("int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)"),
-    syscall: lib.func("long syscall(long number, ...)"),
     kill: lib.func("int kill(int pid, int sig)"),
     prlimit: lib.func("int prlimit(int pid, int resource, const hf_rlimit *newLimit, _Out_ hf_rlimit *oldLimit)"),
     close_range: lib.func("int close_range(unsigned int first, unsigned int last, int flags)"),
@@ -108,27 +106,27 @@ export function prctl(option: number, a2 = 0, a3 = 0, a4 = 0, a5 = 0): number {
 
 /** pivot_root(2): glibc has no wrapper. */
 export function pivotRoot(newRoot: string, putOld: string): void {
-  check(b().syscall(SYS.pivot_root, "const char *", newRoot, "const char *", putOld), "pivot_root", newRoot);
+  check(syscallFunction()(SYS.pivot_root, "const char *", newRoot, "const char *", putOld), "pivot_root", newRoot);
 }
 
 /** Changes the real, effective and saved uid of the calling thread only. */
 export function setresuid(uid: number): void {
-  check(b().syscall(SYS.setresuid, "int", uid, "int", uid, "int", uid), "setresuid", `uid ${uid}`);
+  check(syscallFunction()(SYS.setresuid, "int", uid, "int", uid, "int", uid), "setresuid", `uid ${uid}`);
 }
 
 /** Changes the real, effective and saved gid of the calling thread only. */
 export function setresgid(gid: number): void {
-  check(b().syscall(SYS.setresgid, "int", gid, "int", gid, "int", gid), "setresgid", `gid ${gid}`);
+  check(syscallFunction()(SYS.setresgid, "int", gid, "int", gid, "int", gid), "setresgid", `gid ${gid}`);
 }
 
 /** Sets the supplementary groups of the calling thread only. */
 export function setgroups(gids: readonly number[]): void {
   const arr = Uint32Array.from(gids);
-  check(b().syscall(SYS.setgroups, "long", gids.length, "uint32_t *", gids.length > 0 ? arr : null), "setgroups", gids.join(","));
+  check(syscallFunction()(SYS.setgroups, "long", gids.length, "uint32_t *", gids.length > 0 ? arr : null), "setgroups", gids.join(","));
 }
 
 export function gettid(): number {
-  return check(b().syscall(SYS.gettid), "gettid");
+  return check(syscallFunction()(SYS.gettid), "gettid");
 }
 
 export function getpid(): number {
@@ -141,11 +139,11 @@ export function kill(pid: number, signal: number): void {
 
 /** A pidfd for pid: signals sent through it can never reach a recycled PID. */
 export function pidfdOpen(pid: number): number {
-  return check(b().syscall(SYS.pidfd_open, "int", pid, "unsigned int", 0), "pidfd_open", `pid ${pid}`);
+  return check(syscallFunction()(SYS.pidfd_open, "int", pid, "unsigned int", 0), "pidfd_open", `pid ${pid}`);
 }
 
 export function pidfdSendSignal(pidfd: number, signal: number): void {
-  check(b().syscall(SYS.pidfd_send_signal, "int", pidfd, "int", signal, "void *", null, "unsigned int", 0), "pidfd_send_signal", `pidfd ${pidfd}`);
+  check(syscallFunction()(SYS.pidfd_send_signal, "int", pidfd, "int", signal, "void *", null, "unsigned int", 0), "pidfd_send_signal", `pidfd ${pidfd}`);
 }
 
 export function closeRange(first: number, last: number, flags: number): void {
@@ -221,7 +219,7 @@ function capHeader(tid: number): Buffer {
 /** Capability sets of a thread (0 = the calling thread). */
 export function capget(tid = 0): CapSets {
   const data = Buffer.alloc(24);
-  check(b().syscall(SYS.capget, "void *", capHeader(tid), "void *", data), "capget", `tid ${tid}`);
+  check(syscallFunction()(SYS.capget, "void *", capHeader(tid), "void *", data), "capget", `tid ${tid}`);
   const join = (off: number): bigint => BigInt(data.readUInt32LE(off)) | (BigInt(data.readUInt32LE(12 + off)) << 32n);
   return { effective: join(0), permitted: join(4), inheritable: join(8) };
 }
@@ -236,7 +234,7 @@ export function capset(sets: CapSets): void {
   put(0, sets.effective);
   put(4, sets.permitted);
   put(8, sets.inheritable);
-  check(b().syscall(SYS.capset, "void *", capHeader(0), "void *", data), "capset");
+  check(syscallFunction()(SYS.capset, "void *", capHeader(0), "void *", data), "capset");
 }
 
 /** Bit mask for a list of CAP_* names; an unknown name is a ValidationError of `field` naming it. */

@@ -2,7 +2,7 @@
 // failures as -errno return values (not through errno), so every wrapper turns a negative return
 // into a SysError. Actions and architecture tokens are uint32_t: declared signed, SCMP_ACT_ALLOW
 // (0x7fff0000) would survive but SCMP_ACT_KILL_PROCESS (0x80000000) would not.
-import { koffi, libc, libseccompHandle, lastErrno } from "./ffi";
+import { koffi, libseccompHandle, lastErrno, syscallFunction } from "./ffi";
 import { SysError, UnsupportedError, ValidationError } from "./errors";
 
 type Fn = (...args: unknown[]) => unknown;
@@ -165,8 +165,6 @@ const SECCOMP_SYSCALL: Readonly<Record<string, number>> = { x64: 317, arm64: 277
 export const SECCOMP_SET_MODE_FILTER = 1;
 export const SECCOMP_FILTER_FLAG_TSYNC = 1;
 
-let rawSyscall: Fn | undefined;
-
 /**
  * seccomp(SECCOMP_SET_MODE_FILTER, flags, prog) on the calling thread. bpf holds struct
  * sock_filter entries (8 bytes each) in host byte order.
@@ -174,13 +172,12 @@ let rawSyscall: Fn | undefined;
 export function seccompSetModeFilter(bpf: Buffer, flags: number): void {
   const nr = SECCOMP_SYSCALL[process.arch];
   if (nr === undefined) throw new UnsupportedError(`seccomp: hostform knows no seccomp(2) syscall number on ${process.arch}`);
-  rawSyscall ??= libc().func("long syscall(long number, ...)") as Fn;
   // struct sock_fprog { unsigned short len; struct sock_filter *filter; }: the pointer sits at
   // offset 8 on 64-bit. koffi gives us the address of a Buffer only through a pointer argument,
   // so the fprog is built with a koffi struct whose pointer member takes the Buffer directly.
   const fprogType = fprog();
   const prog = { len: bpf.length / 8, filter: bpf };
-  const ret = Number(rawSyscall(nr, "int", SECCOMP_SET_MODE_FILTER, "unsigned int", flags, koffi.pointer(fprogType), prog));
+  const ret = Number(syscallFunction()(nr, "int", SECCOMP_SET_MODE_FILTER, "unsigned int", flags, koffi.pointer(fprogType), prog));
   if (ret < 0) throw new SysError("seccomp", lastErrno(), `SECCOMP_SET_MODE_FILTER (${bpf.length / 8} instructions)`);
 }
 

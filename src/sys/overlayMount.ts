@@ -5,7 +5,7 @@
 // 6.8) has neither limit, so a description that does not fit mount(2) goes through it instead. The
 // short case stays on mount(2), which every kernel hostform supports has.
 import { closeSync } from "node:fs";
-import { checkCall, libc } from "./ffi";
+import { checkCall, syscallFunction as syscall } from "./ffi";
 import { SysError, ValidationError } from "./errors";
 import { SYS } from "./constants";
 import * as sys from "./libc";
@@ -23,13 +23,6 @@ export interface OverlaySpec {
   /** The writable layer and overlayfs's scratch directory (same filesystem as upperDir). */
   upperDir: string;
   workDir: string;
-}
-
-type Fn = (...args: unknown[]) => number;
-let syscallFn: Fn | undefined;
-function syscall(): Fn {
-  syscallFn ??= libc().func("long syscall(long number, ...)") as Fn;
-  return syscallFn;
 }
 
 const FSOPEN_CLOEXEC = 1;

@@ -1,7 +1,7 @@
 // The libc calls a process makes to become another program: execve, descriptors copied from another
 // process, and the signal state that execve would otherwise carry over (Node ignores some signals).
 // The container init (src/runtime/init/) is their caller.
-import { checkCall as check, libc, lastErrno } from "./ffi";
+import { checkCall as check, libc, lastErrno, syscallFunction } from "./ffi";
 import { SysError } from "./errors";
 import { SYS } from "./constants";
 
@@ -13,7 +13,6 @@ interface Bindings {
   signal: Fn;
   sigprocmask: Fn;
   access: Fn;
-  syscall: Fn;
 }
 
 let bound: Bindings | undefined;
@@ -27,7 +26,6 @@ function b(): Bindings {
     signal: lib.func("intptr_t signal(int sig, intptr_t handler)"),
     sigprocmask: lib.func("int sigprocmask(int how, const void *set, void *oldset)"),
     access: lib.func("int access(const char *path, int mode)"),
-    syscall: lib.func("long syscall(long number, ...)"),
   };
   return bound;
 }
@@ -51,7 +49,7 @@ export function dup3(oldfd: number, newfd: number, flags = 0): void {
 
 /** pidfd_getfd(2): a copy of another process's fd, sharing its open file description. */
 export function pidfdGetfd(pidfd: number, targetFd: number): number {
-  return check(b().syscall(SYS.pidfd_getfd, "int", pidfd, "int", targetFd, "unsigned int", 0), "pidfd_getfd", `fd ${targetFd}`);
+  return check(syscallFunction()(SYS.pidfd_getfd, "int", pidfd, "int", targetFd, "unsigned int", 0), "pidfd_getfd", `fd ${targetFd}`);
 }
 
 /**

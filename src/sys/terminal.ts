@@ -1,13 +1,12 @@
 // The libc calls behind `exec -t`: opening a pty master inside a container's devpts without
 // following the container's symlinks to the host, getting its slave without a path lookup, window
 // sizes, and making a slave the controlling terminal.
-import { checkCall as check, libc } from "./ffi";
+import { checkCall as check, libc, syscallFunction } from "./ffi";
 
 type Fn = (...args: unknown[]) => number;
 
 interface Bindings {
   ioctl: Fn;
-  syscall: Fn;
   setsid: Fn;
 }
 
@@ -18,7 +17,6 @@ function b(): Bindings {
   const lib = libc();
   bound = {
     ioctl: lib.func("int ioctl(int fd, unsigned long request, ...)"),
-    syscall: lib.func("long syscall(long number, ...)"),
     setsid: lib.func("int setsid()"),
   };
   return bound;
@@ -49,7 +47,7 @@ export function openat2(dirfd: number, path: string, flags: number, resolve: num
   const how = Buffer.alloc(24);
   how.writeBigUInt64LE(BigInt(flags), 0);
   how.writeBigUInt64LE(BigInt(resolve), 16);
-  return check(b().syscall(SYS_OPENAT2, "int", dirfd, "const char *", path, "void *", how, "size_t", 24), "openat2", path);
+  return check(syscallFunction()(SYS_OPENAT2, "int", dirfd, "const char *", path, "void *", how, "size_t", 24), "openat2", path);
 }
 
 /** unlockpt(3): clears the lock a new pty pair starts with. */
