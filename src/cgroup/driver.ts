@@ -11,6 +11,7 @@ import { existsSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { NotFoundError, TimeoutError, UnsupportedError, ValidationError, hasCode, withContext as addContext } from "../sys/errors";
 import type { Owner } from "../sys/owner";
+import { CGROUP_PARENT } from "../sys/paths";
 import { signalNumber } from "../sys/signals";
 import { readPids } from "./cgroupfs";
 import { fieldName } from "./fields";
@@ -36,9 +37,12 @@ export interface DeleteOptions {
 }
 
 /** Everything hostform does to cgroups, the same on v2, v1 and hybrid hosts. Names are relative to
- *  hostform's parent ("web", or nested "pod/web") in every hierarchy. */
+ *  the driver's parent ("web", or nested "pod/web") in every hierarchy: hostform's own parent by
+ *  default, or the hierarchies' roots for the OCI runtime's absolute linux.cgroupsPath. */
 export interface CgroupDriver {
   readonly layout: CgroupLayout;
+  /** The parent every name is under, e.g. "hostform"; "" for the hierarchies' roots. */
+  readonly parent: string;
   /** Which hierarchy holds each limit group on this host; absent groups cannot be enforced here. */
   readonly routes: Partial<Record<LimitGroupName, "v1" | "v2">>;
   /**
@@ -108,7 +112,13 @@ class Driver implements CgroupDriver {
   /** Where processes are listed, frozen and watched: cgroup2's core files when it is mounted, else v1's. */
   private readonly core: V2Manager | V1Manager;
 
-  constructor(readonly layout: CgroupLayout) {
+  private readonly parentSegments: string[];
+
+  constructor(
+    readonly layout: CgroupLayout,
+    readonly parent: string,
+  ) {
+    this.parentSegments = parent === "" ? [] : cgroupSegments(parent, "parent");
     const v1 = layout.mode === "v2" ? undefined : new V1Manager(layout.v1Mounts);
     const v1Groups = new Set(v1?.controllers.map((c) => c.limits?.name));
     // A group goes to v2 only where no v1 hierarchy holds it (hybrid hosts keep their limits in v1).
@@ -125,6 +135,16 @@ class Driver implements CgroupDriver {
     }
   }
 
+  /** The cgroup's path below each hierarchy's mount: the parent's segments, then the name's. */
+  private segments(name: string): string[] {
+    return [...this.parentSegments, ...cgroupSegments(name)];
+  }
+
+  /** How a cgroup is named in errors: as under the hierarchies' roots. */
+  private fullName(name: string): string {
+    return this.parent === "" ? name : `${this.parent}/${name}`;
+  }
+
   normalize(limits: CgroupLimits | undefined, fieldPrefix = ""): NormalizedLimits {
     const valid = validateLimits(limits ?? {}, fieldPrefix);
 
@@ -138,7 +158,7 @@ class Driver implements CgroupDriver {
   }
 
   create(name: string, limits?: CgroupLimits): void {
-    const segs = cgroupSegments(name);
+    const segs = this.segments(name);
     const want = this.normalize(limits, "limits");
     const created: string[] = [];
     try {
@@ -166,29 +186,29 @@ class Driver implements CgroupDriver {
   }
 
   apply(name: string, limits: CgroupLimits): void {
-    const segs = cgroupSegments(name);
+    const segs = this.segments(name);
     const want = this.normalize(limits, "limits");
-    if (!this.exists(name)) throw new NotFoundError("cgroup", `hostform/${name}`, "create it first");
+    if (!this.exists(name)) throw new NotFoundError("cgroup", this.fullName(name), "create it first");
     withContext(`apply limits to cgroup ${name}`, () => this.applyNormalized(segs, want));
   }
 
   read(name: string): NormalizedLimits {
-    const segs = cgroupSegments(name);
+    const segs = this.segments(name);
     return withContext(`read cgroup ${name}`, () => ({ ...(this.v1?.read(segs) ?? {}), ...(this.v2?.read(segs) ?? {}) }));
   }
 
   stats(name: string): CgroupStats {
-    const segs = cgroupSegments(name);
+    const segs = this.segments(name);
     return withContext(`read stats of cgroup ${name}`, () => mergeStats([...(this.v1?.stats(segs) ?? []), ...(this.v2?.stats(segs) ?? [])]));
   }
 
   exists(name: string): boolean {
-    const segs = cgroupSegments(name);
+    const segs = this.segments(name);
     return (this.v2?.exists(segs) ?? false) || (this.v1?.exists(segs) ?? false);
   }
 
   missingHierarchies(name: string): string[] {
-    const segs = cgroupSegments(name);
+    const segs = this.segments(name);
     const missing = [...(this.v1?.missing(segs) ?? []), ...(this.v2?.missing(segs) ?? [])];
     const total = new Set(this.allDirs(segs)).size;
     // Gone from every hierarchy is a missing cgroup (exists() says so), not a partial one.
@@ -198,14 +218,14 @@ class Driver implements CgroupDriver {
   async addProcess(name: string, pid: number): Promise<void> {
     if (!Number.isInteger(pid) || pid <= 0) throw new ValidationError("pid", `${pid} is not a process id`);
     try {
-      await moveIntoCgroups(this.allDirs(cgroupSegments(name)), pid);
+      await moveIntoCgroups(this.allDirs(this.segments(name)), pid);
     } catch (err) {
       throw addContext(err, `add process ${pid} to cgroup ${name}`);
     }
   }
 
   contains(name: string, pid: number): boolean {
-    const dirs = this.allDirs(cgroupSegments(name));
+    const dirs = this.allDirs(this.segments(name));
     // A hierarchy the cgroup was removed from holds nothing, the process included.
     return dirs.length > 0 && dirs.every((d) => existsSync(d) && readPids(join(d, "cgroup.procs")).includes(pid));
   }
@@ -216,7 +236,7 @@ class Driver implements CgroupDriver {
   }
 
   procs(name: string): number[] {
-    const segs = cgroupSegments(name);
+    const segs = this.segments(name);
     return withContext(`list processes of cgroup ${name}`, () => this.core.procs(segs));
   }
 
@@ -225,12 +245,12 @@ class Driver implements CgroupDriver {
   }
 
   populated(name: string): boolean {
-    const segs = cgroupSegments(name);
+    const segs = this.segments(name);
     return withContext(`read events of cgroup ${name}`, () => this.core.populated(segs));
   }
 
   private async setFrozen(name: string, frozen: boolean): Promise<void> {
-    const segs = cgroupSegments(name);
+    const segs = this.segments(name);
     const what = `${frozen ? "freeze" : "thaw"} cgroup ${name}`;
     try {
       await this.core.setFrozen(segs, frozen);
@@ -248,7 +268,7 @@ class Driver implements CgroupDriver {
   }
 
   async kill(name: string, signal: NodeJS.Signals | number = "SIGKILL"): Promise<void> {
-    const segs = cgroupSegments(name);
+    const segs = this.segments(name);
     const sigkill = signal === "SIGKILL" || signal === signalNumber("SIGKILL");
     const what = `kill cgroup ${name}`;
     if (!this.exists(name)) return;
@@ -281,7 +301,7 @@ class Driver implements CgroupDriver {
   }
 
   async delete(name: string, options: DeleteOptions = {}): Promise<void> {
-    const segs = cgroupSegments(name);
+    const segs = this.segments(name);
     const timeoutMs = options.timeoutMs ?? 5000;
     const what = `delete cgroup ${name}`;
     const empty = await waitFor(() => withContext(what, () => this.subtreeProcs(segs)).length === 0, timeoutMs);
@@ -301,25 +321,33 @@ class Driver implements CgroupDriver {
   }
 
   owner(name: string): Owner | undefined {
-    const dirs = this.allDirs(cgroupSegments(name)).filter((d) => existsSync(d));
+    const dirs = this.allDirs(this.segments(name)).filter((d) => existsSync(d));
     return withContext(`read owner of cgroup ${name}`, () => readOwnerRecord(dirs));
   }
 
   setOwner(name: string, owner: Owner): void {
-    const dirs = this.allDirs(cgroupSegments(name)).filter((d) => existsSync(d));
-    if (dirs.length === 0) throw new NotFoundError("cgroup", `hostform/${name}`, "create it first");
+    const dirs = this.allDirs(this.segments(name)).filter((d) => existsSync(d));
+    if (dirs.length === 0) throw new NotFoundError("cgroup", this.fullName(name), "create it first");
     withContext(`record owner of cgroup ${name}`, () => writeOwnerRecord(dirs, owner));
   }
 
   paths(name: string): CgroupPaths {
-    const segs = cgroupSegments(name);
+    const segs = this.segments(name);
     const out: CgroupPaths = { v1: this.v1?.dirs(segs) ?? {} };
     if (this.v2 !== undefined) out.v2 = this.v2.dir(segs);
     return out;
   }
 }
 
+export interface DriverOptions {
+  /**
+   * The cgroup every name is under, in every hierarchy: default hostform's own parent (CGROUP_PARENT);
+   * "" puts names right under the hierarchies' roots (an OCI linux.cgroupsPath is absolute).
+   */
+  parent?: string;
+}
+
 /** Opens the driver for a layout (default: this host's, detected once). */
-export function openCgroupDriver(layout: CgroupLayout = detectLayout()): CgroupDriver {
-  return new Driver(layout);
+export function openCgroupDriver(layout: CgroupLayout = detectLayout(), options: DriverOptions = {}): CgroupDriver {
+  return new Driver(layout, options.parent ?? CGROUP_PARENT);
 }

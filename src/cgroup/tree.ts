@@ -1,9 +1,8 @@
-// Cgroup directories under hostform's parent: name checking, creation along a path, and removal
+// Cgroup directories under the driver's parent: name checking, creation along a path, and removal
 // deepest first. Shared by both versions' managers; knows nothing about controllers.
 import { mkdirSync, readdirSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { CGROUP_PARENT } from "../sys/paths";
 import { SysError, ValidationError, hasCode } from "../sys/errors";
 
 const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9_.@:-]*$/;
@@ -26,20 +25,23 @@ export function cgroupSegments(name: string, field = "name"): string[] {
   return segs;
 }
 
-/** Directory of a cgroup in one hierarchy: <mount>/hostform/<name>. */
+/**
+ * Directory of a cgroup in one hierarchy: <mount>/<segments>. The driver puts its parent first
+ * (hostform's own, or none for an OCI linux.cgroupsPath, which is absolute from the root).
+ */
 export function cgroupDir(mount: string, segments: string[]): string {
-  return join(mount, CGROUP_PARENT, ...segments);
+  return join(mount, ...segments);
 }
 
 /**
- * Creates hostform's parent and every level of segments under mount, calling visit(dir, parentDir) on
+ * Creates every level of segments under mount (the driver's parent is the first ones), calling visit(dir, parentDir) on
  * each level from the parent down (existing or new, so a half-made tree is repaired). Returns the
  * directories it created, outermost first.
  */
 export function makeCgroupPath(mount: string, segments: string[], visit?: (dir: string, parentDir: string) => void): string[] {
   const created: string[] = [];
   let parent = mount;
-  for (const seg of [CGROUP_PARENT, ...segments]) {
+  for (const seg of segments) {
     const dir = join(parent, seg);
     try {
       mkdirSync(dir);

@@ -9,6 +9,7 @@ import { diffLimits, type CgroupLimits } from "../../src/cgroup/spec";
 import { V1Manager } from "../../src/cgroup/v1/manager";
 import { V1_UNLIMITED } from "../../src/cgroup/v1/bytes";
 import { UnsupportedError } from "../../src/sys/errors";
+import { CGROUP_PARENT } from "../../src/sys/paths";
 import { needsRoot, testPrefix } from "../../fixtures/prefix";
 import { causedBy } from "../helpers/errorChain";
 import { spawnWaiting, type WaitingChild } from "./children";
@@ -199,7 +200,7 @@ test("freezer: v1 freeze and thaw through freezer.state", { skip: skipUnless("fr
   const c = spawnWaiting("sleep 30");
   children.push(c);
   await driver.addProcess(name, c.pid);
-  const segs = [name];
+  const segs = [CGROUP_PARENT, name];
   await v1.setFrozen(segs, true);
   const dir = driver.paths(name).v1.freezer!;
   assert.equal(file(join(dir, "freezer.state")), "FROZEN");
