@@ -76,6 +76,8 @@ export interface CgroupDriver {
   /** Whether any process lives in the cgroup or below it. */
   populated(name: string): boolean;
   freeze(name: string): Promise<void>;
+  /** Whether the cgroup is frozen (by freeze(), or by anyone through the same files). */
+  isFrozen(name: string): boolean;
   thaw(name: string): Promise<void>;
   /** Signals every process in the cgroup and below (default SIGKILL, which also waits for them to die). */
   kill(name: string, signal?: NodeJS.Signals | number): Promise<void>;
@@ -257,6 +259,11 @@ class Driver implements CgroupDriver {
     } catch (err) {
       throw addContext(err, what);
     }
+  }
+
+  isFrozen(name: string): boolean {
+    const segs = this.segments(name);
+    return withContext(`read freezer state of cgroup ${name}`, () => this.core.isFrozen(segs));
   }
 
   freeze(name: string): Promise<void> {

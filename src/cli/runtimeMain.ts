@@ -3,10 +3,10 @@
 import { describeError } from "../engine/errorText";
 import { HostformError } from "../sys/errors";
 import { UsageError } from "./command";
-import { RuntimeClient } from "../runtime/client";
 import { parseGlobalFlags, type GlobalFlags } from "./runtime/globalFlags";
 import { logLine } from "./runtime/errorLog";
 import { OCI_COMMANDS } from "./runtime/ociCommands";
+import { runtimeRoot } from "../runtime/oci/root";
 
 function usage(): string {
   return [
@@ -37,9 +37,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`Usage: hostform-runtime ${cmd.usage}\n`);
       return 0;
     }
-    const client = new RuntimeClient(flags.root !== undefined ? { runDir: flags.root } : {});
     logLine(flags, "debug", `${cmd.name} ${parsed.rest.join(" ")}`);
-    return await cmd.run(client, parsed.rest);
+    return await cmd.run({ root: runtimeRoot(flags.root) }, parsed.rest);
   } catch (err) {
     if (err instanceof UsageError) {
       logLine(flags, "error", describeError(err));

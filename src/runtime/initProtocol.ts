@@ -33,6 +33,14 @@ export interface PrepareRequest {
    * since then is not at its path there.
    */
   joinFds?: Partial<Record<"network" | "uts" | "ipc" | "cgroup", number>>;
+  /**
+   * A launcher fd of the container's exec fifo (hostform-runtime, runc's model): the prepared init
+   * waits for a byte on it instead of "start" on its socket, so it outlives the launcher that made
+   * it, and `start` is any later process that writes to the fifo.
+   */
+  startFifo?: number;
+  /** Launcher fds to become the program's fds 3, 4, ... (--preserve-fds, LISTEN_FDS). */
+  extraFds?: number[];
 }
 
 /** Launcher → prepared init: execve the program now. */

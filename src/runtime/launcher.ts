@@ -44,6 +44,13 @@ export interface LaunchOptions {
   seccompFilter?: Buffer;
   /** Directory a relative root.path is resolved against. */
   bundle?: string;
+  /**
+   * An fd of the container's exec fifo, held read-write: the prepared init waits for a byte on it
+   * instead of start() (hostform-runtime's `start` writes it), so it outlives this launcher.
+   */
+  startFifo?: number;
+  /** fds of this process to become the program's fds 3, 4, ...; open until prepare() settles. */
+  extraFds?: number[];
 }
 
 /**
@@ -176,6 +183,8 @@ export class Launcher {
     const stdio = (options.stdio ?? ["ignore", "ignore", "ignore"]).map((c, i) => (c === "inherit" ? i : c === "ignore" ? null : c)) as PrepareRequest["stdio"];
     const req: PrepareRequest = { kind: "prepare", spec, stdio };
     if (options.seccompFilter !== undefined) req.seccompBpf = options.seccompFilter.toString("base64");
+    if (options.startFifo !== undefined) req.startFifo = options.startFifo;
+    if (options.extraFds !== undefined && options.extraFds.length > 0) req.extraFds = [...options.extraFds];
 
     const joined = openJoinedNamespaces(spec);
     const { pid: joinPidFd, ...joinFds } = joined;

@@ -250,20 +250,36 @@ export function capMask(names: readonly string[], field = "capabilities"): bigin
 
 let waitidFn: Fn | undefined;
 
+/** How a reaped child ended: its exit code, or the signal that killed it. */
+export interface ReapedStatus {
+  code: number | null;
+  signal: number | null;
+}
+
 /**
  * waitid(P_PIDFD, pidfd, WEXITED): reaps an exited child known by its pidfd (the pid can never
- * be a recycled one). With noHang, returns false while the child still runs. Throws ECHILD when
- * the process is not a child of this process.
+ * be a recycled one), and says how it ended. With noHang, returns undefined while the child still
+ * runs. Throws ECHILD when the process is not a child of this process (a child subreaper counts
+ * orphans it inherited as its children).
  */
-export function waitidPidfd(pidfd: number, options: { noHang?: boolean } = {}): boolean {
+export function reapPidfd(pidfd: number, options: { noHang?: boolean } = {}): ReapedStatus | undefined {
   waitidFn ??= libc().func("int waitid(int idtype, uint32_t id, void *infop, int options)") as Fn;
   const P_PIDFD = 3;
   const WEXITED = 4;
   const WNOHANG = 1;
-  // siginfo_t is 128 bytes; for SIGCHLD si_pid sits at offset 16 and stays 0 when nothing was reaped.
+  // siginfo_t is 128 bytes; for SIGCHLD si_code is at offset 8, si_pid at 16 (0 when nothing was
+  // reaped) and si_status at 24.
   const info = Buffer.alloc(128);
   check(waitidFn(P_PIDFD, pidfd, info, WEXITED | (options.noHang === true ? WNOHANG : 0)), "waitid", `pidfd ${pidfd}`);
-  return info.readInt32LE(16) !== 0;
+  if (info.readInt32LE(16) === 0) return undefined;
+  const CLD_EXITED = 1;
+  const status = info.readInt32LE(24);
+  return info.readInt32LE(8) === CLD_EXITED ? { code: status, signal: null } : { code: null, signal: status };
+}
+
+/** reapPidfd that only says whether a child was reaped. */
+export function waitidPidfd(pidfd: number, options: { noHang?: boolean } = {}): boolean {
+  return reapPidfd(pidfd, options) !== undefined;
 }
 
 let openFn: Fn | undefined;

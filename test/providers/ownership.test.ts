@@ -1,11 +1,10 @@
 // Ownership and `import`, end to end through the engine CLI against the real host: a pinned name
 // another stack owns is refused naming the owner (its container untouched), a cgroup hostform did
 // not make is refused (its limits untouched), and the import resource option adopts a container
-// left behind by a lost state or started by hostform-runtime: preview shows it as an import, a
+// left behind by a lost state or made through the runtime API: preview shows it as an import, a
 // declaration that differs fails naming the inputs (and changes nothing), an id that does not
 // exist fails naming it.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,7 +24,6 @@ import { runCli } from "../helpers/engineProgram";
 const BUILD = join(__dirname, "..", "..");
 const REPO = join(BUILD, "..");
 const FIXTURE = join(REPO, "test", "providers", "fixtures", "owned");
-const RUNTIME_MAIN = join(BUILD, "src", "cli", "runtimeMain.js");
 const DEPLOYMENT_TIMEOUT_MS = 300_000;
 
 const prefix = testPrefix("own");
@@ -205,21 +203,19 @@ test("import adopts a container a lost state left behind: preview shows = import
   assert.equal(driver.exists(name), false);
 });
 
-test("import of a hostform-runtime container: a differing declaration fails naming the inputs and changes nothing; the matching one adopts it", { skip: needsRoot, timeout: DEPLOYMENT_TIMEOUT_MS }, async () => {
+test("import of a container made outside any stack through hostform's runtime API: a differing declaration fails naming the inputs and changes nothing; the matching one adopts it", { skip: needsRoot, timeout: DEPLOYMENT_TIMEOUT_MS }, async () => {
   const name = `${prefix}-oci`;
   containers.add(name);
-  // The bundle hostform-runtime runs: the spec a Container with this declaration would have.
+  // The spec a Container with this declaration would have, made as hostform-runtime used to
+  // (hostform-runtime containers now belong to their OCI caller, not to the supervisor).
   const bundle = join(dir, "bundle");
   mkdirSync(bundle, { recursive: true });
-  writeFileSync(join(bundle, "config.json"), JSON.stringify(buildSpec({ rootfs, command: ["/bin/sh", "-c", LOOP] })));
-  for (const verb of [["create", "--bundle", bundle, name], ["start", name]]) {
-    const script = `require(${JSON.stringify(RUNTIME_MAIN)}).main(process.argv.slice(1)).then((c) => process.exit(c), (e) => { console.error(e); process.exit(99); })`;
-    const r = spawnSync(process.execPath, ["-e", script, "--", "--root", runDir, ...verb], { encoding: "utf8", timeout: 30_000 });
-    assert.equal(r.status, 0, r.stderr);
-  }
+  const spec = buildSpec({ rootfs, command: ["/bin/sh", "-c", LOOP] });
+  await client.create(name, spec, { bundle, seccomp: "none" });
+  await client.start(name);
   const pid = await livePid(name);
   assert.ok(pid > 0);
-  assert.equal(containerOwner(readState(name)!), undefined, "hostform-runtime records no owner");
+  assert.equal(containerOwner(readState(name)!), undefined, "the runtime API records no owner");
 
   const p = project("oci");
   // Without import, create refuses it: hostform did not make it.

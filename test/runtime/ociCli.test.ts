@@ -7,7 +7,6 @@ import { needsRoot } from "../../fixtures/prefix";
 import { parseSignal } from "../../src/sys/signals";
 import { limitsFromOci } from "../../src/cgroup/spec";
 import { openCgroupDriver } from "../../src/cgroup/driver";
-import { containerDir } from "../../src/runtime/state";
 import { makeSupervisorFixture, pidAlive, until, type SupervisorFixture } from "./supervisorFixture";
 
 let f: SupervisorFixture;
@@ -22,11 +21,24 @@ after(async () => {
 
 const runtimeMain = join(__dirname, "../../src/cli/runtimeMain.js");
 
-/** Runs `hostform-runtime --root <runDir> ...args` as its own process, as tools do. */
+/**
+ * Runs `hostform-runtime --root <runDir> ...args` as its own process, as tools do. Its output goes
+ * to files: a created container's init holds create's stdio (as runc's does), so a pipe would not
+ * reach EOF until the container exits.
+ */
 function runtime(...args: string[]): { code: number; out: string; err: string } {
   const script = `require(${JSON.stringify(runtimeMain)}).main(process.argv.slice(1)).then((c) => process.exit(c), (e) => { console.error(e); process.exit(99); })`;
-  const r = spawnSync(process.execPath, ["-e", script, "--", "--root", f.runDir, ...args], { encoding: "utf8", timeout: 30_000 });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+  const outPath = join(f.bundle, "runtime.stdout");
+  const errPath = join(f.bundle, "runtime.stderr");
+  const out = openSync(outPath, "w+");
+  const err = openSync(errPath, "w+");
+  try {
+    const r = spawnSync(process.execPath, ["-e", script, "--", "--root", f.runDir, ...args], { stdio: ["ignore", out, err], timeout: 30_000 });
+    return { code: r.status ?? -1, out: readFileSync(outPath, "utf8"), err: readFileSync(errPath, "utf8") };
+  } finally {
+    closeSync(out);
+    closeSync(err);
+  }
 }
 
 test("signals parse from names and numbers", () => {
@@ -49,7 +61,7 @@ test("create/start/state/kill/delete round trip; delete of a running container n
   let r = runtime("create", "--bundle", f.bundle, "--pid-file", pidFile, id);
   assert.equal(r.code, 0, r.err);
   // Where assertNoContainer looks: the container's state dir and cgroup exist while it does.
-  assert.ok(existsSync(containerDir(id)) && openCgroupDriver().exists(id), "state dir and cgroup of a created container");
+  assert.ok(existsSync(join(f.runDir, id)) && openCgroupDriver().exists(id), "state dir and cgroup (hostform/<id> without linux.cgroupsPath) of a created container");
   const pid = Number(readFileSync(pidFile, "utf8"));
   r = runtime("state", id);
   assert.equal(r.code, 0, r.err);
@@ -62,7 +74,7 @@ test("create/start/state/kill/delete round trip; delete of a running container n
 
   r = runtime("--log", log, "--log-format", "json", "delete", id);
   assert.equal(r.code, 1);
-  assert.match(r.err, /running.*--force/);
+  assert.match(r.err, /not stopped: running.*--force/);
   const logged = JSON.parse(readFileSync(log, "utf8").trim().split("\n").pop()!) as { level: string; msg: string };
   assert.equal(logged.level, "error");
   assert.match(logged.msg, /--force/);
@@ -124,10 +136,10 @@ test("run waits and exits with the container's code; run -d returns at once", { 
   assertNoContainer(badId);
 });
 
-/** Nothing of the container is left: no state the supervisor answers for, no state dir, no cgroup. */
+/** Nothing of the container is left: no state, no directory under the root, no cgroup. */
 function assertNoContainer(id: string): void {
   assert.equal(runtime("state", id).code, 1, `state of ${id}`);
-  assert.equal(existsSync(containerDir(id)), false, `state dir of ${id}`);
+  assert.equal(existsSync(join(f.runDir, id)), false, `state dir of ${id}`);
   assert.equal(openCgroupDriver().exists(id), false, `cgroup of ${id}`);
 }
 

@@ -153,6 +153,12 @@ export class V1Manager {
     if (!ok) throw new TimeoutError(`${frozen ? "freeze" : "thaw"} ${dir}`, timeoutMs, `${join(dir, "freezer.state")} never read ${want}`);
   }
 
+  /** Whether freezer.state reads FROZEN (false without a freezer hierarchy or the directory). */
+  isFrozen(segments: string[]): boolean {
+    const dir = this.dirs(segments).freezer;
+    return dir !== undefined && existsSync(dir) && freezerState(dir) === "FROZEN";
+  }
+
   async remove(segments: string[], timeoutMs?: number): Promise<void> {
     for (const d of this.uniqueDirs(segments)) await removeCgroupTree(d, timeoutMs);
   }

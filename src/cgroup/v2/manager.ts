@@ -106,6 +106,12 @@ export class V2Manager {
     if (!ok) throw new TimeoutError(`${frozen ? "freeze" : "thaw"} ${dir}`, timeoutMs, `${join(dir, "cgroup.events")} never reported frozen ${want}`);
   }
 
+  /** Whether cgroup.events reports the subtree frozen (false when the directory is gone). */
+  isFrozen(segments: string[]): boolean {
+    const events = readOptional(join(this.dir(segments), "cgroup.events"));
+    return events !== undefined && /^frozen 1$/m.test(events);
+  }
+
   /** cgroup.freeze is a core file of every cgroup2 hierarchy (Linux 5.2+). */
   canFreeze(): boolean {
     return true;

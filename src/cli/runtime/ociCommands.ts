@@ -1,52 +1,30 @@
-// The OCI runtime commands of `hostform-runtime`, with runc's flags. Each goes through the run
-// dir's supervisor, so the container outlives this short-lived process. As an OCI runtime it runs
+// The OCI runtime commands of `hostform-runtime`, with runc's flags and runc's process model: no
+// daemon. create builds the container from this process and leaves its init waiting on the exec
+// fifo, re-parented to the caller's subreaper when this process exits; start, state, kill and
+// delete each work from the container's record and the kernel. As an OCI runtime it runs
 // config.json exactly as given: no seccomp filter when linux.seccomp is absent, like runc (podman
-// and containerd always send their own profile). Docker's default profile is the secure default of
-// hostform's own API (RuntimeClient, the Container resource), not of this command line.
-import { readFileSync } from "node:fs";
-import { atomicWrite } from "../../sys/atomicFile";
-import { join, resolve } from "node:path";
+// and containerd always send their own profile). Modules are loaded per command: every call is a
+// process start, and `state` must not pay for what `create` needs.
 import { UsageError, onePositional, parseFlags, printJson } from "../command";
-import { ValidationError, SysError, hasCode } from "../../sys/errors";
-import { RuntimeClient, type ContainerState } from "../../runtime/client";
-import { validateSpec } from "../../runtime/spec";
-import { ociState } from "../../runtime/state";
-import { parseSignal } from "../../sys/signals";
-import { describeError } from "../../engine/errorText";
+import { ValidationError } from "../../sys/errors";
+import { parseSignal, signalNumber } from "../../sys/signals";
 import { logLine } from "./errorLog";
 import { invocationFlags } from "./globalFlags";
+
+/** What every command gets: the state root (--root, HOSTFORM_RUNTIME_ROOT or /run/hostform-runtime). */
+export interface OciContext {
+  root: string;
+}
 
 /** One `hostform-runtime <name>` command. */
 export interface OciCommand {
   name: string;
   usage: string;
-  run(client: RuntimeClient, argv: string[]): Promise<number>;
+  run(ctx: OciContext, argv: string[]): Promise<number>;
 }
 
 function oneId(positionals: string[], extra = 0): string {
   return onePositional(positionals, "give the container id", extra);
-}
-
-function readBundle(bundle: string): unknown {
-  const path = join(bundle, "config.json");
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    if (hasCode(err, "ENOENT")) throw new ValidationError("--bundle", `${path} does not exist`, "point --bundle at a directory holding config.json");
-    throw SysError.fromNode(err, `read ${path}`);
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new ValidationError(path, `is not valid JSON: ${(err as Error).message}`, undefined, { cause: err });
-  }
-}
-
-function writePidFile(path: string | undefined, pid: number): void {
-  if (path === undefined) return;
-  // runc writes it atomically: tools poll for the file and must not read it half-written.
-  atomicWrite(path, String(pid), { mode: 0o644 });
 }
 
 const CREATE_FLAGS = {
@@ -58,120 +36,136 @@ const CREATE_FLAGS = {
   "preserve-fds": { type: "string" },
 } as const;
 
-async function createFromBundle(client: RuntimeClient, id: string, values: { bundle?: string; "console-socket"?: string; "preserve-fds"?: string; "no-pivot"?: boolean }): Promise<ContainerState> {
+type CreateValues = { bundle?: string; "pid-file"?: string; "console-socket"?: string; "no-pivot"?: boolean; "preserve-fds"?: string };
+
+async function create(ctx: OciContext, id: string, values: CreateValues) {
   if (values["console-socket"] !== undefined) throw new ValidationError("--console-socket", "terminals are not supported yet", "set process.terminal to false");
   if (values["no-pivot"] === true) throw new ValidationError("--no-pivot", "hostform always uses pivot_root", "drop --no-pivot");
-  if (values["preserve-fds"] !== undefined && values["preserve-fds"] !== "0") throw new ValidationError("--preserve-fds", "passing extra fds is not supported", "drop --preserve-fds");
-  const bundle = resolve(values.bundle ?? ".");
-  const raw = readBundle(bundle);
-  const spec = validateSpec(raw);
-  // linux.resources.devices is not a limit group's object: the runtime reads it from the spec and adds runc's default rules after it (src/runtime/deviceRules.ts).
-  // src/cgroup (22 modules, ~15 ms) is loaded only for a bundle that sets resources: a short-lived command pays for what it uses.
-  const limits = spec.linux?.resources === undefined ? undefined : (await import("../../cgroup/spec.js")).limitsFromOci(spec.linux.resources, "linux.resources", ["devices"]);
-  // RuntimeClient would fill in Docker's default profile; an OCI runtime must not add a filter.
-  const seccomp = spec.linux?.seccomp === undefined ? { seccomp: "none" } : {};
-  const created = await client.create(id, raw, { bundle, stdio: { kind: "client", pid: process.pid }, ...seccomp, ...(limits !== undefined ? { limits } : {}) });
-  logWarnings(created);
+  const { ociCreate } = await import("../../runtime/oci/create.js");
+  const req: Parameters<typeof ociCreate>[0] = { root: ctx.root, id, bundle: values.bundle ?? "." };
+  if (values["pid-file"] !== undefined) req.pidFile = values["pid-file"];
+  if (values["preserve-fds"] !== undefined) req.preserveFds = values["preserve-fds"];
+  const created = await ociCreate(req);
+  for (const w of created.warnings) logLine(invocationFlags(), "warning", `container ${id}: ${w}`);
   return created;
 }
 
-/** What the init skipped without failing goes to stderr and --log at level warning, as runc logs its warnings. */
-function logWarnings(s: ContainerState): void {
-  for (const w of s.warnings ?? []) logLine(invocationFlags(), "warning", `container ${s.id}: ${w}`);
-}
-
-const create: OciCommand = {
+const createCommand: OciCommand = {
   name: "create",
-  usage: "create [--bundle DIR] [--pid-file FILE] <id>   (config.json as given: no linux.seccomp, no filter, as in runc)",
-  async run(client, argv) {
+  usage: "create [--bundle DIR] [--pid-file FILE] [--preserve-fds N] <id>   (config.json as given: no linux.seccomp, no filter, as in runc)",
+  async run(ctx, argv) {
     const { values, positionals } = parseFlags(argv, CREATE_FLAGS);
-    const s = await createFromBundle(client, oneId(positionals), values);
-    writePidFile(values["pid-file"], s.pid);
+    const created = await create(ctx, oneId(positionals), values);
+    // The init stays, waiting for start; this process only lets go of it.
+    await created.detach();
     return 0;
   },
 };
 
-const start: OciCommand = {
+const startCommand: OciCommand = {
   name: "start",
   usage: "start <id>",
-  async run(client, argv) {
+  async run(ctx, argv) {
     const { positionals } = parseFlags(argv, {});
-    await client.start(oneId(positionals));
+    const { ociStart } = await import("../../runtime/oci/lifecycle.js");
+    ociStart(ctx.root, oneId(positionals));
     return 0;
   },
 };
 
-const state: OciCommand = {
+const stateCommand: OciCommand = {
   name: "state",
   usage: "state <id>",
-  async run(client, argv) {
+  async run(ctx, argv) {
     const { positionals } = parseFlags(argv, {});
-    printJson(ociState(await client.state(oneId(positionals))));
+    const { ociState } = await import("../../runtime/oci/lifecycle.js");
+    printJson(ociState(ctx.root, oneId(positionals)));
     return 0;
   },
 };
 
-const kill: OciCommand = {
+const killCommand: OciCommand = {
   name: "kill",
   usage: "kill [--all] <id> [SIGNAL]",
-  async run(client, argv) {
+  async run(ctx, argv) {
     const { values, positionals } = parseFlags(argv, { all: { type: "boolean", short: "a" } });
     const id = oneId(positionals, 1);
-    const sig = parseSignal(positionals[1] ?? "SIGTERM", "SIGNAL");
-    // --all: the container's PID 1 is in its own pid namespace, so killing it kills every process in it.
-    void values.all;
-    await client.kill(id, sig);
+    const sig = signalNumber(parseSignal(positionals[1] ?? "SIGTERM", "SIGNAL"));
+    const { ociKill } = await import("../../runtime/oci/lifecycle.js");
+    await ociKill(ctx.root, id, sig, values.all === true);
     return 0;
   },
 };
 
-const del: OciCommand = {
+const deleteCommand: OciCommand = {
   name: "delete",
   usage: "delete [--force] <id>",
-  async run(client, argv) {
+  async run(ctx, argv) {
     const { values, positionals } = parseFlags(argv, { force: { type: "boolean", short: "f" } });
-    await client.delete(oneId(positionals), { force: values.force === true });
+    const { ociDelete } = await import("../../runtime/oci/lifecycle.js");
+    await ociDelete(ctx.root, oneId(positionals), values.force === true);
     return 0;
   },
 };
 
-const run: OciCommand = {
+/** Signals `run` passes on to the container, as runc forwards every signal it can catch. */
+const FORWARDED: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGCONT", "SIGALRM", "SIGWINCH", "SIGPWR"];
+
+const runCommand: OciCommand = {
   name: "run",
-  usage: "run [--bundle DIR] [--pid-file FILE] [--detach] <id>   (no linux.seccomp in config.json: no filter)",
-  async run(client, argv) {
-    const { values, positionals } = parseFlags(argv, { ...CREATE_FLAGS, detach: { type: "boolean", short: "d" }, "keep": { type: "boolean" } });
+  usage: "run [--bundle DIR] [--pid-file FILE] [--detach] [--preserve-fds N] <id>   (no linux.seccomp in config.json: no filter)",
+  async run(ctx, argv) {
+    const { values, positionals } = parseFlags(argv, { ...CREATE_FLAGS, detach: { type: "boolean", short: "d" }, keep: { type: "boolean" } });
     const id = oneId(positionals);
-    const s = await createFromBundle(client, id, values);
-    writePidFile(values["pid-file"], s.pid);
+    const [{ ociStart, ociDelete }, libc, { PR_SET_CHILD_SUBREAPER }] = await Promise.all([
+      import("../../runtime/oci/lifecycle.js"), import("../../sys/libc.js"), import("../../sys/constants.js"),
+    ]);
+    // As runc: processes the program leaves behind come to this process, not to the host's init.
+    if (values.detach !== true) libc.prctl(PR_SET_CHILD_SUBREAPER, 1);
+    const created = await create(ctx, id, values);
+    const pid = created.record.pid;
+    const cleanup = async (why: string): Promise<void> => {
+      await created.detach();
+      if (values.keep === true) return;
+      await ociDelete(ctx.root, id, true).catch((e: unknown) => logLine(invocationFlags(), "warning", `container ${id} was not deleted ${why}: ${(e as Error).message}`));
+    };
     try {
-      await client.start(id);
+      ociStart(ctx.root, id);
     } catch (err) {
-      // The start's error is the one to report; a container left behind is worth a warning.
-      await client.delete(id, { force: true }).catch((e: unknown) => logLine(invocationFlags(), "warning", `container ${id} was not deleted after its failed start: ${describeError(e)}`));
+      await cleanup("after its failed start");
       throw err;
     }
-    if (values.detach === true) return 0;
-    // Foreground: signals for this process go to the container, as runc forwards them. A container
-    // that has just exited cannot take one, which is no failure of this run (--debug shows it).
-    const forward = (sig: NodeJS.Signals) => void client.kill(id, sig).catch((e: unknown) => logLine(invocationFlags(), "debug", `forward ${sig} to ${id}: ${describeError(e)}`));
-    const sigs: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"];
-    for (const sig of sigs) process.on(sig, forward);
+    if (values.detach === true) {
+      await created.detach();
+      return 0;
+    }
+    // This process is the init's parent: it forwards signals and returns the program's status.
+    const forward = (sig: NodeJS.Signals) => {
+      try {
+        process.kill(pid, sig);
+      } catch (e) {
+        logLine(invocationFlags(), "debug", `forward ${sig} to ${id}: ${(e as Error).message}`);
+      }
+    };
+    for (const sig of FORWARDED) process.on(sig, forward);
     try {
-      const r = await client.wait(id);
-      return r.exitCode ?? 255;
+      const exit = await created.exited;
+      return exit.code ?? (exit.signal !== null ? 128 + signalNumber(exit.signal) : 255);
     } finally {
-      for (const sig of sigs) process.removeListener(sig, forward);
-      if (values.keep !== true) await client.delete(id, { force: true }).catch((e: unknown) => logLine(invocationFlags(), "warning", `container ${id} was not deleted after it exited: ${describeError(e)}`));
+      for (const sig of FORWARDED) process.removeListener(sig, forward);
+      await cleanup("after it exited");
     }
   },
 };
 
-const list: OciCommand = {
+const listCommand: OciCommand = {
   name: "list",
   usage: "list [--format table|json] [--quiet]",
-  async run(client, argv) {
+  async run(ctx, argv) {
     const { values } = parseFlags(argv, { format: { type: "string", short: "f" }, quiet: { type: "boolean", short: "q" } }, false);
-    const { containers: all, unreadable } = await client.listAll();
+    if (values.format !== undefined && values.format !== "table" && values.format !== "json") throw new UsageError(`--format: ${values.format} is not table or json`);
+    const { ociList } = await import("../../runtime/oci/lifecycle.js");
+    const { containers: all, unreadable } = ociList(ctx.root);
     // As runc does: a container whose state cannot be loaded is a warning, never left out silently.
     for (const u of unreadable) process.stderr.write(`hostform-runtime list: warning: cannot load container ${u.id}: ${u.error.message}\n`);
     if (values.quiet === true) {
@@ -179,15 +173,116 @@ const list: OciCommand = {
       return 0;
     }
     if (values.format === "json") {
-      printJson(all.map((s) => ({ ...ociState(s), pid: s.status === "stopped" ? 0 : s.pid, rootfs: s.spec.root.path, created: s.created, owner: "root" })));
+      printJson(all.map((s) => ({ ...s, owner: "root" })));
       return 0;
     }
-    if (values.format !== undefined && values.format !== "table") throw new UsageError(`--format: ${values.format} is not table or json`);
-    process.stdout.write("ID\tPID\tSTATUS\tBUNDLE\tCREATED\n");
-    for (const s of all) process.stdout.write(`${s.id}\t${s.status === "stopped" ? 0 : s.pid}\t${s.status}\t${s.bundle}\t${s.created}\n`);
+    process.stdout.write("ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER\n");
+    for (const s of all) process.stdout.write(`${s.id}\t${s.pid}\t${s.status}\t${s.bundle}\t${s.created}\troot\n`);
     return 0;
   },
 };
 
+const pauseCommand: OciCommand = {
+  name: "pause",
+  usage: "pause <id>",
+  async run(ctx, argv) {
+    const { positionals } = parseFlags(argv, {});
+    const { ociPause } = await import("../../runtime/oci/lifecycle.js");
+    await ociPause(ctx.root, oneId(positionals));
+    return 0;
+  },
+};
+
+const resumeCommand: OciCommand = {
+  name: "resume",
+  usage: "resume <id>",
+  async run(ctx, argv) {
+    const { positionals } = parseFlags(argv, {});
+    const { ociResume } = await import("../../runtime/oci/lifecycle.js");
+    await ociResume(ctx.root, oneId(positionals));
+    return 0;
+  },
+};
+
+/** exec's flags that take a value (long and short), to find where the command after the id begins. */
+const EXEC_VALUE_FLAGS = new Set(["--process", "-p", "--pid-file", "--console-socket", "--cwd", "--env", "-e", "--user", "-u", "--cap", "-c", "--preserve-fds", "--additional-gids", "-g", "--apparmor", "--process-label", "--cgroup"]);
+
+/** Splits `exec` argv at the container id: flags before it are exec's, words after it the command (runc's order). */
+function splitAtId(argv: string[]): { flags: string[]; command: string[] } {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--") return { flags: argv.slice(0, i + 2), command: argv.slice(i + 2) };
+    if (!a.startsWith("-")) return { flags: argv.slice(0, i + 1), command: argv.slice(i + 1) };
+    if (EXEC_VALUE_FLAGS.has(a)) i++;
+  }
+  return { flags: argv, command: [] };
+}
+
+const execCommand: OciCommand = {
+  name: "exec",
+  usage: "exec [--process FILE | <id> CMD...] [--detach] [--pid-file FILE] [--tty] [--cwd DIR] [--env K=V]... [--user UID[:GID]] [--cap CAP]... <id>",
+  async run(ctx, argv) {
+    const split = splitAtId(argv);
+    const { values, positionals } = parseFlags(split.flags, {
+      process: { type: "string", short: "p" },
+      detach: { type: "boolean", short: "d" },
+      "pid-file": { type: "string" },
+      "console-socket": { type: "string" },
+      tty: { type: "boolean", short: "t" },
+      cwd: { type: "string" },
+      env: { type: "string", short: "e", multiple: true },
+      user: { type: "string", short: "u" },
+      cap: { type: "string", short: "c", multiple: true },
+      "preserve-fds": { type: "string" },
+      "no-new-privs": { type: "boolean" },
+      "additional-gids": { type: "string", short: "g", multiple: true },
+      apparmor: { type: "string" },
+      "process-label": { type: "string" },
+      "ignore-paused": { type: "boolean" },
+      cgroup: { type: "string" },
+    });
+    const id = oneId(positionals);
+    if (values["console-socket"] !== undefined) throw new ValidationError("--console-socket", "terminals are not supported yet", "drop --tty");
+    if (values["preserve-fds"] !== undefined && values["preserve-fds"] !== "0") throw new ValidationError("--preserve-fds", "exec does not pass extra fds yet", "drop --preserve-fds (create and run pass them)");
+    for (const flag of ["additional-gids", "apparmor", "process-label", "cgroup"] as const) {
+      if (values[flag] !== undefined) throw new ValidationError(`--${flag}`, "is not supported by hostform-runtime exec", `drop --${flag}`);
+    }
+    const [{ ociExec }, { writePidFile }] = await Promise.all([import("../../runtime/oci/exec.js"), import("../../runtime/oci/create.js")]);
+    const req: Parameters<typeof ociExec>[0] = {
+      root: ctx.root, id, args: split.command, env: values.env ?? [], caps: values.cap ?? [], tty: values.tty === true, noNewPrivileges: values["no-new-privs"] === true,
+    };
+    if (values.process !== undefined) req.processFile = values.process;
+    if (values.cwd !== undefined) req.cwd = values.cwd;
+    if (values.user !== undefined) req.user = values.user;
+    const { process: proc, release } = await ociExec(req);
+    writePidFile(values["pid-file"], proc.pid);
+    if (values.detach === true) {
+      await release();
+      return 0;
+    }
+    const forward = (sig: NodeJS.Signals) => proc.kill(sig);
+    for (const sig of FORWARDED) process.on(sig, forward);
+    try {
+      const exit = await proc.exited;
+      return exit.code ?? (exit.signal !== null ? 128 + signalNumber(exit.signal) : 255);
+    } finally {
+      for (const sig of FORWARDED) process.removeListener(sig, forward);
+      await release();
+    }
+  },
+};
+
+const refused = (name: string, why: string): OciCommand => ({
+  name,
+  usage: `${name} <id>   (not supported: ${why})`,
+  run() {
+    throw new UsageError(`${name}: ${why}`);
+  },
+});
+
 /** Every command `hostform-runtime` knows. */
-export const OCI_COMMANDS: readonly OciCommand[] = [create, start, state, kill, del, run, list];
+export const OCI_COMMANDS: readonly OciCommand[] = [
+  createCommand, startCommand, stateCommand, killCommand, deleteCommand, runCommand, listCommand, pauseCommand, resumeCommand, execCommand,
+  refused("checkpoint", "hostform has no CRIU support; stop the container instead"),
+  refused("restore", "hostform has no CRIU support; create the container again"),
+];

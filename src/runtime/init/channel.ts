@@ -32,3 +32,12 @@ export function waitForStart(): boolean {
     if (line.endsWith("\n")) return line.includes('"start"');
   }
 }
+
+/**
+ * Blocks until `start` writes to the exec fifo (hostform-runtime); false if it never can (the fifo
+ * was closed). The init holds the fifo read-write, so it never sees EOF while it waits.
+ */
+export function waitForFifo(fd: number): boolean {
+  const buf = Buffer.alloc(1);
+  return readSync(fd, buf, 0, 1, null) === 1;
+}

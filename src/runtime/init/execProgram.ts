@@ -14,6 +14,21 @@ export interface ReadyToExec {
   program: string;
   /** Loaded right before execve: the waiting init must not run under the container's filter. */
   seccomp?: Buffer;
+  /** The init's copy of the exec fifo (hostform-runtime): "start" is a byte on it. */
+  startFd?: number;
+  /** Copies of the fds to pass as 3, 4, ..., kept at high numbers until execve (see passExtraFds). */
+  extraFds?: number[];
+}
+
+/** Where the copies of passed fds wait: above anything the init or Node opens, so placing one never closes another. */
+export const EXTRA_FD_BASE = 1000;
+
+/**
+ * Puts the passed fds at 3, 4, ... without close-on-exec. Only now: those numbers hold the init's
+ * own socket, pidfd and Node's descriptors until the very end.
+ */
+function passExtraFds(fds: readonly number[]): void {
+  fds.forEach((fd, i) => initSys.dup3(fd, 3 + i, 0));
 }
 
 /** Errors after which execvp tries the next PATH entry (glibc's list); EACCES is remembered. */
@@ -54,6 +69,8 @@ export function resetSignals(): void {
  */
 export function execProgram(spec: ContainerSpec, ready: ReadyToExec): never {
   const seccomp = ready.seccomp;
+  const extra = ready.extraFds;
+  if (extra !== undefined && extra.length > 0) step("pass fds", () => passExtraFds(extra));
   if (seccomp !== undefined) loadSeccomp(seccomp);
   return step("execve", () => initSys.execve(ready.program, spec.process.args, spec.process.env ?? []));
 }

@@ -7,13 +7,13 @@ import { setsid } from "../../sys/terminal";
 import type { PrepareRequest } from "../initProtocol";
 import { dropPrivileges, setRlimits } from "./credentials";
 import { openNullDevice } from "./devices";
-import { resetSignals, type ReadyToExec } from "./execProgram";
+import { EXTRA_FD_BASE, resetSignals, type ReadyToExec } from "./execProgram";
 import { bringUpLoopback } from "./loopback";
 import { joinNamespaces } from "./namespaces";
 import { protectPaths } from "./protectedPaths";
 import { buildRoot } from "./rootfs";
 import { decodeFilter } from "./seccomp";
-import { closeOnExecAboveStdio, setStdio } from "./stdio";
+import { closeOnExecAboveStdio, copyLauncherFd, setStdio } from "./stdio";
 import { step } from "./steps";
 import { applySysctls } from "./sysctl";
 
@@ -38,7 +38,14 @@ export function prepareContainer(req: PrepareRequest, lastCap: number, warn: (me
   if (hostname !== undefined) step("sethostname", () => libc.sethostname(hostname));
   setRlimits(spec.process.rlimits);
   step("stdio", () => setStdio(req.stdio, hostNull));
+  // Copied while the launcher is there to copy from: with an exec fifo it is gone before start.
+  const startFifo = req.startFifo;
+  const startFd = startFifo === undefined ? undefined : step("exec fifo", () => copyLauncherFd(startFifo));
+  const extraFds = step("passed fds", () => (req.extraFds ?? []).map((fd, i) => copyLauncherFd(fd, EXTRA_FD_BASE + i)));
   step("close fds", () => closeOnExecAboveStdio());
   step("reset signals", () => resetSignals());
-  return dropPrivileges(spec, lastCap, decodeFilter(req.seccompBpf), warn);
+  const ready = dropPrivileges(spec, lastCap, decodeFilter(req.seccompBpf), warn);
+  if (startFd !== undefined) ready.startFd = startFd;
+  if (extraFds.length > 0) ready.extraFds = extraFds;
+  return ready;
 }

@@ -5,15 +5,16 @@
 // (OCI "created"), says "prepared", and waits for "start" to execve() the user's program: no
 // hostform process stays behind. In exec mode it is born inside a running container's namespaces
 // instead and becomes one more process of that container. A failure is reported as "error".
-import { readFileSync } from "node:fs";
+import { readFileSync, writeSync } from "node:fs";
 import * as libc from "../../sys/libc";
 import * as initSys from "../../sys/process";
-import { readRequest, send, waitForStart } from "./channel";
+import { readRequest, send, waitForFifo, waitForStart } from "./channel";
 import { execProgram, type ReadyToExec } from "./execProgram";
 import { joinContainer } from "./joinContainer";
 import { prepareContainer } from "./prepareContainer";
 import { failure } from "./steps";
 import type { ContainerSpec } from "../spec";
+import type { InitFailure } from "../initProtocol";
 
 function warn(message: string): void {
   send({ kind: "warning", message });
@@ -28,6 +29,13 @@ function announceAndExec(spec: ContainerSpec, ready: ReadyToExec): never {
   return execProgram(spec, ready);
 }
 
+let launcherGone = false;
+
+function report(f: InitFailure): void {
+  if (launcherGone) writeSync(2, `hostform-runtime init: ${f.message}\n`);
+  else send(f);
+}
+
 export function main(): void {
   // Warm-up: everything the hot path touches is loaded and bound before "ready".
   const lastCap = Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8").trim());
@@ -40,11 +48,19 @@ export function main(): void {
     if (req.kind === "exec") announceAndExec(req.spec, joinContainer(req, lastCap, warn));
     const ready = prepareContainer(req, lastCap, warn);
     send({ kind: "prepared" });
-    if (!waitForStart()) process.exit(0);
-    announceAndExec(req.spec, ready);
+    const startFd = ready.startFd;
+    if (startFd === undefined) {
+      if (!waitForStart()) process.exit(0);
+      announceAndExec(req.spec, ready);
+    }
+    // hostform-runtime's launcher has exited by now (runc's model): nobody reads the socket, and
+    // a failure from here on goes to the container's stderr, as runc's init reports it.
+    launcherGone = true;
+    if (!waitForFifo(startFd)) process.exit(0);
+    execProgram(req.spec, ready);
   } catch (err) {
     try {
-      send(failure(err));
+      report(failure(err));
     } finally {
       // Exit 1 even when the launcher is gone and the report cannot be sent: the exit status says it.
       process.exit(1);

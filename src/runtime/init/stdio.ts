@@ -3,6 +3,7 @@
 import { closeSync } from "node:fs";
 import * as libc from "../../sys/libc";
 import { CLOSE_RANGE_CLOEXEC } from "../../sys/constants";
+import { O_CLOEXEC } from "../../sys/terminal";
 import { ValidationError } from "../../sys/errors";
 import * as initSys from "../../sys/process";
 import { INIT_LAUNCHER_PIDFD, type InitRequest } from "../initProtocol";
@@ -29,6 +30,15 @@ export function setStdio(stdio: InitRequest["stdio"], hostNull: number | undefin
     if (choice === null) initSys.dup3(fd, i, 0);
   });
   if (fd !== hostNull) closeSync(fd);
+}
+
+/** Copies a launcher fd into this process (close-on-exec), at `at` when given. */
+export function copyLauncherFd(fd: number, at?: number): number {
+  const copy = initSys.pidfdGetfd(INIT_LAUNCHER_PIDFD, fd);
+  if (at === undefined || at === copy) return copy;
+  initSys.dup3(copy, at, O_CLOEXEC);
+  closeSync(copy);
+  return at;
 }
 
 /**

@@ -1,0 +1,143 @@
+// `hostform-runtime create` in runc's process model: this process builds the container through a
+// Launcher of its own (no supervisor), leaves the init waiting on the exec fifo, and exits. The
+// init is its child, so when it exits the init goes to the caller's child subreaper (conmon,
+// containerd's shim), which waits for it like any runc container. `run` keeps the launcher and
+// stays the init's parent instead.
+import { closeSync, constants as fsConstants, openSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import * as libc from "../../sys/libc";
+import { O_CLOEXEC } from "../../sys/terminal";
+import { atomicWrite } from "../../sys/atomicFile";
+import { SysError, ValidationError, afterUndo, hasCode } from "../../sys/errors";
+import { limitsFromOci, type CgroupLimits } from "../../cgroup/spec";
+import { compileContainerFilter } from "../client";
+import { ociDeviceRules } from "../deviceRules";
+import { Launcher, type ContainerExit } from "../launcher";
+import { checkRoot } from "../lifecycleChecks";
+import { processStartTime } from "../state";
+import { validateSpec, type ContainerSpec } from "../spec";
+import { ociCgroupName, ociCgroups } from "./cgroupPath";
+import { passedFds, withListenEnv } from "./passedFds";
+import { makeOciContainerDir, removeOciContainerDir, writeOciRecord, type OciRecord } from "./record";
+import { execFifoPath, seccompFilterPath } from "./root";
+
+export interface OciCreateRequest {
+  root: string;
+  id: string;
+  /** Directory holding config.json; a relative root.path is resolved against it. */
+  bundle: string;
+  pidFile?: string;
+  /** --preserve-fds as given. */
+  preserveFds?: string;
+}
+
+/** A created container, its init waiting on the exec fifo. */
+export interface OciCreated {
+  record: OciRecord;
+  /** Settles when the init (or the program it became) exits, while this process is its parent. */
+  exited: Promise<ContainerExit>;
+  /** What the init did differently from the spec without failing (runc logs these as warnings). */
+  warnings: string[];
+  /** Lets this process exit without taking the init along (it stays, waiting for start). */
+  detach(): Promise<void>;
+}
+
+const S_IFIFO = 0o010000;
+
+/** config.json of the bundle, parsed; errors name --bundle or the file. */
+export function readBundleConfig(bundle: string): unknown {
+  const path = join(bundle, "config.json");
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    if (hasCode(err, "ENOENT")) throw new ValidationError("--bundle", `${path} does not exist`, "point --bundle at a directory holding config.json");
+    throw SysError.fromNode(err, `read ${path}`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new ValidationError(path, `is not valid JSON: ${(err as Error).message}`, undefined, { cause: err });
+  }
+}
+
+/** The limits the cgroup gets: linux.resources, and runc's device rules always. */
+function cgroupLimits(spec: ContainerSpec): CgroupLimits {
+  // src/cgroup's limit groups are read only when the spec sets resources.
+  const limits = spec.linux?.resources === undefined ? undefined : limitsFromOci(spec.linux.resources, "linux.resources", ["devices"]);
+  return { ...limits, devices: ociDeviceRules(spec) };
+}
+
+/** Writes the pid file atomically, as runc does: tools poll for it and must never read half of it. */
+export function writePidFile(path: string | undefined, pid: number): void {
+  if (path !== undefined) atomicWrite(resolve(path), String(pid), { mode: 0o644 });
+}
+
+export async function ociCreate(req: OciCreateRequest): Promise<OciCreated> {
+  const { root, id } = req;
+  const bundle = resolve(req.bundle);
+  const raw = readBundleConfig(bundle);
+  const spec = validateSpec(raw);
+  spec.root.path = checkRoot(spec, bundle);
+  const cgroup = ociCgroupName(spec, id);
+  const limits = cgroupLimits(spec);
+  const cgroups = ociCgroups();
+  cgroups.normalize(limits, "linux.resources");
+  const passed = passedFds(req.preserveFds);
+  spec.process.env = withListenEnv(spec.process.env ?? [], passed.listenFds);
+  // As an OCI runtime: the spec's filter or none (RuntimeClient's default profile is hostform's API's, not runc's).
+  const filter = spec.linux?.seccomp === undefined ? undefined : compileContainerFilter(raw, undefined);
+
+  makeOciContainerDir(root, id);
+  const ownsCgroup = !cgroups.exists(cgroup);
+  let launcher: Launcher | undefined;
+  let fifo = -1;
+  const undo = async (): Promise<void> => {
+    if (fifo >= 0) closeSync(fifo);
+    await launcher?.close();
+    if (ownsCgroup && cgroups.exists(cgroup)) {
+      await cgroups.kill(cgroup);
+      await cgroups.delete(cgroup);
+    }
+    removeOciContainerDir(root, id);
+  };
+  try {
+    cgroups.create(cgroup, limits);
+    if (filter !== undefined) writeFileSync(seccompFilterPath(root, id), filter, { mode: 0o600 });
+    const fifoPath = execFifoPath(root, id);
+    libc.mknod(fifoPath, S_IFIFO | 0o622, 0, 0);
+    // Read-write: open() of a fifo does not block that way, and the init's copy never sees EOF while it waits.
+    fifo = openSync(fifoPath, fsConstants.O_RDWR | O_CLOEXEC);
+    launcher = new Launcher({ poolSize: 0 });
+    const prepared = await launcher.prepare(spec, {
+      stdio: ["inherit", "inherit", "inherit"],
+      bundle,
+      ...(filter !== undefined ? { seccompFilter: filter } : {}),
+      startFifo: fifo,
+      extraFds: passed.fds,
+      onCgroup: (pid) => cgroups.addProcess(cgroup, pid),
+    });
+    closeSync(fifo);
+    fifo = -1;
+    const record: OciRecord = {
+      ociVersion: spec.ociVersion, id, pid: prepared.pid, pidStartTime: processStartTime(prepared.pid) ?? 0, bundle, rootfs: spec.root.path,
+      created: new Date().toISOString(), annotations: spec.annotations ?? {}, cgroup, ownsCgroup, seccomp: filter !== undefined, spec,
+    };
+    const l = launcher;
+    try {
+      writeOciRecord(root, record);
+      writePidFile(req.pidFile, prepared.pid);
+    } catch (err) {
+      await prepared.abort();
+      throw err;
+    }
+    return {
+      record,
+      exited: prepared.exited,
+      warnings: prepared.warnings,
+      detach: () => l.close({ killRunning: false }),
+    };
+  } catch (err) {
+    throw await afterUndo(err, `undo create of container ${id}`, undo);
+  }
+}

@@ -1,0 +1,251 @@
+// runc's process model, checked on hostform-runtime and on runc itself with the same bundle and
+// commands (runc is the reference): create leaves the init behind, re-parented to the caller's
+// child subreaper (this test process plays conmon or containerd's shim) and waiting for start;
+// the subreaper reaps the program with its real exit status; `run` is the program's parent and
+// exits with its status; fds are passed as runc passes them; kill, pause and delete answer with
+// runc's words.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, rmdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { needsRoot, testPrefix } from "../../fixtures/prefix";
+import { makeBusyboxBundle } from "../../fixtures/busyboxRootfs";
+import { RUNC_SPEC_CONFIG } from "../../fixtures/runcSpec";
+import * as libc from "../../src/sys/libc";
+import { PR_SET_CHILD_SUBREAPER } from "../../src/sys/constants";
+import { detectLayout } from "../../src/cgroup/layout";
+import { readProcStat } from "../../src/ns/procStat";
+
+const hasRunc = spawnSync("runc", ["--version"]).status === 0;
+const prefix = testPrefix("ocipm");
+const HOSTFORM_RUNTIME = join(__dirname, "..", "..", "..", "bin", "hostform-runtime");
+let bundle = "";
+let work = "";
+
+interface Runtime {
+  name: "hostform" | "runc";
+  argv: string[];
+}
+const runtimes: Runtime[] = [];
+
+before(() => {
+  if (needsRoot !== false) return;
+  const b = makeBusyboxBundle(prefix);
+  bundle = b.bundle;
+  work = join(bundle, "work");
+  mkdirSync(work);
+  // Orphans of this process's children come here, as to conmon: create's init once create exits.
+  libc.prctl(PR_SET_CHILD_SUBREAPER, 1);
+  runtimes.push({ name: "hostform", argv: [process.execPath, HOSTFORM_RUNTIME, "--root", join(work, "hostform-root")] });
+  if (hasRunc) runtimes.push({ name: "runc", argv: ["runc", "--root", join(work, "runc-root")] });
+});
+
+after(() => {
+  if (bundle === "") return;
+  for (const rt of runtimes) {
+    for (const id of ids) spawnSync(rt.argv[0]!, [...rt.argv.slice(1), "delete", "--force", id], { stdio: "ignore" });
+  }
+  removeCgroupParent();
+  rmSync(bundle, { recursive: true, force: true });
+});
+
+const ids = new Set<string>();
+
+/** Every hierarchy's mount point: the cgroupsPath parent this test made must go from each. */
+function removeCgroupParent(): void {
+  const layout = detectLayout();
+  const mounts = new Set([...Object.values(layout.v1Mounts), ...(layout.unifiedMount !== undefined ? [layout.unifiedMount] : [])]);
+  for (const m of mounts) {
+    try {
+      rmdirSync(join(m, prefix));
+    } catch {
+      // Not made in this hierarchy (the container's own leaf is gone with delete).
+    }
+  }
+}
+
+type Config = { process: { terminal: boolean; args: string[] }; linux: Record<string, unknown> };
+
+function writeConfig(args: string[]): void {
+  const c = JSON.parse(JSON.stringify(RUNC_SPEC_CONFIG)) as Config;
+  c.process.terminal = false;
+  c.process.args = args;
+  // Absolute, under a parent this test makes and removes: never the runtime's own cgroup.
+  c.linux.cgroupsPath = `/${prefix}/${args.length}`;
+  writeFileSync(join(bundle, "config.json"), JSON.stringify(c));
+}
+
+/** One runtime command to completion; output through files (the init keeps create's stdio, as runc's does). */
+function rt(r: Runtime, args: string[], extraFds: number[] = [], env: NodeJS.ProcessEnv = process.env): { code: number; out: string; err: string } {
+  const outPath = join(work, `${r.name}.out`);
+  const errPath = join(work, `${r.name}.err`);
+  const out = openSync(outPath, "w+");
+  const err = openSync(errPath, "w+");
+  try {
+    const res = spawnSync(r.argv[0]!, [...r.argv.slice(1), ...args], { stdio: ["ignore", out, err, ...extraFds], env, timeout: 30_000 });
+    return { code: res.status ?? -1, out: readFileSync(outPath, "utf8"), err: readFileSync(errPath, "utf8") };
+  } finally {
+    closeSync(out);
+    closeSync(err);
+  }
+}
+
+/** Reaps a child this process inherited as subreaper; polls, so the event loop keeps running. */
+async function reap(pid: number, timeoutMs = 10_000): Promise<libc.ReapedStatus> {
+  const pidfd = libc.pidfdOpen(pid);
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const s = libc.reapPidfd(pidfd, { noHang: true });
+      if (s !== undefined) return s;
+      if (Date.now() > deadline) throw new Error(`pid ${pid} did not exit in ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } finally {
+    closeSync(pidfd);
+  }
+}
+
+function stateOf(r: Runtime, id: string): { status: string; pid: number } {
+  const res = rt(r, ["state", id]);
+  assert.equal(res.code, 0, `${r.name} state: ${res.err}`);
+  return JSON.parse(res.out) as { status: string; pid: number };
+}
+
+/** What one runtime shows over a create/start/exit/delete life, to compare with runc's. */
+async function lifecycle(r: Runtime): Promise<Record<string, unknown>> {
+  const id = `${prefix}-life-${r.name}`;
+  ids.add(id);
+  writeConfig(["sh", "-c", "sleep 1; exit 3"]);
+  const pidFile = join(work, `${r.name}.pid`);
+  const seen: Record<string, unknown> = {};
+  let res = rt(r, ["create", "--bundle", bundle, "--pid-file", pidFile, id]);
+  seen.create = res.code;
+  assert.equal(res.code, 0, `${r.name} create: ${res.err}`);
+  const pid = Number(readFileSync(pidFile, "utf8"));
+  const stat = readProcStat(pid)!;
+  seen.parentIsSubreaper = stat.ppid === process.pid;
+  seen.sessionLeader = readFileSync(`/proc/${pid}/stat`, "utf8").slice(readFileSync(`/proc/${pid}/stat`, "utf8").lastIndexOf(")") + 2).split(" ")[3] === String(pid);
+  const st = stateOf(r, id);
+  seen.created = { status: st.status, pidMatches: st.pid === pid };
+  seen.startTwice = [rt(r, ["start", id]).code, rt(r, ["start", id]).code];
+  seen.running = stateOf(r, id).status;
+  // The subreaper gets the program's own status: nobody of the runtime's is in between.
+  seen.exit = await reap(pid);
+  const stopped = stateOf(r, id);
+  seen.stopped = { status: stopped.status, pid: stopped.pid };
+  res = rt(r, ["kill", id, "9"]);
+  seen.killStopped = { code: res.code, notRunning: /container not running/.test(res.err) };
+  seen.delete = rt(r, ["delete", id]).code;
+  res = rt(r, ["delete", id]);
+  seen.deleteAgain = { code: res.code, doesNotExist: /does not exist/.test(res.err) };
+  seen.deleteForceMissing = rt(r, ["delete", "--force", id]).code;
+  return seen;
+}
+
+test("create leaves the init to the caller's subreaper, waiting; start execs it; the subreaper reaps its exit status; state, kill and delete answer as runc's", { skip: needsRoot, timeout: 60_000 }, async () => {
+  const got: Record<string, Record<string, unknown>> = {};
+  for (const r of runtimes) got[r.name] = await lifecycle(r);
+  assert.deepEqual(got.hostform, {
+    create: 0, parentIsSubreaper: true, sessionLeader: true, created: { status: "created", pidMatches: true }, startTwice: [0, 1], running: "running",
+    exit: { code: 3, signal: null }, stopped: { status: "stopped", pid: 0 }, killStopped: { code: 1, notRunning: true }, delete: 0,
+    deleteAgain: { code: 1, doesNotExist: true }, deleteForceMissing: 0,
+  });
+  if (got.runc !== undefined) assert.deepEqual(got.hostform, got.runc, "the same as runc");
+});
+
+/** `run` in the foreground: its exit status, with what is done to it while the program runs. */
+async function runStatus(r: Runtime, args: string[], during?: (runPid: number, initPid: () => number) => void): Promise<number | null> {
+  const id = `${prefix}-run-${r.name}`;
+  ids.add(id);
+  writeConfig(args);
+  const pidFile = join(work, `${r.name}-run.pid`);
+  rmSync(pidFile, { force: true });
+  const child = spawn(r.argv[0]!, [...r.argv.slice(1), "run", "--bundle", bundle, "--pid-file", pidFile, id], { stdio: "ignore" });
+  const exited = new Promise<number | null>((res) => child.once("exit", (code, sig) => res(code ?? (sig !== null ? -1 : null))));
+  if (during !== undefined) {
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(pidFile) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+    // Give the program time to install its trap.
+    await new Promise((res) => setTimeout(res, 300));
+    during(child.pid!, () => Number(readFileSync(pidFile, "utf8")));
+  }
+  return exited;
+}
+
+test("run is the program's parent: it exits with the program's code, 128+signal when it is killed, and forwards the signals it gets", { skip: needsRoot, timeout: 90_000 }, async () => {
+  const got: Record<string, unknown[]> = {};
+  for (const r of runtimes) {
+    got[r.name] = [
+      await runStatus(r, ["sh", "-c", "exit 42"]),
+      await runStatus(r, ["sleep", "100"], (_run, init) => process.kill(init(), "SIGKILL")),
+      await runStatus(r, ["sh", "-c", "trap 'exit 7' TERM; while true; do sleep 0.1; done"], (run) => process.kill(run, "SIGTERM")),
+    ];
+  }
+  assert.deepEqual(got.hostform, [42, 137, 7]);
+  if (got.runc !== undefined) assert.deepEqual(got.hostform, got.runc, "the same as runc");
+});
+
+test("--preserve-fds passes fds 3.. at their numbers; LISTEN_FDS for this process adds them first with LISTEN_PID=1, as runc does", { skip: needsRoot, timeout: 60_000 }, async () => {
+  const a = join(work, "fd-a");
+  const b = join(work, "fd-b");
+  writeFileSync(a, "A");
+  writeFileSync(b, "B");
+  const got: Record<string, unknown> = {};
+  for (const r of runtimes) {
+    const id = `${prefix}-fds-${r.name}`;
+    ids.add(id);
+    writeConfig(["sh", "-c", "cat <&3; cat <&4 2>/dev/null; echo; echo ${LISTEN_FDS:-none} ${LISTEN_PID:-none}"]);
+    // Fresh opens per run: the runs share the open file's offset, and cat reads to the end.
+    const withFds = (argv: Runtime, args: string[]) => {
+      const fa = openSync(a, "r");
+      const fb = openSync(b, "r");
+      try {
+        const res = rt(argv, args, [fa, fb]);
+        return [res.code, res.out.trim()];
+      } finally {
+        closeSync(fa);
+        closeSync(fb);
+      }
+    };
+    // Socket activation as systemd hands it over: LISTEN_PID is the runtime's own pid.
+    const activated: Runtime = { name: r.name, argv: ["sh", "-c", 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$@"', "sh", ...r.argv] };
+    got[r.name] = {
+      two: withFds(r, ["run", "--preserve-fds", "2", "--bundle", bundle, id]),
+      none: withFds(r, ["run", "--bundle", bundle, id]),
+      listen: withFds(activated, ["run", "--preserve-fds", "1", "--bundle", bundle, id]),
+    };
+  }
+  assert.deepEqual(got.hostform, { two: [0, "AB\nnone none"], none: [0, "none none"], listen: [0, "AB\n1 1"] });
+  if (got.runc !== undefined) assert.deepEqual(got.hostform, got.runc, "the same as runc");
+});
+
+test("pause and resume freeze the container (state paused); kill --all signals every process; a live container needs delete --force", { skip: needsRoot, timeout: 60_000 }, async () => {
+  const got: Record<string, unknown> = {};
+  for (const r of runtimes) {
+    const id = `${prefix}-pause-${r.name}`;
+    ids.add(id);
+    writeConfig(["sh", "-c", "sleep 100 & sleep 100"]);
+    const pidFile = join(work, `${r.name}-pause.pid`);
+    assert.equal(rt(r, ["run", "-d", "--bundle", bundle, "--pid-file", pidFile, id]).code, 0);
+    const pid = Number(readFileSync(pidFile, "utf8"));
+    const seen: Record<string, unknown> = {};
+    seen.pause = rt(r, ["pause", id]).code;
+    seen.paused = stateOf(r, id).status;
+    seen.resume = rt(r, ["resume", id]).code;
+    seen.resumed = stateOf(r, id).status;
+    const del = rt(r, ["delete", id]);
+    seen.deleteLive = { code: del.code, notStopped: /not stopped/.test(del.err) };
+    seen.killAll = rt(r, ["kill", "--all", id, "KILL"]).code;
+    seen.exit = await reap(pid);
+    seen.stopped = stateOf(r, id).status;
+    seen.delete = rt(r, ["delete", id]).code;
+    seen.cgroupGone = !existsSync(join(detectLayout().v1Mounts.pids ?? detectLayout().unifiedMount!, prefix, "1"));
+    got[r.name] = seen;
+  }
+  assert.deepEqual(got.hostform, {
+    pause: 0, paused: "paused", resume: 0, resumed: "running", deleteLive: { code: 1, notStopped: true }, killAll: 0, exit: { code: null, signal: 9 }, stopped: "stopped", delete: 0, cgroupGone: true,
+  });
+  if (got.runc !== undefined) assert.deepEqual(got.hostform, got.runc, "the same as runc");
+});
