@@ -249,3 +249,38 @@ test("pause and resume freeze the container (state paused); kill --all signals e
   });
   if (got.runc !== undefined) assert.deepEqual(got.hostform, got.runc, "the same as runc");
 });
+
+test("exec runs --process or a command in the container with its status; -d leaves it to the subreaper; ps lists the container's pids", { skip: needsRoot, timeout: 60_000 }, async () => {
+  const processFile = join(work, "process.json");
+  writeFileSync(processFile, JSON.stringify({ terminal: false, user: { uid: 0, gid: 0 }, args: ["sh", "-c", "echo in-exec $FOO; exit 4"], env: ["PATH=/bin", "FOO=bar"], cwd: "/" }));
+  const got: Record<string, unknown> = {};
+  for (const r of runtimes) {
+    const id = `${prefix}-exec-${r.name}`;
+    ids.add(id);
+    writeConfig(["sleep", "100"]);
+    const initPidFile = join(work, `${r.name}-exec-init.pid`);
+    assert.equal(rt(r, ["run", "-d", "--bundle", bundle, "--pid-file", initPidFile, id]).code, 0);
+    const initPid = Number(readFileSync(initPidFile, "utf8"));
+    const seen: Record<string, unknown> = {};
+    const p = rt(r, ["exec", "--process", processFile, id]);
+    seen.process = [p.code, p.out.trim()];
+    const c = rt(r, ["exec", "--env", "X=1", "--user", "1000:1000", "--cwd", "/bin", id, "sh", "-c", "pwd; echo $X; id -u; grep CapEff /proc/self/status"]);
+    seen.command = [c.code, c.out.trim()];
+    const pidFile = join(work, `${r.name}-exec.pid`);
+    seen.detach = rt(r, ["exec", "-d", "--pid-file", pidFile, id, "sh", "-c", "sleep 0.5; exit 5"]).code;
+    const pid = Number(readFileSync(pidFile, "utf8"));
+    seen.detachedParent = readProcStat(pid)?.ppid === process.pid;
+    const ps = rt(r, ["ps", "--format", "json", id]);
+    const listed = JSON.parse(ps.out) as number[];
+    // The exec'd shell may have forked its sleep by now: both pids are there, whatever else is.
+    seen.ps = listed.includes(initPid) && listed.includes(pid);
+    seen.detachedExit = await reap(pid);
+    assert.equal(rt(r, ["delete", "--force", id]).code, 0);
+    await reap(initPid);
+    got[r.name] = seen;
+  }
+  assert.deepEqual(got.hostform, {
+    process: [4, "in-exec bar"], command: [0, "/bin\n1\n1000\nCapEff:\t0000000000000000"], detach: 0, detachedParent: true, ps: true, detachedExit: { code: 5, signal: null },
+  });
+  if (got.runc !== undefined) assert.deepEqual(got.hostform, got.runc, "the same as runc");
+});

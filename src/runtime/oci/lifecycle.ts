@@ -96,6 +96,14 @@ export async function ociKill(root: string, id: string, signal: number, all: boo
   if (status === "paused" && signal === signalNumber("SIGKILL")) await cgroups.thaw(rec.cgroup);
 }
 
+/** Host pids of the container's processes (its cgroup's), for `ps`. */
+export function ociPids(root: string, id: string): number[] {
+  const rec = loadOciRecord(root, id);
+  const cgroups = ociCgroups();
+  if (!cgroups.exists(rec.cgroup)) return [];
+  return cgroups.procs(rec.cgroup);
+}
+
 export async function ociPause(root: string, id: string): Promise<void> {
   const rec = loadOciRecord(root, id);
   const status = ociStatus(root, rec);
