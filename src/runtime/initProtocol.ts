@@ -32,7 +32,7 @@ export interface PrepareRequest {
    * the launcher: a warm init's mount namespace is a copy from its spawn, so a namespace pinned
    * since then is not at its path there.
    */
-  joinFds?: Partial<Record<"network" | "uts" | "ipc" | "cgroup", number>>;
+  joinFds?: Partial<Record<"mount" | "network" | "uts" | "ipc" | "cgroup", number>>;
   /**
    * A launcher fd of the container's exec fifo (hostform-runtime, runc's model): the prepared init
    * waits for a byte on it instead of "start" on its socket, so it outlives the launcher that made

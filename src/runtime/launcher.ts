@@ -99,7 +99,7 @@ export function spawnFlags(spec: ContainerSpec): number {
   return flags;
 }
 
-type JoinedType = "pid" | "network" | "uts" | "ipc" | "cgroup";
+type JoinedType = "pid" | "mount" | "network" | "uts" | "ipc" | "cgroup";
 
 /** Opens every namespace the spec joins by path, here in the launcher's (the host's) mount namespace. */
 function openJoinedNamespaces(spec: ContainerSpec): Partial<Record<JoinedType, number>> {

@@ -4,6 +4,7 @@
 import { isAbsolute } from "node:path";
 import { ValidationError } from "../sys/errors";
 import { CAPABILITIES, RLIMITS } from "../sys/constants";
+import { ROOTFS_PROPAGATIONS, type RootfsPropagation } from "./init/rootPropagation";
 import { OCI_NAMESPACE_TYPES, isOciNamespaceType, type OciNamespaceType } from "../sys/namespaces";
 import { validateDeviceSpecs, type DeviceSpec } from "./specDevices";
 
@@ -73,6 +74,8 @@ export interface LinuxSpec {
   /** The OCI seccomp object; compiled by src/seccomp, opaque here. */
   seccomp?: unknown;
   cgroupsPath?: string;
+  /** How the container's mounts stay linked with the host's (default rprivate: not at all). */
+  rootfsPropagation?: RootfsPropagation;
   /** linux.resources; applied by src/cgroup, opaque here. */
   resources?: unknown;
   /** Device nodes created in the container (allowed only by resources.devices, as in runc). */
@@ -260,8 +263,11 @@ function validateLinux(v: unknown): LinuxSpec {
     netDevices: "is not supported yet",
   });
   const out: LinuxSpec = {};
-  if (v.rootfsPropagation !== undefined && v.rootfsPropagation !== "private" && v.rootfsPropagation !== "rprivate") {
-    throw new ValidationError("linux.rootfsPropagation", `'${String(v.rootfsPropagation)}' is not supported yet`, "use rprivate or leave it out");
+  if (v.rootfsPropagation !== undefined) {
+    if (typeof v.rootfsPropagation !== "string" || !(v.rootfsPropagation in ROOTFS_PROPAGATIONS)) {
+      throw new ValidationError("linux.rootfsPropagation", `'${String(v.rootfsPropagation)}' is not a propagation`, `use one of ${Object.keys(ROOTFS_PROPAGATIONS).join(", ")}`);
+    }
+    out.rootfsPropagation = v.rootfsPropagation as RootfsPropagation;
   }
   if (v.namespaces !== undefined) {
     if (!Array.isArray(v.namespaces)) throw new ValidationError("linux.namespaces", "must be an array");
@@ -278,18 +284,12 @@ function validateLinux(v: unknown): LinuxSpec {
       const ns: NamespaceSpec = { type };
       if (n.path !== undefined) {
         ns.path = requireAbsolute(n.path, `${f}.path`);
-        // A container's root is built in its own mount namespace. Joining another one would put it on
-        // that container's root and rebuild it in place (pivot_root inside the shared namespace, as
-        // runc does): to run a process in a running container, exec into it instead.
-        if (type === "mount") {
-          throw new ValidationError(`${f}.path`, "joining an existing mount namespace is not supported: the container would rebuild another one's root in place", "let the container create its own mount namespace, or use `hostform exec` to run in a running container");
-        }
       }
       return ns;
     });
-    // The rootfs, /proc of the container's PID namespace (own or joined) and pivot_root need these two.
-    if (!seen.has("mount")) throw new ValidationError("linux.namespaces", "a mount namespace is required", '{"type": "mount"}');
-    if (!seen.has("pid")) throw new ValidationError("linux.namespaces", "a pid namespace is required", '{"type": "pid"}');
+    // No "mount" (or no list at all) still gets a mount namespace of its own: the init builds the
+    // root in a private copy whatever the spec says, where runc would mount in the host's and
+    // leave those mounts behind. A joined one ("path") is copied the same way, its mounts kept.
   }
   if (v.maskedPaths !== undefined) out.maskedPaths = requireStringArray(v.maskedPaths, "linux.maskedPaths").map((p, i) => requireAbsolute(p, `linux.maskedPaths[${i}]`));
   if (v.readonlyPaths !== undefined) out.readonlyPaths = requireStringArray(v.readonlyPaths, "linux.readonlyPaths").map((p, i) => requireAbsolute(p, `linux.readonlyPaths[${i}]`));
@@ -347,8 +347,7 @@ export function validateSpec(input: unknown): ContainerSpec {
     spec.mounts = input.mounts.map((m, i) => validateMount(m, `mounts[${i}]`));
   }
   spec.linux = validateLinux(input.linux ?? {});
-  if (spec.linux.namespaces === undefined) throw new ValidationError("linux.namespaces", "is required", 'list at least {"type": "pid"} and {"type": "mount"}');
-  if (spec.hostname !== undefined && !spec.linux.namespaces.some((n) => n.type === "uts" && n.path === undefined)) {
+  if (spec.hostname !== undefined && !(spec.linux.namespaces ?? []).some((n) => n.type === "uts" && n.path === undefined)) {
     throw new ValidationError("hostname", "needs a new uts namespace, or it would rename the host", '{"type": "uts"} in linux.namespaces');
   }
   if (input.annotations !== undefined) {

@@ -1,6 +1,6 @@
 import { test, after, afterEach, before } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, rmdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ContainerStartError, Launcher, type PreparedContainer } from "../../src/runtime/launcher";
@@ -237,10 +237,86 @@ test("a bad spec is rejected naming the field, before any process starts", { ski
   userNs.linux!.namespaces!.push({ type: "user" } as never);
   assert.throws(() => validateSpec(userNs), /linux\.namespaces\[6\]\.type: user namespaces are not supported/);
   assert.throws(() => validateSpec({ ...spec(["/bin/true"]), hooks: {} }), /^ValidationError: hooks: hooks are not supported yet/);
-  const joinMnt = spec(["/bin/true"]);
-  joinMnt.linux!.namespaces![4] = { type: "mount", path: "/proc/1/ns/mnt" };
-  assert.throws(() => validateSpec(joinMnt), /linux\.namespaces\[4\]\.path: joining an existing mount namespace is not supported: the container would rebuild another one.s root in place/);
 });
+
+test("a joined mount namespace (by path) gives the container its mounts, and none of the container's mounts reach it", { skip: needsRoot }, async () => {
+  // A mount namespace of this test's own: a holder process with a tmpfs only it sees.
+  const shared = join(bundle, "joined-only");
+  mkdirSync(shared, { recursive: true });
+  const holder = spawn("unshare", ["--mount", "--propagation", "private", "sh", "-c", `mount -t tmpfs ${prefix}-j ${shared} && echo seen-only-there > ${shared}/marker && echo ready && exec sleep 60`], { stdio: ["ignore", "pipe", "inherit"] });
+  const pid = holder.pid!;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      holder.stdout.once("data", () => resolve());
+      holder.once("exit", (code) => reject(new Error(`the namespace holder exited (${code})`)));
+    });
+    const before = readFileSync(`/proc/${pid}/mountinfo`, "utf8");
+    const s = spec(["cat", "/mnt/marker"]);
+    s.linux!.namespaces = s.linux!.namespaces!.map((n) => (n.type === "mount" ? { type: "mount", path: `/proc/${pid}/ns/mnt` } : n));
+    s.mounts = [...(s.mounts ?? []), { destination: "/mnt", type: "bind", source: shared, options: ["rbind", "ro"] }];
+    const r = await run(s);
+    assert.equal(r.code, 0, r.out);
+    assert.equal(r.out.trim(), "seen-only-there", "the tmpfs of the joined namespace");
+    assert.equal(readFileSync(`/proc/${pid}/mountinfo`, "utf8"), before, "the joined namespace is unchanged");
+    assert.equal(existsSync(join(shared, "marker")), false, "the host's namespace never saw that tmpfs");
+  } finally {
+    holder.kill("SIGKILL");
+  }
+});
+
+test("rootfsPropagation rslave: a mount the host makes under the rootfs after start reaches the container; the default rprivate keeps it out; the host loses no mount", { skip: needsRoot, timeout: 30_000 }, async () => {
+  // The rootfs on a shared mount of this test's own (this host's mounts are all private).
+  const base = join(bundle, "prop-rootfs");
+  mkdirSync(join(base, "bin"), { recursive: true });
+  for (const d of ["proc", "dev", "sys", "tmp", "mnt"]) mkdirSync(join(base, d), { recursive: true });
+  copyFileSync(join(rootfs, "bin", "busybox"), join(base, "bin", "busybox"));
+  const sh = (cmd: string) => assert.equal(spawnSync("sh", ["-c", cmd]).status, 0, cmd);
+  sh(`mount --bind ${base} ${base} && mount --make-shared ${base}`);
+  try {
+    const seen = async (propagation?: "rslave"): Promise<string> => {
+      const s = spec(["/bin/busybox", "sh", "-c", "for i in $(/bin/busybox seq 60); do [ -e /mnt/marker ] && break; /bin/busybox sleep 0.05; done; /bin/busybox cat /mnt/marker 2>/dev/null || echo none"], { rootfs: base });
+      if (propagation !== undefined) s.linux!.rootfsPropagation = propagation;
+      const before = hostMounts();
+      const running = run(s);
+      await new Promise((r) => setTimeout(r, 500));
+      sh(`mount -t tmpfs ${prefix}-p ${base}/mnt && echo from-the-host > ${base}/mnt/marker`);
+      try {
+        const r = await running;
+        assert.equal(r.code, 0, r.out);
+        return r.out.trim();
+      } finally {
+        sh(`umount ${base}/mnt`);
+        assert.deepEqual(hostMounts(), before, "the host's mounts are as before");
+      }
+    };
+    assert.equal(await seen("rslave"), "from-the-host");
+    assert.equal(await seen(), "none");
+  } finally {
+    spawnSync("umount", ["-R", base]);
+  }
+});
+
+test("a spec without a namespace list runs in the host's namespaces, its mounts still private to it", { skip: needsRoot }, async () => {
+  const s = spec(["sh", "-c", "echo pid $$; hostname"]);
+  delete s.linux!.namespaces;
+  delete s.hostname;
+  const mountsBefore = hostMounts();
+  const r = await run(s);
+  assert.equal(r.code, 0, r.out);
+  // The host's pid namespace: the program is not PID 1.
+  assert.match(r.out, /^pid (\d+)$/m);
+  assert.notEqual(/^pid (\d+)$/m.exec(r.out)?.[1], "1");
+  assert.equal(r.out.trim().split("\n")[1], readFileSync("/proc/sys/kernel/hostname", "utf8").trim(), "the host's uts namespace");
+  assert.deepEqual(hostMounts(), mountsBefore, "no mount reached the host (runc would leave /proc, /dev, /sys under the rootfs)");
+});
+
+/**
+ * The host's mounts as this test may judge them on a shared machine: every mount but other tests'
+ * (theirs come and go meanwhile), and this file's own.
+ */
+function hostMounts(): string[] {
+  return readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => !l.includes("/tmp/hostform-test-") || l.includes(prefix));
+}
 
 /** Fields 5 and 6 of /proc/<pid>/stat: process group and session. */
 function groupAndSession(pid: number): { pgrp: number; session: number } {

@@ -17,14 +17,17 @@ export function ownsCgroupNamespace(spec: ContainerSpec): boolean {
 
 /** Joins the spec's namespaces given by path, then unshares a new cgroup namespace if asked for one. */
 export function joinNamespaces(spec: ContainerSpec, joinFds: PrepareRequest["joinFds"]): void {
-  // A joined pid namespace was entered by the spawning worker (it is fixed at fork); a joined
-  // mount namespace is rejected by validateSpec. The rest come as launcher fds, copied here.
+  // A joined pid namespace was entered by the spawning worker (it is fixed at fork). The rest come
+  // as launcher fds, copied here. A joined mount namespace is where buildRoot later makes its
+  // private copy: the container sees that namespace's mounts, and changes none of them.
   for (const ns of spec.linux?.namespaces ?? []) {
     if (ns.path === undefined || ns.type === "pid") continue;
-    const launcherFd = ns.type === "mount" ? undefined : joinFds?.[ns.type];
+    const launcherFd = joinFds?.[ns.type];
     if (launcherFd === undefined) throw new ValidationError("linux.namespaces", `joining a ${ns.type} namespace is not supported`);
     const fd = initSys.pidfdGetfd(INIT_LAUNCHER_PIDFD, launcherFd);
     try {
+      // setns(CLONE_NEWNS) needs a thread whose root and cwd no other thread shares.
+      if (ns.type === "mount") libc.unshare(CLONE_FS);
       libc.setns(fd, cloneFlag(ns.type), ns.path);
     } finally {
       closeSync(fd);

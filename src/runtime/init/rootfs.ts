@@ -1,10 +1,11 @@
 // The container's root: a private copy of the mount tree, the rootfs bound onto itself, the spec's
 // mounts and /dev nodes inside it, then pivot_root into it with the host's root detached.
 import * as libc from "../../sys/libc";
-import { CLONE_NEWNS, MNT_DETACH, MS_BIND, MS_PRIVATE, MS_REC } from "../../sys/constants";
+import { CLONE_NEWNS, MNT_DETACH, MS_BIND, MS_REC, MS_SLAVE } from "../../sys/constants";
 import { createDevices, createSpecDevices } from "./devices";
 import { mountInRoot } from "./mounts";
 import { ownsCgroupNamespace } from "./namespaces";
+import { keepsHostLink, makeRootfsParentPrivate, rootPropagationFlags } from "./rootPropagation";
 import { step } from "./steps";
 import type { ContainerSpec } from "../spec";
 
@@ -16,8 +17,11 @@ export function buildRoot(spec: ContainerSpec): void {
   // namespace to the init, see spawnWorker.ts). libuv's pool threads keep the old one until
   // execve, so the init does only synchronous file work from here on.
   step("new mount namespace", () => libc.unshare(CLONE_NEWNS));
-  // Nothing mounted from here on may propagate back to the host's mount namespace.
-  step("make / rprivate", () => libc.mount(null, "/", null, MS_REC | MS_PRIVATE));
+  // By default nothing mounted from here on propagates back to the host's mount namespace; a
+  // linux.rootfsPropagation of (r)slave or (r)shared keeps that link, as runc does.
+  const propagation = spec.linux?.rootfsPropagation;
+  step(`make / ${propagation ?? "rprivate"}`, () => libc.mount(null, "/", null, rootPropagationFlags(propagation)));
+  if (keepsHostLink(propagation)) step("make rootfs parent private", () => makeRootfsParentPrivate(rootfs));
   // pivot_root needs the new root to be a mount point.
   step("bind rootfs", () => libc.mount(rootfs, rootfs, null, MS_BIND | MS_REC));
   const ownCgroupNs = ownsCgroupNamespace(spec);
@@ -32,6 +36,8 @@ export function buildRoot(spec: ContainerSpec): void {
     // pivot_root(".", ".") stacks the old root under the new one; detaching "." then drops it
     // without needing a directory for it inside the rootfs.
     libc.pivotRoot(".", ".");
+    // A slave first: with a shared root, detaching the old one would unmount the host's mounts.
+    libc.mount(null, ".", null, MS_SLAVE | MS_REC);
     libc.umount2(".", MNT_DETACH);
     libc.chdir("/");
   });
