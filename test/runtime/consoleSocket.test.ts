@@ -1,0 +1,165 @@
+// process.terminal through a console socket, as runc --console-socket: the init opens a pty of
+// the container's devpts, makes the slave the program's stdio and controlling terminal, and sends
+// the master over the socket in one message (data "/dev/ptmx", one fd), then closes it.
+import { test, after, afterEach, before } from "node:test";
+import assert from "node:assert/strict";
+import { closeSync, rmSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
+import { ReadStream } from "node:tty";
+import { Launcher } from "../../src/runtime/launcher";
+import type { ContainerSpec } from "../../src/runtime/spec";
+import { defaultSpec } from "../../src/runtime/specgen/defaults";
+import { HostformError, ValidationError } from "../../src/sys/errors";
+import { ptyNumber } from "../../src/sys/terminal";
+import { acceptUnix, connectUnix, listenUnix, recvFd, type ReceivedFd } from "../../src/sys/unixSocket";
+import { needsRoot, testPrefix } from "../../fixtures/prefix";
+import { makeBusyboxBundle } from "../../fixtures/busyboxRootfs";
+import { assertNoMountsOf, assertProcessesGone } from "../helpers/leftovers";
+
+const prefix = testPrefix("console");
+let bundle = "";
+let rootfs = "";
+let launcher: Launcher;
+const pids: number[] = [];
+let checkedPids = 0;
+let socketSeq = 0;
+
+before(() => {
+  if (needsRoot !== false) return;
+  ({ bundle, rootfs } = makeBusyboxBundle(prefix));
+  for (const a of ["tty", "stty"]) symlinkSync("busybox", join(rootfs, "bin", a));
+  launcher = new Launcher({ poolSize: 0 });
+});
+
+after(async () => {
+  await launcher?.close();
+  if (bundle !== "") rmSync(bundle, { recursive: true, force: true });
+});
+
+afterEach(async () => {
+  const mine = pids.slice(checkedPids);
+  checkedPids = pids.length;
+  await assertProcessesGone(mine, "container processes left on the host");
+  assertNoMountsOf(prefix);
+});
+
+function terminalSpec(script: string, consoleSize?: { height: number; width: number }): ContainerSpec {
+  const s = defaultSpec({ rootfs, args: ["sh", "-c", script] });
+  s.process.terminal = true;
+  if (consoleSize !== undefined) s.process.consoleSize = consoleSize;
+  return s;
+}
+
+/** A listening socket in the bundle and a client connected to it (the launcher's fd). */
+function consoleSocket(): { client: number; receive: () => ReceivedFd; close: () => void } {
+  const listener = listenUnix(join(bundle, `console-${socketSeq++}.sock`));
+  let client: number | undefined = connectUnix(join(bundle, `console-${socketSeq - 1}.sock`));
+  const closeClient = (): void => {
+    if (client !== undefined) closeSync(client);
+    client = undefined;
+  };
+  return {
+    client,
+    // The init has sent and closed its copy by the time prepare() resolves: nothing here blocks.
+    receive: () => {
+      closeClient();
+      const server = acceptUnix(listener);
+      try {
+        const got = recvFd(server);
+        // runc sends one message and closes the connection.
+        assert.throws(() => recvFd(server), (err: unknown) => err instanceof HostformError && /connection was closed/.test(err.message));
+        return got;
+      } finally {
+        closeSync(server);
+      }
+    },
+    close: () => {
+      closeClient();
+      closeSync(listener);
+    },
+  };
+}
+
+/** Everything the terminal shows until the last slave closes; `answer` types a line once `when` has been shown. */
+function readTerminal(master: number, answer?: { when: string; line: string }): Promise<string> {
+  const pty = new ReadStream(master, { writable: true } as never);
+  let out = "";
+  let answered = answer === undefined;
+  return new Promise((resolve, reject) => {
+    pty.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      if (!answered && out.includes(answer!.when)) {
+        answered = true;
+        (pty as unknown as { write(s: string): void }).write(answer!.line);
+      }
+    });
+    const done = (): void => {
+      pty.destroy();
+      resolve(out);
+    };
+    // EIO is how a master says the last slave fd was closed: the program is gone.
+    pty.on("error", (err: NodeJS.ErrnoException) => (err.code === "EIO" ? done() : reject(err)));
+    pty.on("end", done);
+  });
+}
+
+test("the terminal's master arrives over the console socket as runc sends it; the program has the slave as stdio and controlling terminal", { skip: needsRoot }, async () => {
+  const sock = consoleSocket();
+  let master: number | undefined;
+  try {
+    const script = "tty; stty size; stty size < /dev/console; echo ctty > /dev/tty; read line; echo got:$line; exit 3";
+    const prepared = await launcher.prepare(terminalSpec(script, { height: 33, width: 101 }), { consoleSocket: sock.client, onCgroup: (pid) => void pids.push(pid) });
+    const got = sock.receive();
+    master = got.fd;
+    assert.equal(got.data, "/dev/ptmx");
+    // TIOCGPTN answers on a master only: pty 0 of the container's own devpts instance.
+    assert.equal(ptyNumber(master), 0);
+    const c = await prepared.start();
+    const fd = master;
+    master = undefined;
+    const shown = await readTerminal(fd, { when: "ctty", line: "typed in\n" });
+    assert.equal((await c.exited).code, 3, shown);
+    assert.deepEqual(shown.split("\r\n"), ["/dev/pts/0", "33 101", "33 101", "ctty", "typed in", "got:typed in", ""]);
+  } finally {
+    if (master !== undefined) closeSync(master);
+    sock.close();
+  }
+});
+
+test("the terminal belongs to the program's user, as runc's fixStdioPermissions leaves it", { skip: needsRoot }, async () => {
+  const sock = consoleSocket();
+  try {
+    const s = terminalSpec("ls -ln $(tty)");
+    s.process.user = { uid: 1000, gid: 1000 };
+    const prepared = await launcher.prepare(s, { consoleSocket: sock.client, onCgroup: (pid) => void pids.push(pid) });
+    const { fd } = sock.receive();
+    const c = await prepared.start();
+    const shown = await readTerminal(fd);
+    assert.equal((await c.exited).code, 0, shown);
+    // crw--w---- 1 1000 5 136, 0 ... /dev/pts/0: owner the user, group devpts' gid=5.
+    assert.match(shown, /^c\S+\s+\d+\s+1000\s+5\s.*\/dev\/pts\/0\r\n$/);
+  } finally {
+    sock.close();
+  }
+});
+
+test("a terminal without a console socket, or a console socket without a terminal, is refused naming the field, before any process starts", { skip: needsRoot }, async () => {
+  let placed = 0;
+  const onCgroup = (): void => void placed++;
+  await assert.rejects(
+    launcher.prepare(terminalSpec("true"), { onCgroup }),
+    (err: unknown) => err instanceof ValidationError && err.field === "process.terminal" && /console socket/.test(err.message) && /consoleSocket/.test(err.hint ?? ""),
+  );
+  const sock = consoleSocket();
+  try {
+    const s = terminalSpec("true");
+    s.process.terminal = false;
+    await assert.rejects(
+      launcher.prepare(s, { consoleSocket: sock.client, onCgroup }),
+      (err: unknown) => err instanceof ValidationError && err.field === "consoleSocket" && /process\.terminal/.test(err.message),
+    );
+  } finally {
+    sock.close();
+  }
+  assert.equal(placed, 0);
+});
