@@ -6,7 +6,9 @@ import assert from "node:assert/strict";
 import { closeSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { ReadStream } from "node:tty";
-import { Launcher } from "../../src/runtime/launcher";
+import { CONSOLE_MESSAGE, sendConsole } from "../../src/runtime/consoleSocket";
+import { Executor, type ExecProcess } from "../../src/runtime/exec";
+import { Launcher, type PreparedContainer } from "../../src/runtime/launcher";
 import type { ContainerSpec } from "../../src/runtime/spec";
 import { defaultSpec } from "../../src/runtime/specgen/defaults";
 import { HostformError, ValidationError } from "../../src/sys/errors";
@@ -50,17 +52,22 @@ function terminalSpec(script: string, consoleSize?: { height: number; width: num
   return s;
 }
 
-/** A listening socket in the bundle and a client connected to it (the launcher's fd). */
-function consoleSocket(): { client: number; receive: () => ReceivedFd; close: () => void } {
-  const listener = listenUnix(join(bundle, `console-${socketSeq++}.sock`));
-  let client: number | undefined = connectUnix(join(bundle, `console-${socketSeq - 1}.sock`));
+/**
+ * A listening socket in the bundle, as conmon makes one. connect() gives a client fd for the
+ * launcher; receive() takes the first connection's one message and checks that nothing follows.
+ */
+function consoleSocket(): { path: string; connect: () => number; receive: () => ReceivedFd; close: () => void } {
+  const path = join(bundle, `console-${socketSeq++}.sock`);
+  const listener = listenUnix(path);
+  let client: number | undefined;
   const closeClient = (): void => {
     if (client !== undefined) closeSync(client);
     client = undefined;
   };
   return {
-    client,
-    // The init has sent and closed its copy by the time prepare() resolves: nothing here blocks.
+    path,
+    connect: () => (client = connectUnix(path)),
+    // The sender has sent and closed its copy by now (the init before prepare() resolves): nothing here blocks.
     receive: () => {
       closeClient();
       const server = acceptUnix(listener);
@@ -106,12 +113,14 @@ function readTerminal(master: number, answer?: { when: string; line: string }): 
 test("the terminal's master arrives over the console socket as runc sends it; the program has the slave as stdio and controlling terminal", { skip: needsRoot }, async () => {
   const sock = consoleSocket();
   let master: number | undefined;
+  let prepared: PreparedContainer | undefined;
   try {
     const script = "tty; stty size; stty size < /dev/console; echo ctty > /dev/tty; read line; echo got:$line; exit 3";
-    const prepared = await launcher.prepare(terminalSpec(script, { height: 33, width: 101 }), { consoleSocket: sock.client, onCgroup: (pid) => void pids.push(pid) });
+    prepared = await launcher.prepare(terminalSpec(script, { height: 33, width: 101 }), { consoleSocket: sock.connect(), onCgroup: (pid) => void pids.push(pid) });
     const got = sock.receive();
     master = got.fd;
     assert.equal(got.data, "/dev/ptmx");
+    assert.equal(CONSOLE_MESSAGE, "/dev/ptmx");
     // TIOCGPTN answers on a master only: pty 0 of the container's own devpts instance.
     assert.equal(ptyNumber(master), 0);
     const c = await prepared.start();
@@ -123,15 +132,17 @@ test("the terminal's master arrives over the console socket as runc sends it; th
   } finally {
     if (master !== undefined) closeSync(master);
     sock.close();
+    await prepared?.abort();
   }
 });
 
 test("the terminal belongs to the program's user, as runc's fixStdioPermissions leaves it", { skip: needsRoot }, async () => {
   const sock = consoleSocket();
+  let prepared: PreparedContainer | undefined;
   try {
     const s = terminalSpec("ls -ln $(tty)");
     s.process.user = { uid: 1000, gid: 1000 };
-    const prepared = await launcher.prepare(s, { consoleSocket: sock.client, onCgroup: (pid) => void pids.push(pid) });
+    prepared = await launcher.prepare(s, { consoleSocket: sock.connect(), onCgroup: (pid) => void pids.push(pid) });
     const { fd } = sock.receive();
     const c = await prepared.start();
     const shown = await readTerminal(fd);
@@ -140,6 +151,7 @@ test("the terminal belongs to the program's user, as runc's fixStdioPermissions 
     assert.match(shown, /^c\S+\s+\d+\s+1000\s+5\s.*\/dev\/pts\/0\r\n$/);
   } finally {
     sock.close();
+    await prepared?.abort();
   }
 });
 
@@ -155,11 +167,40 @@ test("a terminal without a console socket, or a console socket without a termina
     const s = terminalSpec("true");
     s.process.terminal = false;
     await assert.rejects(
-      launcher.prepare(s, { consoleSocket: sock.client, onCgroup }),
+      launcher.prepare(s, { consoleSocket: sock.connect(), onCgroup }),
       (err: unknown) => err instanceof ValidationError && err.field === "consoleSocket" && /process\.terminal/.test(err.message),
     );
   } finally {
     sock.close();
   }
   assert.equal(placed, 0);
+});
+
+test("sendConsole hands an exec's terminal to a console socket path in the same message (runc exec --tty --console-socket)", { skip: needsRoot }, async () => {
+  const target = await launcher.launch(defaultSpec({ rootfs, args: ["sleep", "1000"] }), { onCgroup: (pid) => void pids.push(pid) });
+  const executor = new Executor();
+  const sock = consoleSocket();
+  let p: ExecProcess | undefined;
+  try {
+    // cgroupPaths []: the exec stays in this test's cgroup, as the target did.
+    p = await executor.exec({ pid: target.pid, spec: defaultSpec({ rootfs, args: ["sleep", "1000"] }), cgroupPaths: [] }, { args: ["sh", "-c", "tty; stty size"], tty: true, ttySize: { rows: 12, cols: 34 } });
+    pids.push(p.pid);
+    assert.ok(p.terminal !== undefined);
+    sendConsole(sock.path, p.terminal.master);
+    closeSync(p.terminal.master);
+    const got = sock.receive();
+    assert.equal(got.data, "/dev/ptmx");
+    const shown = await readTerminal(got.fd);
+    assert.equal((await p.exited).code, 0, shown);
+    assert.equal(shown, "/dev/pts/0\r\n12 34\r\n");
+  } finally {
+    sock.close();
+    // The exec'd process is the executor's child: reaped before the executor goes, or the
+    // container's PID 1 would wait for that zombie forever.
+    p?.kill("SIGKILL");
+    await p?.exited;
+    process.kill(target.pid, "SIGKILL");
+    await target.exited;
+    await executor.close();
+  }
 });

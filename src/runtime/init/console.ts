@@ -1,23 +1,23 @@
 // process.terminal: the container's terminal, as runc makes it. A pty pair of the container's own
 // devpts (opened after pivot_root, so /dev/ptmx is the container's), the slave as fds 0-2, the
 // controlling terminal and /dev/console; the master goes to the caller over the console socket
-// (one message: its name and the fd) and the init keeps no copy.
+// (runc's message, see consoleSocket.ts) and the init keeps no copy.
 import { closeSync, constants as fsConstants, fchownSync, fstatSync, openSync } from "node:fs";
 import * as libc from "../../sys/libc";
 import { MS_BIND } from "../../sys/constants";
 import { SysError, ValidationError, hasCode } from "../../sys/errors";
 import * as initSys from "../../sys/process";
 import { O_CLOEXEC, O_NOCTTY, O_RDWR, openPtyPeer, ptyNumber, setControllingTerminal, setWindowSize, unlockPty } from "../../sys/terminal";
-import { sendFd } from "../../sys/unixSocket";
+import { sendConsoleOn } from "../consoleSocket";
 import { INIT_LAUNCHER_PIDFD } from "../initProtocol";
 import type { ContainerSpec } from "../spec";
 import { step } from "./steps";
 
 /** The container's pty multiplexer: /dev/ptmx (the link to pts/ptmx a /dev tmpfs gets), else devpts' own node. */
-function openMaster(): { master: number; path: string } {
+function openMaster(): number {
   for (const path of ["/dev/ptmx", "/dev/pts/ptmx"]) {
     try {
-      return { master: openSync(path, O_RDWR | O_NOCTTY | O_CLOEXEC), path };
+      return openSync(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
     } catch (err) {
       if (!hasCode(err, "ENOENT")) throw SysError.fromNode(err, "open the container's pty multiplexer");
     }
@@ -46,7 +46,7 @@ function mountConsole(slavePath: string): void {
 export function setupConsole(spec: ContainerSpec, socket: number): void {
   const sock = step("console socket", () => initSys.pidfdGetfd(INIT_LAUNCHER_PIDFD, socket));
   try {
-    const { master, path } = step("open pty", () => openMaster());
+    const master = step("open pty", () => openMaster());
     try {
       const slave = step("open pty", () => {
         unlockPty(master);
@@ -58,7 +58,7 @@ export function setupConsole(spec: ContainerSpec, socket: number): void {
         // As runc's fixStdioPermissions: the program's user owns its terminal (the group stays devpts' gid=).
         step("chown pty", () => fchownSync(slave, spec.process.user.uid, fstatSync(slave).gid));
         step("mount /dev/console", () => mountConsole(`/dev/pts/${ptyNumber(master)}`));
-        step("send pty master", () => sendFd(sock, path, master));
+        step("send pty master", () => sendConsoleOn(sock, master));
         step("stdio", () => {
           for (const fd of [0, 1, 2]) initSys.dup3(slave, fd, 0);
         });
