@@ -115,7 +115,8 @@ test("the terminal's master arrives over the console socket as runc sends it; th
   let master: number | undefined;
   let prepared: PreparedContainer | undefined;
   try {
-    const script = "tty; stty size; stty size < /dev/console; echo ctty > /dev/tty; read line; echo got:$line; exit 3";
+    // /dev/tty first: a session leader opening a terminal without O_NOCTTY (here /dev/console) would acquire it.
+    const script = "echo ctty > /dev/tty; tty; stty size; stty size < /dev/console; read line; echo got:$line; exit 3";
     prepared = await launcher.prepare(terminalSpec(script, { height: 33, width: 101 }), { consoleSocket: sock.connect(), onCgroup: (pid) => void pids.push(pid) });
     const got = sock.receive();
     master = got.fd;
@@ -126,9 +127,9 @@ test("the terminal's master arrives over the console socket as runc sends it; th
     const c = await prepared.start();
     const fd = master;
     master = undefined;
-    const shown = await readTerminal(fd, { when: "ctty", line: "typed in\n" });
+    const shown = await readTerminal(fd, { when: "33 101\r\n33 101", line: "typed in\n" });
     assert.equal((await c.exited).code, 3, shown);
-    assert.deepEqual(shown.split("\r\n"), ["/dev/pts/0", "33 101", "33 101", "ctty", "typed in", "got:typed in", ""]);
+    assert.deepEqual(shown.split("\r\n"), ["ctty", "/dev/pts/0", "33 101", "33 101", "typed in", "got:typed in", ""]);
   } finally {
     if (master !== undefined) closeSync(master);
     sock.close();
