@@ -3,7 +3,9 @@
 // the master over the socket in one message (data "/dev/ptmx", one fd), then closes it.
 import { test, after, afterEach, before } from "node:test";
 import assert from "node:assert/strict";
-import { closeSync, rmSync, symlinkSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ReadStream } from "node:tty";
 import { CONSOLE_MESSAGE, sendConsole } from "../../src/runtime/consoleSocket";
@@ -203,5 +205,68 @@ test("sendConsole hands an exec's terminal to a console socket path in the same 
     process.kill(target.pid, "SIGKILL");
     await target.exited;
     await executor.close();
+  }
+});
+
+const runcMissing = spawnSync("runc", ["--version"]).status !== 0 && "runc is not installed (apt-get install runc)";
+
+/** What the program of the first test shows on its terminal, run from `config` by runc create/start with --console-socket. */
+function underRunc(config: Record<string, unknown>, id: string, runcRoot: string, script: string): { data: string; shown: Promise<string> } {
+  const c = structuredClone(config) as { process: { args: string[] }; linux: { cgroupsPath?: string } };
+  c.process.args = ["sh", "-c", script];
+  // Absolute: runc's cgroupfs driver makes /<id> in each hierarchy and removes it on delete.
+  c.linux.cgroupsPath = `/${id}`;
+  const runcBundle = mkdtempSync(join(bundle, "runc-bundle-"));
+  writeFileSync(join(runcBundle, "config.json"), JSON.stringify(c));
+  const sock = consoleSocket();
+  // The parked init keeps create's stdio: a file, never a pipe read to EOF.
+  const log = openSync(join(runcBundle, "create.log"), "w+");
+  try {
+    const r = spawnSync("runc", ["--root", runcRoot, "create", "--bundle", runcBundle, "--console-socket", sock.path, id], { stdio: ["ignore", log, log], timeout: 20_000 });
+    assert.equal(r.status, 0, readFileSync(join(runcBundle, "create.log"), "utf8"));
+    const got = sock.receive();
+    execFileSync("runc", ["--root", runcRoot, "start", id], { stdio: "ignore" });
+    return { data: got.data, shown: readTerminal(got.fd, { when: "33 101\r\n33 101", line: "typed in\n" }) };
+  } finally {
+    closeSync(log);
+    sock.close();
+  }
+}
+
+test("differential: runc create --console-socket sends the same message and its container shows the same terminal", { skip: needsRoot || runcMissing }, async () => {
+  const runcRoot = mkdtempSync(join(tmpdir(), `${prefix}-runc-root-`));
+  const id = `${prefix}-runc`;
+  const specDir = mkdtempSync(join(bundle, "runc-spec-"));
+  const script = "echo ctty > /dev/tty; tty; stty size; stty size < /dev/console; read line; echo got:$line; exit 3";
+  try {
+    execFileSync("runc", ["spec", "--bundle", specDir]);
+    const config = JSON.parse(readFileSync(join(specDir, "config.json"), "utf8")) as { root: { path: string }; process: Record<string, unknown> };
+    assert.equal(config.process.terminal, true);
+    config.root.path = rootfs;
+    config.process.consoleSize = { height: 33, width: 101 };
+    const runc = underRunc(config, id, runcRoot, script);
+    const runcShown = await runc.shown;
+
+    const sock = consoleSocket();
+    let prepared: PreparedContainer | undefined;
+    try {
+      const spec = structuredClone(config) as unknown as ContainerSpec;
+      spec.process.args = ["sh", "-c", script];
+      prepared = await launcher.prepare(spec, { consoleSocket: sock.connect(), onCgroup: (pid) => void pids.push(pid) });
+      const got = sock.receive();
+      assert.equal(got.data, runc.data);
+      const c = await prepared.start();
+      const shown = await readTerminal(got.fd, { when: "33 101\r\n33 101", line: "typed in\n" });
+      assert.equal((await c.exited).code, 3, shown);
+      assert.deepEqual(shown.split("\r\n"), runcShown.split("\r\n"));
+      assert.deepEqual(shown.split("\r\n"), ["ctty", "/dev/pts/0", "33 101", "33 101", "typed in", "got:typed in", ""]);
+    } finally {
+      sock.close();
+      await prepared?.abort();
+    }
+  } finally {
+    spawnSync("runc", ["--root", runcRoot, "delete", "--force", id], { stdio: "ignore" });
+    rmSync(runcRoot, { recursive: true, force: true });
+    assert.equal(existsSync(`/sys/fs/cgroup/pids/${id}`) || existsSync(`/sys/fs/cgroup/unified/${id}`), false, "runc removed its cgroup");
   }
 });
