@@ -51,6 +51,11 @@ export interface ExecOptions {
   ttySize?: WindowSize;
   /** fds 0-2 of the process (see Launcher); they must stay open until execInContainer settles. Default "ignore". */
   stdio?: [StdioChoice, StdioChoice, StdioChoice];
+  /**
+   * Resolve once the process is set up, and let it exec only when this executor closes (close()):
+   * it is then never this process's child when it exits (`exec --detach`). Its `exited` never settles.
+   */
+  detach?: boolean;
 }
 
 /** The pty master of a tty exec. */
@@ -135,9 +140,10 @@ export class Executor {
         : ((opts.stdio ?? ["ignore", "ignore", "ignore"]).map((c, i) => (c === "inherit" ? i : c === "ignore" ? null : c)) as ExecRequest["stdio"]);
       const req: ExecRequest = { kind: "exec", spec, stdio, terminal: pty !== undefined };
       if (opts.user !== undefined) req.user = opts.user;
+      if (opts.detach === true) req.detach = true;
       if (target.seccompFilter !== undefined) req.seccompBpf = target.seccompFilter.toString("base64");
       this.post({ op: "send", id, line: `${JSON.stringify(req)}\n` });
-      await init.started;
+      await (opts.detach === true ? init.prepared : init.started);
     } catch (err) {
       if (initPid > 0) {
         this.post({ op: "kill", id, signal: "SIGKILL" });

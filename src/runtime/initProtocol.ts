@@ -28,6 +28,11 @@ export interface PrepareRequest {
   /** Launcher fds to become the container's fds 0, 1, 2; null: the container's /dev/null. */
   stdio: [number | null, number | null, number | null];
   /**
+   * With spec.process.terminal: a launcher fd of a connected unix socket. The init copies it, makes
+   * a pty of the container's devpts its fds 0-2 (stdio is ignored) and sends the master over it.
+   */
+  consoleSocket?: number;
+  /**
    * Launcher fds of the namespaces to join (network, uts, ipc, cgroup), opened from the paths by
    * the launcher: a warm init's mount namespace is a copy from its spawn, so a namespace pinned
    * since then is not at its path there.
@@ -66,6 +71,12 @@ export interface ExecRequest {
   stdio: [number | null, number | null, number | null];
   /** fd 0 is a terminal: make it the controlling terminal of a new session. */
   terminal: boolean;
+  /**
+   * Say "prepared", then exec only once the executor has gone (EOF on the socket): the process is
+   * then never the executor's child when it exits, so no reaping by the executor can take its exit
+   * status from the caller's subreaper (`exec --detach`, as runc leaves the process).
+   */
+  detach?: boolean;
 }
 
 /** What an idle init may be asked to do first. */

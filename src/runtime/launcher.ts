@@ -51,6 +51,12 @@ export interface LaunchOptions {
   startFifo?: number;
   /** fds of this process to become the program's fds 3, 4, ...; open until prepare() settles. */
   extraFds?: number[];
+  /**
+   * A fd of this process: a unix socket connected to whoever takes the terminal of a
+   * process.terminal container (runc's --console-socket). The init sends the pty master over it
+   * in prepare() and closes its copy; stdio is then ignored. Required with process.terminal, refused without.
+   */
+  consoleSocket?: number;
 }
 
 /**
@@ -180,8 +186,15 @@ export class Launcher {
     if (spec.linux?.seccomp !== undefined && options.seccompFilter === undefined) {
       throw new ValidationError("linux.seccomp", "needs a compiled filter", "compile it with src/seccomp and pass seccompFilter");
     }
+    if (spec.process.terminal === true && options.consoleSocket === undefined) {
+      throw new ValidationError("process.terminal", "needs a console socket to send the terminal's master to (runc: cannot allocate tty if runc will detach without setting console socket)", "pass consoleSocket (--console-socket), or set process.terminal to false");
+    }
+    if (spec.process.terminal !== true && options.consoleSocket !== undefined) {
+      throw new ValidationError("consoleSocket", "is only used with process.terminal (runc: cannot use console socket if runc will not detach or allocate tty)", "set process.terminal to true, or pass no console socket");
+    }
     const stdio = (options.stdio ?? ["ignore", "ignore", "ignore"]).map((c, i) => (c === "inherit" ? i : c === "ignore" ? null : c)) as PrepareRequest["stdio"];
     const req: PrepareRequest = { kind: "prepare", spec, stdio };
+    if (options.consoleSocket !== undefined) req.consoleSocket = options.consoleSocket;
     if (options.seccompFilter !== undefined) req.seccompBpf = options.seccompFilter.toString("base64");
     if (options.startFifo !== undefined) req.startFifo = options.startFifo;
     if (options.extraFds !== undefined && options.extraFds.length > 0) req.extraFds = [...options.extraFds];

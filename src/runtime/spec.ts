@@ -33,8 +33,13 @@ export interface RlimitSpec {
 }
 
 export interface ProcessSpec {
-  /** Only false is supported for now. */
+  /**
+   * A pty of the container's devpts as fds 0-2 and controlling terminal; its master goes to the
+   * caller over a console socket (LaunchOptions.consoleSocket), as with runc --console-socket.
+   */
   terminal?: boolean;
+  /** Initial size of that terminal, in character cells. */
+  consoleSize?: ConsoleSize;
   user: UserSpec;
   args: string[];
   env?: string[];
@@ -44,6 +49,11 @@ export interface ProcessSpec {
   noNewPrivileges?: boolean;
   /** Written to the container process's /proc/<pid>/oom_score_adj (-1000..1000), as runc does. */
   oomScoreAdj?: number;
+}
+
+export interface ConsoleSize {
+  height: number;
+  width: number;
 }
 
 export interface RootSpec {
@@ -167,6 +177,16 @@ function validateCapabilities(v: unknown): CapabilitiesSpec {
   return out;
 }
 
+function validateConsoleSize(v: unknown): ConsoleSize {
+  if (!isObject(v)) throw new ValidationError("process.consoleSize", "must be an object with height and width", '{"height": 24, "width": 80}');
+  const size = { height: v.height, width: v.width };
+  for (const k of ["height", "width"] as const) {
+    const n = size[k];
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > 0xffff) throw new ValidationError(`process.consoleSize.${k}`, "must be an integer between 0 and 65535");
+  }
+  return { height: size.height as number, width: size.width as number };
+}
+
 function validateProcess(v: unknown): ProcessSpec {
   if (!isObject(v)) throw new ValidationError("process", "is required and must be an object");
   rejectUnsupported(v, "process", {
@@ -177,7 +197,6 @@ function validateProcess(v: unknown): ProcessSpec {
     scheduler: "is not supported yet",
     execCPUAffinity: "is not supported yet",
   });
-  if (v.terminal === true) throw new ValidationError("process.terminal", "terminals are not supported yet", "set it to false");
   if (v.terminal !== undefined && typeof v.terminal !== "boolean") throw new ValidationError("process.terminal", "must be a boolean");
   if (!isObject(v.user)) throw new ValidationError("process.user", "is required and must be an object", 'use {"uid": 0, "gid": 0}');
   rejectUnsupported(v.user, "process.user", { username: "is a Windows field" });
@@ -193,7 +212,8 @@ function validateProcess(v: unknown): ProcessSpec {
   }
   const args = requireStringArray(v.args, "process.args");
   if (args.length === 0 || args[0] === "") throw new ValidationError("process.args", "must name the program to run", 'e.g. ["/bin/sh", "-c", "..."]');
-  const out: ProcessSpec = { terminal: false, user, args, cwd: requireAbsolute(v.cwd, "process.cwd") };
+  const out: ProcessSpec = { terminal: v.terminal === true, user, args, cwd: requireAbsolute(v.cwd, "process.cwd") };
+  if (v.consoleSize !== undefined) out.consoleSize = validateConsoleSize(v.consoleSize);
   if (v.env !== undefined) {
     const env = requireStringArray(v.env, "process.env");
     env.forEach((e, i) => {

@@ -15,7 +15,10 @@ import { RUNC_SPEC_CONFIG } from "../../fixtures/runcSpec";
 import * as libc from "../../src/sys/libc";
 import { PR_SET_CHILD_SUBREAPER } from "../../src/sys/constants";
 import { detectLayout } from "../../src/cgroup/layout";
+import { readMountinfo } from "../../src/sys/mountinfo";
 import { readProcStat } from "../../src/ns/procStat";
+import { acceptUnix, listenUnix, recvFd } from "../../src/sys/unixSocket";
+import { ReadStream } from "node:tty";
 
 const hasRunc = spawnSync("runc", ["--version"]).status === 0;
 const prefix = testPrefix("ocipm");
@@ -52,10 +55,12 @@ after(() => {
 
 const ids = new Set<string>();
 
-/** Every hierarchy's mount point: the cgroupsPath parent this test made must go from each. */
+/**
+ * The cgroupsPath parent this test made goes from every hierarchy, the named ones too: runc makes
+ * the path in name=systemd as well.
+ */
 function removeCgroupParent(): void {
-  const layout = detectLayout();
-  const mounts = new Set([...Object.values(layout.v1Mounts), ...(layout.unifiedMount !== undefined ? [layout.unifiedMount] : [])]);
+  const mounts = new Set(readMountinfo().filter((m) => m.fstype === "cgroup" || m.fstype === "cgroup2").map((m) => m.mountPoint));
   for (const m of mounts) {
     try {
       rmdirSync(join(m, prefix));
@@ -67,9 +72,9 @@ function removeCgroupParent(): void {
 
 type Config = { process: { terminal: boolean; args: string[] }; linux: Record<string, unknown> };
 
-function writeConfig(args: string[]): void {
+function writeConfig(args: string[], terminal = false): void {
   const c = JSON.parse(JSON.stringify(RUNC_SPEC_CONFIG)) as Config;
-  c.process.terminal = false;
+  c.process.terminal = terminal;
   c.process.args = args;
   // Absolute, under a parent this test makes and removes: never the runtime's own cgroup.
   c.linux.cgroupsPath = `/${prefix}/${args.length}`;
@@ -282,5 +287,89 @@ test("exec runs --process or a command in the container with its status; -d leav
   assert.deepEqual(got.hostform, {
     process: [4, "in-exec bar"], command: [0, "/bin\n1\n1000\nCapEff:\t0000000000000000"], detach: 0, detachedParent: true, ps: true, detachedExit: { code: 5, signal: null },
   });
+  if (got.runc !== undefined) assert.deepEqual(got.hostform, got.runc, "the same as runc");
+});
+
+/** What the terminal shows until the program closes its last slave fd (EIO on the master). */
+function readTerminal(master: number): Promise<string> {
+  const pty = new ReadStream(master);
+  let out = "";
+  return new Promise((resolve, reject) => {
+    const done = (): void => {
+      pty.destroy();
+      resolve(out);
+    };
+    pty.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    pty.on("error", (err: NodeJS.ErrnoException) => (err.code === "EIO" ? done() : reject(err)));
+    pty.on("end", done);
+  });
+}
+
+/** Listens on a socket path, runs `during`, then takes the one message a runtime sends. */
+function receiveConsole(path: string, during: () => void): { data: string; fd: number } {
+  rmSync(path, { force: true });
+  const listener = listenUnix(path);
+  try {
+    during();
+    const conn = acceptUnix(listener);
+    try {
+      return recvFd(conn);
+    } finally {
+      closeSync(conn);
+    }
+  } finally {
+    closeSync(listener);
+    rmSync(path, { force: true });
+  }
+}
+
+test("--console-socket: create and exec -d --tty send the terminal's master as runc does, and the program's output comes through it", { skip: needsRoot, timeout: 60_000 }, async () => {
+  const got: Record<string, unknown> = {};
+  for (const r of runtimes) {
+    const id = `${prefix}-tty-${r.name}`;
+    ids.add(id);
+    const seen: Record<string, unknown> = {};
+    writeConfig(["sh", "-c", "tty; sleep 100"], true);
+    const sock = join(work, `${r.name}.sock`);
+    const pidFile = join(work, `${r.name}-tty.pid`);
+    const created = receiveConsole(sock, () => assert.equal(rt(r, ["create", "--console-socket", sock, "--pid-file", pidFile, "--bundle", bundle, id]).code, 0));
+    const initPid = Number(readFileSync(pidFile, "utf8"));
+    const initOut = readTerminal(created.fd);
+    assert.equal(rt(r, ["start", id]).code, 0);
+    const execPidFile = join(work, `${r.name}-tty-exec.pid`);
+    const exec = receiveConsole(sock, () => assert.equal(rt(r, ["exec", "-d", "--tty", "--console-socket", sock, "--pid-file", execPidFile, id, "sh", "-c", "tty; exit 4"]).code, 0));
+    seen.exec = [exec.data, (await readTerminal(exec.fd)).trim()];
+    seen.execExit = await reap(Number(readFileSync(execPidFile, "utf8")));
+    assert.equal(rt(r, ["kill", id, "KILL"]).code, 0);
+    seen.create = [created.data, (await initOut).trim()];
+    seen.exit = await reap(initPid);
+    assert.equal(rt(r, ["delete", id]).code, 0);
+    got[r.name] = seen;
+  }
+  assert.deepEqual(got.hostform, { exec: ["/dev/ptmx", "/dev/pts/1"], execExit: { code: 4, signal: null }, create: ["/dev/ptmx", "/dev/pts/0"], exit: { code: null, signal: 9 } });
+  if (got.runc !== undefined) assert.deepEqual(got.hostform, got.runc, "the same as runc");
+});
+
+test("a detached program that exits at once is still the subreaper's to reap, with its status (run -d, exec -d)", { skip: needsRoot, timeout: 60_000 }, async () => {
+  const got: Record<string, unknown> = {};
+  for (const r of runtimes) {
+    const id = `${prefix}-quick-${r.name}`;
+    ids.add(id);
+    writeConfig(["sh", "-c", "exit 6"]);
+    const pidFile = join(work, `${r.name}-quick.pid`);
+    assert.equal(rt(r, ["run", "-d", "--bundle", bundle, "--pid-file", pidFile, id]).code, 0);
+    const run = await reap(Number(readFileSync(pidFile, "utf8")));
+    assert.equal(rt(r, ["delete", id]).code, 0);
+    writeConfig(["sleep", "100"]);
+    assert.equal(rt(r, ["run", "-d", "--bundle", bundle, "--pid-file", pidFile, id]).code, 0);
+    const initPid = Number(readFileSync(pidFile, "utf8"));
+    const execPidFile = join(work, `${r.name}-quick-exec.pid`);
+    assert.equal(rt(r, ["exec", "-d", "--pid-file", execPidFile, id, "sh", "-c", "exit 5"]).code, 0);
+    const exec = await reap(Number(readFileSync(execPidFile, "utf8")));
+    assert.equal(rt(r, ["delete", "--force", id]).code, 0);
+    await reap(initPid);
+    got[r.name] = { run, exec };
+  }
+  assert.deepEqual(got.hostform, { run: { code: 6, signal: null }, exec: { code: 5, signal: null } });
   if (got.runc !== undefined) assert.deepEqual(got.hostform, got.runc, "the same as runc");
 });

@@ -231,7 +231,7 @@ test("a missing program is a clear error and leaves nothing behind", { skip: nee
 
 test("a bad spec is rejected naming the field, before any process starts", { skip: needsRoot }, async () => {
   const withTerminal = { ...spec(["/bin/true"]), process: { ...spec(["/bin/true"]).process, terminal: true } };
-  await assert.rejects(launcher.launch(withTerminal), /^ValidationError: process\.terminal: terminals are not supported yet/);
+  await assert.rejects(launcher.launch(withTerminal), /^ValidationError: process\.terminal: needs a console socket/);
   await assert.rejects(launcher.launch({ ...spec(["/bin/true"]), root: { path: join(bundle, "missing") } }), (e: unknown) => e instanceof ValidationError && e.field === "root.path");
   const userNs = spec(["/bin/true"]);
   userNs.linux!.namespaces!.push({ type: "user" } as never);

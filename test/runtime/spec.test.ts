@@ -23,14 +23,18 @@ test("defaultSpec validates and carries Docker's defaults", () => {
   assert.deepEqual(s.mounts?.map((m) => m.destination), ["/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys"]);
 });
 
-test("runc's own `runc spec` config is accepted once terminal is false, its cgroup mount included", { skip: spawnSync("runc", ["--version"]).status !== 0 && "runc is not installed" }, () => {
+test("runc's own `runc spec` config is accepted, its terminal and cgroup mount included", { skip: spawnSync("runc", ["--version"]).status !== 0 && "runc is not installed" }, () => {
   const dir = mkdtempSync(join(tmpdir(), `${testPrefix("spec")}-`));
   try {
     assert.equal(spawnSync("runc", ["spec", "--bundle", dir]).status, 0);
-    const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as { process: { terminal: boolean }; mounts: { type: string }[] };
-    rejects(config, "process.terminal", /terminals are not supported yet/);
-    config.process.terminal = false;
+    const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as { process: { terminal: boolean; consoleSize?: unknown }; mounts: { type: string }[] };
+    assert.equal(config.process.terminal, true);
+    config.process.consoleSize = { height: 30, width: 100 };
     const s = validateSpec(config);
+    assert.equal(s.process.terminal, true);
+    assert.deepEqual(s.process.consoleSize, { height: 30, width: 100 });
+    config.process.consoleSize = { height: -1, width: 100 };
+    rejects(config, "process.consoleSize.height", /between 0 and 65535/);
     assert.ok(s.mounts?.some((m) => m.type === "cgroup" && m.destination === "/sys/fs/cgroup"));
     assert.equal(s.root.path, "rootfs");
     assert.equal(s.process.rlimits?.[0]?.type, "RLIMIT_NOFILE");

@@ -101,7 +101,7 @@ test("where the device policy refuses mknod of a linux.devices node, the host's 
   assert.deepEqual(lines(r.stdout), { mounts: "1", zero: "ok" });
 });
 
-/** `runc spec`'s config, given CAP_MKNOD, a script for sh, and terminal off (hostform has no terminals yet). */
+/** `runc spec`'s config, given CAP_MKNOD, a script for sh, and terminal off (a terminal needs a console socket to go to). */
 function runcBundleConfig(script: string): Record<string, unknown> {
   const c = JSON.parse(JSON.stringify(RUNC_SPEC_CONFIG)) as { process: { terminal: boolean; args: string[]; capabilities: Record<string, string[]> } };
   c.process.terminal = false;

@@ -5,6 +5,7 @@
 // config.json exactly as given: no seccomp filter when linux.seccomp is absent, like runc (podman
 // and containerd always send their own profile). Modules are loaded per command: every call is a
 // process start, and `state` must not pay for what `create` needs.
+import { closeSync } from "node:fs";
 import { UsageError, onePositional, parseFlags, printJson } from "../command";
 import { ValidationError } from "../../sys/errors";
 import { parseSignal, signalNumber } from "../../sys/signals";
@@ -39,12 +40,12 @@ const CREATE_FLAGS = {
 type CreateValues = { bundle?: string; "pid-file"?: string; "console-socket"?: string; "no-pivot"?: boolean; "preserve-fds"?: string };
 
 async function create(ctx: OciContext, id: string, values: CreateValues) {
-  if (values["console-socket"] !== undefined) throw new ValidationError("--console-socket", "terminals are not supported yet", "set process.terminal to false");
   if (values["no-pivot"] === true) throw new ValidationError("--no-pivot", "hostform always uses pivot_root", "drop --no-pivot");
   const { ociCreate } = await import("../../runtime/oci/create.js");
   const req: Parameters<typeof ociCreate>[0] = { root: ctx.root, id, bundle: values.bundle ?? "." };
   if (values["pid-file"] !== undefined) req.pidFile = values["pid-file"];
   if (values["preserve-fds"] !== undefined) req.preserveFds = values["preserve-fds"];
+  if (values["console-socket"] !== undefined) req.consoleSocket = values["console-socket"];
   const created = await ociCreate(req);
   for (const w of created.warnings) logLine(invocationFlags(), "warning", `container ${id}: ${w}`);
   return created;
@@ -129,16 +130,16 @@ const runCommand: OciCommand = {
       if (values.keep === true) return;
       await ociDelete(ctx.root, id, true).catch((e: unknown) => logLine(invocationFlags(), "warning", `container ${id} was not deleted ${why}: ${(e as Error).message}`));
     };
+    // Detached, this process lets go of the init before it starts: a program that exits at once
+    // must be reaped by the caller's subreaper, never by this process.
+    if (values.detach === true) await created.detach();
     try {
       ociStart(ctx.root, id);
     } catch (err) {
       await cleanup("after its failed start");
       throw err;
     }
-    if (values.detach === true) {
-      await created.detach();
-      return 0;
-    }
+    if (values.detach === true) return 0;
     // This process is the init's parent: it forwards signals and returns the program's status.
     const forward = (sig: NodeJS.Signals) => {
       try {
@@ -242,21 +243,40 @@ const execCommand: OciCommand = {
       cgroup: { type: "string" },
     });
     const id = oneId(positionals);
-    if (values["console-socket"] !== undefined) throw new ValidationError("--console-socket", "terminals are not supported yet", "drop --tty");
+    const consoleSocket = values["console-socket"];
+    // runc's rules: a detached terminal needs somewhere to send it; a socket needs a terminal.
+    if (values.tty === true && consoleSocket === undefined) throw new ValidationError("--tty", "needs --console-socket to send the terminal's master to", "pass --console-socket PATH, or drop --tty");
+    if (consoleSocket !== undefined && values.tty !== true && values.process === undefined) throw new ValidationError("--console-socket", "is only for a process with a terminal", "add --tty, or drop --console-socket");
     if (values["preserve-fds"] !== undefined && values["preserve-fds"] !== "0") throw new ValidationError("--preserve-fds", "exec does not pass extra fds yet", "drop --preserve-fds (create and run pass them)");
     for (const flag of ["additional-gids", "apparmor", "process-label", "cgroup"] as const) {
       if (values[flag] !== undefined) throw new ValidationError(`--${flag}`, "is not supported by hostform-runtime exec", `drop --${flag}`);
     }
     const [{ ociExec }, { writePidFile }] = await Promise.all([import("../../runtime/oci/exec.js"), import("../../runtime/oci/create.js")]);
     const req: Parameters<typeof ociExec>[0] = {
-      root: ctx.root, id, args: split.command, env: values.env ?? [], caps: values.cap ?? [], tty: values.tty === true, noNewPrivileges: values["no-new-privs"] === true,
+      root: ctx.root, id, args: split.command, env: values.env ?? [], caps: values.cap ?? [], tty: values.tty === true, noNewPrivileges: values["no-new-privs"] === true, detach: values.detach === true,
     };
     if (values.process !== undefined) req.processFile = values.process;
     if (values.cwd !== undefined) req.cwd = values.cwd;
     if (values.user !== undefined) req.user = values.user;
     const { process: proc, release } = await ociExec(req);
+    const terminal = proc.terminal;
+    if (terminal !== undefined) {
+      const { sendConsole } = await import("../../runtime/consoleSocket.js");
+      try {
+        if (consoleSocket === undefined) throw new ValidationError("process.terminal", "needs --console-socket to send the terminal's master to", "pass --console-socket PATH, or set terminal to false");
+        sendConsole(consoleSocket, terminal.master);
+      } catch (err) {
+        proc.kill("SIGKILL");
+        await proc.exited;
+        await release();
+        throw err;
+      } finally {
+        closeSync(terminal.master);
+      }
+    }
     writePidFile(values["pid-file"], proc.pid);
     if (values.detach === true) {
+      // The process execs as this one lets go of it, and is the caller's subreaper's from then on.
       await release();
       return 0;
     }

@@ -2,9 +2,11 @@
 // this process, everything but the filter (when no_new_privs lets it wait) and execve, so every
 // setup error is reported before start.
 import { writeFileSync } from "node:fs";
+import { ValidationError } from "../../sys/errors";
 import * as libc from "../../sys/libc";
 import { setsid } from "../../sys/terminal";
 import type { PrepareRequest } from "../initProtocol";
+import { setupConsole } from "./console";
 import { dropPrivileges, setRlimits } from "./credentials";
 import { openNullDevice } from "./devices";
 import { EXTRA_FD_BASE, resetSignals, type ReadyToExec } from "./execProgram";
@@ -14,7 +16,7 @@ import { protectPaths } from "./protectedPaths";
 import { buildRoot } from "./rootfs";
 import { decodeFilter } from "./seccomp";
 import { closeOnExecAboveStdio, copyLauncherFd, setStdio } from "./stdio";
-import { step } from "./steps";
+import { StepError, step } from "./steps";
 import { applySysctls } from "./sysctl";
 
 export function prepareContainer(req: PrepareRequest, lastCap: number, warn: (message: string) => void): ReadyToExec {
@@ -31,13 +33,19 @@ export function prepareContainer(req: PrepareRequest, lastCap: number, warn: (me
   // CAP_SYS_RESOURCE (lowering the score needs it); the program keeps the value across execve.
   if (oomScoreAdj !== undefined) step("oom_score_adj", () => writeFileSync("/proc/self/oom_score_adj", String(oomScoreAdj)));
   buildRoot(spec);
+  // As runc: after the spec's mounts and pivot_root, before the root may turn read-only.
+  const consoleSocket = req.consoleSocket;
+  if (spec.process.terminal === true) {
+    if (consoleSocket === undefined) throw new StepError("console", new ValidationError("process.terminal", "needs a console socket", "pass consoleSocket to the launcher"));
+    setupConsole(spec, consoleSocket);
+  }
   // Before protectPaths: the default spec makes /proc/sys read-only.
   applySysctls(spec);
   protectPaths(spec);
   const hostname = spec.hostname;
   if (hostname !== undefined) step("sethostname", () => libc.sethostname(hostname));
   setRlimits(spec.process.rlimits);
-  step("stdio", () => setStdio(req.stdio, hostNull));
+  if (spec.process.terminal !== true) step("stdio", () => setStdio(req.stdio, hostNull));
   // Copied while the launcher is there to copy from: with an exec fifo it is gone before start.
   const startFifo = req.startFifo;
   const startFd = startFifo === undefined ? undefined : step("exec fifo", () => copyLauncherFd(startFifo));

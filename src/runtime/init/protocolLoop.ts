@@ -45,7 +45,15 @@ export function main(): void {
   const req = readRequest();
   if (req === undefined) process.exit(0);
   try {
-    if (req.kind === "exec") announceAndExec(req.spec, joinContainer(req, lastCap, warn));
+    if (req.kind === "exec") {
+      const ready = joinContainer(req, lastCap, warn);
+      if (req.detach !== true) announceAndExec(req.spec, ready);
+      send({ kind: "prepared" });
+      // "start" or the executor's exit (EOF): either way it is gone or going, and the program is ours to run.
+      waitForStart();
+      launcherGone = true;
+      execProgram(req.spec, ready);
+    }
     const ready = prepareContainer(req, lastCap, warn);
     send({ kind: "prepared" });
     const startFd = ready.startFd;

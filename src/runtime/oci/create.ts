@@ -7,6 +7,7 @@ import { closeSync, constants as fsConstants, openSync, readFileSync, writeFileS
 import { join, resolve } from "node:path";
 import * as libc from "../../sys/libc";
 import { O_CLOEXEC } from "../../sys/terminal";
+import { connectUnix } from "../../sys/unixSocket";
 import { atomicWrite } from "../../sys/atomicFile";
 import { SysError, ValidationError, afterUndo, hasCode } from "../../sys/errors";
 import { limitsFromOci, type CgroupLimits } from "../../cgroup/spec";
@@ -29,6 +30,8 @@ export interface OciCreateRequest {
   pidFile?: string;
   /** --preserve-fds as given. */
   preserveFds?: string;
+  /** --console-socket: where the terminal's master goes (process.terminal). */
+  consoleSocket?: string;
 }
 
 /** A created container, its init waiting on the exec fifo. */
@@ -92,8 +95,14 @@ export async function ociCreate(req: OciCreateRequest): Promise<OciCreated> {
   const ownsCgroup = !cgroups.exists(cgroup);
   let launcher: Launcher | undefined;
   let fifo = -1;
+  let consoleSocket = -1;
+  const closeConsoleSocket = (): void => {
+    if (consoleSocket >= 0) closeSync(consoleSocket);
+    consoleSocket = -1;
+  };
   const undo = async (): Promise<void> => {
     if (fifo >= 0) closeSync(fifo);
+    closeConsoleSocket();
     await launcher?.close();
     if (ownsCgroup && cgroups.exists(cgroup)) {
       await cgroups.kill(cgroup);
@@ -108,6 +117,7 @@ export async function ociCreate(req: OciCreateRequest): Promise<OciCreated> {
     libc.mknod(fifoPath, S_IFIFO | 0o622, 0, 0);
     // Read-write: open() of a fifo does not block that way, and the init's copy never sees EOF while it waits.
     fifo = openSync(fifoPath, fsConstants.O_RDWR | O_CLOEXEC);
+    if (req.consoleSocket !== undefined) consoleSocket = connectUnix(resolve(req.consoleSocket));
     launcher = new Launcher({ poolSize: 0 });
     const prepared = await launcher.prepare(spec, {
       stdio: ["inherit", "inherit", "inherit"],
@@ -116,9 +126,14 @@ export async function ociCreate(req: OciCreateRequest): Promise<OciCreated> {
       startFifo: fifo,
       extraFds: passed.fds,
       onCgroup: (pid) => cgroups.addProcess(cgroup, pid),
+      ...(consoleSocket >= 0 ? { consoleSocket } : {}),
+    }).catch((err: unknown) => {
+      throw err instanceof ValidationError && err.field === "consoleSocket" ? err.renamed("--console-socket") : err;
     });
     closeSync(fifo);
     fifo = -1;
+    // The init has sent the master and closed its copy: the caller's end sees the connection end.
+    closeConsoleSocket();
     const record: OciRecord = {
       ociVersion: spec.ociVersion, id, pid: prepared.pid, pidStartTime: processStartTime(prepared.pid) ?? 0, bundle, rootfs: spec.root.path,
       created: new Date().toISOString(), annotations: spec.annotations ?? {}, cgroup, ownsCgroup, seccomp: filter !== undefined, spec,

@@ -26,6 +26,8 @@ export interface OciExecRequest {
   caps: string[];
   tty: boolean;
   noNewPrivileges: boolean;
+  /** --detach: the process execs only once release() has let it go (see ExecOptions.detach). */
+  detach: boolean;
 }
 
 function readProcessFile(path: string): unknown {
@@ -82,7 +84,7 @@ export async function ociExec(req: OciExecRequest): Promise<OciExecution> {
     const process = await executor.exec(
       { pid: rec.pid, pidStartTime: rec.pidStartTime, spec, ...(rec.seccomp ? { seccompFilter: readFileSync(seccompFilterPath(req.root, req.id)) } : {}) },
       {
-        args: spec.process.args, cwd: spec.process.cwd, tty: spec.process.terminal === true, stdio: ["inherit", "inherit", "inherit"],
+        args: spec.process.args, cwd: spec.process.cwd, tty: spec.process.terminal === true, stdio: ["inherit", "inherit", "inherit"], detach: req.detach,
         ...(req.user !== undefined ? { user: req.user } : {}),
       },
     );
