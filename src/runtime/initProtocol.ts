@@ -33,6 +33,11 @@ export interface PrepareRequest {
    * since then is not at its path there.
    */
   joinFds?: Partial<Record<"network" | "uts" | "ipc" | "cgroup", number>>;
+  /**
+   * The OCI state JSON (id, bundle, annotations, ...) for the createContainer and startContainer hooks
+   * the init runs; it sets pid and status itself. Needed when spec.hooks has either phase.
+   */
+  hookState?: string;
 }
 
 /** Launcher → prepared init: execve the program now. */

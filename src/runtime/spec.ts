@@ -6,6 +6,9 @@ import { ValidationError } from "../sys/errors";
 import { CAPABILITIES, RLIMITS } from "../sys/constants";
 import { OCI_NAMESPACE_TYPES, isOciNamespaceType, type OciNamespaceType } from "../sys/namespaces";
 import { validateDeviceSpecs, type DeviceSpec } from "./specDevices";
+import { validateHooks, type HooksSpec } from "./specHooks";
+
+export type { HookPhase, HookSpec, HooksSpec } from "./specHooks";
 
 /** process.user */
 export interface UserSpec {
@@ -88,6 +91,8 @@ export interface ContainerSpec {
   mounts?: MountSpec[];
   linux?: LinuxSpec;
   annotations?: Record<string, string>;
+  /** Run by the OCI CLI (runtime phases) and the init (createContainer, startContainer). */
+  hooks?: HooksSpec;
 }
 
 
@@ -321,7 +326,6 @@ function validateLinux(v: unknown): LinuxSpec {
 export function validateSpec(input: unknown): ContainerSpec {
   if (!isObject(input)) throw new ValidationError("config.json", "must be a JSON object");
   rejectUnsupported(input, "", {
-    hooks: "hooks are not supported yet",
     domainname: "is not supported yet",
     windows: "is a Windows field",
     solaris: "is a Solaris field",
@@ -351,6 +355,7 @@ export function validateSpec(input: unknown): ContainerSpec {
   if (spec.hostname !== undefined && !spec.linux.namespaces.some((n) => n.type === "uts" && n.path === undefined)) {
     throw new ValidationError("hostname", "needs a new uts namespace, or it would rename the host", '{"type": "uts"} in linux.namespaces');
   }
+  if (input.hooks !== undefined && input.hooks !== null) spec.hooks = validateHooks(input.hooks);
   if (input.annotations !== undefined) {
     if (!isObject(input.annotations) || Object.values(input.annotations).some((x) => typeof x !== "string")) {
       throw new ValidationError("annotations", "must be an object of string values");

@@ -236,7 +236,7 @@ test("a bad spec is rejected naming the field, before any process starts", { ski
   const userNs = spec(["/bin/true"]);
   userNs.linux!.namespaces!.push({ type: "user" } as never);
   assert.throws(() => validateSpec(userNs), /linux\.namespaces\[6\]\.type: user namespaces are not supported/);
-  assert.throws(() => validateSpec({ ...spec(["/bin/true"]), hooks: {} }), /^ValidationError: hooks: hooks are not supported yet/);
+  assert.throws(() => validateSpec({ ...spec(["/bin/true"]), hooks: { createRuntime: [{ path: "hook" }] } }), /^ValidationError: hooks\.createRuntime\[0\]\.path: 'hook' is not an absolute path/);
   const joinMnt = spec(["/bin/true"]);
   joinMnt.linux!.namespaces![4] = { type: "mount", path: "/proc/1/ns/mnt" };
   assert.throws(() => validateSpec(joinMnt), /linux\.namespaces\[4\]\.path: joining an existing mount namespace is not supported: the container would rebuild another one.s root in place/);

@@ -8,6 +8,7 @@ import type { PrepareRequest } from "../initProtocol";
 import { dropPrivileges, setRlimits } from "./credentials";
 import { openNullDevice } from "./devices";
 import { resetSignals, type ReadyToExec } from "./execProgram";
+import { pendingHooks, runPendingHooks } from "./hooks";
 import { bringUpLoopback } from "./loopback";
 import { joinNamespaces } from "./namespaces";
 import { protectPaths } from "./protectedPaths";
@@ -30,7 +31,7 @@ export function prepareContainer(req: PrepareRequest, lastCap: number, warn: (me
   // Through the host's /proc (the container's may not mount one), while the init still has
   // CAP_SYS_RESOURCE (lowering the score needs it); the program keeps the value across execve.
   if (oomScoreAdj !== undefined) step("oom_score_adj", () => writeFileSync("/proc/self/oom_score_adj", String(oomScoreAdj)));
-  buildRoot(spec);
+  buildRoot(spec, () => runPendingHooks(pendingHooks(req, "createContainer"), spec.root.path));
   // Before protectPaths: the default spec makes /proc/sys read-only.
   applySysctls(spec);
   protectPaths(spec);
@@ -40,5 +41,5 @@ export function prepareContainer(req: PrepareRequest, lastCap: number, warn: (me
   step("stdio", () => setStdio(req.stdio, hostNull));
   step("close fds", () => closeOnExecAboveStdio());
   step("reset signals", () => resetSignals());
-  return dropPrivileges(spec, lastCap, decodeFilter(req.seccompBpf), warn);
+  return { ...dropPrivileges(spec, lastCap, decodeFilter(req.seccompBpf), warn), startHooks: pendingHooks(req, "startContainer") };
 }
