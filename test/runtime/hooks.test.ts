@@ -2,12 +2,15 @@
 // them, and the two phases the init runs itself, observed from inside the hooks.
 import { test, after, afterEach, before } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HookError, hookFailurePolicy, runHooks, type OciStateJson } from "../../src/runtime/hooks";
 import { HOOK_PHASES } from "../../src/runtime/specHooks";
+import { pendingHooks, runPendingHooks } from "../../src/runtime/init/hooks";
 import { Launcher } from "../../src/runtime/launcher";
+import { compileProfile } from "../../src/seccomp/compile";
+import { DOCKER_DEFAULT_PROFILE, loadProfile } from "../../src/seccomp/validate";
 import { validateSpec, type ContainerSpec, type HookSpec } from "../../src/runtime/spec";
 import { defaultSpec } from "../../src/runtime/specgen/defaults";
 import { ValidationError, errorFromWire, errorToWire } from "../../src/sys/errors";
@@ -134,16 +137,18 @@ function containerSpec(args: string[], hooks: ContainerSpec["hooks"]): Container
   }
   const out = join(dir, "out");
   rmSync(out, { recursive: true, force: true });
-  mkdirSync(out);
+  // Writable for a container user other than root.
+  mkdirSync(out, { mode: 0o777 });
+  chmodSync(out, 0o777);
   const s = defaultSpec({ rootfs, args, hostname: prefix.slice(0, 60) });
   s.mounts = [...(s.mounts ?? []), { destination: "/hookout", type: "bind", source: out, options: ["rbind"] }];
   s.hooks = hooks;
   return validateSpec(s);
 }
 
-async function runContainer(s: ContainerSpec): Promise<number | null> {
+async function runContainer(s: ContainerSpec, seccompFilter?: Buffer): Promise<number | null> {
   if (launcher === undefined) throw new Error("no launcher");
-  const c = await launcher.launch(s, { onCgroup: (pid) => void pids.push(pid) });
+  const c = await launcher.launch(s, { onCgroup: (pid) => void pids.push(pid), ...(seccompFilter !== undefined ? { seccompFilter } : {}) });
   return (await c.exited).code;
 }
 
@@ -178,4 +183,25 @@ test("a failing createContainer hook fails the create; a failing startContainer 
   const failStart = containerSpec(["sh", "-c", "echo ran > /hookout/program-ran"], { startContainer: [shHook("echo no-start >&2; exit 5", {}, "/bin/busybox")] });
   await assert.rejects(runContainer(failStart), (e: unknown) => causedBy(e, HookError) && /startContainer hook 0 \(\/bin\/busybox\) exited with status 5: no-start/.test((e as Error).message));
   assert.equal(existsSync(join(out, "program-ran")), false);
+});
+
+test("the init's hooks get the launcher's state (id, bundle, annotations) with their own pid and the status of the moment", () => {
+  const spec = validateSpec({ ...defaultSpec({ rootfs: "/r", args: ["/bin/true"] }), hooks: { createContainer: [shHook(`cat > ${dir}/init-stdin; pwd > ${dir}/init-cwd`)] } });
+  const hookState = JSON.stringify({ ...STATE, status: "creating", pid: 0 });
+  assert.equal(pendingHooks({ kind: "prepare", spec, stdio: [null, null, null], hookState }, "startContainer"), undefined, "no hooks of that phase");
+  runPendingHooks(pendingHooks({ kind: "prepare", spec, stdio: [null, null, null], hookState }, "createContainer"), dir);
+  assert.deepEqual(JSON.parse(read("init-stdin")), { ...STATE, status: "creating", pid: process.pid });
+  assert.equal(read("init-cwd"), `${dir}\n`);
+});
+
+test("startContainer runs as the container's user under its filter when that is loaded early (no_new_privs off), as in runc", { skip: needsRoot }, async () => {
+  const out = join(dir, "out");
+  const s = containerSpec(["/bin/true"], { startContainer: [shHook("id -u > /hookout/start-uid; grep Seccomp: /proc/self/status > /hookout/start-seccomp", {}, "/bin/busybox")] });
+  s.process.user = { uid: 1000, gid: 1000 };
+  s.process.noNewPrivileges = false;
+  s.linux!.seccomp = { defaultAction: "SCMP_ACT_ALLOW" };
+  const docker = Buffer.from(compileProfile(loadProfile(DOCKER_DEFAULT_PROFILE), { caps: s.process.capabilities!.bounding! }).bpf);
+  assert.equal(await runContainer(s, docker), 0);
+  assert.equal(readFileSync(join(out, "start-uid"), "utf8"), "1000\n");
+  assert.match(readFileSync(join(out, "start-seccomp"), "utf8"), /^Seccomp:\s+2\n$/);
 });
