@@ -46,6 +46,16 @@ export interface PrepareRequest {
   startFifo?: number;
   /** Launcher fds to become the program's fds 3, 4, ... (--preserve-fds, LISTEN_FDS). */
   extraFds?: number[];
+  /**
+   * The OCI state JSON (id, bundle, annotations, ...) for the createContainer and startContainer hooks
+   * the init runs; it sets pid and status itself. Needed when spec.hooks has either phase.
+   */
+  hookState?: string;
+  /**
+   * The launcher runs prestart and createRuntime hooks: before pivot_root (and the createContainer
+   * hooks) the init says "runtimeHooks" and waits for "continue", as runc's init waits for its parent.
+   */
+  runtimeHooks?: boolean;
 }
 
 /** Launcher → prepared init: execve the program now. */
@@ -104,7 +114,7 @@ export interface InitWarning {
   message: string;
 }
 
-export type InitMessage = { kind: "ready" } | { kind: "prepared" } | { kind: "exec" } | InitWarning | InitFailure;
+export type InitMessage = { kind: "ready" } | { kind: "runtimeHooks" } | { kind: "prepared" } | { kind: "exec" } | InitWarning | InitFailure;
 
 /** Splits a byte stream into complete JSON lines; keeps the partial tail. */
 export class LineDecoder {

@@ -62,6 +62,9 @@ export class InitTracker {
   /** Settles when the init (or the program it became) exits; {null, null} when that cannot be known. */
   readonly exited = this.exitedD.promise;
 
+  /** Called when the init waits for the launcher's runtime hooks (PrepareRequest.runtimeHooks). */
+  onRuntimeHooks?: () => void;
+
   constructor(private readonly options: InitTrackerOptions) {}
 
   /** Host pid of the init, 0 until spawned. */
@@ -117,6 +120,9 @@ export class InitTracker {
       case "prepared":
         this.phaseValue = "prepared";
         this.preparedD.resolve();
+        break;
+      case "runtimeHooks":
+        this.onRuntimeHooks?.();
         break;
       case "warning":
         this.warnings.push(m.message);

@@ -57,6 +57,13 @@ export interface LaunchOptions {
    * in prepare() and closes its copy; stdio is then ignored. Required with process.terminal, refused without.
    */
   consoleSocket?: number;
+  /** The OCI state JSON the init's createContainer and startContainer hooks get (it sets pid and status). */
+  hookState?: string;
+  /**
+   * Runs the runtime's prestart and createRuntime hooks while the init waits before pivot_root
+   * (runc's order); a failure fails prepare() with that error, the init killed.
+   */
+  onRuntimeHooks?: (pid: number) => Promise<void> | void;
 }
 
 /**
@@ -197,6 +204,8 @@ export class Launcher {
     if (options.consoleSocket !== undefined) req.consoleSocket = options.consoleSocket;
     if (options.seccompFilter !== undefined) req.seccompBpf = options.seccompFilter.toString("base64");
     if (options.startFifo !== undefined) req.startFifo = options.startFifo;
+    if (options.hookState !== undefined) req.hookState = options.hookState;
+    if (options.onRuntimeHooks !== undefined) req.runtimeHooks = true;
     if (options.extraFds !== undefined && options.extraFds.length > 0) req.extraFds = [...options.extraFds];
 
     const joined = openJoinedNamespaces(spec);
@@ -236,8 +245,23 @@ export class Launcher {
       await init.ready;
       pidfd = libc.pidfdOpen(init.pid);
       if (options.onCgroup !== undefined) await options.onCgroup(init.pid);
+      let hookFailure: unknown;
+      const runtimeHooks = options.onRuntimeHooks;
+      if (runtimeHooks !== undefined) {
+        init.onRuntimeHooks = () => {
+          void (async () => runtimeHooks(init.pid))().then(
+            () => this.send({ op: "start", id: h.id, line: '{"kind":"continue"}\n' }),
+            (err: unknown) => {
+              hookFailure = err;
+              this.send({ op: "kill", id: h.id, signal: "SIGKILL" });
+            },
+          );
+        };
+      }
       this.send({ op: "start", id: h.id, line: `${JSON.stringify(req)}\n` });
-      await init.prepared;
+      await init.prepared.catch((err: unknown) => {
+        throw hookFailure ?? err;
+      });
     } catch (err) {
       return fail(err);
     } finally {

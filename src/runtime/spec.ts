@@ -7,6 +7,9 @@ import { CAPABILITIES, RLIMITS } from "../sys/constants";
 import { ROOTFS_PROPAGATIONS, type RootfsPropagation } from "./init/rootPropagation";
 import { OCI_NAMESPACE_TYPES, isOciNamespaceType, type OciNamespaceType } from "../sys/namespaces";
 import { validateDeviceSpecs, type DeviceSpec } from "./specDevices";
+import { validateHooks, type HooksSpec } from "./specHooks";
+
+export type { HookPhase, HookSpec, HooksSpec } from "./specHooks";
 
 /** process.user */
 export interface UserSpec {
@@ -101,6 +104,8 @@ export interface ContainerSpec {
   mounts?: MountSpec[];
   linux?: LinuxSpec;
   annotations?: Record<string, string>;
+  /** Run by the OCI CLI (runtime phases) and the init (createContainer, startContainer). */
+  hooks?: HooksSpec;
 }
 
 
@@ -341,7 +346,6 @@ function validateLinux(v: unknown): LinuxSpec {
 export function validateSpec(input: unknown): ContainerSpec {
   if (!isObject(input)) throw new ValidationError("config.json", "must be a JSON object");
   rejectUnsupported(input, "", {
-    hooks: "hooks are not supported yet",
     domainname: "is not supported yet",
     windows: "is a Windows field",
     solaris: "is a Solaris field",
@@ -370,6 +374,7 @@ export function validateSpec(input: unknown): ContainerSpec {
   if (spec.hostname !== undefined && !(spec.linux.namespaces ?? []).some((n) => n.type === "uts" && n.path === undefined)) {
     throw new ValidationError("hostname", "needs a new uts namespace, or it would rename the host", '{"type": "uts"} in linux.namespaces');
   }
+  if (input.hooks !== undefined && input.hooks !== null) spec.hooks = validateHooks(input.hooks);
   if (input.annotations !== undefined) {
     if (!isObject(input.annotations) || Object.values(input.annotations).some((x) => typeof x !== "string")) {
       throw new ValidationError("annotations", "must be an object of string values");

@@ -373,3 +373,54 @@ test("a detached program that exits at once is still the subreaper's to reap, wi
   assert.deepEqual(got.hostform, { run: { code: 6, signal: null }, exec: { code: 5, signal: null } });
   if (got.runc !== undefined) assert.deepEqual(got.hostform, got.runc, "the same as runc");
 });
+
+test("hooks run in runc's order with the OCI state on stdin: prestart, createRuntime, createContainer at create; poststart at start; poststop at delete", { skip: needsRoot, timeout: 60_000 }, async () => {
+  const got: Record<string, string[]> = {};
+  for (const r of runtimes) {
+    const id = `${prefix}-hooks-${r.name}`;
+    ids.add(id);
+    const log = join(work, `${r.name}-hooks.log`);
+    rmSync(log, { force: true });
+    const hook = (phase: string) => ({ path: "/bin/sh", args: ["sh", "-c", `echo ${phase} $(/bin/cat) >> ${log}`] });
+    const c = JSON.parse(JSON.stringify(RUNC_SPEC_CONFIG)) as Config & { hooks?: unknown };
+    c.process.terminal = false;
+    c.process.args = ["sleep", "100"];
+    c.linux.cgroupsPath = `/${prefix}/hooks`;
+    c.hooks = Object.fromEntries(["prestart", "createRuntime", "createContainer", "poststart", "poststop"].map((p) => [p, [hook(p)]]));
+    writeFileSync(join(bundle, "config.json"), JSON.stringify(c));
+    const pidFile = join(work, `${r.name}-hooks.pid`);
+    assert.equal(rt(r, ["create", "--bundle", bundle, "--pid-file", pidFile, id]).code, 0);
+    const pid = Number(readFileSync(pidFile, "utf8"));
+    assert.equal(rt(r, ["start", id]).code, 0);
+    assert.equal(rt(r, ["delete", "--force", id]).code, 0);
+    await reap(pid);
+    // phase, status, whether pid is the init's (host pid) or 1 (seen from inside), id and bundle.
+    got[r.name] = readFileSync(log, "utf8").trim().split("\n").map((line) => {
+      const [phase, ...rest] = line.split(" ");
+      const s = JSON.parse(rest.join(" ")) as { status: string; pid?: number; id: string; bundle: string };
+      return `${phase} ${s.status} ${s.pid === pid ? "init" : s.pid === 1 ? "1" : String(s.pid)} ${s.id === id} ${s.bundle === bundle}`;
+    });
+  }
+  assert.deepEqual(got.hostform?.map((l) => l.split(" ")[0]), ["prestart", "createRuntime", "createContainer", "poststart", "poststop"]);
+  if (got.runc !== undefined) assert.deepEqual(got.hostform, got.runc, "the same as runc");
+});
+
+test("a failing createRuntime hook fails create, naming the hook, and leaves no container, cgroup or process", { skip: needsRoot, timeout: 60_000 }, () => {
+  const got: Record<string, unknown> = {};
+  for (const r of runtimes) {
+    const id = `${prefix}-badhook-${r.name}`;
+    ids.add(id);
+    const c = JSON.parse(JSON.stringify(RUNC_SPEC_CONFIG)) as Config & { hooks?: unknown };
+    c.process.terminal = false;
+    c.process.args = ["sleep", "100"];
+    c.linux.cgroupsPath = `/${prefix}/badhook`;
+    c.hooks = { createRuntime: [{ path: "/bin/sh", args: ["sh", "-c", "echo no-way >&2; exit 3"] }] };
+    writeFileSync(join(bundle, "config.json"), JSON.stringify(c));
+    const res = rt(r, ["create", "--bundle", bundle, id]);
+    const state = rt(r, ["state", id]);
+    got[r.name] = { code: res.code, stateCode: state.code, cgroup: existsSync(join(detectLayout().v1Mounts.pids ?? detectLayout().unifiedMount!, prefix, "badhook")) };
+    if (r.name === "hostform") assert.match(res.err, /createRuntime hook 0 \(\/bin\/sh\) exited with status 3.*no-way/s);
+  }
+  assert.deepEqual(got.hostform, { code: 1, stateCode: 1, cgroup: false });
+  if (got.runc !== undefined) assert.deepEqual(got.hostform, got.runc, "the same as runc");
+});

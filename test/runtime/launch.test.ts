@@ -236,7 +236,7 @@ test("a bad spec is rejected naming the field, before any process starts", { ski
   const userNs = spec(["/bin/true"]);
   userNs.linux!.namespaces!.push({ type: "user" } as never);
   assert.throws(() => validateSpec(userNs), /linux\.namespaces\[6\]\.type: user namespaces are not supported/);
-  assert.throws(() => validateSpec({ ...spec(["/bin/true"]), hooks: {} }), /^ValidationError: hooks: hooks are not supported yet/);
+  assert.throws(() => validateSpec({ ...spec(["/bin/true"]), hooks: { createRuntime: [{ path: "hook" }] } }), /^ValidationError: hooks\.createRuntime\[0\]\.path: 'hook' is not an absolute path/);
 });
 
 test("a joined mount namespace (by path) gives the container its mounts, and none of the container's mounts reach it", { skip: needsRoot }, async () => {

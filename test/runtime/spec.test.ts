@@ -114,6 +114,6 @@ test("properties the runtime-spec does not define are ignored, as it requires; a
   const v = validateSpec(extended);
   assert.equal((v as unknown as Record<string, unknown>)["io.example.future"], undefined, "an ignored property is not carried into the spec");
   assert.equal((v.process as unknown as Record<string, unknown>).futureKnob, undefined);
-  rejects({ ...extended, hooks: { prestart: [] } }, "hooks", /hooks are not supported yet/);
+  rejects({ ...extended, domainname: "example.org" }, "domainname", /not supported yet/);
   rejects({ ...extended, linux: { ...s.linux, netDevices: {} } }, "linux.netDevices", /not supported yet/);
 });

@@ -104,7 +104,8 @@ const deleteCommand: OciCommand = {
   async run(ctx, argv) {
     const { values, positionals } = parseFlags(argv, { force: { type: "boolean", short: "f" } });
     const { ociDelete } = await import("../../runtime/oci/lifecycle.js");
-    await ociDelete(ctx.root, oneId(positionals), values.force === true);
+    const id = oneId(positionals);
+    await ociDelete(ctx.root, id, values.force === true, (w) => logLine(invocationFlags(), "warning", `container ${id}: ${w}`));
     return 0;
   },
 };

@@ -5,6 +5,7 @@ import { constants as osConstants } from "node:os";
 import { ValidationError, hasCode } from "../../sys/errors";
 import * as initSys from "../../sys/process";
 import { programCandidates } from "../programSearch";
+import { runPendingHooks, type PendingHooks } from "./hooks";
 import { loadSeccomp } from "./seccomp";
 import { step } from "./steps";
 import type { ContainerSpec } from "../spec";
@@ -14,6 +15,8 @@ export interface ReadyToExec {
   program: string;
   /** Loaded right before execve: the waiting init must not run under the container's filter. */
   seccomp?: Buffer;
+  /** The startContainer hooks, run before that filter: only execve may follow it. */
+  startHooks?: PendingHooks | undefined;
   /** The init's copy of the exec fifo (hostform-runtime): "start" is a byte on it. */
   startFd?: number;
   /** Copies of the fds to pass as 3, 4, ..., kept at high numbers until execve (see passExtraFds). */
@@ -64,10 +67,14 @@ export function resetSignals(): void {
 }
 
 /**
- * The deferred filter, then execve. The caller has told the launcher "exec" already, so between
- * the filter and the program only execve runs: an allow-list needs nothing of the init's.
+ * The startContainer hooks, the deferred filter, then execve. The caller has told the launcher
+ * "exec" already, so between the filter and the program only execve runs: an allow-list needs
+ * nothing of the init's. runc runs those hooks under the filter either way; here they run before a
+ * deferred (no_new_privs) one for that reason, and under an early one (loaded before the
+ * capabilities were dropped) as in runc.
  */
 export function execProgram(spec: ContainerSpec, ready: ReadyToExec): never {
+  runPendingHooks(ready.startHooks);
   const seccomp = ready.seccomp;
   const extra = ready.extraFds;
   if (extra !== undefined && extra.length > 0) step("pass fds", () => passExtraFds(extra));

@@ -6,10 +6,12 @@ import { ValidationError } from "../../sys/errors";
 import * as libc from "../../sys/libc";
 import { setsid } from "../../sys/terminal";
 import type { PrepareRequest } from "../initProtocol";
+import { send, waitForContinue } from "./channel";
 import { setupConsole } from "./console";
 import { dropPrivileges, setRlimits } from "./credentials";
 import { openNullDevice } from "./devices";
 import { EXTRA_FD_BASE, resetSignals, type ReadyToExec } from "./execProgram";
+import { pendingHooks, runPendingHooks } from "./hooks";
 import { bringUpLoopback } from "./loopback";
 import { joinNamespaces } from "./namespaces";
 import { protectPaths } from "./protectedPaths";
@@ -32,7 +34,15 @@ export function prepareContainer(req: PrepareRequest, lastCap: number, warn: (me
   // Through the host's /proc (the container's may not mount one), while the init still has
   // CAP_SYS_RESOURCE (lowering the score needs it); the program keeps the value across execve.
   if (oomScoreAdj !== undefined) step("oom_score_adj", () => writeFileSync("/proc/self/oom_score_adj", String(oomScoreAdj)));
-  buildRoot(spec);
+  buildRoot(spec, () => {
+    // runc's order: the runtime's prestart and createRuntime hooks once the namespaces and mounts
+    // exist, then createContainer, then pivot_root.
+    if (req.runtimeHooks === true) {
+      send({ kind: "runtimeHooks" });
+      if (!waitForContinue()) process.exit(1);
+    }
+    runPendingHooks(pendingHooks(req, "createContainer"), spec.root.path);
+  });
   // As runc: after the spec's mounts and pivot_root, before the root may turn read-only.
   const consoleSocket = req.consoleSocket;
   if (spec.process.terminal === true) {
@@ -55,5 +65,7 @@ export function prepareContainer(req: PrepareRequest, lastCap: number, warn: (me
   const ready = dropPrivileges(spec, lastCap, decodeFilter(req.seccompBpf), warn);
   if (startFd !== undefined) ready.startFd = startFd;
   if (extraFds.length > 0) ready.extraFds = extraFds;
+  const startHooks = pendingHooks(req, "startContainer");
+  if (startHooks !== undefined) ready.startHooks = startHooks;
   return ready;
 }

@@ -9,8 +9,12 @@ import { keepsHostLink, makeRootfsParentPrivate, rootPropagationFlags } from "./
 import { step } from "./steps";
 import type { ContainerSpec } from "../spec";
 
-/** Builds the root in this (new) mount namespace and moves into it: "/" is the rootfs afterwards. */
-export function buildRoot(spec: ContainerSpec): void {
+/**
+ * Builds the root in this (new) mount namespace and moves into it: "/" is the rootfs afterwards.
+ * beforePivot runs once every mount and device node is in place, while the host's tree is still
+ * reachable (where runc runs the createContainer hooks).
+ */
+export function buildRoot(spec: ContainerSpec, beforePivot?: () => void): void {
   const rootfs = spec.root.path;
   // Its own mount namespace, copied from the host's view now, when the spec is here: a root, overlay
   // or bind source mounted on the host a moment ago is in it (the spawn worker leaves the mount
@@ -31,6 +35,7 @@ export function buildRoot(spec: ContainerSpec): void {
   const own = spec.linux?.devices ?? [];
   if (own.length > 0 && !devBound) step("create linux.devices nodes", () => createSpecDevices(rootfs, own));
   if (spec.mounts?.some((m) => m.destination === "/dev") === true) step("create /dev nodes", () => createDevices(rootfs));
+  beforePivot?.();
   step("pivot_root", () => {
     libc.chdir(rootfs);
     // pivot_root(".", ".") stacks the old root under the new one; detaching "." then drops it

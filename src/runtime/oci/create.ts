@@ -13,6 +13,7 @@ import { SysError, ValidationError, afterUndo, hasCode } from "../../sys/errors"
 import { limitsFromOci, type CgroupLimits } from "../../cgroup/spec";
 import { compileContainerFilter } from "../client";
 import { ociDeviceRules } from "../deviceRules";
+import { runHooks, type OciStateJson } from "../hooks";
 import { Launcher, type ContainerExit } from "../launcher";
 import { checkRoot } from "../lifecycleChecks";
 import { processStartTime } from "../state";
@@ -71,6 +72,15 @@ function cgroupLimits(spec: ContainerSpec): CgroupLimits {
   return { ...limits, devices: ociDeviceRules(spec) };
 }
 
+/** The OCI state hooks get on stdin. */
+export function hookState(id: string, bundle: string, spec: ContainerSpec, status: OciStateJson["status"]): OciStateJson {
+  return { ociVersion: spec.ociVersion, id, status, bundle, annotations: spec.annotations ?? {} };
+}
+
+function hasRuntimeHooks(spec: ContainerSpec): boolean {
+  return (spec.hooks?.prestart?.length ?? 0) + (spec.hooks?.createRuntime?.length ?? 0) > 0;
+}
+
 /** Writes the pid file atomically, as runc does: tools poll for it and must never read half of it. */
 export function writePidFile(path: string | undefined, pid: number): void {
   if (path !== undefined) atomicWrite(resolve(path), String(pid), { mode: 0o644 });
@@ -127,6 +137,16 @@ export async function ociCreate(req: OciCreateRequest): Promise<OciCreated> {
       extraFds: passed.fds,
       onCgroup: (pid) => cgroups.addProcess(cgroup, pid),
       ...(consoleSocket >= 0 ? { consoleSocket } : {}),
+      hookState: JSON.stringify(hookState(id, bundle, spec, "creating")),
+      ...(hasRuntimeHooks(spec)
+        ? {
+            onRuntimeHooks: (pid: number) => {
+              const state = { ...hookState(id, bundle, spec, "creating"), pid };
+              runHooks("prestart", spec.hooks?.prestart, state);
+              runHooks("createRuntime", spec.hooks?.createRuntime, state);
+            },
+          }
+        : {}),
     }).catch((err: unknown) => {
       throw err instanceof ValidationError && err.field === "consoleSocket" ? err.renamed("--console-socket") : err;
     });

@@ -8,6 +8,7 @@ import { HostformError, SysError, hasCode } from "../../sys/errors";
 import { signalNumber } from "../../sys/signals";
 import { waitFor } from "../../cgroup/tree";
 import { openVerifiedPidfd } from "../execTarget";
+import { runHooks, type OciStateJson } from "../hooks";
 import { ociCgroups } from "./cgroupPath";
 import { findOciRecord, initAlive, listOciIds, liveStatus, loadOciRecord, removeOciContainerDir, stateDocument, type OciRecord, type OciStateDocument, type OciStatus } from "./record";
 import { execFifoPath, ociContainerDir } from "./root";
@@ -48,6 +49,13 @@ export function ociList(root: string): { containers: OciStateDocument[]; unreada
   return { containers, unreadable };
 }
 
+/** The state hooks get, as runc gives it (no pid once stopped). */
+function hookStateOf(rec: OciRecord, status: OciStateJson["status"], pid?: number): OciStateJson {
+  const s: OciStateJson = { ociVersion: rec.ociVersion, id: rec.id, status, bundle: rec.bundle, annotations: rec.annotations };
+  if (pid !== undefined) s.pid = pid;
+  return s;
+}
+
 /** Lets the waiting init exec the program: one byte on the exec fifo, which then goes. */
 export function ociStart(root: string, id: string): OciRecord {
   const rec = loadOciRecord(root, id);
@@ -69,6 +77,21 @@ export function ociStart(root: string, id: string): OciRecord {
     closeSync(fd);
   }
   rmSync(fifoPath, { force: true });
+  const hooks = rec.spec.hooks?.poststart;
+  if (hooks !== undefined && hooks.length > 0) {
+    try {
+      // The state runc gives its poststart hooks says "created" still (it is read before the exec).
+      runHooks("poststart", hooks, hookStateOf(rec, "created", rec.pid));
+    } catch (err) {
+      // runc: a failed poststart hook takes the container down with it.
+      try {
+        process.kill(rec.pid, "SIGKILL");
+      } catch {
+        // Gone already: the hook's failure is still the error to report.
+      }
+      throw err;
+    }
+  }
   return rec;
 }
 
@@ -123,7 +146,7 @@ export async function ociResume(root: string, id: string): Promise<void> {
  * live one first. An unknown id is an error without force and nothing with it (runc 1.1).
  * Returns the record, for poststop hooks; undefined when there was none.
  */
-export async function ociDelete(root: string, id: string, force: boolean): Promise<OciRecord | undefined> {
+export async function ociDelete(root: string, id: string, force: boolean, warn: (message: string) => void = () => undefined): Promise<OciRecord | undefined> {
   const rec = findOciRecord(root, id);
   if (rec === undefined) {
     const dir = ociContainerDir(root, id);
@@ -141,6 +164,12 @@ export async function ociDelete(root: string, id: string, force: boolean): Promi
   }
   if (rec.ownsCgroup) await cgroups.delete(rec.cgroup);
   removeOciContainerDir(root, id);
+  // runc: poststop hooks run once the container is gone; their failures are only warnings.
+  try {
+    runHooks("poststop", rec.spec.hooks?.poststop, hookStateOf(rec, "stopped"));
+  } catch (err) {
+    warn((err as Error).message);
+  }
   return rec;
 }
 
