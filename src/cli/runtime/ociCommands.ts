@@ -11,6 +11,8 @@ import { ValidationError } from "../../sys/errors";
 import { parseSignal, signalNumber } from "../../sys/signals";
 import { logLine } from "./errorLog";
 import { invocationFlags } from "./globalFlags";
+import { OCI_INFO_COMMANDS } from "./ociInfoCommands";
+import { splitAtId } from "./argvSplit";
 
 /** What every command gets: the state root (--root, HOSTFORM_RUNTIME_ROOT or /run/hostform-runtime). */
 export interface OciContext {
@@ -209,17 +211,6 @@ const resumeCommand: OciCommand = {
 /** exec's flags that take a value (long and short), to find where the command after the id begins. */
 const EXEC_VALUE_FLAGS = new Set(["--process", "-p", "--pid-file", "--console-socket", "--cwd", "--env", "-e", "--user", "-u", "--cap", "-c", "--preserve-fds", "--additional-gids", "-g", "--apparmor", "--process-label", "--cgroup"]);
 
-/** Splits argv at the container id: flags before it are the command's, words after it go on (runc's order). */
-function splitAtId(argv: string[], valueFlags: ReadonlySet<string>): { flags: string[]; command: string[] } {
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === "--") return { flags: argv.slice(0, i + 2), command: argv.slice(i + 2) };
-    if (!a.startsWith("-")) return { flags: argv.slice(0, i + 1), command: argv.slice(i + 1) };
-    if (valueFlags.has(a)) i++;
-  }
-  return { flags: argv, command: [] };
-}
-
 const execCommand: OciCommand = {
   name: "exec",
   usage: "exec [--process FILE | <id> CMD...] [--detach] [--pid-file FILE] [--tty] [--cwd DIR] [--env K=V]... [--user UID[:GID]] [--cap CAP]... <id>",
@@ -293,35 +284,6 @@ const execCommand: OciCommand = {
   },
 };
 
-const psCommand: OciCommand = {
-  name: "ps",
-  usage: "ps [--format table|json] <id> [ps options]",
-  async run(ctx, argv) {
-    const split = splitAtId(argv, new Set(["--format", "-f"]));
-    const { values, positionals } = parseFlags(split.flags, { format: { type: "string", short: "f" } });
-    if (values.format !== undefined && values.format !== "table" && values.format !== "json") throw new UsageError(`--format: ${values.format} is not table or json`);
-    const id = oneId(positionals);
-    const { ociPids } = await import("../../runtime/oci/lifecycle.js");
-    const pids = ociPids(ctx.root, id);
-    if (values.format === "json") {
-      process.stdout.write(`${JSON.stringify(pids)}\n`);
-      return 0;
-    }
-    // As runc: the host's ps (options after the id, default -ef), cut to the container's processes.
-    const { spawnSync } = await import("node:child_process");
-    const r = spawnSync("ps", split.command.length > 0 ? split.command : ["-ef"], { encoding: "utf8" });
-    if (r.status !== 0) throw new ValidationError("ps options", `ps failed: ${(r.stderr ?? "").trim() || r.error?.message}`, "give options ps understands, e.g. -ef");
-    const lines = r.stdout.split("\n");
-    const header = lines[0] ?? "";
-    const pidColumn = header.trim().split(/\s+/).indexOf("PID");
-    if (pidColumn < 0) throw new ValidationError("ps options", "ps printed no PID column", "give options that print the PID, e.g. -ef");
-    const wanted = new Set(pids.map(String));
-    process.stdout.write(`${header}\n`);
-    for (const l of lines.slice(1)) if (wanted.has(l.trim().split(/\s+/)[pidColumn] ?? "")) process.stdout.write(`${l}\n`);
-    return 0;
-  },
-};
-
 const refused = (name: string, why: string): OciCommand => ({
   name,
   usage: `${name} <id>   (not supported: ${why})`,
@@ -332,7 +294,7 @@ const refused = (name: string, why: string): OciCommand => ({
 
 /** Every command `hostform-runtime` knows. */
 export const OCI_COMMANDS: readonly OciCommand[] = [
-  createCommand, startCommand, stateCommand, killCommand, deleteCommand, runCommand, listCommand, pauseCommand, resumeCommand, execCommand, psCommand,
+  createCommand, startCommand, stateCommand, killCommand, deleteCommand, runCommand, listCommand, pauseCommand, resumeCommand, execCommand, ...OCI_INFO_COMMANDS,
   refused("checkpoint", "hostform has no CRIU support; stop the container instead"),
   refused("restore", "hostform has no CRIU support; create the container again"),
 ];
