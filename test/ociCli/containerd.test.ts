@@ -41,7 +41,7 @@ let seq = 0;
 
 /** One scenario under each runtime; the shim must really have called it, and its container goes after. */
 function scenario(name: string, body: (c: Containerd, runtime: RuntimeName, id: string) => Promise<void>): void {
-  eachRuntime(name, { skip: skipReason, timeoutMs: 60_000 }, async (runtime) => {
+  eachRuntime(name, { skip: skipReason, timeoutMs: 45_000 }, async (runtime) => {
     const c = fixture();
     const calls = c.launcher(runtime).argvLines().length;
     const id = `c${seq++}-${runtime}`;

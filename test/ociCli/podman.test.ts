@@ -47,7 +47,7 @@ function explain(r: CommandResult, runtime: RuntimeName): string {
  * fallback to the default runtime cannot pass), and whatever the scenario made is removed after it.
  */
 function scenario(name: string, body: (p: Podman, runtime: RuntimeName, names: Names) => Promise<void>): void {
-  eachRuntime(name, { skip: skipReason, timeoutMs: 60_000 }, async (runtime) => {
+  eachRuntime(name, { skip: skipReason, timeoutMs: 45_000 }, async (runtime) => {
     const p = fixture();
     const calls = p.launcher(runtime).argvLines().length;
     const names = new Names(runtime);
