@@ -82,12 +82,11 @@ scenario("ctr run -d, then task exec, exec -t, ps, pause, resume, kill -s SIGKIL
   let r = await c.ctr(["run", "-d", ...c.runFlags(rt, id), c.image, id, "sleep", "1000"]);
   assert.equal(r.code, 0, explain(r, rt));
   assert.equal(await taskStatus(c, id), "RUNNING");
-  const fifoDir = c.runFlags(rt, id).slice(-1);
 
-  r = await c.ctr(["task", "exec", "--fifo-dir", ...fifoDir, "--exec-id", "e1", id, "sh", "-c", "echo in-exec; exit 4"]);
+  r = await c.ctr(["task", "exec", "--fifo-dir", c.fifoDir, "--exec-id", "e1", id, "sh", "-c", "echo in-exec; exit 4"]);
   assert.equal(r.code, 4, explain(r, rt));
   assert.equal(r.out, "in-exec\n", explain(r, rt));
-  r = await c.ctrInTerminal(["task", "exec", "-t", "--fifo-dir", ...fifoDir, "--exec-id", "e2", id, "sh", "-c", 'echo "tty=$(tty)"']);
+  r = await c.ctrInTerminal(["task", "exec", "-t", "--fifo-dir", c.fifoDir, "--exec-id", "e2", id, "sh", "-c", 'echo "tty=$(tty)"']);
   assert.equal(r.code, 0, explain(r, rt));
   // What script(1) shows is the outer terminal too: after the program's line ctr may log that it
   // could not resize the pty of a process that had exited.
