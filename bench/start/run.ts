@@ -128,8 +128,6 @@ async function main(): Promise<void> {
     }
     const state = join(bundle, "state");
     ociBundle(join(bundle, "oci"), rootfs);
-    // hostform-runtime's supervisor (started by the first run) exits soon after the last one.
-    process.env.HOSTFORM_SUPERVISOR_IDLE_MS = "1000";
     const hostformRuntime = [process.execPath, join(__dirname, "..", "..", "..", "bin", "hostform-runtime")];
     const oci: Array<[string, readonly string[]]> = [["runc run", ["runc"]], ["crun run", ["crun"]], ["hostform-runtime run (whole process)", hostformRuntime]];
     for (const [name, command] of oci) {
