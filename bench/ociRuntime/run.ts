@@ -36,7 +36,8 @@ function timed(argv: readonly string[]): Promise<{ ms: number; code: number | nu
     let stderr = "";
     c.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
     c.on("error", reject);
-    c.on("close", (code) => resolve({ ms: ms(t), code, stderr }));
+    // "exit", not "close": a created container's init holds create's stderr until it exits.
+    c.on("exit", (code) => resolve({ ms: ms(t), code, stderr }));
   });
 }
 

@@ -5,6 +5,7 @@ import { isAbsolute } from "node:path";
 import { ValidationError } from "../sys/errors";
 import { CAPABILITIES, RLIMITS } from "../sys/constants";
 import { ROOTFS_PROPAGATIONS, type RootfsPropagation } from "./init/rootPropagation";
+import { MOUNT_OPTION_NAMES } from "./init/mountOptions";
 import { OCI_NAMESPACE_TYPES, isOciNamespaceType, type OciNamespaceType } from "../sys/namespaces";
 import { validateDeviceSpecs, type DeviceSpec } from "./specDevices";
 import { validateHooks, type HooksSpec } from "./specHooks";
@@ -116,13 +117,8 @@ const NAMESPACED_SYSCTLS = new Set(["kernel.domainname", "kernel.hostname", "ker
 /** Mount types the init knows how to mount. */
 const MOUNT_TYPES = new Set(["bind", "proc", "tmpfs", "devpts", "mqueue", "sysfs", "cgroup", "cgroup2"]);
 
-/** Options the init consumes itself (mount flags, propagation, runc's tmpcopyup); anything else is passed as fs data. */
-export const MOUNT_FLAG_OPTIONS: ReadonlySet<string> = new Set([
-  "ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "sync", "async", "dirsync",
-  "remount", "mand", "nomand", "atime", "noatime", "diratime", "nodiratime", "relatime", "norelatime",
-  "strictatime", "nostrictatime", "bind", "rbind", "private", "rprivate", "slave", "rslave", "shared",
-  "rshared", "unbindable", "runbindable", "nosymfollow", "tmpcopyup",
-]);
+/** Options the init consumes itself (mount flags, propagation, the recursive r* ones, runc's tmpcopyup); anything else is passed as fs data. */
+export const MOUNT_FLAG_OPTIONS: ReadonlySet<string> = new Set(MOUNT_OPTION_NAMES);
 
 type Json = Record<string, unknown>;
 

@@ -160,6 +160,7 @@ interface SyscallNumbers {
   fsopen: number;
   fsconfig: number;
   fsmount: number;
+  mount_setattr: number;
 }
 
 const X86_64: SyscallNumbers = {
@@ -179,6 +180,7 @@ const X86_64: SyscallNumbers = {
   fsopen: 430,
   fsconfig: 431,
   fsmount: 432,
+  mount_setattr: 442,
 };
 
 // aarch64 uses the generic (asm-generic/unistd.h) table.
@@ -199,6 +201,20 @@ const AARCH64: SyscallNumbers = {
   fsopen: 430,
   fsconfig: 431,
   fsmount: 432,
+  mount_setattr: 442,
 };
 
 export const SYS: SyscallNumbers = process.arch === "arm64" ? AARCH64 : X86_64;
+
+// mount_setattr(2) flags (struct mount_attr attr_set / attr_clr).
+export const MOUNT_ATTR_RDONLY = 0x1;
+export const MOUNT_ATTR_NOSUID = 0x2;
+export const MOUNT_ATTR_NODEV = 0x4;
+export const MOUNT_ATTR_NOEXEC = 0x8;
+/** The atime field: the values below, cleared together through MOUNT_ATTR__ATIME. */
+export const MOUNT_ATTR__ATIME = 0x70;
+export const MOUNT_ATTR_RELATIME = 0x0;
+export const MOUNT_ATTR_NOATIME = 0x10;
+export const MOUNT_ATTR_STRICTATIME = 0x20;
+export const MOUNT_ATTR_NODIRATIME = 0x80;
+export const MOUNT_ATTR_NOSYMFOLLOW = 0x200000;

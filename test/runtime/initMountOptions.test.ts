@@ -1,3 +1,4 @@
+import { MOUNT_ATTR_NOATIME, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY, MOUNT_ATTR__ATIME } from "../../src/sys/constants";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_RELATIME, MS_SHARED } from "../../src/sys/constants";
@@ -10,7 +11,7 @@ test("flag options become MS_* flags; the rest is the filesystem's data string",
   assert.equal(o.data, "mode=755,size=65536k");
   assert.equal(o.bind, false);
   const none = parseMountOptions({ destination: "/proc", type: "proc" });
-  assert.deepEqual(none, { flags: 0, propagation: [], data: null, bind: false, recursive: false, copyUp: false });
+  assert.deepEqual(none, { flags: 0, propagation: [], data: null, bind: false, recursive: false, copyUp: false, recursiveSet: 0, recursiveClear: 0 });
   // tmpcopyup is runc's extension, never a filesystem option.
   const up = parseMountOptions({ destination: "/tmp", type: "tmpfs", options: ["tmpcopyup", "mode=1777"] });
   assert.deepEqual({ copyUp: up.copyUp, data: up.data }, { copyUp: true, data: "mode=1777" });
@@ -25,7 +26,7 @@ test("options apply left to right: a later rw clears an earlier ro, and the othe
 });
 
 test("bind and rbind make a bind mount of any type; rbind is recursive; no MS_BIND flag is left in flags", () => {
-  assert.deepEqual(parseMountOptions({ destination: "/x", type: "bind", source: "/s" }), { flags: 0, propagation: [], data: null, bind: true, recursive: false, copyUp: false });
+  assert.deepEqual(parseMountOptions({ destination: "/x", type: "bind", source: "/s" }), { flags: 0, propagation: [], data: null, bind: true, recursive: false, copyUp: false, recursiveSet: 0, recursiveClear: 0 });
   const r = parseMountOptions({ destination: "/x", type: "none", source: "/s", options: ["rbind", "ro"] });
   assert.equal(r.bind, true);
   assert.equal(r.recursive, true);
@@ -45,4 +46,13 @@ test("every option validateSpec takes for a flag is parsed as one: none leaks in
     assert.equal(parseMountOptions({ destination: "/x", type: "tmpfs", options: [name] }).data, null, name);
   }
   assert.equal(parseMountOptions({ destination: "/x", type: "tmpfs", options: ["nosuchflag"] }).data, "nosuchflag");
+});
+
+test("the recursive options (rro, rnosuid, ratime...) become mount_setattr flags for the whole tree, read left to right", () => {
+  const r = parseMountOptions({ destination: "/x", type: "bind", source: "/s", options: ["rbind", "rro", "rnosuid", "rnoatime"] });
+  assert.equal(r.recursiveSet, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOATIME);
+  assert.equal(r.recursiveClear, MOUNT_ATTR__ATIME);
+  const undone = parseMountOptions({ destination: "/x", type: "bind", source: "/s", options: ["rro", "rrw"] });
+  assert.deepEqual({ set: undone.recursiveSet, clear: undone.recursiveClear }, { set: 0, clear: MOUNT_ATTR_RDONLY });
+  assert.throws(() => parseMountOptions({ destination: "/x", type: "bind", source: "/s", options: ["rbind", "nosuchopt"] }), /mounts \(\/x\): 'nosuchopt' is not a bind mount option/);
 });

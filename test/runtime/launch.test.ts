@@ -296,6 +296,30 @@ test("rootfsPropagation rslave: a mount the host makes under the rootfs after st
   }
 });
 
+test("rro keeps a bind mount read-only all the way down (its submounts too), where ro covers only the top; an unknown bind option is refused by name", { skip: needsRoot }, async () => {
+  const tree = join(bundle, "rro-tree");
+  mkdirSync(join(tree, "sub"), { recursive: true });
+  assert.equal(spawnSync("mount", ["-t", "tmpfs", `${prefix}-rro`, join(tree, "sub")]).status, 0);
+  try {
+    const write = "touch /data/top 2>/dev/null && echo top-rw || echo top-ro; touch /data/sub/x 2>/dev/null && echo sub-rw || echo sub-ro";
+    const withOptions = async (options: string[]) => {
+      const s = spec(["sh", "-c", write]);
+      s.mounts = [...(s.mounts ?? []), { destination: "/data", type: "bind", source: tree, options }];
+      const r = await run(s);
+      assert.equal(r.code, 0, r.out);
+      return r.out.trim().split("\n");
+    };
+    assert.deepEqual(await withOptions(["rbind", "ro"]), ["top-ro", "sub-rw"], "ro: the top mount only");
+    assert.deepEqual(await withOptions(["rbind", "rro"]), ["top-ro", "sub-ro"], "rro: every mount of the tree");
+    assert.deepEqual(await withOptions(["rbind", "rro", "rrw"]), ["top-rw", "sub-rw"], "a later rrw undoes it");
+    const bad = spec(["/bin/true"]);
+    bad.mounts = [...(bad.mounts ?? []), { destination: "/data", type: "bind", source: tree, options: ["rbind", "rr0"] }];
+    await assert.rejects(launcher.launch(bad), /mounts \(\/data\): 'rr0' is not a bind mount option/);
+  } finally {
+    spawnSync("umount", [join(tree, "sub")]);
+  }
+});
+
 test("a spec without a namespace list runs in the host's namespaces, its mounts still private to it", { skip: needsRoot }, async () => {
   const s = spec(["sh", "-c", "echo pid $$; hostname"]);
   delete s.linux!.namespaces;

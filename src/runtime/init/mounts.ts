@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import * as libc from "../../sys/libc";
+import { setMountAttrRecursive } from "../../sys/mountAttr";
 import { MS_BIND, MS_RDONLY, MS_REC, MS_REMOUNT } from "../../sys/constants";
 import { NotFoundError, ValidationError } from "../../sys/errors";
 import { cgroupPathIn, hostHierarchies, type HostHierarchy } from "../../cgroup/hierarchies";
@@ -84,4 +85,5 @@ export function mountInRoot(rootfs: string, m: MountSpec, ownCgroupNamespace: bo
     if (fillFirst) libc.mount(null, dest, null, MS_REMOUNT | o.flags, o.data);
   }
   for (const p of o.propagation) libc.mount(null, dest, null, p);
+  if (o.recursiveSet !== 0 || o.recursiveClear !== 0) setMountAttrRecursive(dest, o.recursiveSet, o.recursiveClear);
 }
