@@ -56,6 +56,8 @@ export interface ExecOptions {
    * it is then never this process's child when it exits (`exec --detach`). Its `exited` never settles.
    */
   detach?: boolean;
+  /** fds of this process to become the program's fds 3, 4, ...; open until exec() settles. */
+  extraFds?: number[];
 }
 
 /** The pty master of a tty exec. */
@@ -141,6 +143,7 @@ export class Executor {
       const req: ExecRequest = { kind: "exec", spec, stdio, terminal: pty !== undefined };
       if (opts.user !== undefined) req.user = opts.user;
       if (opts.detach === true) req.detach = true;
+      if (opts.extraFds !== undefined && opts.extraFds.length > 0) req.extraFds = [...opts.extraFds];
       if (target.seccompFilter !== undefined) req.seccompBpf = target.seccompFilter.toString("base64");
       this.post({ op: "send", id, line: `${JSON.stringify(req)}\n` });
       await (opts.detach === true ? init.prepared : init.started);

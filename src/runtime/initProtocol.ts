@@ -87,6 +87,8 @@ export interface ExecRequest {
    * status from the caller's subreaper (`exec --detach`, as runc leaves the process).
    */
   detach?: boolean;
+  /** Executor fds to become the process's fds 3, 4, ... (--preserve-fds, LISTEN_FDS). */
+  extraFds?: number[];
 }
 
 /** What an idle init may be asked to do first. */

@@ -216,13 +216,23 @@ test("--preserve-fds passes fds 3.. at their numbers; LISTEN_FDS for this proces
     };
     // Socket activation as systemd hands it over: LISTEN_PID is the runtime's own pid.
     const activated: Runtime = { name: r.name, argv: ["sh", "-c", 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$@"', "sh", ...r.argv] };
-    got[r.name] = {
+    const seen: Record<string, unknown> = {
       two: withFds(r, ["run", "--preserve-fds", "2", "--bundle", bundle, id]),
       none: withFds(r, ["run", "--bundle", bundle, id]),
       listen: withFds(activated, ["run", "--preserve-fds", "1", "--bundle", bundle, id]),
     };
+    // exec passes --preserve-fds the same way; LISTEN_FDS is the start's alone (runc's exec ignores it).
+    writeConfig(["sleep", "100"]);
+    const pidFile = join(work, `${r.name}-fds.pid`);
+    assert.equal(rt(r, ["run", "-d", "--bundle", bundle, "--pid-file", pidFile, id]).code, 0);
+    const show = ["sh", "-c", "cat <&3; cat <&4 2>/dev/null; echo; echo ${LISTEN_FDS:-none} ${LISTEN_PID:-none}"];
+    seen.exec = withFds(r, ["exec", "--preserve-fds", "2", id, ...show]);
+    seen.execListen = withFds(activated, ["exec", "--preserve-fds", "1", id, ...show]);
+    assert.equal(rt(r, ["delete", "--force", id]).code, 0);
+    await reap(Number(readFileSync(pidFile, "utf8")));
+    got[r.name] = seen;
   }
-  assert.deepEqual(got.hostform, { two: [0, "AB\nnone none"], none: [0, "none none"], listen: [0, "AB\n1 1"] });
+  assert.deepEqual(got.hostform, { two: [0, "AB\nnone none"], none: [0, "none none"], listen: [0, "AB\n1 1"], exec: [0, "AB\nnone none"], execListen: [0, "A\nnone none"] });
   if (got.runc !== undefined) assert.deepEqual(got.hostform, got.runc, "the same as runc");
 });
 

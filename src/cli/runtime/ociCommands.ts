@@ -239,7 +239,6 @@ const execCommand: OciCommand = {
     // runc's rules: a detached terminal needs somewhere to send it; a socket needs a terminal.
     if (values.tty === true && consoleSocket === undefined) throw new ValidationError("--tty", "needs --console-socket to send the terminal's master to", "pass --console-socket PATH, or drop --tty");
     if (consoleSocket !== undefined && values.tty !== true && values.process === undefined) throw new ValidationError("--console-socket", "is only for a process with a terminal", "add --tty, or drop --console-socket");
-    if (values["preserve-fds"] !== undefined && values["preserve-fds"] !== "0") throw new ValidationError("--preserve-fds", "exec does not pass extra fds yet", "drop --preserve-fds (create and run pass them)");
     for (const flag of ["additional-gids", "apparmor", "process-label", "cgroup"] as const) {
       if (values[flag] !== undefined) throw new ValidationError(`--${flag}`, "is not supported by hostform-runtime exec", `drop --${flag}`);
     }
@@ -248,6 +247,7 @@ const execCommand: OciCommand = {
       root: ctx.root, id, args: split.command, env: values.env ?? [], caps: values.cap ?? [], tty: values.tty === true, noNewPrivileges: values["no-new-privs"] === true, detach: values.detach === true,
     };
     if (values.process !== undefined) req.processFile = values.process;
+    if (values["preserve-fds"] !== undefined) req.preserveFds = values["preserve-fds"];
     if (values.cwd !== undefined) req.cwd = values.cwd;
     if (values.user !== undefined) req.user = values.user;
     const { process: proc, release } = await ociExec(req);

@@ -8,10 +8,10 @@ import { resolveExecUser } from "../execUser";
 import type { ExecRequest } from "../initProtocol";
 import { dropPrivileges, setRlimits } from "./credentials";
 import { openNullDevice } from "./devices";
-import { resetSignals, type ReadyToExec } from "./execProgram";
+import { EXTRA_FD_BASE, resetSignals, type ReadyToExec } from "./execProgram";
 import { joinContainerMountNamespace } from "./namespaces";
 import { decodeFilter } from "./seccomp";
-import { closeOnExecAboveStdio, setStdio } from "./stdio";
+import { closeOnExecAboveStdio, copyLauncherFd, setStdio } from "./stdio";
 import { step } from "./steps";
 
 /** A file of the container's that may be absent (a minimal rootfs has no /etc/group): "" then. */
@@ -32,6 +32,7 @@ export function joinContainer(req: ExecRequest, lastCap: number, warn: (message:
   if (user !== undefined) spec.process.user = step("resolve user", () => resolveExecUser(user, readOptional("/etc/passwd"), readOptional("/etc/group")));
   setRlimits(spec.process.rlimits);
   step("stdio", () => setStdio(req.stdio, hostNull));
+  const extraFds = step("passed fds", () => (req.extraFds ?? []).map((fd, i) => copyLauncherFd(fd, EXTRA_FD_BASE + i)));
   if (req.terminal) {
     step("controlling terminal", () => {
       setsid();
@@ -40,5 +41,7 @@ export function joinContainer(req: ExecRequest, lastCap: number, warn: (message:
   }
   step("close fds", () => closeOnExecAboveStdio());
   step("reset signals", () => resetSignals());
-  return dropPrivileges(spec, lastCap, decodeFilter(req.seccompBpf), warn);
+  const ready = dropPrivileges(spec, lastCap, decodeFilter(req.seccompBpf), warn);
+  if (extraFds.length > 0) ready.extraFds = extraFds;
+  return ready;
 }

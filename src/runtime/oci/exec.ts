@@ -7,6 +7,7 @@ import { SysError, ValidationError, hasCode } from "../../sys/errors";
 import { Executor, type ExecProcess } from "../exec";
 import { validateSpec, type ContainerSpec } from "../spec";
 import { ContainerStatusError, ociStatus } from "./lifecycle";
+import { passedFds } from "./passedFds";
 import { loadOciRecord } from "./record";
 import { seccompFilterPath } from "./root";
 
@@ -28,6 +29,8 @@ export interface OciExecRequest {
   noNewPrivileges: boolean;
   /** --detach: the process execs only once release() has let it go (see ExecOptions.detach). */
   detach: boolean;
+  /** --preserve-fds as given. */
+  preserveFds?: string;
 }
 
 function readProcessFile(path: string): unknown {
@@ -79,12 +82,14 @@ export async function ociExec(req: OciExecRequest): Promise<OciExecution> {
   const status = ociStatus(req.root, rec);
   if (status === "stopped" || status === "paused") throw new ContainerStatusError(req.id, status, `cannot exec in a ${status} container`);
   const spec = execSpec(rec.spec, req);
+  // runc's exec passes --preserve-fds only: socket activation is the container's start's.
+  const passed = passedFds(req.preserveFds, {});
   const executor = new Executor();
   try {
     const process = await executor.exec(
       { pid: rec.pid, pidStartTime: rec.pidStartTime, spec, ...(rec.seccomp ? { seccompFilter: readFileSync(seccompFilterPath(req.root, req.id)) } : {}) },
       {
-        args: spec.process.args, cwd: spec.process.cwd, tty: spec.process.terminal === true, stdio: ["inherit", "inherit", "inherit"], detach: req.detach,
+        args: spec.process.args, cwd: spec.process.cwd, tty: spec.process.terminal === true, stdio: ["inherit", "inherit", "inherit"], detach: req.detach, extraFds: passed.fds,
         ...(req.user !== undefined ? { user: req.user } : {}),
       },
     );
