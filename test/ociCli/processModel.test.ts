@@ -24,6 +24,7 @@ const hasRunc = spawnSync("runc", ["--version"]).status === 0;
 const prefix = testPrefix("ocipm");
 const HOSTFORM_RUNTIME = join(__dirname, "..", "..", "..", "bin", "hostform-runtime");
 let bundle = "";
+let rootfsDir = "";
 let work = "";
 
 interface Runtime {
@@ -36,6 +37,7 @@ before(() => {
   if (needsRoot !== false) return;
   const b = makeBusyboxBundle(prefix);
   bundle = b.bundle;
+  rootfsDir = b.rootfs;
   work = join(bundle, "work");
   mkdirSync(work);
   // Orphans of this process's children come here, as to conmon: create's init once create exits.
@@ -70,7 +72,7 @@ function removeCgroupParent(): void {
   }
 }
 
-type Config = { process: { terminal: boolean; args: string[] }; linux: Record<string, unknown> };
+type Config = { process: { terminal: boolean; args: string[] }; root: { path: string; readonly?: boolean }; linux: Record<string, unknown> };
 
 function writeConfig(args: string[], terminal = false): void {
   const c = JSON.parse(JSON.stringify(RUNC_SPEC_CONFIG)) as Config;
@@ -78,6 +80,8 @@ function writeConfig(args: string[], terminal = false): void {
   c.process.args = args;
   // Absolute, under a parent this test makes and removes: never the runtime's own cgroup.
   c.linux.cgroupsPath = `/${prefix}/${args.length}`;
+  // Programs tell the test they run through a file in /tmp.
+  c.root.readonly = false;
   writeFileSync(join(bundle, "config.json"), JSON.stringify(c));
 }
 
@@ -122,7 +126,10 @@ function stateOf(r: Runtime, id: string): { status: string; pid: number } {
 async function lifecycle(r: Runtime): Promise<Record<string, unknown>> {
   const id = `${prefix}-life-${r.name}`;
   ids.add(id);
-  writeConfig(["sh", "-c", "sleep 1; exit 3"]);
+  // It runs until the test lets it go: a slow machine (the v2 VM under TCG) must not see it end early.
+  const go = join(rootfsDir, "tmp", `go-${r.name}`);
+  rmSync(go, { force: true });
+  writeConfig(["sh", "-c", `while [ ! -e /tmp/go-${r.name} ]; do sleep 0.05; done; exit 3`]);
   const pidFile = join(work, `${r.name}.pid`);
   const seen: Record<string, unknown> = {};
   let res = rt(r, ["create", "--bundle", bundle, "--pid-file", pidFile, id]);
@@ -136,6 +143,7 @@ async function lifecycle(r: Runtime): Promise<Record<string, unknown>> {
   seen.created = { status: st.status, pidMatches: st.pid === pid };
   seen.startTwice = [rt(r, ["start", id]).code, rt(r, ["start", id]).code];
   seen.running = stateOf(r, id).status;
+  writeFileSync(go, "");
   // The subreaper gets the program's own status: nobody of the runtime's is in between.
   seen.exit = await reap(pid);
   const stopped = stateOf(r, id);
@@ -164,16 +172,18 @@ test("create leaves the init to the caller's subreaper, waiting; start execs it;
 async function runStatus(r: Runtime, args: string[], during?: (runPid: number, initPid: () => number) => void): Promise<number | null> {
   const id = `${prefix}-run-${r.name}`;
   ids.add(id);
+  rmSync(join(rootfsDir, "tmp", "running"), { force: true });
   writeConfig(args);
   const pidFile = join(work, `${r.name}-run.pid`);
   rmSync(pidFile, { force: true });
   const child = spawn(r.argv[0]!, [...r.argv.slice(1), "run", "--bundle", bundle, "--pid-file", pidFile, id], { stdio: "ignore" });
   const exited = new Promise<number | null>((res) => child.once("exit", (code, sig) => res(code ?? (sig !== null ? -1 : null))));
   if (during !== undefined) {
-    const deadline = Date.now() + 10_000;
-    while (!existsSync(pidFile) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
-    // Give the program time to install its trap.
-    await new Promise((res) => setTimeout(res, 300));
+    // The program says it runs (its trap set) by a file in the rootfs' /tmp: no guess at how long
+    // a start takes, which the v2 VM under TCG stretches to seconds.
+    const ready = join(rootfsDir, "tmp", "running");
+    const deadline = Date.now() + 30_000;
+    while (!existsSync(ready) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
     during(child.pid!, () => Number(readFileSync(pidFile, "utf8")));
   }
   return exited;
@@ -184,8 +194,8 @@ test("run is the program's parent: it exits with the program's code, 128+signal 
   for (const r of runtimes) {
     got[r.name] = [
       await runStatus(r, ["sh", "-c", "exit 42"]),
-      await runStatus(r, ["sleep", "100"], (_run, init) => process.kill(init(), "SIGKILL")),
-      await runStatus(r, ["sh", "-c", "trap 'exit 7' TERM; while true; do sleep 0.1; done"], (run) => process.kill(run, "SIGTERM")),
+      await runStatus(r, ["sh", "-c", "touch /tmp/running; exec sleep 100"], (_run, init) => process.kill(init(), "SIGKILL")),
+      await runStatus(r, ["sh", "-c", "trap 'exit 7' TERM; touch /tmp/running; while true; do sleep 0.1; done"], (run) => process.kill(run, "SIGTERM")),
     ];
   }
   assert.deepEqual(got.hostform, [42, 137, 7]);
@@ -282,13 +292,16 @@ test("exec runs --process or a command in the container with its status; -d leav
     const c = rt(r, ["exec", "--env", "X=1", "--user", "1000:1000", "--cwd", "/bin", id, "sh", "-c", "pwd; echo $X; id -u; grep CapEff /proc/self/status"]);
     seen.command = [c.code, c.out.trim()];
     const pidFile = join(work, `${r.name}-exec.pid`);
-    seen.detach = rt(r, ["exec", "-d", "--pid-file", pidFile, id, "sh", "-c", "sleep 0.5; exit 5"]).code;
+    const go = join(rootfsDir, "tmp", `go-exec-${r.name}`);
+    rmSync(go, { force: true });
+    seen.detach = rt(r, ["exec", "-d", "--pid-file", pidFile, id, "sh", "-c", `while [ ! -e /tmp/go-exec-${r.name} ]; do sleep 0.05; done; exit 5`]).code;
     const pid = Number(readFileSync(pidFile, "utf8"));
     seen.detachedParent = readProcStat(pid)?.ppid === process.pid;
     const ps = rt(r, ["ps", "--format", "json", id]);
     const listed = JSON.parse(ps.out) as number[];
     // The exec'd shell may have forked its sleep by now: both pids are there, whatever else is.
     seen.ps = listed.includes(initPid) && listed.includes(pid);
+    writeFileSync(go, "");
     seen.detachedExit = await reap(pid);
     assert.equal(rt(r, ["delete", "--force", id]).code, 0);
     await reap(initPid);

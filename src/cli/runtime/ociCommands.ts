@@ -121,14 +121,40 @@ const runCommand: OciCommand = {
   async run(ctx, argv) {
     const { values, positionals } = parseFlags(argv, { ...CREATE_FLAGS, detach: { type: "boolean", short: "d" }, keep: { type: "boolean" } });
     const id = oneId(positionals);
+    // Signals are taken from the start, as runc's handler is: one that comes while the container is
+    // being made waits and goes to the program once it runs, instead of killing this process.
+    let target = 0;
+    const pending: NodeJS.Signals[] = [];
+    const forward = (sig: NodeJS.Signals) => {
+      if (target === 0) {
+        pending.push(sig);
+        return;
+      }
+      try {
+        process.kill(target, sig);
+      } catch (e) {
+        logLine(invocationFlags(), "debug", `forward ${sig} to ${id}: ${(e as Error).message}`);
+      }
+    };
+    if (values.detach !== true) for (const sig of FORWARDED) process.on(sig, forward);
+    const stopForwarding = () => {
+      for (const sig of FORWARDED) process.removeListener(sig, forward);
+    };
     const [{ ociStart, ociDelete }, libc, { PR_SET_CHILD_SUBREAPER }] = await Promise.all([
       import("../../runtime/oci/lifecycle.js"), import("../../sys/libc.js"), import("../../sys/constants.js"),
     ]);
-    // As runc: processes the program leaves behind come to this process, not to the host's init.
-    if (values.detach !== true) libc.prctl(PR_SET_CHILD_SUBREAPER, 1);
-    const created = await create(ctx, id, values);
+    let created: Awaited<ReturnType<typeof create>>;
+    try {
+      // As runc: processes the program leaves behind come to this process, not to the host's init.
+      if (values.detach !== true) libc.prctl(PR_SET_CHILD_SUBREAPER, 1);
+      created = await create(ctx, id, values);
+    } catch (err) {
+      stopForwarding();
+      throw err;
+    }
     const pid = created.record.pid;
     const cleanup = async (why: string): Promise<void> => {
+      stopForwarding();
       await created.detach();
       if (values.keep === true) return;
       await ociDelete(ctx.root, id, true).catch((e: unknown) => logLine(invocationFlags(), "warning", `container ${id} was not deleted ${why}: ${(e as Error).message}`));
@@ -144,19 +170,12 @@ const runCommand: OciCommand = {
     }
     if (values.detach === true) return 0;
     // This process is the init's parent: it forwards signals and returns the program's status.
-    const forward = (sig: NodeJS.Signals) => {
-      try {
-        process.kill(pid, sig);
-      } catch (e) {
-        logLine(invocationFlags(), "debug", `forward ${sig} to ${id}: ${(e as Error).message}`);
-      }
-    };
-    for (const sig of FORWARDED) process.on(sig, forward);
+    target = pid;
+    for (const sig of pending.splice(0)) forward(sig);
     try {
       const exit = await created.exited;
       return exit.code ?? (exit.signal !== null ? 128 + signalNumber(exit.signal) : 255);
     } finally {
-      for (const sig of FORWARDED) process.removeListener(sig, forward);
       await cleanup("after it exited");
     }
   },
