@@ -183,7 +183,8 @@ async function runStatus(r: Runtime, args: string[], during?: (runPid: number, i
     // a start takes, which the v2 VM under TCG stretches to seconds.
     const ready = join(rootfsDir, "tmp", "running");
     const deadline = Date.now() + 30_000;
-    while (!existsSync(ready) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+    // And the pid file: runc's run writes it only after the program has started.
+    while (!(existsSync(ready) && existsSync(pidFile)) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
     during(child.pid!, () => Number(readFileSync(pidFile, "utf8")));
   }
   return exited;
@@ -446,4 +447,34 @@ test("a failing createRuntime hook fails create, naming the hook, and leaves no 
   }
   assert.deepEqual(got.hostform, { code: 1, stateCode: 1, cgroup: false });
   if (got.runc !== undefined) assert.deepEqual(got.hostform, got.runc, "the same as runc");
+});
+
+test("a create killed half-way leaves what delete --force can clean: its waiting init and its cgroup go too", { skip: needsRoot, timeout: 60_000 }, async () => {
+  const r = runtimes[0]!;
+  const id = `${prefix}-killed-${r.name}`;
+  ids.add(id);
+  const c = JSON.parse(JSON.stringify(RUNC_SPEC_CONFIG)) as Config & { hooks?: unknown };
+  c.process.terminal = false;
+  c.process.args = ["sleep", "100"];
+  c.linux.cgroupsPath = `/${prefix}/killed`;
+  // The init waits before pivot_root while this hook runs: create is caught in the middle.
+  const marker = join(work, "hook-started");
+  c.hooks = { createRuntime: [{ path: "/bin/sh", args: ["sh", "-c", `echo $$ > ${marker}; exec sleep 100`] }] };
+  writeFileSync(join(bundle, "config.json"), JSON.stringify(c));
+  const create = spawn(r.argv[0]!, [...r.argv.slice(1), "create", "--bundle", bundle, id], { stdio: "ignore" });
+  const deadline = Date.now() + 30_000;
+  while (!existsSync(marker) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+  const hookPid = Number(readFileSync(marker, "utf8"));
+  const cgroupDir = join(detectLayout().v1Mounts.pids ?? detectLayout().unifiedMount!, prefix, "killed");
+  const inCgroup = readFileSync(join(cgroupDir, "cgroup.procs"), "utf8").trim().split("\n").filter((l) => l !== "").map(Number);
+  assert.equal(inCgroup.length, 1, "the init waits in the container's cgroup");
+  create.kill("SIGKILL");
+  await new Promise((res) => create.once("exit", res));
+  process.kill(hookPid, "SIGKILL");
+  assert.equal(stateOf(r, id).status, "stopped", "recorded before any process, with pid 0");
+  assert.equal(rt(r, ["delete", "--force", id]).code, 0);
+  assert.equal(existsSync(cgroupDir), false, "the cgroup is gone");
+  assert.equal(readProcStat(inCgroup[0]!) === undefined || readProcStat(inCgroup[0]!)!.state === "Z", true, "the init is gone");
+  if (readProcStat(inCgroup[0]!)?.state === "Z") await reap(inCgroup[0]!);
+  await reap(hookPid).catch(() => undefined);
 });

@@ -274,11 +274,13 @@ test("rootfsPropagation rslave: a mount the host makes under the rootfs after st
   sh(`mount --bind ${base} ${base} && mount --make-shared ${base}`);
   try {
     const seen = async (propagation?: "rslave"): Promise<string> => {
-      const s = spec(["/bin/busybox", "sh", "-c", "for i in $(/bin/busybox seq 60); do [ -e /mnt/marker ] && break; /bin/busybox sleep 0.05; done; /bin/busybox cat /mnt/marker 2>/dev/null || echo none"], { rootfs: base });
+      rmSync(join(base, "started"), { force: true });
+      const s = spec(["/bin/busybox", "sh", "-c", "/bin/busybox touch /started; for i in $(/bin/busybox seq 60); do [ -e /mnt/marker ] && break; /bin/busybox sleep 0.05; done; /bin/busybox cat /mnt/marker 2>/dev/null || echo none"], { rootfs: base });
       if (propagation !== undefined) s.linux!.rootfsPropagation = propagation;
       const before = hostMounts();
       const running = run(s);
-      await new Promise((r) => setTimeout(r, 500));
+      // Only once the container runs: a mount made before its mount namespace exists is in it anyway.
+      for (let i = 0; i < 600 && !existsSync(join(base, "started")); i++) await new Promise((r) => setTimeout(r, 50));
       sh(`mount -t tmpfs ${prefix}-p ${base}/mnt && echo from-the-host > ${base}/mnt/marker`);
       try {
         const r = await running;

@@ -1,8 +1,9 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { runtimeCli, type RuntimeResult } from "../helpers/runtimeCli";
 import { needsRoot } from "../../fixtures/prefix";
 import { parseSignal } from "../../src/sys/signals";
 import { limitsFromOci } from "../../src/cgroup/spec";
@@ -19,26 +20,9 @@ after(async () => {
   await f?.cleanup();
 });
 
-const runtimeMain = join(__dirname, "../../src/cli/runtimeMain.js");
 
-/**
- * Runs `hostform-runtime --root <runDir> ...args` as its own process, as tools do. Its output goes
- * to files: a created container's init holds create's stdio (as runc's does), so a pipe would not
- * reach EOF until the container exits.
- */
-function runtime(...args: string[]): { code: number; out: string; err: string } {
-  const script = `require(${JSON.stringify(runtimeMain)}).main(process.argv.slice(1)).then((c) => process.exit(c), (e) => { console.error(e); process.exit(99); })`;
-  const outPath = join(f.bundle, "runtime.stdout");
-  const errPath = join(f.bundle, "runtime.stderr");
-  const out = openSync(outPath, "w+");
-  const err = openSync(errPath, "w+");
-  try {
-    const r = spawnSync(process.execPath, ["-e", script, "--", "--root", f.runDir, ...args], { stdio: ["ignore", out, err], timeout: 30_000 });
-    return { code: r.status ?? -1, out: readFileSync(outPath, "utf8"), err: readFileSync(errPath, "utf8") };
-  } finally {
-    closeSync(out);
-    closeSync(err);
-  }
+function runtime(...args: string[]): RuntimeResult {
+  return runtimeCli(f.runDir, f.bundle, args);
 }
 
 test("signals parse from names and numbers", () => {
@@ -159,18 +143,11 @@ test("OCI create builds the container (a setup error fails create); no linux.sec
   } finally {
     assert.equal(runtime("delete", "--force", id).code, 0);
   }
-  // The container's stdout is this file (a pipe of spawnSync is a socket, which /proc cannot reopen).
+  // The container's stdout is run's own, which runtimeCli gives a file.
   const runToFile = (runId: string): string => {
-    const out = join(f.bundle, `${runId}.out`);
-    const fd = openSync(out, "w+");
-    try {
-      const script = `require(${JSON.stringify(runtimeMain)}).main(process.argv.slice(1)).then((c) => process.exit(c), (e) => { console.error(e); process.exit(99); })`;
-      const res = spawnSync(process.execPath, ["-e", script, "--", "--root", f.runDir, "run", "--bundle", f.bundle, runId], { stdio: ["ignore", fd, "pipe"], encoding: "utf8", timeout: 30_000 });
-      assert.equal(res.status, 0, res.stderr);
-    } finally {
-      closeSync(fd);
-    }
-    return readFileSync(out, "utf8");
+    const res = runtime("run", "--bundle", f.bundle, runId);
+    assert.equal(res.code, 0, res.err);
+    return res.out;
   };
   assert.match(runToFile(f.id("noseccomp-run")), /^Seccomp:\s+0$/m);
   spec.linux!.seccomp = { defaultAction: "SCMP_ACT_ALLOW" };
@@ -202,4 +179,18 @@ test("an unmodified `runc spec` config (terminal set to false) runs under hostfo
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("list warns of a container whose record cannot be read, naming the file; delete --force clears it", { skip: needsRoot }, () => {
+  const id = f.id("corrupt");
+  mkdirSync(join(f.runDir, id), { recursive: true });
+  const record = join(f.runDir, id, "state.json");
+  writeFileSync(record, '{"ociVersion": "1.0.2", "id": ');
+  const list = runtime("list", "--format", "json");
+  assert.equal(list.code, 0, list.err);
+  assert.match(list.err, new RegExp(`warning: cannot load container ${id}: ${record.replace(/[/.]/g, "\\$&")}: is not valid JSON`));
+  assert.ok(!(JSON.parse(list.out) as Array<{ id: string }>).some((c) => c.id === id), "not listed as if it were whole");
+  assert.match(runtime("state", id).err, /is not valid JSON/);
+  assert.equal(runtime("delete", "--force", id).code, 0);
+  assert.equal(existsSync(join(f.runDir, id)), false);
 });

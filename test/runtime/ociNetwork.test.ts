@@ -4,10 +4,10 @@
 // runc leaves it. The plugins run in a "host" network namespace this file makes: no rule or packet
 // reaches the machine's network.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { runtimeCli, type RuntimeResult } from "../helpers/runtimeCli";
 import { needsRoot } from "../../fixtures/prefix";
 import { createNamespaces, deleteNamespaces, type NamespaceSetInfo } from "../../src/ns";
 import { isMountPoint } from "../../src/ns/pin";
@@ -37,22 +37,9 @@ after(async () => {
   await f.cleanup();
 });
 
-const runtimeMain = join(__dirname, "../../src/cli/runtimeMain.js");
 
-/** `hostform-runtime --root <runDir> ...args`; output through files (a container's init holds run's stdio). */
-function runtime(...args: string[]): { code: number; out: string; err: string } {
-  const script = `require(${JSON.stringify(runtimeMain)}).main(process.argv.slice(1)).then((c) => process.exit(c), (e) => { console.error(e); process.exit(99); })`;
-  const outPath = join(f.bundle, "runtime.stdout");
-  const errPath = join(f.bundle, "runtime.stderr");
-  const out = openSync(outPath, "w+");
-  const err = openSync(errPath, "w+");
-  try {
-    const r = spawnSync(process.execPath, ["-e", script, "--", "--root", f.runDir, ...args], { stdio: ["ignore", out, err], timeout: 30_000 });
-    return { code: r.status ?? -1, out: readFileSync(outPath, "utf8"), err: readFileSync(errPath, "utf8") };
-  } finally {
-    closeSync(out);
-    closeSync(err);
-  }
+function runtime(...args: string[]): RuntimeResult {
+  return runtimeCli(f.runDir, f.bundle, args);
 }
 
 /** `hostform-runtime run` of a spec whose network namespace is `netns` (its own when undefined); what it printed. */

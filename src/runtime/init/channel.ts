@@ -19,30 +19,31 @@ export function readRequest(): InitRequest | undefined {
   return JSON.parse(Buffer.concat(chunks).toString("utf8")) as InitRequest;
 }
 
-/** Blocks until the launcher says "continue" (after its runtime hooks); false on EOF or anything else. */
-export function waitForContinue(): boolean {
+/**
+ * Blocks for the launcher's next line; whether it holds `word`. False on EOF (the container was
+ * aborted or its launcher died). One small read into a buffer allocated before: the waiting init
+ * may already be under the container's seccomp filter (without no_new_privs), so it makes as few
+ * syscalls as it can.
+ */
+function nextLineSays(word: string): boolean {
   const buf = Buffer.alloc(64);
   let line = "";
   for (;;) {
     const n = readSync(INIT_SOCKET_FD, buf, 0, buf.length, null);
     if (n === 0) return false;
     line += buf.toString("latin1", 0, n);
-    if (line.endsWith("\n")) return line.includes('"continue"');
+    if (line.endsWith("\n")) return line.includes(`"${word}"`);
   }
+}
+
+/** Blocks until the launcher says "continue" (after its runtime hooks); false on EOF or anything else. */
+export function waitForContinue(): boolean {
+  return nextLineSays("continue");
 }
 
 /** Blocks until the launcher says "start"; false on EOF (the container was aborted or its launcher died). */
 export function waitForStart(): boolean {
-  // One small read into a buffer allocated before: the waiting init may already be under the
-  // container's seccomp filter (without no_new_privs), so it makes as few syscalls as it can.
-  const buf = Buffer.alloc(64);
-  let line = "";
-  for (;;) {
-    const n = readSync(INIT_SOCKET_FD, buf, 0, buf.length, null);
-    if (n === 0) return false;
-    line += buf.toString("latin1", 0, n);
-    if (line.endsWith("\n")) return line.includes('"start"');
-  }
+  return nextLineSays("start");
 }
 
 /**

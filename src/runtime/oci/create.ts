@@ -122,6 +122,13 @@ export async function ociCreate(req: OciCreateRequest): Promise<OciCreated> {
   };
   try {
     cgroups.create(cgroup, limits);
+    // A first record before any process: a create killed from here on leaves something delete
+    // --force can clean (the cgroup and whatever waits in it), never a nameless init.
+    const early: OciRecord = {
+      ociVersion: spec.ociVersion, id, pid: 0, pidStartTime: 0, bundle, rootfs: spec.root.path,
+      created: new Date().toISOString(), annotations: spec.annotations ?? {}, cgroup, ownsCgroup, seccomp: filter !== undefined, spec,
+    };
+    writeOciRecord(root, early);
     if (filter !== undefined) writeFileSync(seccompFilterPath(root, id), filter, { mode: 0o600 });
     const fifoPath = execFifoPath(root, id);
     libc.mknod(fifoPath, S_IFIFO | 0o622, 0, 0);
@@ -154,10 +161,7 @@ export async function ociCreate(req: OciCreateRequest): Promise<OciCreated> {
     fifo = -1;
     // The init has sent the master and closed its copy: the caller's end sees the connection end.
     closeConsoleSocket();
-    const record: OciRecord = {
-      ociVersion: spec.ociVersion, id, pid: prepared.pid, pidStartTime: processStartTime(prepared.pid) ?? 0, bundle, rootfs: spec.root.path,
-      created: new Date().toISOString(), annotations: spec.annotations ?? {}, cgroup, ownsCgroup, seccomp: filter !== undefined, spec,
-    };
+    const record: OciRecord = { ...early, pid: prepared.pid, pidStartTime: processStartTime(prepared.pid) ?? 0, created: new Date().toISOString() };
     const l = launcher;
     try {
       writeOciRecord(root, record);

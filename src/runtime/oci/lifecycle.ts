@@ -4,7 +4,7 @@
 // kill as done, and anything else as a failure that blocks the task's delete.
 import { closeSync, constants as fsConstants, existsSync, openSync, rmSync, writeSync } from "node:fs";
 import * as libc from "../../sys/libc";
-import { HostformError, SysError, hasCode } from "../../sys/errors";
+import { CorruptFileError, HostformError, SysError, hasCode } from "../../sys/errors";
 import { signalNumber } from "../../sys/signals";
 import { waitFor } from "../../cgroup/tree";
 import { openVerifiedPidfd } from "../execTarget";
@@ -147,11 +147,19 @@ export async function ociResume(root: string, id: string): Promise<void> {
  * Returns the record, for poststop hooks; undefined when there was none.
  */
 export async function ociDelete(root: string, id: string, force: boolean, warn: (message: string) => void = () => undefined): Promise<OciRecord | undefined> {
-  const rec = findOciRecord(root, id);
+  let rec: OciRecord | undefined;
+  try {
+    rec = findOciRecord(root, id);
+  } catch (err) {
+    // A record that cannot be read: --force removes what is left of it, as runc does.
+    if (!force || !(err instanceof CorruptFileError)) throw err;
+    warn(`${err.message}; its directory is removed without knowing its process or cgroup`);
+    removeOciContainerDir(root, id);
+    return undefined;
+  }
   if (rec === undefined) {
-    const dir = ociContainerDir(root, id);
-    // A create killed before its record: nothing of it runs (its init died with the create's launcher... or waits on a fifo nobody can name).
-    if (existsSync(dir)) removeOciContainerDir(root, id);
+    // A directory without a record is a create that never got as far as its first record.
+    if (existsSync(ociContainerDir(root, id))) removeOciContainerDir(root, id);
     else if (!force) loadOciRecord(root, id);
     return undefined;
   }
@@ -159,9 +167,12 @@ export async function ociDelete(root: string, id: string, force: boolean, warn: 
   const status = ociStatus(root, rec);
   if (status !== "stopped") {
     if (!force) throw new ContainerStatusError(id, status, `cannot delete container ${id} that is not stopped: ${status} (stop it first, or use delete --force)`);
-    if (rec.ownsCgroup && cgroups.exists(rec.cgroup)) await cgroups.kill(rec.cgroup, "SIGKILL");
-    else await killInit(rec);
+    if (!rec.ownsCgroup) await killInit(rec);
   }
+  // Whatever is left in a cgroup of its own goes too, as runc's destroy does: processes a program
+  // without its own pid namespace left behind, or the init of a create that was killed before it
+  // recorded the pid (its record says pid 0).
+  if (rec.ownsCgroup && cgroups.exists(rec.cgroup)) await cgroups.kill(rec.cgroup, "SIGKILL");
   if (rec.ownsCgroup) await cgroups.delete(rec.cgroup);
   removeOciContainerDir(root, id);
   // runc: poststop hooks run once the container is gone; their failures are only warnings.
