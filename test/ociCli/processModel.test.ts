@@ -471,7 +471,8 @@ test("a create killed half-way leaves what delete --force can clean: its waiting
   create.kill("SIGKILL");
   await new Promise((res) => create.once("exit", res));
   process.kill(hookPid, "SIGKILL");
-  assert.equal(stateOf(r, id).status, "stopped", "recorded before any process, with pid 0");
+  assert.equal(stateOf(r, id).status, "creating", "recorded before any process, with pid 0");
+  assert.match(rt(r, ["delete", id]).err, /not stopped: creating/, "only --force deletes it");
   assert.equal(rt(r, ["delete", "--force", id]).code, 0);
   assert.equal(existsSync(cgroupDir), false, "the cgroup is gone");
   assert.equal(readProcStat(inCgroup[0]!) === undefined || readProcStat(inCgroup[0]!)!.state === "Z", true, "the init is gone");

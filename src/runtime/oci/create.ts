@@ -121,14 +121,14 @@ export async function ociCreate(req: OciCreateRequest): Promise<OciCreated> {
     removeOciContainerDir(root, id);
   };
   try {
-    cgroups.create(cgroup, limits);
-    // A first record before any process: a create killed from here on leaves something delete
-    // --force can clean (the cgroup and whatever waits in it), never a nameless init.
+    // A first record before the cgroup or any process: a create killed from here on leaves
+    // something delete --force can clean (the cgroup and whatever waits in it), never a nameless init.
     const early: OciRecord = {
       ociVersion: spec.ociVersion, id, pid: 0, pidStartTime: 0, bundle, rootfs: spec.root.path,
       created: new Date().toISOString(), annotations: spec.annotations ?? {}, cgroup, ownsCgroup, seccomp: filter !== undefined, spec,
     };
     writeOciRecord(root, early);
+    cgroups.create(cgroup, limits);
     if (filter !== undefined) writeFileSync(seccompFilterPath(root, id), filter, { mode: 0o600 });
     const fifoPath = execFifoPath(root, id);
     libc.mknod(fifoPath, S_IFIFO | 0o622, 0, 0);

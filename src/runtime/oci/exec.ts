@@ -80,7 +80,7 @@ export interface OciExecution {
 export async function ociExec(req: OciExecRequest): Promise<OciExecution> {
   const rec = loadOciRecord(req.root, req.id);
   const status = ociStatus(req.root, rec);
-  if (status === "stopped" || status === "paused") throw new ContainerStatusError(req.id, status, `cannot exec in a ${status} container`);
+  if (status === "stopped" || status === "paused" || status === "creating") throw new ContainerStatusError(req.id, status, `cannot exec in a ${status} container`);
   const spec = execSpec(rec.spec, req);
   // runc's exec passes --preserve-fds only: socket activation is the container's start's.
   const passed = passedFds(req.preserveFds, {});

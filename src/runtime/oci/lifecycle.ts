@@ -61,6 +61,7 @@ export function ociStart(root: string, id: string): OciRecord {
   const rec = loadOciRecord(root, id);
   const status = ociStatus(root, rec);
   if (status === "stopped") throw new ContainerStatusError(id, status, `cannot start a container that has stopped: ${id}`);
+  if (status === "creating") throw new ContainerStatusError(id, status, `cannot start a container that is still being created: ${id}`);
   if (status !== "created") throw new ContainerStatusError(id, status, `cannot start an already running container: ${id}`);
   const fifoPath = execFifoPath(root, id);
   let fd: number;
@@ -105,7 +106,7 @@ export async function ociKill(root: string, id: string, signal: number, all: boo
     if (cgroups.exists(rec.cgroup)) await cgroups.kill(rec.cgroup, signal);
     return;
   }
-  if (status === "stopped") throw new ContainerStatusError(id, status, "container not running");
+  if (status === "stopped" || status === "creating") throw new ContainerStatusError(id, status, "container not running");
   const pidfd = openVerifiedPidfd(rec.pid, rec.pidStartTime);
   try {
     libc.pidfdSendSignal(pidfd, signal);

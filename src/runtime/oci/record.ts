@@ -33,7 +33,8 @@ export interface OciRecord {
   spec: ContainerSpec;
 }
 
-export type OciStatus = "created" | "running" | "paused" | "stopped";
+/** "creating": the record exists, the init has not been recorded yet (a create in progress, or one killed half-way). */
+export type OciStatus = "creating" | "created" | "running" | "paused" | "stopped";
 
 /** The OCI state document, as `state` and `list --format json` print it (runc's fields and order). */
 export interface OciStateDocument {
@@ -99,6 +100,7 @@ export function initAlive(rec: Pick<OciRecord, "pid" | "pidStartTime">): boolean
 }
 
 export function liveStatus(root: string, rec: OciRecord, cgroups: CgroupDriver): OciStatus {
+  if (rec.pid === 0) return "creating";
   if (!initAlive(rec)) return "stopped";
   if (existsSync(execFifoPath(root, rec.id))) return "created";
   if (cgroups.exists(rec.cgroup) && cgroups.isFrozen(rec.cgroup)) return "paused";

@@ -10,7 +10,7 @@ import { loadOciRecord, type OciRecord } from "./record";
 function liveCgroup(root: string, id: string): OciRecord {
   const rec = loadOciRecord(root, id);
   const status = ociStatus(root, rec);
-  if (status === "stopped") throw new ContainerStatusError(id, status, "container not running");
+  if (status === "stopped" || status === "creating") throw new ContainerStatusError(id, status, "container not running");
   if (!ociCgroups().exists(rec.cgroup)) throw new ValidationError("id", `the cgroup of container ${id} (/${rec.cgroup}) is gone`, `delete the container: hostform-runtime delete --force ${id}`);
   return rec;
 }
