@@ -11,6 +11,7 @@ import { runtimeRoot } from "../runtime/oci/root";
 function usage(): string {
   return [
     "Usage: hostform-runtime [--root DIR] [--log FILE] [--log-format text|json] [--debug] <command> [args]",
+    "  --root: where containers are kept (default $HOSTFORM_RUNTIME_ROOT or /run/hostform-runtime)",
     "",
     "Commands:",
     ...OCI_COMMANDS.map((c) => `  ${c.usage}`),

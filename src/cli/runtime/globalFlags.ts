@@ -4,7 +4,7 @@ import { UsageError } from "../command";
 
 /** Parsed global flags of `hostform-runtime`. */
 export interface GlobalFlags {
-  /** State root (the run dir); default runDir(). */
+  /** State root; default HOSTFORM_RUNTIME_ROOT or /run/hostform-runtime (runtimeRoot). */
   root?: string;
   log?: string;
   logFormat: "text" | "json";

@@ -55,7 +55,7 @@ async function create(ctx: OciContext, id: string, values: CreateValues) {
 
 const createCommand: OciCommand = {
   name: "create",
-  usage: "create [--bundle DIR] [--pid-file FILE] [--preserve-fds N] <id>   (config.json as given: no linux.seccomp, no filter, as in runc)",
+  usage: "create [--bundle DIR] [--pid-file FILE] [--console-socket SOCK] [--preserve-fds N] <id>   (config.json as given: no linux.seccomp, no filter, as in runc)",
   async run(ctx, argv) {
     const { values, positionals } = parseFlags(argv, CREATE_FLAGS);
     const created = await create(ctx, oneId(positionals), values);
@@ -117,7 +117,7 @@ const FORWARDED: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "
 
 const runCommand: OciCommand = {
   name: "run",
-  usage: "run [--bundle DIR] [--pid-file FILE] [--detach] [--preserve-fds N] <id>   (no linux.seccomp in config.json: no filter)",
+  usage: "run [--bundle DIR] [--pid-file FILE] [--detach] [--console-socket SOCK] [--preserve-fds N] <id>   (no linux.seccomp in config.json: no filter)",
   async run(ctx, argv) {
     const { values, positionals } = parseFlags(argv, { ...CREATE_FLAGS, detach: { type: "boolean", short: "d" }, keep: { type: "boolean" } });
     const id = oneId(positionals);
@@ -232,7 +232,7 @@ const EXEC_VALUE_FLAGS = new Set(["--process", "-p", "--pid-file", "--console-so
 
 const execCommand: OciCommand = {
   name: "exec",
-  usage: "exec [--process FILE | <id> CMD...] [--detach] [--pid-file FILE] [--tty] [--cwd DIR] [--env K=V]... [--user UID[:GID]] [--cap CAP]... <id>",
+  usage: "exec [--process FILE] [--detach] [--pid-file FILE] [--tty --console-socket SOCK] [--preserve-fds N] [--cwd DIR] [--env K=V]... [--user UID[:GID]] [--cap CAP]... <id> [CMD...]",
   async run(ctx, argv) {
     const split = splitAtId(argv, EXEC_VALUE_FLAGS);
     const { values, positionals } = parseFlags(split.flags, {
