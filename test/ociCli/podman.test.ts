@@ -207,6 +207,7 @@ scenario("podman run -d on the default network (the test's own bridge): an addre
   r = await p.call(rt, ["inspect", n, "--format", `{{.NetworkSettings.SandboxKey}} {{(index .NetworkSettings.Networks "${net.name}").IPAddress}}`]);
   assert.equal(r.code, 0, explain(r, rt));
   const [sandbox = "", ip = ""] = r.out.trim().split(" ");
+  net.sandboxes.add(sandbox);
   assert.ok(ip.startsWith(net.addressPrefix), `container address ${ip} is not in ${net.subnet}\n${explain(r, rt)}`);
 
   // Inside: eth0 holds that address in the /24, the default route goes via the bridge, lo is up.
