@@ -1,14 +1,19 @@
 // podman (Debian's 4.3, with conmon) driving the OCI runtime: the 13 scenarios of issue 15 that runc
 // passes, each run under runc and under hostform-runtime with the same assertions. podman, its store,
 // conmon and the runtimes' state are private to this file (fixtures/ociClients/podman.ts).
-// Not here: podman's default network. It is CNI's `podman` bridge on the host with NAT rules and a
-// 10.88.0.0/16 address, which puts the container's traffic on the host's bridge and netfilter,
-// outside any namespace this test makes (the project's network rule allows only 127.0.0.1 and
-// namespaces the test created); `--network none` is what every scenario uses instead.
+// Every scenario but one uses `--network none`. The default-network one uses podman's default network,
+// which the fixture makes the test's own (fixtures/ociClients/podmanNetwork.ts): a CNI bridge with a
+// unique name and a /24 of 10.251.0.0/16 instead of CNI's `podman` (cni-podman0, 10.88.0.0/16). Its
+// outbound NAT is checked by its iptables rule; the only packets are the host's to the container's
+// address, inside the namespace the test made (the project's network rule).
 import { after, before } from "node:test";
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { get } from "node:http";
+import { join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import { needsRoot, testPrefix } from "../../fixtures/prefix";
-import { missingPrograms, type CommandResult } from "../../fixtures/ociClients/command";
+import { missingPrograms, runCommand, type CommandResult } from "../../fixtures/ociClients/command";
 import { startPodman, type Podman } from "../../fixtures/ociClients/podman";
 import type { RuntimeName } from "../../fixtures/ociClients/runtimeLauncher";
 import { eachRuntime } from "./runtimeMatrix";
@@ -190,3 +195,72 @@ scenario("podman pod of two containers: they share the infra container's uts nam
   r = await p.call(rt, ["pod", "ps", "--filter", `name=^${pod}$`, "--format", "{{.Status}} {{.NumberOfContainers}}"]);
   assert.equal(r.out.trim(), "Running 2", explain(r, rt));
 });
+
+scenario("podman run -d on the default network (the test's own bridge): an address and a default route via the gateway, NAT for it on the host until rm", async (p, rt, names) => {
+  const net = p.network;
+  const n = names.container("net");
+  // No --network: podman's default network, which this test's containers.conf names.
+  let r = await p.call(rt, ["run", "-d", "--name", n, "--cgroup-parent", p.cgroupParent, p.image, "sh", "-c",
+    `mkdir /www && echo "hello from ${n}" > /www/index.html && exec busybox httpd -f -p 8080 -h /www`]);
+  assert.equal(r.code, 0, explain(r, rt));
+  const id = r.out.trim();
+  r = await p.call(rt, ["inspect", n, "--format", `{{.NetworkSettings.SandboxKey}} {{(index .NetworkSettings.Networks "${net.name}").IPAddress}}`]);
+  assert.equal(r.code, 0, explain(r, rt));
+  const [sandbox = "", ip = ""] = r.out.trim().split(" ");
+  net.sandboxes.add(sandbox);
+  assert.ok(ip.startsWith(net.addressPrefix), `container address ${ip} is not in ${net.subnet}\n${explain(r, rt)}`);
+
+  // Inside: eth0 holds that address in the /24, the default route goes via the bridge, lo is up.
+  r = await p.call(rt, ["exec", n, "busybox", "ip", "-4", "-o", "addr", "show", "dev", "eth0"]);
+  assert.match(r.out, new RegExp(`\\binet ${ip.replace(/\./g, "\\.")}/24 `), explain(r, rt));
+  r = await p.call(rt, ["exec", n, "busybox", "ip", "-4", "route", "show", "default"]);
+  assert.equal(r.out.trim(), `default via ${net.gateway} dev eth0`, explain(r, rt));
+  r = await p.call(rt, ["exec", n, "busybox", "ip", "-o", "link", "show", "dev", "lo"]);
+  assert.match(r.out, /^1: lo: <LOOPBACK,UP,LOWER_UP>/, explain(r, rt));
+
+  // On the host: the bridge with the gateway address, and the masquerade rule for this container
+  // (checked by the rule, nothing is sent out).
+  const bridge = await runCommand("ip", ["-4", "-o", "addr", "show", "dev", net.bridge]);
+  assert.match(bridge.out, new RegExp(`\\binet ${net.gateway.replace(/\./g, "\\.")}/24 `), bridge.err);
+  const nat = (await runCommand("iptables", ["-w", "-t", "nat", "-S"])).out.split("\n");
+  const jump = nat.find((l) => l.startsWith(`-A POSTROUTING -s ${ip}/32 `) && l.includes(id));
+  assert.ok(jump !== undefined, `no POSTROUTING rule for ${ip} (container ${id}):\n${nat.join("\n")}`);
+  const chain = /-j (CNI-[0-9a-f]+)$/.exec(jump)?.[1];
+  assert.ok(chain !== undefined, jump);
+  assert.ok(nat.some((l) => l.startsWith(`-A ${chain} ! -d 224.0.0.0/4 `) && l.endsWith("-j MASQUERADE")), `${chain} does not masquerade:\n${nat.join("\n")}`);
+
+  // The container's address is in a namespace this test made: the host reaches its server over the bridge.
+  const page = await httpGet(ip, 8080, 10_000);
+  assert.equal(page, `hello from ${n}\n`);
+
+  r = await p.call(rt, ["rm", "-f", "-t", "0", n]);
+  assert.equal(r.code, 0, explain(r, rt));
+  const after = (await runCommand("iptables", ["-w", "-t", "nat", "-S"])).out;
+  const left = after.split("\n").filter((l) => l.includes(id) || l.includes(`${ip}/32`) || l === `-N ${chain}`);
+  assert.deepEqual(left, [], `NAT for ${ip} left after rm`);
+  assert.ok(!existsSync(sandbox), `${sandbox} left after rm`);
+  assert.ok(!existsSync(join(net.leaseDir, net.name, ip)), `lease of ${ip} left after rm`);
+});
+
+/** The body of http://ip:port/, retried until the server listens (it starts as the container does). */
+async function httpGet(ip: string, port: number, ms: number): Promise<string> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await new Promise<string>((resolve, reject) => {
+        const req = get({ host: ip, port, path: "/", timeout: 2_000 }, (res) => {
+          let body = "";
+          res.setEncoding("utf8");
+          res.on("data", (c: string) => (body += c));
+          res.on("end", () => resolve(body));
+          res.on("error", reject);
+        });
+        req.on("timeout", () => req.destroy(new Error(`GET http://${ip}:${port}/ timed out`)));
+        req.on("error", reject);
+      });
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`GET http://${ip}:${port}/ failed for ${ms} ms`, { cause: err });
+      await delay(200);
+    }
+  }
+}
