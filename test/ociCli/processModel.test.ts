@@ -92,7 +92,7 @@ function rt(r: Runtime, args: string[], extraFds: number[] = [], env: NodeJS.Pro
   const out = openSync(outPath, "w+");
   const err = openSync(errPath, "w+");
   try {
-    const res = spawnSync(r.argv[0]!, [...r.argv.slice(1), ...args], { stdio: ["ignore", out, err, ...extraFds], env, timeout: 30_000 });
+    const res = spawnSync(r.argv[0]!, [...r.argv.slice(1), ...args], { stdio: ["ignore", out, err, ...extraFds], env, timeout: 120_000 });
     return { code: res.status ?? -1, out: readFileSync(outPath, "utf8"), err: readFileSync(errPath, "utf8") };
   } finally {
     closeSync(out);
@@ -100,8 +100,11 @@ function rt(r: Runtime, args: string[], extraFds: number[] = [], env: NodeJS.Pro
   }
 }
 
-/** Reaps a child this process inherited as subreaper; polls, so the event loop keeps running. */
-async function reap(pid: number, timeoutMs = 10_000): Promise<libc.ReapedStatus> {
+/**
+ * Reaps a child this process inherited as subreaper; polls, so the event loop keeps running. The
+ * timeouts here are generous: the v2 VM under TCG takes seconds for each runtime call.
+ */
+async function reap(pid: number, timeoutMs = 60_000): Promise<libc.ReapedStatus> {
   const pidfd = libc.pidfdOpen(pid);
   try {
     const deadline = Date.now() + timeoutMs;
@@ -157,7 +160,7 @@ async function lifecycle(r: Runtime): Promise<Record<string, unknown>> {
   return seen;
 }
 
-test("create leaves the init to the caller's subreaper, waiting; start execs it; the subreaper reaps its exit status; state, kill and delete answer as runc's", { skip: needsRoot, timeout: 60_000 }, async () => {
+test("create leaves the init to the caller's subreaper, waiting; start execs it; the subreaper reaps its exit status; state, kill and delete answer as runc's", { skip: needsRoot, timeout: 300_000 }, async () => {
   const got: Record<string, Record<string, unknown>> = {};
   for (const r of runtimes) got[r.name] = await lifecycle(r);
   assert.deepEqual(got.hostform, {
@@ -182,7 +185,7 @@ async function runStatus(r: Runtime, args: string[], during?: (runPid: number, i
     // The program says it runs (its trap set) by a file in the rootfs' /tmp: no guess at how long
     // a start takes, which the v2 VM under TCG stretches to seconds.
     const ready = join(rootfsDir, "tmp", "running");
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 120_000;
     // And the pid file: runc's run writes it only after the program has started.
     while (!(existsSync(ready) && existsSync(pidFile)) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
     during(child.pid!, () => Number(readFileSync(pidFile, "utf8")));
@@ -190,7 +193,7 @@ async function runStatus(r: Runtime, args: string[], during?: (runPid: number, i
   return exited;
 }
 
-test("run is the program's parent: it exits with the program's code, 128+signal when it is killed, and forwards the signals it gets", { skip: needsRoot, timeout: 90_000 }, async () => {
+test("run is the program's parent: it exits with the program's code, 128+signal when it is killed, and forwards the signals it gets", { skip: needsRoot, timeout: 300_000 }, async () => {
   const got: Record<string, unknown[]> = {};
   for (const r of runtimes) {
     got[r.name] = [
@@ -203,7 +206,7 @@ test("run is the program's parent: it exits with the program's code, 128+signal 
   if (got.runc !== undefined) assert.deepEqual(got.hostform, got.runc, "the same as runc");
 });
 
-test("--preserve-fds passes fds 3.. at their numbers; LISTEN_FDS for this process adds them first with LISTEN_PID=1, as runc does", { skip: needsRoot, timeout: 60_000 }, async () => {
+test("--preserve-fds passes fds 3.. at their numbers; LISTEN_FDS for this process adds them first with LISTEN_PID=1, as runc does", { skip: needsRoot, timeout: 300_000 }, async () => {
   const a = join(work, "fd-a");
   const b = join(work, "fd-b");
   writeFileSync(a, "A");
@@ -247,7 +250,7 @@ test("--preserve-fds passes fds 3.. at their numbers; LISTEN_FDS for this proces
   if (got.runc !== undefined) assert.deepEqual(got.hostform, got.runc, "the same as runc");
 });
 
-test("pause and resume freeze the container (state paused); kill --all signals every process; a live container needs delete --force", { skip: needsRoot, timeout: 60_000 }, async () => {
+test("pause and resume freeze the container (state paused); kill --all signals every process; a live container needs delete --force", { skip: needsRoot, timeout: 300_000 }, async () => {
   const got: Record<string, unknown> = {};
   for (const r of runtimes) {
     const id = `${prefix}-pause-${r.name}`;
@@ -276,7 +279,7 @@ test("pause and resume freeze the container (state paused); kill --all signals e
   if (got.runc !== undefined) assert.deepEqual(got.hostform, got.runc, "the same as runc");
 });
 
-test("exec runs --process or a command in the container with its status; -d leaves it to the subreaper; ps lists the container's pids", { skip: needsRoot, timeout: 60_000 }, async () => {
+test("exec runs --process or a command in the container with its status; -d leaves it to the subreaper; ps lists the container's pids", { skip: needsRoot, timeout: 300_000 }, async () => {
   const processFile = join(work, "process.json");
   writeFileSync(processFile, JSON.stringify({ terminal: false, user: { uid: 0, gid: 0 }, args: ["sh", "-c", "echo in-exec $FOO; exit 4"], env: ["PATH=/bin", "FOO=bar"], cwd: "/" }));
   const got: Record<string, unknown> = {};
@@ -347,7 +350,7 @@ function receiveConsole(path: string, during: () => void): { data: string; fd: n
   }
 }
 
-test("--console-socket: create and exec -d --tty send the terminal's master as runc does, and the program's output comes through it", { skip: needsRoot, timeout: 60_000 }, async () => {
+test("--console-socket: create and exec -d --tty send the terminal's master as runc does, and the program's output comes through it", { skip: needsRoot, timeout: 300_000 }, async () => {
   const got: Record<string, unknown> = {};
   for (const r of runtimes) {
     const id = `${prefix}-tty-${r.name}`;
@@ -374,7 +377,7 @@ test("--console-socket: create and exec -d --tty send the terminal's master as r
   if (got.runc !== undefined) assert.deepEqual(got.hostform, got.runc, "the same as runc");
 });
 
-test("a detached program that exits at once is still the subreaper's to reap, with its status (run -d, exec -d)", { skip: needsRoot, timeout: 60_000 }, async () => {
+test("a detached program that exits at once is still the subreaper's to reap, with its status (run -d, exec -d)", { skip: needsRoot, timeout: 300_000 }, async () => {
   const got: Record<string, unknown> = {};
   for (const r of runtimes) {
     const id = `${prefix}-quick-${r.name}`;
@@ -398,7 +401,7 @@ test("a detached program that exits at once is still the subreaper's to reap, wi
   if (got.runc !== undefined) assert.deepEqual(got.hostform, got.runc, "the same as runc");
 });
 
-test("hooks run in runc's order with the OCI state on stdin: prestart, createRuntime, createContainer at create; poststart at start; poststop at delete", { skip: needsRoot, timeout: 60_000 }, async () => {
+test("hooks run in runc's order with the OCI state on stdin: prestart, createRuntime, createContainer at create; poststart at start; poststop at delete", { skip: needsRoot, timeout: 300_000 }, async () => {
   const got: Record<string, string[]> = {};
   for (const r of runtimes) {
     const id = `${prefix}-hooks-${r.name}`;
@@ -429,7 +432,7 @@ test("hooks run in runc's order with the OCI state on stdin: prestart, createRun
   if (got.runc !== undefined) assert.deepEqual(got.hostform, got.runc, "the same as runc");
 });
 
-test("a failing createRuntime hook fails create, naming the hook, and leaves no container, cgroup or process", { skip: needsRoot, timeout: 60_000 }, () => {
+test("a failing createRuntime hook fails create, naming the hook, and leaves no container, cgroup or process", { skip: needsRoot, timeout: 300_000 }, () => {
   const got: Record<string, unknown> = {};
   for (const r of runtimes) {
     const id = `${prefix}-badhook-${r.name}`;
@@ -449,7 +452,7 @@ test("a failing createRuntime hook fails create, naming the hook, and leaves no 
   if (got.runc !== undefined) assert.deepEqual(got.hostform, got.runc, "the same as runc");
 });
 
-test("a create killed half-way leaves what delete --force can clean: its waiting init and its cgroup go too", { skip: needsRoot, timeout: 60_000 }, async () => {
+test("a create killed half-way leaves what delete --force can clean: its waiting init and its cgroup go too", { skip: needsRoot, timeout: 300_000 }, async () => {
   const r = runtimes[0]!;
   const id = `${prefix}-killed-${r.name}`;
   ids.add(id);
@@ -462,7 +465,7 @@ test("a create killed half-way leaves what delete --force can clean: its waiting
   c.hooks = { createRuntime: [{ path: "/bin/sh", args: ["sh", "-c", `echo $$ > ${marker}; exec sleep 100`] }] };
   writeFileSync(join(bundle, "config.json"), JSON.stringify(c));
   const create = spawn(r.argv[0]!, [...r.argv.slice(1), "create", "--bundle", bundle, id], { stdio: "ignore" });
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 120_000;
   while (!existsSync(marker) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
   const hookPid = Number(readFileSync(marker, "utf8"));
   const cgroupDir = join(detectLayout().v1Mounts.pids ?? detectLayout().unifiedMount!, prefix, "killed");
