@@ -3,24 +3,25 @@
 // init is its child, so when it exits the init goes to the caller's child subreaper (conmon,
 // containerd's shim), which waits for it like any runc container. `run` keeps the launcher and
 // stays the init's parent instead.
-import { closeSync, constants as fsConstants, openSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, constants as fsConstants, openSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import * as libc from "../../sys/libc";
 import { O_CLOEXEC } from "../../sys/terminal";
 import { connectUnix } from "../../sys/unixSocket";
 import { atomicWrite } from "../../sys/atomicFile";
-import { SysError, ValidationError, afterUndo, hasCode } from "../../sys/errors";
+import { ValidationError, afterUndo } from "../../sys/errors";
 import { limitsFromOci, type CgroupLimits } from "../../cgroup/spec";
 import { compileContainerFilter } from "../client";
 import { ociDeviceRules } from "../deviceRules";
-import { runHooks, type OciStateJson } from "../hooks";
+import { runHooks } from "../hooks";
 import { Launcher, type ContainerExit } from "../launcher";
 import { checkRoot } from "../lifecycleChecks";
 import { processStartTime } from "../state";
 import { validateSpec, type ContainerSpec } from "../spec";
 import { ociCgroupName, ociCgroups } from "./cgroupPath";
+import { readJsonArgument } from "./jsonArgument";
 import { passedFds, withListenEnv } from "./passedFds";
-import { makeOciContainerDir, removeOciContainerDir, writeOciRecord, type OciRecord } from "./record";
+import { hookState, makeOciContainerDir, removeOciContainerDir, writeOciRecord, type OciRecord } from "./record";
 import { execFifoPath, seccompFilterPath } from "./root";
 
 export interface OciCreateRequest {
@@ -50,19 +51,7 @@ const S_IFIFO = 0o010000;
 
 /** config.json of the bundle, parsed; errors name --bundle or the file. */
 export function readBundleConfig(bundle: string): unknown {
-  const path = join(bundle, "config.json");
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    if (hasCode(err, "ENOENT")) throw new ValidationError("--bundle", `${path} does not exist`, "point --bundle at a directory holding config.json");
-    throw SysError.fromNode(err, `read ${path}`);
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new ValidationError(path, `is not valid JSON: ${(err as Error).message}`, undefined, { cause: err });
-  }
+  return readJsonArgument(join(bundle, "config.json"), "--bundle", "point --bundle at a directory holding config.json");
 }
 
 /** The limits the cgroup gets: linux.resources, and runc's device rules always. */
@@ -70,11 +59,6 @@ function cgroupLimits(spec: ContainerSpec): CgroupLimits {
   // src/cgroup's limit groups are read only when the spec sets resources.
   const limits = spec.linux?.resources === undefined ? undefined : limitsFromOci(spec.linux.resources, "linux.resources", ["devices"]);
   return { ...limits, devices: ociDeviceRules(spec) };
-}
-
-/** The OCI state hooks get on stdin. */
-export function hookState(id: string, bundle: string, spec: ContainerSpec, status: OciStateJson["status"]): OciStateJson {
-  return { ociVersion: spec.ociVersion, id, status, bundle, annotations: spec.annotations ?? {} };
 }
 
 function hasRuntimeHooks(spec: ContainerSpec): boolean {
@@ -144,11 +128,11 @@ export async function ociCreate(req: OciCreateRequest): Promise<OciCreated> {
       extraFds: passed.fds,
       onCgroup: (pid) => cgroups.addProcess(cgroup, pid),
       ...(consoleSocket >= 0 ? { consoleSocket } : {}),
-      hookState: JSON.stringify(hookState(id, bundle, spec, "creating")),
+      hookState: JSON.stringify(hookState(early, "creating")),
       ...(hasRuntimeHooks(spec)
         ? {
             onRuntimeHooks: (pid: number) => {
-              const state = { ...hookState(id, bundle, spec, "creating"), pid };
+              const state = hookState(early, "creating", pid);
               runHooks("prestart", spec.hooks?.prestart, state);
               runHooks("createRuntime", spec.hooks?.createRuntime, state);
             },

@@ -3,11 +3,12 @@
 // process's child: with --detach this process exits and the new process goes to the caller's
 // subreaper, as with runc; without, this process waits and returns its status.
 import { readFileSync } from "node:fs";
-import { SysError, ValidationError, hasCode } from "../../sys/errors";
+import { ValidationError } from "../../sys/errors";
 import { Executor, type ExecProcess } from "../exec";
 import { validateSpec, type ContainerSpec } from "../spec";
 import { ContainerStatusError, ociStatus } from "./lifecycle";
 import { passedFds } from "./passedFds";
+import { readJsonArgument } from "./jsonArgument";
 import { loadOciRecord } from "./record";
 import { seccompFilterPath } from "./root";
 
@@ -33,26 +34,11 @@ export interface OciExecRequest {
   preserveFds?: string;
 }
 
-function readProcessFile(path: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    if (hasCode(err, "ENOENT")) throw new ValidationError("--process", `${path} does not exist`, "point it at an OCI process JSON file");
-    throw SysError.fromNode(err, `read ${path}`);
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new ValidationError("--process", `${path} is not valid JSON: ${(err as Error).message}`, undefined, { cause: err });
-  }
-}
-
 /** The container's spec with the process to exec in place of its own, checked as create checks it. */
 function execSpec(base: ContainerSpec, req: OciExecRequest): ContainerSpec {
   const spec = structuredClone(base);
   if (req.processFile !== undefined) {
-    const checked = validateSpec({ ...structuredClone(base), process: readProcessFile(req.processFile) });
+    const checked = validateSpec({ ...structuredClone(base), process: readJsonArgument(req.processFile, "--process", "point it at an OCI process JSON file") });
     spec.process = checked.process;
   } else {
     if (req.args.length === 0) throw new ValidationError("command", "no command to run", "give --process FILE or the command after the container id");

@@ -8,9 +8,9 @@ import { CorruptFileError, HostformError, SysError, hasCode } from "../../sys/er
 import { signalNumber } from "../../sys/signals";
 import { waitFor } from "../../cgroup/tree";
 import { openVerifiedPidfd } from "../execTarget";
-import { runHooks, type OciStateJson } from "../hooks";
+import { runHooks } from "../hooks";
 import { ociCgroups } from "./cgroupPath";
-import { findOciRecord, initAlive, listOciIds, liveStatus, loadOciRecord, removeOciContainerDir, stateDocument, type OciRecord, type OciStateDocument, type OciStatus } from "./record";
+import { findOciRecord, hookState, initAlive, listOciIds, liveStatus, loadOciRecord, removeOciContainerDir, stateDocument, type OciRecord, type OciStateDocument, type OciStatus } from "./record";
 import { execFifoPath, ociContainerDir } from "./root";
 
 /** The container is not in a status the command works on; the message is runc's. */
@@ -49,13 +49,6 @@ export function ociList(root: string): { containers: OciStateDocument[]; unreada
   return { containers, unreadable };
 }
 
-/** The state hooks get, as runc gives it (no pid once stopped). */
-function hookStateOf(rec: OciRecord, status: OciStateJson["status"], pid?: number): OciStateJson {
-  const s: OciStateJson = { ociVersion: rec.ociVersion, id: rec.id, status, bundle: rec.bundle, annotations: rec.annotations };
-  if (pid !== undefined) s.pid = pid;
-  return s;
-}
-
 /** Lets the waiting init exec the program: one byte on the exec fifo, which then goes. */
 export function ociStart(root: string, id: string): OciRecord {
   const rec = loadOciRecord(root, id);
@@ -82,14 +75,11 @@ export function ociStart(root: string, id: string): OciRecord {
   if (hooks !== undefined && hooks.length > 0) {
     try {
       // The state runc gives its poststart hooks says "created" still (it is read before the exec).
-      runHooks("poststart", hooks, hookStateOf(rec, "created", rec.pid));
+      runHooks("poststart", hooks, hookState(rec, "created", rec.pid));
     } catch (err) {
-      // runc: a failed poststart hook takes the container down with it.
-      try {
-        process.kill(rec.pid, "SIGKILL");
-      } catch {
-        // Gone already: the hook's failure is still the error to report.
-      }
+      // runc: a failed poststart hook takes the container down with it (gone already or not, the
+      // hook's failure is the error to report).
+      signalInit(rec, signalNumber("SIGKILL"));
       throw err;
     }
   }
@@ -107,15 +97,7 @@ export async function ociKill(root: string, id: string, signal: number, all: boo
     return;
   }
   if (status === "stopped" || status === "creating") throw new ContainerStatusError(id, status, "container not running");
-  const pidfd = openVerifiedPidfd(rec.pid, rec.pidStartTime);
-  try {
-    libc.pidfdSendSignal(pidfd, signal);
-  } catch (err) {
-    if (hasCode(err, "ESRCH")) throw new ContainerStatusError(id, "stopped", "container not running");
-    throw err;
-  } finally {
-    closeSync(pidfd);
-  }
+  if (!signalInit(rec, signal)) throw new ContainerStatusError(id, "stopped", "container not running");
   // A frozen process acts on nothing until thawed, SIGKILL included on cgroup v1 (runc thaws too).
   if (status === "paused" && signal === signalNumber("SIGKILL")) await cgroups.thaw(rec.cgroup);
 }
@@ -178,25 +160,37 @@ export async function ociDelete(root: string, id: string, force: boolean, warn: 
   removeOciContainerDir(root, id);
   // runc: poststop hooks run once the container is gone; their failures are only warnings.
   try {
-    runHooks("poststop", rec.spec.hooks?.poststop, hookStateOf(rec, "stopped"));
+    runHooks("poststop", rec.spec.hooks?.poststop, hookState(rec, "stopped"));
   } catch (err) {
     warn((err as Error).message);
   }
   return rec;
 }
 
-/** SIGKILL to the init alone (a cgroup shared with others is not emptied), then waits for it to die. */
-async function killInit(rec: OciRecord): Promise<void> {
+/**
+ * Signals the recorded init through a pidfd proved to be that process (never a pid reused since);
+ * false when it is gone.
+ */
+function signalInit(rec: OciRecord, signal: number): boolean {
+  let pidfd: number;
   try {
-    const pidfd = openVerifiedPidfd(rec.pid, rec.pidStartTime);
-    try {
-      libc.pidfdSendSignal(pidfd, signalNumber("SIGKILL"));
-    } finally {
-      closeSync(pidfd);
-    }
+    pidfd = openVerifiedPidfd(rec.pid, rec.pidStartTime);
   } catch (err) {
-    if (!initAlive(rec)) return;
+    if (!initAlive(rec)) return false;
     throw err;
   }
-  await waitFor(() => !initAlive(rec), 5000);
+  try {
+    libc.pidfdSendSignal(pidfd, signal);
+    return true;
+  } catch (err) {
+    if (hasCode(err, "ESRCH")) return false;
+    throw err;
+  } finally {
+    closeSync(pidfd);
+  }
+}
+
+/** SIGKILL to the init alone (a cgroup shared with others is not emptied), then waits for it to die. */
+async function killInit(rec: OciRecord): Promise<void> {
+  if (signalInit(rec, signalNumber("SIGKILL"))) await waitFor(() => !initAlive(rec), 5000);
 }

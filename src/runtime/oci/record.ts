@@ -8,6 +8,7 @@ import { NotFoundError, SysError, ValidationError, hasCode } from "../../sys/err
 import { readJsonFile } from "../../sys/jsonFile";
 import type { CgroupDriver } from "../../cgroup/driver";
 import { processStartTime, validateId } from "../state";
+import type { OciStateJson } from "../hooks";
 import type { ContainerSpec } from "../spec";
 import { execFifoPath, ociContainerDir, ociRecordPath } from "./root";
 
@@ -105,6 +106,13 @@ export function liveStatus(root: string, rec: OciRecord, cgroups: CgroupDriver):
   if (existsSync(execFifoPath(root, rec.id))) return "created";
   if (cgroups.exists(rec.cgroup) && cgroups.isFrozen(rec.cgroup)) return "paused";
   return "running";
+}
+
+/** The state hooks get on stdin, as runc gives it: no rootfs, created or owner; a pid only while there is one. */
+export function hookState(rec: Pick<OciRecord, "ociVersion" | "id" | "bundle" | "annotations">, status: OciStateJson["status"], pid?: number): OciStateJson {
+  const s: OciStateJson = { ociVersion: rec.ociVersion, id: rec.id, status, bundle: rec.bundle, annotations: rec.annotations };
+  if (pid !== undefined) s.pid = pid;
+  return s;
 }
 
 export function stateDocument(rec: OciRecord, status: OciStatus): OciStateDocument {
