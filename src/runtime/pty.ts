@@ -4,7 +4,7 @@ import { closeSync, openSync } from "node:fs";
 import { SysError, hasCode } from "../sys/errors";
 import {
   O_CLOEXEC, O_DIRECTORY, O_NOCTTY, O_PATH, O_RDWR, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS,
-  openPtyPeer, openat2, ptyNumber, setWindowSize, unlockPty, type WindowSize,
+  openUnlockedPeer, openat2, ptyNumber, type WindowSize,
 } from "../sys/terminal";
 
 /** Both ends of a new pty; the caller closes them. */
@@ -48,9 +48,7 @@ function openMaster(pid: number): { master: number; inContainer: boolean } {
 export function openContainerPty(pid: number, size?: WindowSize): PtyPair {
   const { master, inContainer } = openMaster(pid);
   try {
-    unlockPty(master);
-    if (size !== undefined) setWindowSize(master, size);
-    const slave = openPtyPeer(master, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    const slave = openUnlockedPeer(master, size);
     return { master, slave, name: `/dev/pts/${ptyNumber(master)}`, inContainer };
   } catch (err) {
     closeSync(master);

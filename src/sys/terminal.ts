@@ -71,6 +71,16 @@ export function openPtyPeer(master: number, flags: number): number {
   return check(b().ioctl(master, TIOCGPTPEER, "int", flags), "ioctl(TIOCGPTPEER)", `fd ${master}`);
 }
 
+/**
+ * The other end of a new master, ready to use: unlocked, sized when asked, and opened by the master
+ * itself (read-write, not a controlling terminal by this open, close-on-exec).
+ */
+export function openUnlockedPeer(master: number, size?: WindowSize): number {
+  unlockPty(master);
+  if (size !== undefined) setWindowSize(master, size);
+  return openPtyPeer(master, O_RDWR | O_NOCTTY | O_CLOEXEC);
+}
+
 /** A terminal's size in character cells. */
 export interface WindowSize {
   rows: number;

@@ -7,9 +7,9 @@ import * as libc from "../../sys/libc";
 import { MS_BIND } from "../../sys/constants";
 import { SysError, ValidationError, hasCode } from "../../sys/errors";
 import * as initSys from "../../sys/process";
-import { O_CLOEXEC, O_NOCTTY, O_RDWR, openPtyPeer, ptyNumber, setControllingTerminal, setWindowSize, unlockPty } from "../../sys/terminal";
+import { O_CLOEXEC, O_NOCTTY, O_RDWR, openUnlockedPeer, ptyNumber, setControllingTerminal } from "../../sys/terminal";
 import { sendConsoleOn } from "../consoleSocket";
-import { INIT_LAUNCHER_PIDFD } from "../initProtocol";
+import { copyLauncherFd } from "./stdio";
 import type { ContainerSpec } from "../spec";
 import { step } from "./steps";
 
@@ -44,17 +44,13 @@ function mountConsole(slavePath: string): void {
  * container, after pivot_root and before the root is made read-only.
  */
 export function setupConsole(spec: ContainerSpec, socket: number): void {
-  const sock = step("console socket", () => initSys.pidfdGetfd(INIT_LAUNCHER_PIDFD, socket));
+  const sock = step("console socket", () => copyLauncherFd(socket));
   try {
     const master = step("open pty", () => openMaster());
     try {
-      const slave = step("open pty", () => {
-        unlockPty(master);
-        return openPtyPeer(master, O_RDWR | O_NOCTTY | O_CLOEXEC);
-      });
+      const size = spec.process.consoleSize;
+      const slave = step("open pty", () => openUnlockedPeer(master, size === undefined ? undefined : { rows: size.height, cols: size.width }));
       try {
-        const size = spec.process.consoleSize;
-        if (size !== undefined) step("console size", () => setWindowSize(master, { rows: size.height, cols: size.width }));
         // As runc's fixStdioPermissions: the program's user owns its terminal (the group stays devpts' gid=).
         step("chown pty", () => fchownSync(slave, spec.process.user.uid, fstatSync(slave).gid));
         step("mount /dev/console", () => mountConsole(`/dev/pts/${ptyNumber(master)}`));
