@@ -6,12 +6,12 @@
 // over that file; what that wrapper costs alone is printed too.
 //   node dist/bench/ociRuntime/run.js [runs=20]
 import { spawn, spawnSync } from "node:child_process";
-import { rmSync, rmdirSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { testPrefix } from "../../fixtures/prefix";
 import { makeBusyboxBundle } from "../../fixtures/busyboxRootfs";
 import { RUNC_SPEC_CONFIG } from "../../fixtures/runcSpec";
-import { readMountinfo } from "../../src/sys/mountinfo";
+import { removeCgroupTrees } from "../../fixtures/ociClients/cgroupTrees";
 
 interface Runtime {
   name: string;
@@ -116,15 +116,7 @@ async function main(): Promise<void> {
       for (let i = 0; i < seq; i++) spawnSync(r.argv[0]!, [...r.argv.slice(1), "delete", "--force", `${prefix}-${r.name}-${i}`], { stdio: "ignore" });
     }
     // The parent every runtime made in every hierarchy, named ones too (runc makes it in name=systemd).
-    for (const m of new Set(readMountinfo().filter((x) => x.fstype === "cgroup" || x.fstype === "cgroup2").map((x) => x.mountPoint))) {
-      for (const d of [join(m, prefix, "c"), join(m, prefix)]) {
-        try {
-          rmdirSync(d);
-        } catch {
-          // Not made in this hierarchy.
-        }
-      }
-    }
+    for (const f of removeCgroupTrees([`/${prefix}`])) console.error(`bench/ociRuntime: cgroup left: ${f}`);
     rmSync(bundle, { recursive: true, force: true });
   }
 }

@@ -7,7 +7,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, rmdirSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { needsRoot, testPrefix } from "../../fixtures/prefix";
 import { makeBusyboxBundle } from "../../fixtures/busyboxRootfs";
@@ -15,7 +15,7 @@ import { RUNC_SPEC_CONFIG } from "../../fixtures/runcSpec";
 import * as libc from "../../src/sys/libc";
 import { PR_SET_CHILD_SUBREAPER } from "../../src/sys/constants";
 import { detectLayout } from "../../src/cgroup/layout";
-import { readMountinfo } from "../../src/sys/mountinfo";
+import { removeCgroupTrees } from "../../fixtures/ociClients/cgroupTrees";
 import { readProcStat } from "../../src/ns/procStat";
 import { acceptUnix, listenUnix, recvFd } from "../../src/sys/unixSocket";
 import { ReadStream } from "node:tty";
@@ -51,35 +51,31 @@ after(() => {
   for (const rt of runtimes) {
     for (const id of ids) spawnSync(rt.argv[0]!, [...rt.argv.slice(1), "delete", "--force", id], { stdio: "ignore" });
   }
-  removeCgroupParent();
+  // The cgroupsPath parent goes from every hierarchy, named ones too: runc makes it in name=systemd as well.
+  const left = removeCgroupTrees([`/${prefix}`]);
   rmSync(bundle, { recursive: true, force: true });
+  assert.deepEqual(left, [], "cgroups left behind");
 });
 
 const ids = new Set<string>();
 
-/**
- * The cgroupsPath parent this test made goes from every hierarchy, the named ones too: runc makes
- * the path in name=systemd as well.
- */
-function removeCgroupParent(): void {
-  const mounts = new Set(readMountinfo().filter((m) => m.fstype === "cgroup" || m.fstype === "cgroup2").map((m) => m.mountPoint));
-  for (const m of mounts) {
-    try {
-      rmdirSync(join(m, prefix));
-    } catch {
-      // Not made in this hierarchy (the container's own leaf is gone with delete).
-    }
-  }
+type Config = { process: { terminal: boolean; args: string[] }; root: { path: string; readonly?: boolean }; linux: Record<string, unknown>; hooks?: unknown };
+
+interface ConfigOptions {
+  terminal?: boolean;
+  /** The container's cgroup under the test's parent (default: a name from the argument count). */
+  cgroup?: string;
+  hooks?: unknown;
 }
 
-type Config = { process: { terminal: boolean; args: string[] }; root: { path: string; readonly?: boolean }; linux: Record<string, unknown> };
-
-function writeConfig(args: string[], terminal = false): void {
+/** The bundle's config.json: `runc spec`'s, running `args`. */
+function writeConfig(args: string[], options: ConfigOptions = {}): void {
   const c = JSON.parse(JSON.stringify(RUNC_SPEC_CONFIG)) as Config;
-  c.process.terminal = terminal;
+  c.process.terminal = options.terminal ?? false;
   c.process.args = args;
   // Absolute, under a parent this test makes and removes: never the runtime's own cgroup.
-  c.linux.cgroupsPath = `/${prefix}/${args.length}`;
+  c.linux.cgroupsPath = `/${prefix}/${options.cgroup ?? args.length}`;
+  if (options.hooks !== undefined) c.hooks = options.hooks;
   // Programs tell the test they run through a file in /tmp.
   c.root.readonly = false;
   writeFileSync(join(bundle, "config.json"), JSON.stringify(c));
@@ -356,7 +352,7 @@ test("--console-socket: create and exec -d --tty send the terminal's master as r
     const id = `${prefix}-tty-${r.name}`;
     ids.add(id);
     const seen: Record<string, unknown> = {};
-    writeConfig(["sh", "-c", "tty; sleep 100"], true);
+    writeConfig(["sh", "-c", "tty; sleep 100"], { terminal: true });
     const sock = join(work, `${r.name}.sock`);
     const pidFile = join(work, `${r.name}-tty.pid`);
     const created = receiveConsole(sock, () => assert.equal(rt(r, ["create", "--console-socket", sock, "--pid-file", pidFile, "--bundle", bundle, id]).code, 0));
@@ -409,12 +405,7 @@ test("hooks run in runc's order with the OCI state on stdin: prestart, createRun
     const log = join(work, `${r.name}-hooks.log`);
     rmSync(log, { force: true });
     const hook = (phase: string) => ({ path: "/bin/sh", args: ["sh", "-c", `echo ${phase} $(/bin/cat) >> ${log}`] });
-    const c = JSON.parse(JSON.stringify(RUNC_SPEC_CONFIG)) as Config & { hooks?: unknown };
-    c.process.terminal = false;
-    c.process.args = ["sleep", "100"];
-    c.linux.cgroupsPath = `/${prefix}/hooks`;
-    c.hooks = Object.fromEntries(["prestart", "createRuntime", "createContainer", "poststart", "poststop"].map((p) => [p, [hook(p)]]));
-    writeFileSync(join(bundle, "config.json"), JSON.stringify(c));
+    writeConfig(["sleep", "100"], { cgroup: "hooks", hooks: Object.fromEntries(["prestart", "createRuntime", "createContainer", "poststart", "poststop"].map((p) => [p, [hook(p)]])) });
     const pidFile = join(work, `${r.name}-hooks.pid`);
     assert.equal(rt(r, ["create", "--bundle", bundle, "--pid-file", pidFile, id]).code, 0);
     const pid = Number(readFileSync(pidFile, "utf8"));
@@ -437,12 +428,7 @@ test("a failing createRuntime hook fails create, naming the hook, and leaves no 
   for (const r of runtimes) {
     const id = `${prefix}-badhook-${r.name}`;
     ids.add(id);
-    const c = JSON.parse(JSON.stringify(RUNC_SPEC_CONFIG)) as Config & { hooks?: unknown };
-    c.process.terminal = false;
-    c.process.args = ["sleep", "100"];
-    c.linux.cgroupsPath = `/${prefix}/badhook`;
-    c.hooks = { createRuntime: [{ path: "/bin/sh", args: ["sh", "-c", "echo no-way >&2; exit 3"] }] };
-    writeFileSync(join(bundle, "config.json"), JSON.stringify(c));
+    writeConfig(["sleep", "100"], { cgroup: "badhook", hooks: { createRuntime: [{ path: "/bin/sh", args: ["sh", "-c", "echo no-way >&2; exit 3"] }] } });
     const res = rt(r, ["create", "--bundle", bundle, id]);
     const state = rt(r, ["state", id]);
     got[r.name] = { code: res.code, stateCode: state.code, cgroup: existsSync(join(detectLayout().v1Mounts.pids ?? detectLayout().unifiedMount!, prefix, "badhook")) };
@@ -456,14 +442,9 @@ test("a create killed half-way leaves what delete --force can clean: its waiting
   const r = runtimes[0]!;
   const id = `${prefix}-killed-${r.name}`;
   ids.add(id);
-  const c = JSON.parse(JSON.stringify(RUNC_SPEC_CONFIG)) as Config & { hooks?: unknown };
-  c.process.terminal = false;
-  c.process.args = ["sleep", "100"];
-  c.linux.cgroupsPath = `/${prefix}/killed`;
   // The init waits before pivot_root while this hook runs: create is caught in the middle.
   const marker = join(work, "hook-started");
-  c.hooks = { createRuntime: [{ path: "/bin/sh", args: ["sh", "-c", `echo $$ > ${marker}; exec sleep 100`] }] };
-  writeFileSync(join(bundle, "config.json"), JSON.stringify(c));
+  writeConfig(["sleep", "100"], { cgroup: "killed", hooks: { createRuntime: [{ path: "/bin/sh", args: ["sh", "-c", `echo $$ > ${marker}; exec sleep 100`] }] } });
   const create = spawn(r.argv[0]!, [...r.argv.slice(1), "create", "--bundle", bundle, id], { stdio: "ignore" });
   const deadline = Date.now() + 120_000;
   while (!existsSync(marker) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
