@@ -18,6 +18,10 @@ import { setWindowSize, type WindowSize } from "../sys/terminal";
 import type { ContainerSpec } from "./spec";
 import { INIT_ENTRY_PATH, type ExecRequest } from "./initProtocol";
 import type { ExecWorkerData, ExecWorkerEvent, ExecWorkerRequest } from "./execWorker";
+import { socketPair } from "../sys/unixSocket";
+import { sendRequestFds } from "./requestFds";
+import { hasOwnUserNamespace } from "./execTarget";
+import { assertInitReachable } from "./initReach";
 
 /** The running container to exec into. */
 export interface ExecTarget {
@@ -121,14 +125,31 @@ export class Executor {
     this.inits.set(id, init);
     this.hold();
     let initPid = 0;
+    // A container with a user namespace of its own gets an init made in it by nsspawn, and its fds by this channel.
+    let channel: [number, number] | undefined;
+    try {
+      if (hasOwnUserNamespace(targetPidfd, target.pid)) {
+        assertInitReachable("pid (a container with a user namespace)");
+        channel = socketPair();
+      }
+    } catch (err) {
+      closeSync(targetPidfd);
+      this.inits.delete(id);
+      this.release();
+      throw err;
+    }
+    const closeInitEnd = (): void => {
+      if (channel !== undefined && channel[1] >= 0) closeSync(channel[1]);
+      if (channel !== undefined) channel[1] = -1;
+    };
     try {
       if (opts.tty === true) {
         pty = openContainerPty(target.pid, opts.ttySize);
         // The pid could have been reused while its root was opened: re-prove it is still the container.
         assertAlive(targetPidfd, target.pid);
       }
-      this.post({ op: "spawn", id, targetPidfd });
-      initPid = await init.spawned;
+      this.post(channel === undefined ? { op: "spawn", id, targetPidfd } : { op: "spawn", id, targetPidfd, channelFd: channel[1] });
+      initPid = await init.spawned.finally(closeInitEnd);
       ownPidfd = libc.pidfdOpen(initPid);
       await init.ready;
       await this.joinCgroups(target, initPid);
@@ -145,13 +166,17 @@ export class Executor {
       if (opts.detach === true) req.detach = true;
       if (opts.extraFds !== undefined && opts.extraFds.length > 0) req.extraFds = [...opts.extraFds];
       if (target.seccompFilter !== undefined) req.seccompBpf = target.seccompFilter.toString("base64");
+      if (channel !== undefined) sendRequestFds(channel[0], req);
       this.post({ op: "send", id, line: `${JSON.stringify(req)}\n` });
       await (opts.detach === true ? init.prepared : init.started);
     } catch (err) {
       if (initPid > 0) {
-        this.post({ op: "kill", id, signal: "SIGKILL" });
+        if (init.adoptedChild !== undefined) init.adoptedChild.signal(signalNumber("SIGKILL"));
+        else this.post({ op: "kill", id, signal: "SIGKILL" });
         await init.exited;
       }
+      closeInitEnd();
+      if (channel !== undefined) closeSync(channel[0]);
       this.inits.delete(id);
       this.release();
       if (ownPidfd >= 0) closeSync(ownPidfd);
@@ -168,6 +193,7 @@ export class Executor {
       throw err;
     }
     closeSync(targetPidfd);
+    if (channel !== undefined) closeSync(channel[0]);
     // The process holds its own copies now; ours would keep the master from seeing the hangup.
     if (pty !== undefined) closeSync(pty.slave);
     const pidfd = ownPidfd;

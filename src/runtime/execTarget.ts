@@ -1,6 +1,6 @@
 // Finding the running container an exec joins: a pidfd that is provably the container's PID 1
 // (not a process that reused its pid), and the cgroups it lives in.
-import { closeSync, readFileSync } from "node:fs";
+import { closeSync, readFileSync, readlinkSync } from "node:fs";
 import * as libc from "../sys/libc";
 import { HostformError, SysError, hasCode, registerErrorClass } from "../sys/errors";
 
@@ -64,4 +64,21 @@ export function assertAlive(pidfd: number, pid: number): void {
     if (hasCode(err, "ESRCH")) throw new ContainerNotRunningError(pid, "has exited");
     throw err;
   }
+}
+
+/**
+ * True when the container lives in a user namespace other than this process's: an exec into it
+ * must be made in that namespace too, or its process would be root of the host.
+ */
+export function hasOwnUserNamespace(pidfd: number, pid: number): boolean {
+  let theirs: string;
+  try {
+    theirs = readlinkSync(`/proc/${pid}/ns/user`);
+  } catch (err) {
+    if (hasCode(err, "ENOENT") || hasCode(err, "ESRCH")) throw new ContainerNotRunningError(pid, "does not exist");
+    throw SysError.fromNode(err, "read the container's user namespace");
+  }
+  // Read through the pid: prove it was still the pidfd's process.
+  assertAlive(pidfd, pid);
+  return theirs !== readlinkSync("/proc/self/ns/user");
 }

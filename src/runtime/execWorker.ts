@@ -8,22 +8,24 @@ import type { Socket } from "node:net";
 import { openSync } from "node:fs";
 import * as libc from "../sys/libc";
 import { SysError, errorToWire, type WireError } from "../sys/errors";
-import { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWUTS } from "../sys/constants";
+import { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWUSER, CLONE_NEWUTS } from "../sys/constants";
 import { type InitMessage } from "./initProtocol";
 import { relayInit } from "./initRelay";
+import { spawnThroughNsspawn, type NsspawnedInit } from "./nsspawn";
 
 /** Namespaces the worker joins before spawning an exec init. */
 export const EXEC_WORKER_NAMESPACES = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
 
 /** Main thread → worker. `targetPidfd` is a fd of the process (fd tables are per process). */
 export type ExecWorkerRequest =
-  | { op: "spawn"; id: number; targetPidfd: number }
+  /** channelFd: the target has a user namespace of its own; the init is spawned through nsspawn, this its fd channel. */
+  | { op: "spawn"; id: number; targetPidfd: number; channelFd?: number }
   | { op: "send"; id: number; line: string }
   | { op: "kill"; id: number; signal: NodeJS.Signals };
 
 /** Worker → main thread. */
 export type ExecWorkerEvent =
-  | { op: "spawned"; id: number; pid: number }
+  | { op: "spawned"; id: number; pid: number; adopted?: true }
   | { op: "spawnFailed"; id: number; message: string; error: WireError }
   | { op: "message"; id: number; message: InitMessage }
   | { op: "eof"; id: number }
@@ -36,6 +38,7 @@ export interface ExecWorkerData {
 const data = workerData as ExecWorkerData;
 const port = parentPort!;
 const children = new Map<number, ChildProcess>();
+const nsspawned = new Map<number, NsspawnedInit>();
 const selfPidfd = libc.pidfdOpen(process.pid);
 // The main thread's namespaces, to return to after each spawn: staying in the container's would
 // make the next exec init of another container start inside this one.
@@ -78,17 +81,35 @@ function spawnInit(id: number, targetPidfd: number): void {
   relayInit(id, child, child.pid, children, post);
 }
 
+/**
+ * Into a container with a user namespace of its own: nsspawn joins its namespaces with the host's
+ * credentials (a network namespace the host made can only be joined so), then its user namespace,
+ * and clones the init there. The pidfd is the init's fd 5 as well (INIT_TARGET_PIDFD).
+ */
+function spawnInUserNamespace(id: number, targetPidfd: number, channelFd: number): void {
+  const plan = { joins: [{ flags: EXEC_WORKER_NAMESPACES, fd: targetPidfd }, { flags: CLONE_NEWUSER, fd: targetPidfd }], unshare: 0, channelFd };
+  const init = spawnThroughNsspawn(id, plan, process.execPath, [data.initPath], (ev) => {
+    if (ev.op === "spawnFailed") nsspawned.delete(id);
+    post(ev);
+  });
+  nsspawned.set(id, init);
+  init.socket.once("close", () => nsspawned.delete(id));
+}
+
 port.on("message", (req: ExecWorkerRequest) => {
   const child = children.get(req.id);
+  const viaHelper = nsspawned.get(req.id);
   switch (req.op) {
     case "spawn":
-      spawnInit(req.id, req.targetPidfd);
+      if (req.channelFd !== undefined) spawnInUserNamespace(req.id, req.targetPidfd, req.channelFd);
+      else spawnInit(req.id, req.targetPidfd);
       break;
     case "send":
-      (child?.stdio[3] as Socket | undefined)?.write(req.line);
+      ((child?.stdio[3] as Socket | undefined) ?? viaHelper?.socket)?.write(req.line);
       break;
     case "kill":
       child?.kill(req.signal);
+      viaHelper?.kill(req.signal);
       break;
   }
 });

@@ -13,7 +13,10 @@ export const INIT_ENTRY_PATH = join(__dirname, "init", "entry.js");
 
 /** fd of the launcher socket in the init. */
 export const INIT_SOCKET_FD = 3;
-/** fd of a pidfd for the launcher process in the init, used to copy stdio fds from it. */
+/**
+ * fd of a pidfd for the launcher process in the init, used to copy stdio fds from it; in an init
+ * in a user namespace, which may not copy them, a unix socket they are sent on instead (sentFds).
+ */
 export const INIT_LAUNCHER_PIDFD = 4;
 /** fd of a pidfd for the container an exec init joins (exec mode only). */
 export const INIT_TARGET_PIDFD = 5;
@@ -46,6 +49,12 @@ export interface PrepareRequest {
   startFifo?: number;
   /** Launcher fds to become the program's fds 3, 4, ... (--preserve-fds, LISTEN_FDS). */
   extraFds?: number[];
+  /**
+   * Set for an init in a user namespace: the launcher fds this request names, in the order the
+   * launcher sent them over the socket on INIT_LAUNCHER_PIDFD (one SCM_RIGHTS message each)
+   * before the request. The init takes them from there instead of through a pidfd.
+   */
+  sentFds?: number[];
   /**
    * The OCI state JSON (id, bundle, annotations, ...) for the createContainer and startContainer hooks
    * the init runs; it sets pid and status itself. Needed when spec.hooks has either phase.
@@ -89,6 +98,8 @@ export interface ExecRequest {
   detach?: boolean;
   /** Executor fds to become the process's fds 3, 4, ... (--preserve-fds, LISTEN_FDS). */
   extraFds?: number[];
+  /** As PrepareRequest.sentFds, for an exec init in the container's user namespace. */
+  sentFds?: number[];
 }
 
 /** What an idle init may be asked to do first. */

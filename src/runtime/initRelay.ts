@@ -6,7 +6,8 @@ import { LineDecoder, type InitMessage } from "./initProtocol";
 
 /** The events a worker sends about a spawned init, from "spawned" on. */
 export type InitRelayEvent =
-  | { op: "spawned"; id: number; pid: number }
+  /** adopted: cloned by nsspawn, not libuv's child: no "exit" follows, the launcher reaps it. */
+  | { op: "spawned"; id: number; pid: number; adopted?: true }
   | { op: "message"; id: number; message: InitMessage }
   | { op: "eof"; id: number }
   | { op: "exit"; id: number; code: number | null; signal: NodeJS.Signals | null };

@@ -4,6 +4,7 @@
 // its promises; the rules for what each event settles live only here.
 import { HostformError, errorFromWire, type WireError } from "../sys/errors";
 import { deferred } from "./deferred";
+import { adoptChild, type AdoptedChild } from "../sys/adoptedChild";
 import { errorOfFailure } from "./initFailure";
 import type { InitFailure, InitMessage } from "./initProtocol";
 
@@ -15,7 +16,7 @@ export interface ContainerExit {
 
 /** What the worker reports about one init (the worker events without their id), and its loss. */
 export type InitEvent =
-  | { op: "spawned"; pid: number }
+  | { op: "spawned"; pid: number; adopted?: true }
   | { op: "spawnFailed"; message: string; error?: WireError }
   | { op: "message"; message: InitMessage }
   | { op: "eof" }
@@ -62,6 +63,9 @@ export class InitTracker {
   /** Settles when the init (or the program it became) exits; {null, null} when that cannot be known. */
   readonly exited = this.exitedD.promise;
 
+  /** Set for an init nsspawn made (one with a user namespace): this process reaps and signals it. */
+  adoptedChild?: AdoptedChild;
+
   /** Called when the init waits for the launcher's runtime hooks (PrepareRequest.runtimeHooks). */
   onRuntimeHooks?: () => void;
 
@@ -87,6 +91,12 @@ export class InitTracker {
       case "spawned":
         this.pidValue = ev.pid;
         this.phaseValue = "loading";
+        if (ev.adopted === true) {
+          // nsspawn cloned it as this process's child behind libuv's back: its exit is heard here.
+          const child = adoptChild(ev.pid);
+          this.adoptedChild = child;
+          void child.exited.then((exit) => this.handle({ op: "exit", code: exit.code, signal: exit.signal }));
+        }
         this.spawnedD.resolve(ev.pid);
         break;
       case "spawnFailed":

@@ -3,17 +3,23 @@
 // namespaces with its modules loaded, waits for a spec. prepare() hands one a spec and it builds
 // the container up to just before execve (OCI "created"); start() lets it exec the program, so no
 // hostform process stays behind per container. launch() is both.
-import { closeSync, openSync, statSync } from "node:fs";
+import { closeSync, openSync, statSync, writeFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { Worker } from "node:worker_threads";
 import * as libc from "../sys/libc";
 import { HostformError, SysError, ValidationError, hasCode } from "../sys/errors";
-import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS } from "../sys/constants";
+import { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, CLONE_NEWUTS, RLIMITS } from "../sys/constants";
+import { socketPair } from "../sys/unixSocket";
+import { sendRequestFds } from "./requestFds";
+import { signalNumber } from "../sys/signals";
 import { cloneFlag } from "../sys/namespaces";
 import { validateSpec, type ContainerSpec } from "./spec";
 import { INIT_ENTRY_PATH, type PrepareRequest } from "./initProtocol";
 import { InitTracker, type ContainerExit } from "./initTracker";
 import type { SpawnWorkerData, WorkerEvent, WorkerRequest } from "./spawnWorker";
+import type { NsspawnPlan } from "./nsspawn";
+import { idMapText } from "./specUserNamespace";
+import { assertInitReachable } from "./initReach";
 
 export type { ContainerExit } from "./initTracker";
 export { ContainerStartError } from "./initFailure";
@@ -94,25 +100,89 @@ export interface LauncherOptions {
 
 interface InitHandle {
   id: number;
-  flags: number;
+  /** The pool it belongs to (see poolKey). */
+  key: string;
   init: InitTracker;
   inUse: boolean;
   /** Not kept in the pool: born in a joined pid namespace (a launcher fd of it, until prepared). */
   joinPidFd?: number;
+  /** With a user namespace: this end of the socket its fds are sent on (the init cannot take them). */
+  channel?: number;
+  /** The init's end of that socket, open until the worker has spawned. */
+  channelInitEnd?: number;
+  /** A kill was asked for before nsspawn handed the init over (see killInit). */
+  killed?: boolean;
+}
+
+/** How an init is born: the namespaces the worker unshares, and nsspawn's part for a user namespace. */
+interface SpawnShape {
+  flags: number;
+  /** Launcher fd of a pid namespace to be born in (no user namespace). */
+  joinPidFd?: number;
+  /** With a user namespace (new or joined): nsspawn's plan, channelFd still to fill in. */
+  nsspawn?: Omit<NsspawnPlan, "channelFd">;
+}
+
+/** Idle inits are interchangeable within a key: same namespaces to unshare, same id maps. */
+function poolKey(shape: SpawnShape): string {
+  const u = shape.nsspawn?.newUser;
+  return u === undefined ? String(shape.flags) : `${shape.flags}\n${u.uidMap}\n${u.gidMap}`;
 }
 
 /**
  * Namespaces the worker unshares before spawning an init for this spec. Joined ones are not (the
- * init joins net/uts/ipc by path itself, the worker enters a joined pid namespace), and cgroup is
- * the init's job.
+ * init joins net/uts/ipc by path itself, the worker enters a joined pid namespace), cgroup is the
+ * init's job, and a user namespace is nsspawn's (see nsspawnPlan).
  */
 export function spawnFlags(spec: ContainerSpec): number {
   let flags = 0;
-  for (const ns of spec.linux?.namespaces ?? []) if (ns.path === undefined && ns.type !== "cgroup") flags |= cloneFlag(ns.type);
+  for (const ns of spec.linux?.namespaces ?? []) if (ns.path === undefined && ns.type !== "cgroup" && ns.type !== "user") flags |= cloneFlag(ns.type);
   return flags;
 }
 
-type JoinedType = "pid" | "mount" | "network" | "uts" | "ipc" | "cgroup";
+type JoinedType = "pid" | "mount" | "network" | "uts" | "ipc" | "cgroup" | "user";
+
+const JOIN_FLAGS: Record<JoinedType, number> = {
+  pid: CLONE_NEWPID, mount: CLONE_NEWNS, network: CLONE_NEWNET, uts: CLONE_NEWUTS, ipc: CLONE_NEWIPC, cgroup: CLONE_NEWCGROUP, user: CLONE_NEWUSER,
+};
+
+/**
+ * nsspawn's part for a spec with a user namespace: it joins every namespace given by path, a joined
+ * user namespace first (runc's order: what the others are owned by), the rest before a new user
+ * namespace (they are the host's); then makes the new ones, owned by the container's.
+ */
+function nsspawnPlan(spec: ContainerSpec, flags: number, joined: Partial<Record<JoinedType, number>>): SpawnShape["nsspawn"] {
+  const user = spec.linux?.namespaces?.find((n) => n.type === "user");
+  if (user === undefined) return undefined;
+  const joins = (Object.entries(joined) as Array<[JoinedType, number]>).map(([type, fd]) => ({ flags: JOIN_FLAGS[type], fd }));
+  joins.sort((a, b) => Number(b.flags === CLONE_NEWUSER) - Number(a.flags === CLONE_NEWUSER));
+  const uid = spec.linux?.uidMappings;
+  const gid = spec.linux?.gidMappings;
+  const plan: NonNullable<SpawnShape["nsspawn"]> = { joins, unshare: flags };
+  if (user.path === undefined && uid !== undefined && gid !== undefined) plan.newUser = { uidMap: idMapText(uid), gidMap: idMapText(gid) };
+  return plan;
+}
+
+/**
+ * Limits the kernel checks against the host's user namespace, set on the init from here: a process
+ * in a user namespace may not lower its oom_score_adj nor raise a hard rlimit. Hard limits are only
+ * raised here (the init sets the exact values late, as they would constrain it too).
+ */
+function applyHostLimits(pid: number, spec: ContainerSpec): void {
+  const adj = spec.process.oomScoreAdj;
+  try {
+    if (adj !== undefined) writeFileSync(`/proc/${pid}/oom_score_adj`, String(adj));
+  } catch (err) {
+    // EACCES: lowering it takes CAP_SYS_RESOURCE, which this process lacks too (runc fails the same way).
+    throw SysError.fromNode(err, `process.oomScoreAdj ${adj}: write /proc/${pid}/oom_score_adj`);
+  }
+  for (const r of spec.process.rlimits ?? []) {
+    const resource = RLIMITS[r.type];
+    if (resource === undefined) continue;
+    const now = libc.prlimit(pid, resource);
+    if (r.hard > now.hard) libc.prlimit(pid, resource, { soft: now.soft, hard: r.hard });
+  }
+}
 
 /** Opens every namespace the spec joins by path, here in the launcher's (the host's) mount namespace. */
 function openJoinedNamespaces(spec: ContainerSpec): Partial<Record<JoinedType, number>> {
@@ -139,7 +209,7 @@ export class Launcher {
   private readonly worker: Worker;
   private poolSize: number;
   private readonly inits = new Map<number, InitHandle>();
-  private readonly idle = new Map<number, InitHandle[]>();
+  private readonly idle = new Map<string, InitHandle[]>();
   private nextId = 1;
   private closed = false;
 
@@ -158,8 +228,9 @@ export class Launcher {
 
   /** Fills the pool for the given namespace flags (default: pid|mnt|uts|ipc|net) and waits until every idle init is ready. */
   async warm(flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET): Promise<void> {
-    this.refill(flags);
-    await Promise.all((this.idle.get(flags) ?? []).map((h) => h.init.ready));
+    const shape: SpawnShape = { flags };
+    this.refill(shape);
+    await Promise.all((this.idle.get(poolKey(shape)) ?? []).map((h) => h.init.ready));
   }
 
   /**
@@ -209,30 +280,44 @@ export class Launcher {
     if (options.extraFds !== undefined && options.extraFds.length > 0) req.extraFds = [...options.extraFds];
 
     const joined = openJoinedNamespaces(spec);
-    const { pid: joinPidFd, ...joinFds } = joined;
-    if (Object.keys(joinFds).length > 0) req.joinFds = joinFds;
     const closeJoined = () => {
       for (const fd of Object.values(joined)) closeSync(fd);
     };
     const flags = spawnFlags(spec);
+    const nsspawn = nsspawnPlan(spec, flags, joined);
+    const shape: SpawnShape = { flags };
+    if (nsspawn !== undefined) {
+      try {
+        assertInitReachable("linux.namespaces (user)");
+      } catch (err) {
+        closeJoined();
+        throw err;
+      }
+      // nsspawn joins them all before the init exists: from inside a user namespace the host's could not be joined.
+      shape.nsspawn = nsspawn;
+    } else {
+      const { pid: joinPidFd, ...joinFds } = joined;
+      if (Object.keys(joinFds).length > 0) req.joinFds = joinFds;
+      if (joinPidFd !== undefined) shape.joinPidFd = joinPidFd;
+    }
+    // An init born in joined namespaces is made for this container only: no pool to take from or refill.
+    const pooled = shape.joinPidFd === undefined && (nsspawn === undefined || nsspawn.joins.length === 0);
     let h: InitHandle;
     try {
-      h = joinPidFd === undefined ? this.take(flags) : this.spawn(flags, joinPidFd);
+      h = pooled ? this.take(shape) : this.spawn(shape);
     } catch (err) {
       closeJoined();
       throw err;
     }
     h.inUse = true;
-    const joinPid = joinPidFd;
     let pidfd = -1;
-    // An init born in a joined pid namespace is made for this container only: no pool to refill.
     const refill = () => {
-      if (joinPid === undefined) this.refill(flags);
+      if (pooled) this.refill(shape);
     };
     const init = h.init;
     const kill = async (): Promise<void> => {
       refill();
-      this.send({ op: "kill", id: h.id, signal: "SIGKILL" });
+      this.killInit(h, "SIGKILL");
       await init.exited;
       if (pidfd >= 0) closeSync(pidfd);
       pidfd = -1;
@@ -245,6 +330,7 @@ export class Launcher {
       await init.ready;
       pidfd = libc.pidfdOpen(init.pid);
       if (options.onCgroup !== undefined) await options.onCgroup(init.pid);
+      applyHostLimits(init.pid, spec);
       let hookFailure: unknown;
       const runtimeHooks = options.onRuntimeHooks;
       if (runtimeHooks !== undefined) {
@@ -253,11 +339,12 @@ export class Launcher {
             () => this.send({ op: "start", id: h.id, line: '{"kind":"continue"}\n' }),
             (err: unknown) => {
               hookFailure = err;
-              this.send({ op: "kill", id: h.id, signal: "SIGKILL" });
+              this.killInit(h, "SIGKILL");
             },
           );
         };
       }
+      if (h.channel !== undefined) sendRequestFds(h.channel, req);
       this.send({ op: "start", id: h.id, line: `${JSON.stringify(req)}\n` });
       await init.prepared.catch((err: unknown) => {
         throw hookFailure ?? err;
@@ -302,10 +389,7 @@ export class Launcher {
   setPoolSize(size: number): void {
     this.poolSize = size;
     for (const list of this.idle.values()) {
-      while (list.length > size) {
-        const h = list.pop()!;
-        this.send({ op: "kill", id: h.id, signal: "SIGKILL" });
-      }
+      while (list.length > size) this.killInit(list.pop()!, "SIGKILL");
     }
   }
 
@@ -323,7 +407,7 @@ export class Launcher {
     const waits: Promise<unknown>[] = [];
     for (const h of this.inits.values()) {
       if (h.inUse && options.killRunning === false) continue;
-      this.send({ op: "kill", id: h.id, signal: "SIGKILL" });
+      this.killInit(h, "SIGKILL");
       waits.push(h.init.exited);
     }
     await Promise.all(waits);
@@ -334,34 +418,65 @@ export class Launcher {
     this.worker.postMessage(req);
   }
 
-  private take(flags: number): InitHandle {
-    const list = this.idle.get(flags) ?? [];
-    const h = list.shift() ?? this.spawn(flags);
+  private take(shape: SpawnShape): InitHandle {
+    const list = this.idle.get(poolKey(shape)) ?? [];
+    const h = list.shift() ?? this.spawn(shape);
     h.inUse = true;
     return h;
   }
 
-  private refill(flags: number): void {
+  private refill(shape: SpawnShape): void {
     if (this.closed) return;
-    const list = this.idle.get(flags) ?? [];
-    this.idle.set(flags, list);
-    while (list.length < this.poolSize) list.push(this.spawn(flags));
+    const key = poolKey(shape);
+    const list = this.idle.get(key) ?? [];
+    this.idle.set(key, list);
+    while (list.length < this.poolSize) list.push(this.spawn(shape));
   }
 
-  private spawn(flags: number, joinPidFd?: number): InitHandle {
+  private spawn(shape: SpawnShape): InitHandle {
     const id = this.nextId++;
     const init = new InitTracker({ name: "container init", spawnContext: "spawn container init" });
-    const h: InitHandle = { id, flags, init, inUse: false };
-    if (joinPidFd !== undefined) h.joinPidFd = joinPidFd;
+    const h: InitHandle = { id, key: poolKey(shape), init, inUse: false };
     this.inits.set(id, h);
-    this.send(joinPidFd === undefined ? { op: "spawn", id, flags } : { op: "spawn", id, flags, joinPidFd });
+    const { flags, joinPidFd, nsspawn } = shape;
+    if (nsspawn !== undefined) {
+      [h.channel, h.channelInitEnd] = socketPair();
+      this.send({ op: "spawn", id, flags, nsspawn: { ...nsspawn, channelFd: h.channelInitEnd } });
+    } else if (joinPidFd !== undefined) {
+      h.joinPidFd = joinPidFd;
+      this.send({ op: "spawn", id, flags, joinPidFd });
+    } else {
+      this.send({ op: "spawn", id, flags });
+    }
     return h;
+  }
+
+  /** Signals an init: through its pidfd once adopted, else through the worker (which reaches nsspawn before the hand-over). */
+  private killInit(h: InitHandle, signal: NodeJS.Signals): void {
+    const adopted = h.init.adoptedChild;
+    if (adopted !== undefined) {
+      adopted.signal(signalNumber(signal));
+      return;
+    }
+    h.killed = true;
+    this.send({ op: "kill", id: h.id, signal });
   }
 
   private onEvent(ev: WorkerEvent): void {
     const h = this.inits.get(ev.id);
     if (h === undefined) return;
+    if ((ev.op === "spawned" || ev.op === "spawnFailed") && h.channelInitEnd !== undefined) {
+      // The worker has spawned (or failed to): the helper holds its own copy now.
+      closeSync(h.channelInitEnd);
+      delete h.channelInitEnd;
+    }
     h.init.handle(ev);
+    const adopted = h.init.adoptedChild;
+    if (ev.op === "spawned" && adopted !== undefined) {
+      void adopted.exited.then(() => this.forget(ev.id));
+      // Killed while nsspawn still had it: the kill reached only the helper.
+      if (h.killed === true) adopted.signal(signalNumber("SIGKILL"));
+    }
     if (ev.op === "exit" || ev.op === "spawnFailed") this.forget(ev.id);
   }
 
@@ -369,7 +484,9 @@ export class Launcher {
     const h = this.inits.get(id);
     this.inits.delete(id);
     if (h === undefined) return;
-    const list = this.idle.get(h.flags) ?? [];
+    if (h.channel !== undefined) closeSync(h.channel);
+    delete h.channel;
+    const list = this.idle.get(h.key) ?? [];
     const i = list.indexOf(h);
     if (i >= 0) list.splice(i, 1);
   }

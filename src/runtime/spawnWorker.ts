@@ -10,16 +10,17 @@ import { SysError, errorToWire, type WireError } from "../sys/errors";
 import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS } from "../sys/constants";
 import { type InitMessage } from "./initProtocol";
 import { relayInit } from "./initRelay";
+import { spawnThroughNsspawn, type NsspawnPlan, type NsspawnedInit } from "./nsspawn";
 
 /** Main thread → worker. */
 export type WorkerRequest =
-  | { op: "spawn"; id: number; flags: number; joinPidFd?: number }
+  | { op: "spawn"; id: number; flags: number; joinPidFd?: number; nsspawn?: NsspawnPlan }
   | { op: "start"; id: number; line: string }
   | { op: "kill"; id: number; signal: NodeJS.Signals };
 
 /** Worker → main thread. */
 export type WorkerEvent =
-  | { op: "spawned"; id: number; pid: number }
+  | { op: "spawned"; id: number; pid: number; adopted?: true }
   | { op: "spawnFailed"; id: number; message: string; error: WireError }
   | { op: "message"; id: number; message: InitMessage }
   | { op: "eof"; id: number }
@@ -33,6 +34,8 @@ export interface SpawnWorkerData {
 const data = workerData as SpawnWorkerData;
 const port = parentPort!;
 const children = new Map<number, ChildProcess>();
+// Inits with a user namespace, spawned through nsspawn (they are not libuv's children).
+const nsspawned = new Map<number, NsspawnedInit>();
 // A pidfd for this process, given to every init so it can copy the stdio fds it is told to use.
 const selfPidfd = libc.pidfdOpen(process.pid);
 // The host namespaces (those of the main thread), to return to after each spawn: a child shares
@@ -101,17 +104,31 @@ function spawnInit(id: number, flags: number, joinPidFd: number | undefined): vo
   relayInit(id, child, child.pid, children, post);
 }
 
+function spawnInNewUserNamespace(id: number, plan: NsspawnPlan): void {
+  const init = spawnThroughNsspawn(id, plan, process.execPath, [...data.execArgv, data.initPath], (ev) => {
+    if (ev.op === "spawnFailed") nsspawned.delete(id);
+    post(ev);
+  });
+  nsspawned.set(id, init);
+  // Its socket is all that is left to do here once the init ends it (exec or exit).
+  init.socket.once("close", () => nsspawned.delete(id));
+}
+
 port.on("message", (req: WorkerRequest) => {
   const child = children.get(req.id);
+  const viaHelper = nsspawned.get(req.id);
   switch (req.op) {
     case "spawn":
-      spawnInit(req.id, req.flags, req.joinPidFd);
+      if (req.nsspawn !== undefined) spawnInNewUserNamespace(req.id, req.nsspawn);
+      else spawnInit(req.id, req.flags, req.joinPidFd);
       break;
     case "start":
-      (child?.stdio[3] as Socket | undefined)?.write(req.line);
+      ((child?.stdio[3] as Socket | undefined) ?? viaHelper?.socket)?.write(req.line);
       break;
     case "kill":
+      // An init nsspawn handed over is killed by the launcher through its pidfd; this reaches the helper before that.
       child?.kill(req.signal);
+      viaHelper?.kill(req.signal);
       break;
   }
 });

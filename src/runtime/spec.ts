@@ -9,6 +9,7 @@ import { MOUNT_OPTION_NAMES } from "./init/mountOptions";
 import { OCI_NAMESPACE_TYPES, isOciNamespaceType, type OciNamespaceType } from "../sys/namespaces";
 import { validateDeviceSpecs, type DeviceSpec } from "./specDevices";
 import { validateHooks, type HooksSpec } from "./specHooks";
+import { userNamespacePlan, type IdMapping } from "./specUserNamespace";
 
 export type { HookPhase, HookSpec, HooksSpec } from "./specHooks";
 
@@ -74,14 +75,17 @@ export interface MountSpec {
 }
 
 export interface NamespaceSpec {
-  /** "user" and "time" are rejected for now (see src/sys/namespaces). */
-  type: OciNamespaceType;
+  /** "time" is rejected for now. "user" is not in src/sys/namespaces: the launcher makes it through nsspawn. */
+  type: OciNamespaceType | "user";
   /** Join this namespace (an nsfs file) instead of creating a new one. */
   path?: string;
 }
 
 export interface LinuxSpec {
   namespaces?: NamespaceSpec[];
+  /** With a new "user" namespace (required then): the container's uids on the host. */
+  uidMappings?: IdMapping[];
+  gidMappings?: IdMapping[];
   maskedPaths?: string[];
   readonlyPaths?: string[];
   sysctl?: Record<string, string>;
@@ -274,8 +278,6 @@ export function validateMount(v: unknown, f: string): MountSpec {
 function validateLinux(v: unknown): LinuxSpec {
   if (!isObject(v)) throw new ValidationError("linux", "must be an object");
   rejectUnsupported(v, "linux", {
-    uidMappings: "user namespaces are not supported (Node cannot create one)",
-    gidMappings: "user namespaces are not supported (Node cannot create one)",
     mountLabel: "SELinux is not supported",
     intelRdt: "is not supported",
     personality: "is not supported yet",
@@ -297,12 +299,11 @@ function validateLinux(v: unknown): LinuxSpec {
       const f = `linux.namespaces[${i}]`;
       if (!isObject(n)) throw new ValidationError(f, "must be an object with a type");
       const type = requireString(n.type, `${f}.type`);
-      if (type === "user") throw new ValidationError(`${f}.type`, "user namespaces are not supported (Node cannot create one)", "remove it");
       if (type === "time") throw new ValidationError(`${f}.type`, "time namespaces are not supported yet", "remove it");
-      if (!isOciNamespaceType(type)) throw new ValidationError(`${f}.type`, `unknown namespace type '${type}'`, `use one of ${OCI_NAMESPACE_TYPES.join(", ")}`);
+      if (!isOciNamespaceType(type) && type !== "user") throw new ValidationError(`${f}.type`, `unknown namespace type '${type}'`, `use one of ${[...OCI_NAMESPACE_TYPES, "user"].join(", ")}`);
       if (seen.has(type)) throw new ValidationError(`${f}.type`, `'${type}' is listed twice`);
       seen.add(type);
-      const ns: NamespaceSpec = { type };
+      const ns: NamespaceSpec = { type: type as NamespaceSpec["type"] };
       if (n.path !== undefined) {
         ns.path = requireAbsolute(n.path, `${f}.path`);
       }
@@ -311,6 +312,11 @@ function validateLinux(v: unknown): LinuxSpec {
     // No "mount" (or no list at all) still gets a mount namespace of its own: the init builds the
     // root in a private copy whatever the spec says, where runc would mount in the host's and
     // leave those mounts behind. A joined one ("path") is copied the same way, its mounts kept.
+  }
+  const plan = userNamespacePlan(out.namespaces?.find((n) => n.type === "user"), v.uidMappings, v.gidMappings);
+  if (plan?.kind === "new") {
+    out.uidMappings = plan.uidMappings;
+    out.gidMappings = plan.gidMappings;
   }
   if (v.maskedPaths !== undefined) out.maskedPaths = requireStringArray(v.maskedPaths, "linux.maskedPaths").map((p, i) => requireAbsolute(p, `linux.maskedPaths[${i}]`));
   if (v.readonlyPaths !== undefined) out.readonlyPaths = requireStringArray(v.readonlyPaths, "linux.readonlyPaths").map((p, i) => requireAbsolute(p, `linux.readonlyPaths[${i}]`));

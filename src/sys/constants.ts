@@ -156,6 +156,7 @@ interface SyscallNumbers {
   pidfd_getfd: number;
   gettid: number;
   bpf: number;
+  open_tree: number;
   move_mount: number;
   fsopen: number;
   fsconfig: number;
@@ -176,6 +177,7 @@ const X86_64: SyscallNumbers = {
   pidfd_getfd: 438,
   gettid: 186,
   bpf: 321,
+  open_tree: 428,
   move_mount: 429,
   fsopen: 430,
   fsconfig: 431,
@@ -197,6 +199,7 @@ const AARCH64: SyscallNumbers = {
   pidfd_getfd: 438,
   gettid: 178,
   bpf: 280,
+  open_tree: 428,
   move_mount: 429,
   fsopen: 430,
   fsconfig: 431,

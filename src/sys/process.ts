@@ -13,6 +13,7 @@ interface Bindings {
   signal: Fn;
   sigprocmask: Fn;
   access: Fn;
+  fcntl: Fn;
 }
 
 let bound: Bindings | undefined;
@@ -26,6 +27,7 @@ function b(): Bindings {
     signal: lib.func("intptr_t signal(int sig, intptr_t handler)"),
     sigprocmask: lib.func("int sigprocmask(int how, const void *set, void *oldset)"),
     access: lib.func("int access(const char *path, int mode)"),
+    fcntl: lib.func("int fcntl(int fd, int cmd, int arg)"),
   };
   return bound;
 }
@@ -46,6 +48,13 @@ export function dup3(oldfd: number, newfd: number, flags = 0): void {
 }
 
 
+
+const F_DUPFD_CLOEXEC = 1030;
+
+/** A close-on-exec duplicate of fd at the lowest free number (fcntl F_DUPFD_CLOEXEC). */
+export function dupCloexec(fd: number): number {
+  return check(b().fcntl(fd, F_DUPFD_CLOEXEC, 0), "fcntl(F_DUPFD_CLOEXEC)", `fd ${fd}`);
+}
 
 /** pidfd_getfd(2): a copy of another process's fd, sharing its open file description. */
 export function pidfdGetfd(pidfd: number, targetFd: number): number {

@@ -36,6 +36,11 @@ export function signalNumber(name: NodeJS.Signals | string, field = "signal"): n
   return n;
 }
 
+/** The canonical name of a signal number (what Node reports a child's death by), "SIG<n>" when unnamed. */
+export function signalNameOf(n: number): NodeJS.Signals {
+  return BY_NUMBER.get(n) ?? (`SIG${n}` as NodeJS.Signals);
+}
+
 /** The exit status a shell reports for a process killed by signal: 128 + its number. */
 export function signalExitStatus(name: NodeJS.Signals): number {
   return 128 + signalNumber(name);

@@ -16,6 +16,7 @@ interface Bindings {
   accept4: Fn;
   sendmsg: Fn;
   recvmsg: Fn;
+  socketpair: Fn;
 }
 
 let bound: Bindings | undefined;
@@ -31,6 +32,7 @@ function b(): Bindings {
     accept4: lib.func("int accept4(int fd, void *addr, void *len, int flags)"),
     sendmsg: lib.func("intptr_t sendmsg(int fd, const void *msg, int flags)"),
     recvmsg: lib.func("intptr_t recvmsg(int fd, void *msg, int flags)"),
+    socketpair: lib.func("int socketpair(int domain, int type, int protocol, _Out_ int *sv)"),
   };
   return bound;
 }
@@ -69,6 +71,13 @@ function sockaddr(path: string): Buffer {
 
 function newSocket(path: string): number {
   return check(b().socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket", path);
+}
+
+/** Two connected close-on-exec unix stream sockets. */
+export function socketPair(): [number, number] {
+  const sv = [0, 0];
+  check(b().socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), "socketpair", "unix stream");
+  return [sv[0]!, sv[1]!];
 }
 
 /** A close-on-exec stream socket connected to the unix socket at path. */

@@ -27,3 +27,18 @@ export function runtimeCli(root: string, dir: string, args: string[]): RuntimeRe
     closeSync(err);
   }
 }
+
+/** Any OCI runtime's command line (runc's, or hostform-runtime's through its bin), run to completion with output through files in dir. */
+export function runtimeCommand(argv: readonly string[], dir: string, args: string[], timeoutMs = 120_000): RuntimeResult {
+  const outPath = join(dir, "command.stdout");
+  const errPath = join(dir, "command.stderr");
+  const out = openSync(outPath, "w+");
+  const err = openSync(errPath, "w+");
+  try {
+    const r = spawnSync(argv[0]!, [...argv.slice(1), ...args], { stdio: ["ignore", out, err], timeout: timeoutMs });
+    return { code: r.status ?? -1, out: readFileSync(outPath, "utf8"), err: readFileSync(errPath, "utf8") };
+  } finally {
+    closeSync(out);
+    closeSync(err);
+  }
+}

@@ -9,7 +9,7 @@ import { DOCKER_DEFAULT_PROFILE, loadProfile } from "../../src/seccomp/validate"
 import { createNamespaces, deleteNamespaces, type NamespaceSetInfo } from "../../src/ns";
 import { validateSpec, type ContainerSpec } from "../../src/runtime/spec";
 import { defaultSpec, type DefaultSpecOptions } from "../../src/runtime/specgen/defaults";
-import { ValidationError } from "../../src/sys/errors";
+import { SysError, ValidationError } from "../../src/sys/errors";
 import { capMask, pidfdSendSignal } from "../../src/sys/libc";
 import { DOCKER_DEFAULT_CAPABILITIES } from "../../src/sys/constants";
 import { needsRoot, testPrefix } from "../../fixtures/prefix";
@@ -235,7 +235,7 @@ test("a bad spec is rejected naming the field, before any process starts", { ski
   await assert.rejects(launcher.launch({ ...spec(["/bin/true"]), root: { path: join(bundle, "missing") } }), (e: unknown) => e instanceof ValidationError && e.field === "root.path");
   const userNs = spec(["/bin/true"]);
   userNs.linux!.namespaces!.push({ type: "user" } as never);
-  assert.throws(() => validateSpec(userNs), /linux\.namespaces\[6\]\.type: user namespaces are not supported/);
+  assert.throws(() => validateSpec(userNs), /linux\.uidMappings: is required for a new user namespace/);
   assert.throws(() => validateSpec({ ...spec(["/bin/true"]), hooks: { createRuntime: [{ path: "hook" }] } }), /^ValidationError: hooks\.createRuntime\[0\]\.path: 'hook' is not an absolute path/);
 });
 
@@ -624,7 +624,7 @@ test("process.oomScoreAdj reaches the program; lowering it needs CAP_SYS_RESOURC
     const low = await run(withAdj(-500));
     assert.deepEqual({ code: low.code, out: low.out }, { code: 0, out: "-500\n" });
   } else {
-    await assert.rejects(run(withAdj(-500)), (e: unknown) => e instanceof ContainerStartError && /oom_score_adj: write: EACCES/.test(e.message));
+    await assert.rejects(run(withAdj(-500)), (e: unknown) => e instanceof SysError && /process\.oomScoreAdj -500: write \/proc\/\d+\/oom_score_adj/.test(e.message) && e.code === "EACCES");
   }
   assert.throws(() => validateSpec({ ...spec(["true"]), process: { ...spec(["true"]).process, oomScoreAdj: 1001 } }), (e: unknown) => e instanceof ValidationError && e.field === "process.oomScoreAdj");
 });

@@ -50,7 +50,7 @@ test("unsupported and bad fields are named, never ignored", () => {
     s.linux = { ...(s.linux as object), ...extra };
     return s;
   };
-  rejects(withLinux({ uidMappings: [] }), "linux.uidMappings", /user namespaces are not supported/);
+  rejects(withLinux({ uidMappings: [] }), "linux.uidMappings", /needs a user namespace/);
   rejects(withLinux({ sysctl: { "kernel.panic": "1" } }), "linux.sysctl.kernel.panic", /not a namespaced sysctl/);
   // linux.devices is supported now: a bad entry is named by its field.
   rejects(withLinux({ devices: [{ path: "dev/fuse", type: "c", major: 10, minor: 229 }] }), "linux.devices[0].path", /not an absolute path/);

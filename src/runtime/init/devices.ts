@@ -18,12 +18,22 @@ const LINKS: ReadonlyArray<readonly [string, string]> = [
   ["stderr", "/proc/self/fd/2"], ["ptmx", "pts/ptmx"],
 ];
 
-/** Creates the default nodes and links in the rootfs's /dev (host path, before pivot_root); existing ones are kept. */
+/**
+ * Creates the default nodes and links in the rootfs's /dev (host path, before pivot_root); existing
+ * ones are kept. Where mknod is refused (in a user namespace: only the host's may make nodes, and a
+ * tmpfs mounted in there would not honour them anyway) the host's node is bound in, as runc does.
+ */
 export function createDevices(rootfs: string): void {
   const dev = resolveInRoot(rootfs, "/dev");
   for (const [name, major, minor] of DEVICES) {
     const p = join(dev, name);
-    if (!existsSync(p)) libc.mknod(p, fsConstants.S_IFCHR | 0o666, major, minor);
+    if (existsSync(p)) continue;
+    try {
+      libc.mknod(p, fsConstants.S_IFCHR | 0o666, major, minor);
+    } catch (err) {
+      if (!(err instanceof SysError && err.code === "EPERM")) throw err;
+      bindHostNode(join("/dev", name), p);
+    }
   }
   for (const [name, target] of LINKS) {
     try {

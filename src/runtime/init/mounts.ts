@@ -5,7 +5,7 @@ import { dirname, join } from "node:path";
 import * as libc from "../../sys/libc";
 import { setMountAttrRecursive } from "../../sys/mountAttr";
 import { MS_BIND, MS_RDONLY, MS_REC, MS_REMOUNT } from "../../sys/constants";
-import { NotFoundError, ValidationError } from "../../sys/errors";
+import { NotFoundError, SysError, ValidationError } from "../../sys/errors";
 import { cgroupPathIn, hostHierarchies, type HostHierarchy } from "../../cgroup/hierarchies";
 import { cgroupsOf } from "../../cgroup/membership";
 import { resolveInRoot } from "../rootPath";
@@ -80,7 +80,15 @@ export function mountInRoot(rootfs: string, m: MountSpec, ownCgroupNamespace: bo
     const covered = o.copyUp && m.type === "tmpfs" ? openCovered(dest) : undefined;
     // A read-only tmpfs is filled first, then made read-only.
     const fillFirst = covered !== undefined && (o.flags & MS_RDONLY) !== 0;
-    libc.mount(m.source ?? m.type, dest, m.type, fillFirst ? o.flags & ~MS_RDONLY : o.flags, o.data);
+    try {
+      libc.mount(m.source ?? m.type, dest, m.type, fillFirst ? o.flags & ~MS_RDONLY : o.flags, o.data);
+    } catch (err) {
+      // A sysfs may only be mounted by root of the user namespace that owns the network namespace:
+      // in a user namespace with the host's (or a host-made) network namespace, runc binds the
+      // host's /sys instead, and so does this.
+      if (!(m.type === "sysfs" && err instanceof SysError && err.code === "EPERM")) throw err;
+      bindMount("/sys", dest, { ...o, recursive: true });
+    }
     if (covered !== undefined) copyUpInto(covered, dest, m.destination);
     if (fillFirst) libc.mount(null, dest, null, MS_REMOUNT | o.flags, o.data);
   }

@@ -15,13 +15,21 @@ export function ownsCgroupNamespace(spec: ContainerSpec): boolean {
   return spec.linux?.namespaces?.some((n) => n.type === "cgroup" && n.path === undefined) === true;
 }
 
+/** True when the spec has a user namespace: nsspawn then made or joined every namespace but mount and cgroup's own. */
+export function hasUserNamespace(spec: ContainerSpec): boolean {
+  return spec.linux?.namespaces?.some((n) => n.type === "user") === true;
+}
+
 /** Joins the spec's namespaces given by path, then unshares a new cgroup namespace if asked for one. */
 export function joinNamespaces(spec: ContainerSpec, joinFds: PrepareRequest["joinFds"]): void {
+  // With a user namespace every path was joined by nsspawn before this process existed: from in
+  // here, the host's namespaces could not be (setns needs CAP_SYS_ADMIN over their owner).
+  const joined = hasUserNamespace(spec);
   // A joined pid namespace was entered by the spawning worker (it is fixed at fork). The rest come
   // as launcher fds, copied here. A joined mount namespace is where buildRoot later makes its
   // private copy: the container sees that namespace's mounts, and changes none of them.
   for (const ns of spec.linux?.namespaces ?? []) {
-    if (ns.path === undefined || ns.type === "pid") continue;
+    if (joined || ns.path === undefined || ns.type === "pid" || ns.type === "user") continue;
     const launcherFd = joinFds?.[ns.type];
     if (launcherFd === undefined) throw new ValidationError("linux.namespaces", `joining a ${ns.type} namespace is not supported`);
     const fd = initSys.pidfdGetfd(INIT_LAUNCHER_PIDFD, launcherFd);

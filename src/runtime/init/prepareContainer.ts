@@ -1,7 +1,6 @@
 // OCI "create" inside the init: the order in which the subsystems build the container around
 // this process, everything but the filter (when no_new_privs lets it wait) and execve, so every
 // setup error is reported before start.
-import { writeFileSync } from "node:fs";
 import { ValidationError } from "../../sys/errors";
 import * as libc from "../../sys/libc";
 import { setsid } from "../../sys/terminal";
@@ -30,10 +29,8 @@ export function prepareContainer(req: PrepareRequest, lastCap: number, warn: (me
   step("loopback up", () => bringUpLoopback(spec));
   // The host's null device, in case the container has none: opened while the host's /dev is here.
   const hostNull = step("open /dev/null", () => openNullDevice("/dev/null"));
-  const oomScoreAdj = spec.process.oomScoreAdj;
-  // Through the host's /proc (the container's may not mount one), while the init still has
-  // CAP_SYS_RESOURCE (lowering the score needs it); the program keeps the value across execve.
-  if (oomScoreAdj !== undefined) step("oom_score_adj", () => writeFileSync("/proc/self/oom_score_adj", String(oomScoreAdj)));
+  // process.oomScoreAdj was set by the launcher (lowering it takes CAP_SYS_RESOURCE in the host's
+  // user namespace, which an init in a user namespace of its own lacks); execve keeps it.
   buildRoot(spec, () => {
     // runc's order: the runtime's prestart and createRuntime hooks once the namespaces and mounts
     // exist, then createContainer, then pivot_root.

@@ -12,6 +12,7 @@ import { readRequest, send, waitForFifo, waitForStart } from "./channel";
 import { execProgram, type ReadyToExec } from "./execProgram";
 import { joinContainer } from "./joinContainer";
 import { prepareContainer } from "./prepareContainer";
+import { receiveLauncherFds } from "./stdio";
 import { failure } from "./steps";
 import type { ContainerSpec } from "../spec";
 import type { InitFailure } from "../initProtocol";
@@ -45,6 +46,7 @@ export function main(): void {
   const req = readRequest();
   if (req === undefined) process.exit(0);
   try {
+    if (req.sentFds !== undefined) receiveLauncherFds(req.sentFds);
     if (req.kind === "exec") {
       const ready = joinContainer(req, lastCap, warn);
       if (req.detach !== true) announceAndExec(req.spec, ready);

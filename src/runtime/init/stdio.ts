@@ -7,7 +7,22 @@ import { O_CLOEXEC } from "../../sys/terminal";
 import { ValidationError } from "../../sys/errors";
 import * as initSys from "../../sys/process";
 import { INIT_LAUNCHER_PIDFD, type InitRequest } from "../initProtocol";
+import { recvFd } from "../../sys/unixSocket";
 import { openNullDevice } from "./devices";
+
+// Launcher fd → this process's copy, for fds the launcher sent (PrepareRequest.sentFds).
+const sent = new Map<number, number>();
+
+/** Receives the fds the launcher sent before the request, in its order. */
+export function receiveLauncherFds(launcherFds: readonly number[]): void {
+  for (const fd of launcherFds) sent.set(fd, recvFd(INIT_LAUNCHER_PIDFD, 1).fd);
+}
+
+/** A new fd (close-on-exec) of this process for a launcher fd: a copy of a sent one, or taken through the launcher's pidfd. */
+function takeLauncherFd(fd: number): number {
+  const received = sent.get(fd);
+  return received === undefined ? initSys.pidfdGetfd(INIT_LAUNCHER_PIDFD, fd) : initSys.dupCloexec(received);
+}
 
 /**
  * Sets fds 0-2: each launcher fd in `stdio` is copied into place; each null goes to the null
@@ -19,7 +34,7 @@ import { openNullDevice } from "./devices";
 export function setStdio(stdio: InitRequest["stdio"], hostNull: number | undefined): void {
   stdio.forEach((fd, i) => {
     if (fd === null) return;
-    const copy = initSys.pidfdGetfd(INIT_LAUNCHER_PIDFD, fd);
+    const copy = takeLauncherFd(fd);
     initSys.dup3(copy, i, 0);
     closeSync(copy);
   });
@@ -34,7 +49,7 @@ export function setStdio(stdio: InitRequest["stdio"], hostNull: number | undefin
 
 /** Copies a launcher fd into this process (close-on-exec), at `at` when given. */
 export function copyLauncherFd(fd: number, at?: number): number {
-  const copy = initSys.pidfdGetfd(INIT_LAUNCHER_PIDFD, fd);
+  const copy = takeLauncherFd(fd);
   if (at === undefined || at === copy) return copy;
   initSys.dup3(copy, at, O_CLOEXEC);
   closeSync(copy);

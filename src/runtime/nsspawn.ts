@@ -1,0 +1,131 @@
+// Spawning an init through nsspawn (src/native/nsspawn.c), for a container with a user namespace:
+// a Node process cannot make or join one, so the C helper does it and clones the init as this
+// process's child (CLONE_PARENT). Runs in a spawn worker. The helper talks on the init's own
+// socket (fd 3) until it hands over: "userns" (write the maps, then answer), then "spawned" with
+// the init's pid, or "error". From "spawned" on the socket is the init's, relayed as any init's;
+// its exit is not the helper's, so the launcher's main thread watches it (src/sys/adoptedChild.ts).
+import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Socket } from "node:net";
+import { CLONE_NEWNS } from "../sys/constants";
+import { HostformError, SysError, errorToWire } from "../sys/errors";
+import { LineDecoder, type InitMessage } from "./initProtocol";
+import type { WireError } from "../sys/errors";
+import type { InitRelayEvent } from "./initRelay";
+
+/** What a spawn through nsspawn reports: the relay's events, or the spawn's failure. */
+export type NsspawnEvent = InitRelayEvent | { op: "spawnFailed"; id: number; message: string; error: WireError };
+
+/** The helper, compiled into dist/native by `npm run build` (scripts/build-native). */
+export const NSSPAWN_PATH = join(__dirname, "..", "..", "native", "nsspawn");
+
+/** What the helper does before it clones the init: the spawn request's part for a user namespace. */
+export interface NsspawnPlan {
+  /** Launcher fds of namespaces to join first, in this order, with their CLONE_NEW* flags. */
+  joins: Array<{ flags: number; fd: number }>;
+  /** A new user namespace and the /proc/<pid>/uid_map and gid_map text it gets. */
+  newUser?: { uidMap: string; gidMap: string };
+  /** Namespaces to unshare after the user step (owned by the user namespace); never the mount one. */
+  unshare: number;
+  /** A launcher fd: the init's end of its fd channel, its fd 4 (INIT_LAUNCHER_PIDFD's place). */
+  channelFd: number;
+}
+
+/** What a failed helper reported, as a typed error. */
+function helperError(m: { syscall?: unknown; errno?: unknown; message?: unknown }): SysError | HostformError {
+  if (typeof m.syscall === "string" && typeof m.errno === "number") return new SysError(m.syscall, m.errno, undefined, "nsspawn");
+  return new HostformError(`nsspawn: ${String(m.message)}`);
+}
+
+/** The helper's command line; the fds it is given are 5, 6, ... in the order of plan.joins. */
+export function nsspawnArgs(plan: NsspawnPlan, program: string, args: readonly string[]): string[] {
+  const out = ["-s", "3"];
+  plan.joins.forEach((j, i) => out.push("-j", `${j.flags.toString(16)}:${5 + i}`));
+  if (plan.newUser !== undefined) out.push("-u");
+  const unshare = plan.unshare & ~CLONE_NEWNS;
+  if (unshare !== 0) out.push("-n", unshare.toString(16));
+  return [...out, "--", program, ...args];
+}
+
+/** An init on its way through the helper: its socket, and a kill for the helper until it has handed over. */
+export interface NsspawnedInit {
+  socket: Socket;
+  kill(signal: NodeJS.Signals): void;
+}
+
+/**
+ * Spawns the init through the helper and relays it under `id` through post: "spawned" (with
+ * adopted: the main thread reaps it), its messages and its socket's end; never its exit.
+ */
+export function spawnThroughNsspawn(
+  id: number,
+  plan: NsspawnPlan,
+  program: string,
+  args: readonly string[],
+  post: (ev: NsspawnEvent) => void,
+): NsspawnedInit {
+  const helper = spawn(NSSPAWN_PATH, nsspawnArgs(plan, program, args), {
+    stdio: ["ignore", "ignore", "inherit", "pipe", plan.channelFd, ...plan.joins.map((j) => j.fd)],
+  });
+  let handedOver = false;
+  let failed = false;
+  const fail = (err: unknown): void => {
+    if (failed || handedOver) return;
+    failed = true;
+    const error = err instanceof Error ? err : new HostformError(String(err));
+    post({ op: "spawnFailed", id, message: error.message, error: errorToWire(error) });
+    helper.kill("SIGKILL");
+  };
+  helper.once("error", (err) => fail(SysError.fromNode(err, `spawn ${NSSPAWN_PATH}`)));
+  const sock = helper.stdio[3] as Socket;
+  const decoder = new LineDecoder();
+  sock.setEncoding("utf8");
+  sock.on("data", (chunk: string) => {
+    let lines: unknown[];
+    try {
+      lines = decoder.push(chunk);
+    } catch (err) {
+      fail(new HostformError(`nsspawn: unreadable message: ${(err as Error).message}`));
+      return;
+    }
+    for (const line of lines) {
+      if (handedOver) {
+        post({ op: "message", id, message: line as InitMessage });
+        continue;
+      }
+      const m = line as { kind?: unknown; pid?: unknown; syscall?: unknown; errno?: unknown; message?: unknown };
+      if (m.kind === "userns" && plan.newUser !== undefined && helper.pid !== undefined) {
+        try {
+          // gid_map first is not required for a writer with CAP_SETGID outside; both before the answer.
+          writeFileSync(`/proc/${helper.pid}/uid_map`, plan.newUser.uidMap);
+          writeFileSync(`/proc/${helper.pid}/gid_map`, plan.newUser.gidMap);
+        } catch (err) {
+          fail(SysError.fromNode(err, "write the user namespace's id maps"));
+          return;
+        }
+        sock.write("\n");
+      } else if (m.kind === "spawned" && typeof m.pid === "number") {
+        handedOver = true;
+        post({ op: "spawned", id, pid: m.pid, adopted: true });
+      } else if (m.kind === "error") {
+        fail(helperError(m));
+      } else {
+        fail(new HostformError(`nsspawn: unexpected message ${JSON.stringify(line)}`));
+      }
+    }
+  });
+  sock.on("end", () => {
+    if (handedOver) post({ op: "eof", id });
+  });
+  sock.on("error", () => undefined);
+  helper.on("exit", (code, signal) => {
+    if (!handedOver) fail(new HostformError(`nsspawn exited before it started the init (code ${code}, signal ${signal})`));
+  });
+  return {
+    socket: sock,
+    kill: (signal) => {
+      if (!handedOver) helper.kill(signal);
+    },
+  };
+}
