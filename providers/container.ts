@@ -23,6 +23,13 @@ export type { PublishedPort } from "../src/net/portSpec";
 const provider = stableProvider("container");
 
 /** Arguments of a Container. */
+/** One range of ids: the container's containerID.. are the host's hostID.., size of them. */
+export interface IdMappingArg {
+  containerID: number;
+  hostID: number;
+  size: number;
+}
+
 export interface ContainerArgs {
   /** Pinned container id (also its cgroup's last segment). Default: the resource name plus a random
    *  suffix. A pinned name makes replacements delete the old container first. */
@@ -72,6 +79,11 @@ export interface ContainerArgs {
   mounts?: pulumi.Input<pulumi.Input<ContainerMount>[]>;
   /** Mount the root filesystem read-only. */
   readonlyRootfs?: pulumi.Input<boolean>;
+  /** Whose ids the container's are: "host" (default; root inside is root of the host), "auto" (a
+   *  user namespace with 65536 ids of hostform's /etc/subuid range that no other container has:
+   *  root inside is an unprivileged uid outside, and the root filesystem is ID-mapped, not copied),
+   *  or { uidMappings, gidMappings } as in the OCI spec. */
+  userns?: pulumi.Input<"host" | "auto" | { uidMappings: pulumi.Input<IdMappingArg>[]; gidMappings: pulumi.Input<IdMappingArg>[] }>;
   /** Host devices passed in: each node is created in the container and allowed in its cgroup, e.g.
    *  [{ path: "/dev/fuse" }] or { path: "/dev/sdb", permissions: "r", containerPath: "/dev/disk0" }.
    *  Every other device stays denied (Docker's default device policy). */

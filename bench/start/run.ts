@@ -3,13 +3,16 @@
 // same machine noise. Prints median and p90 per path and hostform/runc ratios.
 //   node dist/bench/start/run.js [runs=50]
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Launcher } from "../../src/runtime/launcher";
 import { defaultSpec } from "../../src/runtime/specgen/defaults";
 import { openCgroupDriver, type CgroupDriver } from "../../src/cgroup/driver";
 import { testPrefix } from "../../fixtures/prefix";
 import { makeBusyboxBundle } from "../../fixtures/busyboxRootfs";
+import { mountIdmappedRoot } from "../../src/runtime/idmappedRoot";
+import { unmountRootOverlay } from "../../src/runtime/rootOverlay";
+import { initUnreachable } from "../../src/runtime/initReach";
 
 interface Path {
   name: string;
@@ -88,6 +91,7 @@ async function main(): Promise<void> {
   let driver: CgroupDriver | undefined;
   const cgroups: string[] = [];
   const paths: Path[] = [];
+  const unmounts: string[] = [];
   try {
     const spec = (): ReturnType<typeof defaultSpec> => defaultSpec({ rootfs, args: ["/bin/true"] });
     paths.push({
@@ -96,6 +100,41 @@ async function main(): Promise<void> {
       async run() {
         const t = process.hrtime.bigint();
         const c = await launcher.launch(spec());
+        const e = await c.exited;
+        const dt = ms(t);
+        if (e.code !== 0) throw new Error(`exit ${e.code}`);
+        this.samples.push(dt);
+      },
+    });
+    // issue 16: the same start with a user namespace of its own ("auto"'s shape: a 65536-id block,
+    // here a fixed one above every real range) on an ID-mapped view of the rootfs, made once, as the
+    // supervisor makes it at create. Its pool is warmed with inits for that mapping, as for the rest.
+    const mappings = [{ containerID: 0, hostID: 3_900_000_000, size: 65536 }];
+    const mappedDir = join(bundle, "userns");
+    mkdirSync(mappedDir, { mode: 0o711 });
+    chmodSync(bundle, 0o711);
+    let usernsSpec: (() => ReturnType<typeof defaultSpec>) | undefined;
+    const unreachable = initUnreachable();
+    if (unreachable === false) {
+      const mappedRoot = await mountIdmappedRoot(mappedDir, { rootDir: rootfs }, mappings, mappings);
+      unmounts.push(mappedDir);
+      usernsSpec = () => {
+        const s = defaultSpec({ rootfs: mappedRoot, args: ["/bin/true"] });
+        s.linux!.namespaces!.push({ type: "user" });
+        s.linux!.uidMappings = mappings;
+        s.linux!.gidMappings = mappings;
+        return s;
+      };
+    }
+    const userns = usernsSpec;
+    paths.push({
+      name: "hostform in-process, userns (pool warm, no cgroup)",
+      samples: [],
+      ...(userns === undefined ? { skipped: `not runnable here: ${String(unreachable)}` } : {}),
+      async run() {
+        const s = userns!();
+        const t = process.hrtime.bigint();
+        const c = await launcher.launch(s);
         const e = await c.exited;
         const dt = ms(t);
         if (e.code !== 0) throw new Error(`exit ${e.code}`);
@@ -148,6 +187,7 @@ async function main(): Promise<void> {
         if (p.skipped !== undefined) continue;
         // Same idle gap before every run; the pool refill (a Node start-up) must not overlap anyone's timing.
         await launcher.warm();
+        if (userns !== undefined) await launcher.warmFor(userns());
         await new Promise((r) => setTimeout(r, 20));
         await p.run(i);
       }
@@ -163,6 +203,10 @@ async function main(): Promise<void> {
       const med = quantile(p.samples, 0.5);
       const p90 = quantile(p.samples, 0.9);
       let ratio = "";
+      const plain = paths.find((x) => x.name.startsWith("hostform in-process (pool warm"));
+      if (p.name.includes("userns") && plain !== undefined && plain.skipped === undefined) {
+        ratio += `  vs without userns: median ${(med / quantile(plain.samples, 0.5)).toFixed(2)}x`;
+      }
       if (runc !== undefined && runc.skipped === undefined && p !== runc) {
         ratio = `  vs runc: median ${(med / quantile(runc.samples, 0.5)).toFixed(2)}x, p90 ${(p90 / quantile(runc.samples, 0.9)).toFixed(2)}x`;
       }
@@ -171,6 +215,7 @@ async function main(): Promise<void> {
   } finally {
     await launcher.close();
     for (const p of paths) p.cleanup?.();
+    for (const dir of unmounts) unmountRootOverlay(dir);
     if (driver !== undefined) for (const name of cgroups) await driver.delete(name).catch(() => undefined);
     rmSync(bundle, { recursive: true, force: true });
   }

@@ -228,7 +228,22 @@ export class Launcher {
 
   /** Fills the pool for the given namespace flags (default: pid|mnt|uts|ipc|net) and waits until every idle init is ready. */
   async warm(flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET): Promise<void> {
-    const shape: SpawnShape = { flags };
+    await this.warmShape({ flags });
+  }
+
+  /**
+   * Fills the pool with inits for containers like `spec` (its namespaces, and a user namespace with
+   * its mappings) and waits until they are ready. A spec that joins namespaces by path has no pool.
+   */
+  async warmFor(input: ContainerSpec): Promise<void> {
+    const spec = validateSpec(input);
+    if (spec.linux?.namespaces?.some((n) => n.path !== undefined) === true) return;
+    const flags = spawnFlags(spec);
+    const nsspawn = nsspawnPlan(spec, flags, {});
+    await this.warmShape(nsspawn === undefined ? { flags } : { flags, nsspawn });
+  }
+
+  private async warmShape(shape: SpawnShape): Promise<void> {
     this.refill(shape);
     await Promise.all((this.idle.get(poolKey(shape)) ?? []).map((h) => h.init.ready));
   }

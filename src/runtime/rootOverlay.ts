@@ -10,6 +10,7 @@ import { SysError, ValidationError, hasCode } from "../sys/errors";
 import { MNT_DETACH } from "../sys/constants";
 import { umount2 } from "../sys/libc";
 import { isOverlayMounted, MAX_LOWER_LAYERS, mountOverlay } from "../sys/overlayMount";
+import { readMountinfo } from "../sys/mountinfo";
 
 /** The merged root of a container whose directory is dir. */
 export function overlayRootPath(dir: string): string {
@@ -49,13 +50,14 @@ export function mountRootOverlay(dir: string, layers: readonly string[]): string
 }
 
 /**
- * Unmounts the merged root under dir if it is mounted. Detached, so a shell left with its cwd in it
- * cannot keep the container's directory from going; afterwards nothing is mounted there, which
- * makes removing the directory safe (it never reaches into the layers).
+ * Unmounts everything mounted under dir (the merged root, an ID-mapped root, layers staged for it),
+ * deepest first. Detached, so a shell left with its cwd in one cannot keep the container's
+ * directory from going; afterwards nothing is mounted there, which makes removing the directory
+ * safe (it never reaches into the layers or a rootfs directory bound there).
  */
 export function unmountRootOverlay(dir: string): void {
-  const root = overlayRootPath(dir);
-  if (!isOverlayMounted(root)) return;
-  umount2(root, MNT_DETACH);
-  if (isOverlayMounted(root)) throw new SysError("umount2", 16, root, "the container's root is still mounted after a detach");
+  const under = (): string[] => readMountinfo().map((m) => m.mountPoint).filter((p) => p.startsWith(`${dir}/`));
+  for (const p of under().sort((a, b) => b.length - a.length)) umount2(p, MNT_DETACH);
+  const left = under();
+  if (left.length > 0) throw new SysError("umount2", 16, left[0], "still mounted in the container's directory after a detach");
 }

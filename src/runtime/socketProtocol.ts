@@ -42,6 +42,12 @@ export interface CreateOptions {
    * container's own, mounted at <container dir>/rootfs, which becomes root.path (the spec's is ignored).
    */
   rootLayers?: string[];
+  /**
+   * "auto": a user namespace with a 65536-id block of hostform's /etc/subuid and /etc/subgid range
+   * that no other container has (issue 16), added to the spec at create; the block is free again
+   * once the container is deleted. The root is then ID-mapped. Explicit mappings come in the spec.
+   */
+  userns?: "auto";
 }
 
 /** Settings of a container that `update` changes while it runs; absent fields keep their value. */

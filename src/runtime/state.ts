@@ -1,7 +1,7 @@
 // Container state on disk: <runDir>/containers/<id>/state.json. It is the OCI state (what
 // `hostform-runtime state` prints) plus what a later supervisor needs to adopt the container: the
 // pid's start time (a pid alone may have been reused), the cgroup, the log file and the policies.
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { CorruptFileError, SysError, ValidationError, hasCode } from "../sys/errors";
 import { containersDir } from "../sys/paths";
@@ -72,6 +72,8 @@ export interface ContainerState {
    * (<container dir>/rootfs) over <container dir>/upper; absent for a root used as it is.
    */
   rootLayers?: string[];
+  /** A rootfs directory seen through an ID-mapped mount at spec.root.path (a user namespace of the container's own). */
+  idmapRootDir?: string;
   /** File holding the compiled seccomp filter, reused on restart; absent when there is none. */
   seccompPath?: string;
   /**
@@ -203,12 +205,21 @@ export function exitNoteWithRestart(s: Pick<ContainerState, "exitNote" | "pendin
   return text === "" ? undefined : text;
 }
 
-/** Creates the container's directory; fails with a clear error if the id is taken. */
-export function makeContainerDir(id: string): string {
+/**
+ * Creates the container's directory; fails with a clear error if the id is taken. `mappedRoot`: the
+ * container's root is an unprivileged uid on the host (a user namespace of its own), whose init must
+ * reach <dir>/rootfs: the directory, and the one holding all of them, let others through (0711) but
+ * not list them; what is inside stays the owner's (state 0600, logs 0640).
+ */
+export function makeContainerDir(id: string, options: { mappedRoot?: boolean } = {}): string {
   const dir = containerDir(id);
+  const mode = options.mappedRoot === true ? 0o711 : 0o700;
   mkdirSync(containersDir(), { recursive: true, mode: 0o700 });
   try {
-    mkdirSync(dir, { mode: 0o700 });
+    if (options.mappedRoot === true) chmodSync(containersDir(), 0o711);
+    mkdirSync(dir, { mode });
+    // mkdir's mode went through the umask.
+    chmodSync(dir, mode);
   } catch (err) {
     if (hasCode(err, "EEXIST")) throw new ValidationError("id", `container ${id} already exists`, "pick another id or delete the old container");
     throw SysError.fromNode(err, `create state directory of container ${id}`);

@@ -13,6 +13,12 @@ import type { CgroupLimits } from "../../src/cgroup/spec";
 import { compileProfile } from "../../src/seccomp/compile";
 import { loadProfile } from "../../src/seccomp/validate";
 import { makeFullBusyboxBundle } from "./busyboxRoot";
+import { chmodSync, mkdirSync } from "node:fs";
+import { mountIdmappedRoot } from "../../src/runtime/idmappedRoot";
+import { unmountRootOverlay } from "../../src/runtime/rootOverlay";
+import { autoBlocks } from "../../src/runtime/userns/subordinateIds";
+import { blockMappings, pickAutoRange } from "../../src/runtime/userns/autoRange";
+import type { IdMapping } from "../../src/runtime/specUserNamespace";
 import { assertNoMountsOf, assertProcessesGone } from "../helpers/leftovers";
 
 /** Limits every default container of the suite runs under unless a test asks for others. */
@@ -32,6 +38,16 @@ export interface Started {
   cgroup: string;
   stdoutFile: string;
   stderrFile: string;
+  /** With userns "auto": its uid (and gid) mappings. */
+  mappings?: IdMapping[];
+}
+
+export interface DefaultContainersOptions {
+  /**
+   * "auto": each container gets a user namespace with a block of hostform's /etc/subuid range and an
+   * ID-mapped view of the rootfs, as the supervisor gives a Container with userns "auto" (issue 16).
+   */
+  userns?: "auto";
 }
 
 export class DefaultContainers {
@@ -50,8 +66,13 @@ export class DefaultContainers {
   private readonly seccomp: Buffer;
   private seq = 0;
 
-  constructor(readonly prefix: string) {
+  /** Mappings of the userns "auto" containers not removed yet, by cgroup. */
+  private readonly mapped = new Map<string, { dir: string; mappings: IdMapping[] }>();
+
+  constructor(readonly prefix: string, readonly options: DefaultContainersOptions = {}) {
     ({ bundle: this.bundle, rootfs: this.rootfs } = makeFullBusyboxBundle(prefix));
+    // The mapped root of a userns container reaches its ID-mapped root through the bundle.
+    if (options.userns === "auto") chmodSync(this.bundle, 0o711);
     this.seccomp = compileProfile(loadProfile("docker-default"), { caps: "default" }).bpf;
   }
 
@@ -69,6 +90,16 @@ export class DefaultContainers {
     this.made.push(cgroup);
     const stdoutFile = join(this.bundle, `stdout-${n}`);
     const stderrFile = join(this.bundle, `stderr-${n}`);
+    let mappings: IdMapping[] | undefined;
+    if (this.options.userns === "auto") {
+      const taken = [...this.mapped.values()].flatMap((m) => m.mappings);
+      mappings = blockMappings(pickAutoRange(autoBlocks(), taken));
+      const dir = join(this.bundle, `userns-${n}`);
+      mkdirSync(dir, { mode: 0o711 });
+      this.mapped.set(cgroup, { dir, mappings });
+      const root = await mountIdmappedRoot(dir, { rootDir: this.rootfs }, mappings, mappings);
+      s = { ...s, root: { ...s.root, path: root }, linux: { ...s.linux, namespaces: [...(s.linux?.namespaces ?? []), { type: "user" }], uidMappings: mappings, gidMappings: mappings } };
+    }
     const out = openSync(stdoutFile, "w+");
     const err = openSync(stderrFile, "w+");
     try {
@@ -80,14 +111,14 @@ export class DefaultContainers {
           return this.driver.addProcess(cgroup, pid);
         },
       });
-      return { container, cgroup, stdoutFile, stderrFile };
+      return mappings === undefined ? { container, cgroup, stdoutFile, stderrFile } : { container, cgroup, stdoutFile, stderrFile, mappings };
     } finally {
       closeSync(out);
       closeSync(err);
     }
   }
 
-  /** Kills what is left in the container's cgroup and removes the cgroup. */
+  /** Kills what is left in the container's cgroup and removes the cgroup (and an ID-mapped root). */
   async remove(cgroup: string): Promise<void> {
     if (!this.cgroups.has(cgroup)) return;
     if (this.driver.exists(cgroup)) {
@@ -95,6 +126,11 @@ export class DefaultContainers {
       await this.driver.delete(cgroup);
     }
     this.cgroups.delete(cgroup);
+    const mapped = this.mapped.get(cgroup);
+    if (mapped !== undefined) {
+      unmountRootOverlay(mapped.dir);
+      this.mapped.delete(cgroup);
+    }
   }
 
   /** Runs a container to completion (default limits), then removes its cgroup. */

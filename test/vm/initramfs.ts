@@ -11,10 +11,11 @@ import type { VmPrerequisites } from "./prerequisites";
 export const GUEST_DIR = "hostform-vm";
 
 /**
- * Host /etc files the guest copies: user and group names, name service, the loader's cache, and the
- * protocol and service names iptables resolves in rules (`-p tcp`, `--dport http`) as on the host.
+ * Host /etc files the guest copies: user and group names, name service, the loader's cache, the
+ * protocol and service names iptables resolves in rules (`-p tcp`, `--dport http`) as on the host,
+ * and hostform's subordinate id ranges (userns "auto").
  */
-const ETC_FILES = ["passwd", "group", "nsswitch.conf", "hosts", "ld.so.cache", "ld.so.conf", "protocols", "services"];
+const ETC_FILES = ["passwd", "group", "nsswitch.conf", "hosts", "ld.so.cache", "ld.so.conf", "protocols", "services", "subuid", "subgid"];
 
 function busyboxApplets(busybox: string): string[] {
   return execFileSync(busybox, ["--list"], { encoding: "utf8" }).split("\n").filter((a) => /^[\w.[-]+$/.test(a) && a !== "busybox");

@@ -12,7 +12,7 @@ import { join, relative } from "node:path";
 export const GUEST_TEST_DIRS = ["cgroup", "ns", "seccomp", "sys", "security", "diff", "providers", "engine", "e2e", "net"] as const;
 
 /** dist/test files run in the guest from directories that otherwise stay on the host. */
-export const GUEST_TEST_FILES = ["runtime/launch.test.js", "runtime/lifecycle.test.js", "runtime/spec.test.js", "runtime/exec.test.js", "runtime/rootOverlay.test.js", "runtime/layeredRoot.test.js", "ociCli/processModel.test.js"] as const;
+export const GUEST_TEST_FILES = ["runtime/launch.test.js", "runtime/lifecycle.test.js", "runtime/spec.test.js", "runtime/exec.test.js", "runtime/rootOverlay.test.js", "runtime/layeredRoot.test.js", "runtime/userNamespace.test.js", "runtime/usernsAuto.test.js", "ociCli/processModel.test.js", "ociCli/userNamespace.test.js"] as const;
 
 /**
  * Files of GUEST_TEST_DIRS that run on the host only, with the reason: deployments through the CLI

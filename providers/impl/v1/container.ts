@@ -37,7 +37,7 @@ export type { ContainerInputs, ContainerOutputs } from "./containerInputs";
 export const REPLACE_KEYS = [
   "name", "rootfs", "command", "args", "env", "cwd", "user", "hostname", "namespaceName", "namespacePaths", "namespaceInodes",
   "cgroupParent", "seccomp", "seccompDigest", "capabilities", "mounts", "readonlyRootfs", "rlimits", "devices",
-  "ports", "networkMode", "image", "copyOnWrite",
+  "ports", "networkMode", "image", "copyOnWrite", "userns",
 ] as const;
 
 /** Inputs written live into the running container (cgroup files, supervisor state, its name files). */
@@ -207,6 +207,7 @@ async function launchContainer(inputs: ContainerInputs, id: string, cgroupName: 
   const options: Parameters<RuntimeClient["create"]>[2] = { cgroup: cgroupName, ...policies, bundle: "/" };
   const rootLayers = rootLayersOf(inputs);
   if (rootLayers !== undefined) options.rootLayers = rootLayers;
+  if (inputs.userns === "auto") options.userns = "auto";
   if (seccomp.option !== undefined) options.seccomp = seccomp.option;
   let state: ContainerState;
   try {

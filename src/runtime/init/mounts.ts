@@ -11,6 +11,7 @@ import { cgroupsOf } from "../../cgroup/membership";
 import { resolveInRoot } from "../rootPath";
 import { copyUpInto, openCovered } from "./copyUp";
 import { parseMountOptions, type MountOptions } from "./mountOptions";
+import { remountBind } from "./remount";
 import type { MountSpec } from "../spec";
 
 /**
@@ -30,7 +31,7 @@ function mountCgroups(dest: string, o: MountOptions, ownNamespace: boolean): voi
     const path = cgroupPathIn(h, memberships);
     if (path === undefined) throw new NotFoundError("cgroup", `of this process in /sys/fs/cgroup/${h.name}`, "/proc/self/cgroup does not list it");
     libc.mount(join("/sys/fs/cgroup", h.name, path), target, null, MS_BIND);
-    libc.mount(null, target, null, MS_BIND | MS_REMOUNT | o.flags);
+    remountBind(target, o.flags);
   };
   if (unifiedOnly) {
     mountHierarchy({ name: "", type: "cgroup2", data: "" }, dest);
@@ -55,7 +56,7 @@ function bindMount(source: string, dest: string, o: MountOptions): void {
   }
   libc.mount(source, dest, null, MS_BIND | (o.recursive ? MS_REC : 0));
   // Flags on a bind mount only take effect through a remount of it.
-  if ((o.flags & ~MS_REMOUNT) !== 0) libc.mount(null, dest, null, MS_BIND | MS_REMOUNT | o.flags);
+  if ((o.flags & ~MS_REMOUNT) !== 0) remountBind(dest, o.flags & ~MS_REMOUNT);
 }
 
 /**

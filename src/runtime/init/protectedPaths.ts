@@ -2,7 +2,8 @@
 // tmpfs), its read-only paths and a read-only root, all as bind mounts over the container's view.
 import { closeSync, existsSync, statSync } from "node:fs";
 import * as libc from "../../sys/libc";
-import { MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC, MS_REMOUNT } from "../../sys/constants";
+import { MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC } from "../../sys/constants";
+import { remountBind } from "./remount";
 import { ValidationError, hasCode } from "../../sys/errors";
 import { openNullDevice } from "./devices";
 import { step } from "./steps";
@@ -40,8 +41,8 @@ export function protectPaths(spec: ContainerSpec): void {
     step(`read-only ${p}`, () => {
       if (!existsSync(p)) return;
       libc.mount(p, p, null, MS_BIND | MS_REC);
-      libc.mount(null, p, null, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+      remountBind(p, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
     });
   }
-  if (spec.root.readonly === true) step("read-only root", () => libc.mount(null, "/", null, MS_BIND | MS_REMOUNT | MS_RDONLY));
+  if (spec.root.readonly === true) step("read-only root", () => remountBind("/", MS_RDONLY));
 }

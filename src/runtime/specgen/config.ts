@@ -1,6 +1,7 @@
 // A container as its owner declares it — the Container resource today; networks, images and user
 // namespaces add their fields here — before it becomes an OCI spec (generate.ts). Field names are
 // the declaration's own, so every error names what the user wrote.
+import type { IdMapping } from "../specUserNamespace";
 import type { NamespaceType } from "../../sys/namespaces";
 
 /** A mount as users declare it. */
@@ -56,6 +57,13 @@ export interface LayeredRootfs {
   layers: string[];
 }
 
+/**
+ * Whose ids the container's are (issue 16): "host" (the default: root inside is root outside),
+ * "auto" (a user namespace with a 65536-id block of hostform's range, picked by the runtime at
+ * create), or explicit mappings, as in the OCI spec.
+ */
+export type ContainerUserns = "host" | "auto" | { uidMappings: IdMapping[]; gidMappings: IdMapping[] };
+
 /** Everything that makes the container's OCI spec. Optional fields get Docker's defaults. */
 export interface ContainerConfig {
   /**
@@ -89,4 +97,5 @@ export interface ContainerConfig {
   networkNamespace?: string;
   /** Host files mounted at /etc/hosts, /etc/hostname and /etc/resolv.conf. */
   nameFiles?: NameFiles;
+  userns?: ContainerUserns;
 }

@@ -2,6 +2,7 @@
 // Docker's defaults (defaults.ts) plus each declared part (process.ts, capabilities.ts, mounts.ts, the
 // joined namespaces), validated by the runtime's own validateSpec so that a declaration is refused
 // exactly when create would refuse it. Errors name the declaration's fields, not the spec's.
+import { validateIdMappings, type IdMapping } from "../specUserNamespace";
 import { statSync } from "node:fs";
 import { isAbsolute } from "node:path";
 import { ValidationError, hasCode } from "../../sys/errors";
@@ -111,6 +112,12 @@ export function generateSpec(config: ContainerConfig, options: GenerateOptions =
     else namespaces.push({ type: ociNamespaceType(type), path });
   }
   joinNetwork(namespaces, config);
+  const mappings = explicitMappings(config.userns);
+  if (mappings !== undefined && spec.linux !== undefined) {
+    namespaces.push({ type: "user" });
+    spec.linux.uidMappings = mappings.uidMappings;
+    spec.linux.gidMappings = mappings.gidMappings;
+  }
   if (spec.linux !== undefined) spec.linux.namespaces = namespaces;
   try {
     const valid = validateSpec(spec);
@@ -119,6 +126,13 @@ export function generateSpec(config: ContainerConfig, options: GenerateOptions =
   } catch (err) {
     throw asConfigError(err);
   }
+}
+
+/** The mappings of an explicit userns; undefined for "host" and "auto" (the runtime adds auto's at create). */
+function explicitMappings(userns: ContainerConfig["userns"]): { uidMappings: IdMapping[]; gidMappings: IdMapping[] } | undefined {
+  if (userns === undefined || userns === null || userns === "host" || userns === "auto") return undefined;
+  if (typeof userns !== "object" || Array.isArray(userns)) throw new ValidationError("userns", `${JSON.stringify(userns)} is not "host", "auto" or {uidMappings, gidMappings}`, 'use "auto" for ids of hostform\'s own range');
+  return { uidMappings: validateIdMappings(userns.uidMappings, "userns.uidMappings"), gidMappings: validateIdMappings(userns.gidMappings, "userns.gidMappings") };
 }
 
 /** The network namespace of networkNamespace: the host's (no entry), or a pinned one's path. */

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { SysError, ValidationError } from "../../sys/errors";
 import type { CgroupDriver } from "../../cgroup/driver";
 import { Launcher, type ContainerExit, type LaunchOptions } from "../launcher";
-import { mountRootOverlay } from "../rootOverlay";
+import { mountContainerRoot } from "./containerSetup";
 import { containerDir, processStartTime } from "../state";
 import type { ContainerRecord } from "./containerRecord";
 import { closeStdio, openStdio } from "./containerStdio";
@@ -29,7 +29,7 @@ export class ContainerLaunch {
     // A warm init for the start that usually follows, and for the next create; dropped when idle.
     launcher.setPoolSize(1);
     // Mounted at create; again here when it went since (a reboot with a lasting run dir, or an unmount by hand).
-    if (rec.state.rootLayers !== undefined) mountRootOverlay(containerDir(rec.id), rec.state.rootLayers);
+    await mountContainerRoot(containerDir(rec.id), rec.state);
     closeStdio(rec.stdioFds);
     const stdio = openStdio(rec.state);
     rec.stdioFds = stdio.fds;

@@ -8,7 +8,11 @@ import type { CgroupDriver } from "../../cgroup/driver";
 import { checkProgram } from "../lifecycleChecks";
 import { mountRootOverlay } from "../rootOverlay";
 import { formatRestartPolicy } from "../restartPolicy";
-import { makeContainerDir, removeContainerDir, type ContainerState } from "../state";
+import { listStateIds, makeContainerDir, readState, removeContainerDir, type ContainerState } from "../state";
+import { mountIdmappedRoot, type RootSource } from "../idmappedRoot";
+import type { ContainerSpec } from "../spec";
+import { autoBlocks } from "../userns/subordinateIds";
+import { blockMappings, pickAutoRange } from "../userns/autoRange";
 import type { ContainerRecord } from "./containerRecord";
 import { closeStdio } from "./containerStdio";
 import type { CreatePlan } from "./createChecks";
@@ -28,7 +32,7 @@ export interface SetupSteps {
 /** Makes the container's directory, state, seccomp file and cgroup, then its waiting init. */
 export async function setUpContainer(plan: CreatePlan, steps: SetupSteps): Promise<ContainerRecord> {
   const { id, spec } = plan;
-  const dir = makeContainerDir(id);
+  const dir = makeContainerDir(id, { mappedRoot: plan.autoUserns === true || spec.linux?.uidMappings !== undefined });
   const state: ContainerState = {
     ociVersion: spec.ociVersion, id, status: "creating", pid: 0, bundle: plan.bundle, annotations: spec.annotations ?? {},
     pidStartTime: 0, created: new Date().toISOString(), exitCode: null, signal: null, restartCount: 0,
@@ -38,14 +42,17 @@ export async function setUpContainer(plan: CreatePlan, steps: SetupSteps): Promi
   };
   if (plan.seccompBpf !== undefined) state.seccompPath = join(dir, "seccomp.bpf");
   if (plan.rootLayers !== undefined) state.rootLayers = plan.rootLayers;
+  if (plan.idmapRootDir !== undefined) state.idmapRootDir = plan.idmapRootDir;
+  // Picked and recorded with no await in between: the state on disk is what the next pick sees.
+  if (plan.autoUserns === true) addAutoUserNamespace(spec);
   const rec = steps.newRecord(state);
   let madeCgroup = false;
   try {
     if (plan.seccompBpf !== undefined) writeSeccompFilter(join(dir, "seccomp.bpf"), plan.seccompBpf);
     // A record on disk from the first moment, so a supervisor dying mid-create leaves something the next one cleans.
     rec.save();
-    if (plan.rootLayers !== undefined) {
-      mountRootOverlay(dir, plan.rootLayers);
+    if (plan.rootLayers !== undefined || plan.idmapRootDir !== undefined) {
+      await mountContainerRoot(dir, state);
       checkProgram(spec, spec.root.path);
     }
     if (plan.ownsCgroup) {
@@ -60,6 +67,44 @@ export async function setUpContainer(plan: CreatePlan, steps: SetupSteps): Promi
     throw err;
   }
   return rec;
+}
+
+/**
+ * Mounts the container's root at <dir>/rootfs when it is one hostform makes: a copy-on-write root
+ * over layers, ID-mapped (layers or a rootfs directory) when the container has a user namespace of
+ * its own. A no-op when it is mounted already.
+ */
+export async function mountContainerRoot(dir: string, state: Pick<ContainerState, "rootLayers" | "idmapRootDir" | "spec">): Promise<void> {
+  const { uidMappings, gidMappings } = state.spec.linux ?? {};
+  const mapped = uidMappings !== undefined && gidMappings !== undefined;
+  if (state.rootLayers !== undefined && !mapped) {
+    mountRootOverlay(dir, state.rootLayers);
+    return;
+  }
+  const source: RootSource | undefined = state.rootLayers !== undefined ? { layers: state.rootLayers } : state.idmapRootDir !== undefined ? { rootDir: state.idmapRootDir } : undefined;
+  if (source !== undefined && mapped) await mountIdmappedRoot(dir, source, uidMappings, gidMappings);
+}
+
+/** Adds a user namespace with a free block of hostform's ids to spec (userns "auto"). */
+function addAutoUserNamespace(spec: ContainerSpec): void {
+  const taken = listStateIds().flatMap((other) => {
+    const s = readStateQuietly(other);
+    return [...(s?.spec.linux?.uidMappings ?? []), ...(s?.spec.linux?.gidMappings ?? [])];
+  });
+  const mappings = blockMappings(pickAutoRange(autoBlocks(), taken));
+  spec.linux ??= {};
+  spec.linux.namespaces = [...(spec.linux.namespaces ?? []), { type: "user" }];
+  spec.linux.uidMappings = mappings;
+  spec.linux.gidMappings = mappings.map((m) => ({ ...m }));
+}
+
+/** A container's state, or undefined when it cannot be read (it then holds no ids worth keeping apart). */
+function readStateQuietly(id: string): ContainerState | undefined {
+  try {
+    return readState(id);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Removes the container's cgroup (if hostform made it) and its directory; its processes are gone already. */

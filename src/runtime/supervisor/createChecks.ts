@@ -36,13 +36,23 @@ export interface CreatePlan {
   rootLayers?: string[];
   /** "log", or the creating client's fds 0-2 as /proc paths. */
   stdio: "log" | string[];
+  /** A user namespace to add at setup with ids of hostform's own (CreateOptions.userns). */
+  autoUserns?: boolean;
+  /** The rootfs directory to ID-map at <container dir>/rootfs (a user namespace and no rootLayers). */
+  idmapRootDir?: string;
 }
 
 /** Checks a create request of container `id` (already known to be free) against the host. */
 export function checkCreate(id: string, input: unknown, o: CreateOptions, cgroups: CgroupDriver): CreatePlan {
   const spec = validateSpec(input);
   const bundle = o.bundle ?? process.cwd();
+  if (o.userns !== undefined && o.userns !== "auto") throw new ValidationError("userns", `${JSON.stringify(o.userns)} is not "auto"`, 'use "auto", or give linux.uidMappings and gidMappings in the spec');
+  const userNs = spec.linux?.namespaces?.find((n) => n.type === "user");
+  if (o.userns === "auto" && userNs !== undefined) throw new ValidationError("userns", '"auto" with a user namespace already in the spec', "drop one of them");
+  // With a new user namespace (auto, or mappings of the spec's own) the root is seen through an ID-mapped mount.
+  const mapsRoot = o.userns === "auto" || (userNs !== undefined && userNs.path === undefined);
   let rootLayers: string[] | undefined;
+  let idmapRootDir: string | undefined;
   if (o.rootLayers !== undefined) {
     // The root is made at setup (setUpContainer mounts it and looks for the program there).
     rootLayers = checkRootLayers(o.rootLayers);
@@ -50,6 +60,10 @@ export function checkCreate(id: string, input: unknown, o: CreateOptions, cgroup
   } else {
     spec.root.path = checkRoot(spec, bundle);
     checkProgram(spec, spec.root.path);
+    if (mapsRoot) {
+      idmapRootDir = spec.root.path;
+      spec.root.path = overlayRootPath(containerDir(id));
+    }
   }
   const restartPolicy = parseRestartPolicy(o.restartPolicy, "restartPolicy");
   const stopSignal = parseSignal(o.stopSignal ?? spec.annotations?.["org.opencontainers.image.stopSignal"] ?? "SIGTERM", "stopSignal");
@@ -77,6 +91,8 @@ export function checkCreate(id: string, input: unknown, o: CreateOptions, cgroup
   const plan: CreatePlan = { id, spec, bundle, restartPolicy, stopSignal, stopTimeout, logMaxBytes, logFiles, cgroup, ownsCgroup, stdio };
   if (limits !== undefined) plan.limits = limits;
   if (rootLayers !== undefined) plan.rootLayers = rootLayers;
+  if (idmapRootDir !== undefined) plan.idmapRootDir = idmapRootDir;
+  if (o.userns === "auto") plan.autoUserns = true;
   if (o.seccompBpf !== undefined && o.seccompBpf !== "none") plan.seccompBpf = Buffer.from(o.seccompBpf, "base64");
   return plan;
 }
