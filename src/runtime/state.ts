@@ -74,6 +74,8 @@ export interface ContainerState {
   rootLayers?: string[];
   /** A rootfs directory seen through an ID-mapped mount at spec.root.path (a user namespace of the container's own). */
   idmapRootDir?: string;
+  /** The user namespace's mappings were picked by userns "auto" (a block of hostform's range). */
+  usernsAuto?: boolean;
   /** File holding the compiled seccomp filter, reused on restart; absent when there is none. */
   seccompPath?: string;
   /**

@@ -4,7 +4,7 @@
 // root directory (never chowned), and delete frees the block and leaves no mount.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { chmodSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { readMountinfo } from "../../src/sys/mountinfo";
 import { containerDir, readState } from "../../src/runtime/state";
@@ -12,6 +12,7 @@ import { autoBlocks } from "../../src/runtime/userns/subordinateIds";
 import { autoUsernsUnavailable } from "../helpers/usernsAuto";
 import { needsRoot } from "../../fixtures/prefix";
 import { statusField } from "../helpers/procStatus";
+import { readProcStat } from "../../src/ns/procStat";
 import { makeSupervisorFixture, until, type SupervisorFixture } from "./supervisorFixture";
 
 const skip = needsRoot || autoUsernsUnavailable();
@@ -31,6 +32,20 @@ after(async () => {
 
 function mountedUnder(prefix: string): string[] {
   return readMountinfo().filter((m) => m.mountPoint.includes(prefix)).map((m) => m.mountPoint);
+}
+
+/** The first host uid each child of the supervisor maps (its warm inits with a user namespace). */
+function warmInitsOf(supervisor: number): number[] {
+  const out: number[] = [];
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (readProcStat(Number(pid))?.ppid !== supervisor) continue;
+      out.push(Number(readFileSync(`/proc/${pid}/uid_map`, "utf8").trim().split(/\s+/)[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
 }
 
 /** Creates and starts a container that reports and then sleeps; returns its id and host uid. */
@@ -60,6 +75,9 @@ test('userns "auto": two containers on one root directory get different blocks, 
       assert.equal(statSync(join(containerDir(c.id), "upper", "written")).uid, c.hostUid);
     }
     assert.equal(statSync(join(f.rootfs, "bin", "busybox")).uid, 0, "the shared root directory is not chowned");
+    // The supervisor keeps an init warm for the block the next "auto" container will get.
+    const next = blocks.find((bl) => bl.start !== a.hostUid && bl.start !== b.hostUid)!.start;
+    assert.ok(await until(() => warmInitsOf(f.supervisorPid()!).includes(next), 20_000), `no init waits with block ${next}`);
   } finally {
     await f.client.delete(a.id, { force: true });
   }

@@ -5,7 +5,8 @@ import { readFileSync } from "node:fs";
 import { SysError, ValidationError } from "../../sys/errors";
 import type { CgroupDriver } from "../../cgroup/driver";
 import { Launcher, type ContainerExit, type LaunchOptions } from "../launcher";
-import { mountContainerRoot } from "./containerSetup";
+import { mountContainerRoot, nextAutoSpec } from "./containerSetup";
+import type { ContainerSpec } from "../spec";
 import { containerDir, processStartTime } from "../state";
 import type { ContainerRecord } from "./containerRecord";
 import { closeStdio, openStdio } from "./containerStdio";
@@ -41,6 +42,9 @@ export class ContainerLaunch {
     if (rec.state.seccompPath !== undefined) opts.seccompFilter = readSeccompFilter(rec.state.seccompPath);
     const prepared = await launcher.prepare(rec.state.spec, opts);
     this.lastUse = Date.now();
+    // A warm init waits for the mapping the next userns "auto" container will get: each gets its
+    // own, so the one just used would warm nothing.
+    if (rec.state.usernsAuto === true) this.warmNextAuto(launcher, rec.state.spec);
     rec.toCreated(prepared, processStartTime(prepared.pid) ?? 0);
     void prepared.exited.then((exit) => {
       if (rec.prepared === prepared && rec.state.status === "created") onInitExit(exit);
@@ -71,6 +75,17 @@ export class ContainerLaunch {
     void launched.exited.then((exit) => {
       if (rec.launched === launched) onExit(exit);
     });
+  }
+
+  private warmNextAuto(launcher: Launcher, spec: ContainerSpec): void {
+    let next: ContainerSpec;
+    try {
+      next = nextAutoSpec(spec);
+    } catch {
+      // No block left: the next "auto" create fails by itself, with the reason.
+      return;
+    }
+    void launcher.warmFor(next).catch(() => undefined);
   }
 
   /** Drops the warm init once no create or start came for poolIdleMs. */

@@ -11,6 +11,7 @@ import { formatRestartPolicy } from "../restartPolicy";
 import { listStateIds, makeContainerDir, readState, removeContainerDir, type ContainerState } from "../state";
 import { mountIdmappedRoot, type RootSource } from "../idmappedRoot";
 import type { ContainerSpec } from "../spec";
+import type { IdMapping } from "../specUserNamespace";
 import { autoBlocks } from "../userns/subordinateIds";
 import { blockMappings, pickAutoRange } from "../userns/autoRange";
 import type { ContainerRecord } from "./containerRecord";
@@ -44,7 +45,10 @@ export async function setUpContainer(plan: CreatePlan, steps: SetupSteps): Promi
   if (plan.rootLayers !== undefined) state.rootLayers = plan.rootLayers;
   if (plan.idmapRootDir !== undefined) state.idmapRootDir = plan.idmapRootDir;
   // Picked and recorded with no await in between: the state on disk is what the next pick sees.
-  if (plan.autoUserns === true) addAutoUserNamespace(spec);
+  if (plan.autoUserns === true) {
+    addAutoUserNamespace(spec);
+    state.usernsAuto = true;
+  }
   const rec = steps.newRecord(state);
   let madeCgroup = false;
   try {
@@ -85,13 +89,29 @@ export async function mountContainerRoot(dir: string, state: Pick<ContainerState
   if (source !== undefined && mapped) await mountIdmappedRoot(dir, source, uidMappings, gidMappings);
 }
 
-/** Adds a user namespace with a free block of hostform's ids to spec (userns "auto"). */
-function addAutoUserNamespace(spec: ContainerSpec): void {
-  const taken = listStateIds().flatMap((other) => {
+/** Every container's uid and gid mappings: the ids userns "auto" must not hand out again. */
+function takenIds(): IdMapping[] {
+  return listStateIds().flatMap((other) => {
     const s = readStateQuietly(other);
     return [...(s?.spec.linux?.uidMappings ?? []), ...(s?.spec.linux?.gidMappings ?? [])];
   });
-  const mappings = blockMappings(pickAutoRange(autoBlocks(), taken));
+}
+
+/**
+ * The spec the next userns "auto" container like `spec` would get, if none is deleted or made in
+ * between: what the launcher's pool warms an init for, so that its start need not wait for one.
+ */
+export function nextAutoSpec(spec: ContainerSpec): ContainerSpec {
+  const next = structuredClone(spec);
+  const mappings = blockMappings(pickAutoRange(autoBlocks(), takenIds()));
+  next.linux!.uidMappings = mappings;
+  next.linux!.gidMappings = mappings.map((m) => ({ ...m }));
+  return next;
+}
+
+/** Adds a user namespace with a free block of hostform's ids to spec (userns "auto"). */
+function addAutoUserNamespace(spec: ContainerSpec): void {
+  const mappings = blockMappings(pickAutoRange(autoBlocks(), takenIds()));
   spec.linux ??= {};
   spec.linux.namespaces = [...(spec.linux.namespaces ?? []), { type: "user" }];
   spec.linux.uidMappings = mappings;
