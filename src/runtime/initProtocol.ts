@@ -50,6 +50,12 @@ export interface PrepareRequest {
   /** Launcher fds to become the program's fds 3, 4, ... (--preserve-fds, LISTEN_FDS). */
   extraFds?: number[];
   /**
+   * Launcher fds of detached ID-mapped trees, by index in spec.mounts: the "idmap"/"ridmap" bind
+   * mounts, made by the launcher (mapping a mount needs root of the filesystem's user namespace,
+   * which an init in a user namespace is not); the init attaches each at its destination.
+   */
+  idmapFds?: Record<number, number>;
+  /**
    * Set for an init in a user namespace: the launcher fds this request names, in the order the
    * launcher sent them over the socket on INIT_LAUNCHER_PIDFD (one SCM_RIGHTS message each)
    * before the request. The init takes them from there instead of through a pidfd.

@@ -20,6 +20,8 @@ import type { SpawnWorkerData, WorkerEvent, WorkerRequest } from "./spawnWorker"
 import type { NsspawnPlan } from "./nsspawn";
 import { idMapText } from "./specUserNamespace";
 import { assertInitReachable } from "./initReach";
+import { idmappedTree } from "../sys/idmapMount";
+import { openUserNamespace } from "./userns/userNamespaceFd";
 
 export type { ContainerExit } from "./initTracker";
 export { ContainerStartError } from "./initFailure";
@@ -161,6 +163,30 @@ function nsspawnPlan(spec: ContainerSpec, flags: number, joined: Partial<Record<
   const plan: NonNullable<SpawnShape["nsspawn"]> = { joins, unshare: flags };
   if (user.path === undefined && uid !== undefined && gid !== undefined) plan.newUser = { uidMap: idMapText(uid), gidMap: idMapText(gid) };
   return plan;
+}
+
+/**
+ * The detached ID-mapped trees of the spec's "idmap"/"ridmap" bind mounts, by mount index: mapped
+ * with the mount's own mappings, or with the init's user namespace (the container's).
+ */
+async function idmappedMountTrees(spec: ContainerSpec, initPid: number): Promise<Record<number, number>> {
+  const out: Record<number, number> = {};
+  try {
+    for (const [i, m] of (spec.mounts ?? []).entries()) {
+      const mode = m.options?.find((o) => o === "idmap" || o === "ridmap");
+      if (mode === undefined || m.source === undefined) continue;
+      const userns = m.uidMappings !== undefined && m.gidMappings !== undefined ? await openUserNamespace(m.uidMappings, m.gidMappings) : libc.openReadOnly(`/proc/${initPid}/ns/user`);
+      try {
+        out[i] = idmappedTree(m.source, userns, `mounts[${i}].source`, mode === "ridmap");
+      } finally {
+        closeSync(userns);
+      }
+    }
+  } catch (err) {
+    for (const fd of Object.values(out)) closeSync(fd);
+    throw err;
+  }
+  return out;
 }
 
 /**
@@ -326,6 +352,7 @@ export class Launcher {
     }
     h.inUse = true;
     let pidfd = -1;
+    const trees: number[] = [];
     const refill = () => {
       if (pooled) this.refill(shape);
     };
@@ -346,6 +373,9 @@ export class Launcher {
       pidfd = libc.pidfdOpen(init.pid);
       if (options.onCgroup !== undefined) await options.onCgroup(init.pid);
       applyHostLimits(init.pid, spec);
+      const idmapFds = await idmappedMountTrees(spec, init.pid);
+      trees.push(...Object.values(idmapFds));
+      if (trees.length > 0) req.idmapFds = idmapFds;
       let hookFailure: unknown;
       const runtimeHooks = options.onRuntimeHooks;
       if (runtimeHooks !== undefined) {
@@ -367,8 +397,9 @@ export class Launcher {
     } catch (err) {
       return fail(err);
     } finally {
-      // The init has copied (or, dead, no longer needs) the namespace fds.
+      // The init has copied (or, dead, no longer needs) the namespace fds and the mapped trees.
       closeJoined();
+      for (const fd of trees) closeSync(fd);
     }
     let state: "created" | "starting" | "done" = "created";
     return {

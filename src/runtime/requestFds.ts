@@ -8,7 +8,7 @@ import type { InitRequest } from "./initProtocol";
 export function sendRequestFds(channel: number, req: InitRequest): void {
   const fds = new Set<number>();
   for (const fd of req.stdio) if (fd !== null) fds.add(fd);
-  const more = req.kind === "prepare" ? [req.consoleSocket, req.startFifo, ...(req.extraFds ?? [])] : (req.extraFds ?? []);
+  const more = req.kind === "prepare" ? [req.consoleSocket, req.startFifo, ...(req.extraFds ?? []), ...Object.values(req.idmapFds ?? {})] : (req.extraFds ?? []);
   for (const fd of more) if (fd !== undefined) fds.add(fd);
   req.sentFds = [...fds];
   for (const fd of req.sentFds) sendFd(channel, "f", fd);

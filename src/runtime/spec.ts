@@ -9,7 +9,7 @@ import { MOUNT_OPTION_NAMES } from "./init/mountOptions";
 import { OCI_NAMESPACE_TYPES, isOciNamespaceType, type OciNamespaceType } from "../sys/namespaces";
 import { validateDeviceSpecs, type DeviceSpec } from "./specDevices";
 import { validateHooks, type HooksSpec } from "./specHooks";
-import { userNamespacePlan, type IdMapping } from "./specUserNamespace";
+import { userNamespacePlan, validateIdMappings, type IdMapping } from "./specUserNamespace";
 
 export type { HookPhase, HookSpec, HooksSpec } from "./specHooks";
 
@@ -72,6 +72,9 @@ export interface MountSpec {
   type?: string;
   source?: string;
   options?: string[];
+  /** With an "idmap"/"ridmap" bind mount (runtime-spec 1.2): its own mapping, else the container's user namespace's. */
+  uidMappings?: IdMapping[];
+  gidMappings?: IdMapping[];
 }
 
 export interface NamespaceSpec {
@@ -256,7 +259,6 @@ function validateProcess(v: unknown): ProcessSpec {
 /** Checks one mount; errors name it as f ("mounts[2]" in config.json, the caller's own field otherwise). */
 export function validateMount(v: unknown, f: string): MountSpec {
   if (!isObject(v)) throw new ValidationError(f, "must be an object");
-  rejectUnsupported(v, f, { uidMappings: "id-mapped mounts are not supported", gidMappings: "id-mapped mounts are not supported" });
   const m: MountSpec = { destination: requireAbsolute(v.destination, `${f}.destination`) };
   if (m.destination.split("/").includes("..")) throw new ValidationError(`${f}.destination`, "must not contain '..'");
   if (v.options !== undefined) m.options = requireStringArray(v.options, `${f}.options`);
@@ -272,6 +274,15 @@ export function validateMount(v: unknown, f: string): MountSpec {
   if (isBind || m.type === "bind") {
     if (m.source === undefined || !isAbsolute(m.source)) throw new ValidationError(`${f}.source`, "a bind mount needs an absolute host path as source");
   }
+  const idmap = m.options?.some((o) => o === "idmap" || o === "ridmap") === true;
+  if (v.uidMappings !== undefined || v.gidMappings !== undefined) {
+    if (v.uidMappings === undefined || v.gidMappings === undefined) throw new ValidationError(`${f}.${v.uidMappings === undefined ? "uidMappings" : "gidMappings"}`, "is required with the other", "give both uidMappings and gidMappings, or neither");
+    m.uidMappings = validateIdMappings(v.uidMappings, `${f}.uidMappings`);
+    m.gidMappings = validateIdMappings(v.gidMappings, `${f}.gidMappings`);
+    // runtime-spec 1.2: mappings make the mount an ID-mapped one; "idmap" is implied.
+    if (!idmap) m.options = [...(m.options ?? []), "idmap"];
+  }
+  if ((idmap || m.uidMappings !== undefined) && !(isBind || m.type === "bind")) throw new ValidationError(`${f}.options`, "an ID-mapped mount must be a bind mount", "use type bind, or drop idmap/ridmap and the mappings");
   return m;
 }
 
@@ -375,6 +386,10 @@ export function validateSpec(input: unknown): ContainerSpec {
   spec.linux = validateLinux(input.linux ?? {});
   if (spec.hostname !== undefined && !(spec.linux.namespaces ?? []).some((n) => n.type === "uts" && n.path === undefined)) {
     throw new ValidationError("hostname", "needs a new uts namespace, or it would rename the host", '{"type": "uts"} in linux.namespaces');
+  }
+  const idmapped = (spec.mounts ?? []).findIndex((m) => m.uidMappings === undefined && m.options?.some((o) => o === "idmap" || o === "ridmap") === true);
+  if (idmapped >= 0 && !(spec.linux.namespaces ?? []).some((n) => n.type === "user")) {
+    throw new ValidationError(`mounts[${idmapped}].options`, "an ID-mapped mount without mappings of its own takes the container's user namespace's, and it has none", 'add {"type": "user"} with linux.uidMappings, or give the mount uidMappings and gidMappings');
   }
   if (input.hooks !== undefined && input.hooks !== null) spec.hooks = validateHooks(input.hooks);
   if (input.annotations !== undefined) {

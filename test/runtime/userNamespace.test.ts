@@ -4,7 +4,7 @@
 import { test, after, afterEach, before } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, rmSync, rmdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Launcher, type LaunchedContainer } from "../../src/runtime/launcher";
 import { Executor } from "../../src/runtime/exec";
@@ -135,6 +135,28 @@ test("root inside mounts a tmpfs and names its host; outside, a file it makes is
   } finally {
     victim.kill("SIGKILL");
   }
+});
+
+test("an idmap bind mount shows the host's root-owned files as the container root's, and what root writes there is the host's root's", { skip: userNsSkip }, async () => {
+  const volume = join(bundle, "volume");
+  mkdirSync(volume);
+  writeFileSync(join(volume, "from-host"), "x");
+  mkdirSync(join(rootfs, "volume"));
+  try {
+    for (const option of ["idmap", "ridmap"]) {
+      const s = userSpec(["sh", "-c", `stat -c %u /volume/from-host; touch /volume/made-${option}; stat -c %u /volume/made-${option}`], BASE, (x) => {
+        x.mounts = [...(x.mounts ?? []), { destination: "/volume", type: "bind", source: volume, options: [option === "ridmap" ? "rbind" : "bind", option] }];
+      });
+      const r = await run(s);
+      assert.equal(r.code, 0, r.out);
+      assert.equal(r.out, "0\n0\n");
+      assert.equal(statSync(join(volume, `made-${option}`)).uid, 0, "stored unshifted: the host's root owns it");
+    }
+  } finally {
+    rmdirSync(join(rootfs, "volume"));
+  }
+  assert.throws(() => validateSpec({ ...defaultSpec({ rootfs, args: ["true"] }), mounts: [{ destination: "/v", type: "bind", source: volume, options: ["bind", "idmap"] }] }), (e: unknown) => e instanceof ValidationError && e.field === "mounts[0].options" && /user namespace/.test(e.message));
+  assert.throws(() => validateSpec({ ...defaultSpec({ rootfs, args: ["true"] }), mounts: [{ destination: "/v", type: "tmpfs", source: "tmpfs", options: ["idmap"] }] }), (e: unknown) => e instanceof ValidationError && e.field === "mounts[0].options" && /bind mount/.test(e.message));
 });
 
 test("two containers with different mappings run side by side from one rootfs", { skip: userNsSkip }, async () => {

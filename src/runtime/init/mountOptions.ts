@@ -46,7 +46,7 @@ const PROPAGATION: Readonly<Record<string, number>> = {
 };
 
 /** Every option the init consumes itself; anything else is the filesystem's (and refused on a bind). */
-export const MOUNT_OPTION_NAMES: readonly string[] = [...Object.keys(FLAG_OPTIONS), ...Object.keys(PROPAGATION), ...Object.keys(RECURSIVE_OPTIONS), "tmpcopyup"];
+export const MOUNT_OPTION_NAMES: readonly string[] = [...Object.keys(FLAG_OPTIONS), ...Object.keys(PROPAGATION), ...Object.keys(RECURSIVE_OPTIONS), "tmpcopyup", "idmap", "ridmap"];
 
 export interface MountOptions {
   /** MS_* flags for the mount (or, for a bind mount, its remount). */
@@ -64,6 +64,11 @@ export interface MountOptions {
   /** MOUNT_ATTR_* flags set and cleared on the whole tree after the mount (the r* options). */
   recursiveSet: number;
   recursiveClear: number;
+  /**
+   * "idmap" / "ridmap" (runc 1.2, crun): the bind mount is seen through the container's user
+   * namespace's mapping (or the mount's own uidMappings), the mounts below it too with "ridmap".
+   */
+  idmap?: "idmap" | "ridmap";
 }
 
 /** Reads a mount's options left to right, so a later "rw" undoes an earlier "ro". */
@@ -81,6 +86,8 @@ export function parseMountOptions(m: MountSpec): MountOptions {
       out.propagation.push(p);
     } else if (o === "tmpcopyup") {
       out.copyUp = true;
+    } else if (o === "idmap" || o === "ridmap") {
+      out.idmap = o;
     } else if (RECURSIVE_OPTIONS[o] !== undefined) {
       const r = RECURSIVE_OPTIONS[o];
       // Left to right, as the plain flags: a later "rrw" undoes an earlier "rro".

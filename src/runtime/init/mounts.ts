@@ -12,6 +12,8 @@ import { resolveInRoot } from "../rootPath";
 import { copyUpInto, openCovered } from "./copyUp";
 import { parseMountOptions, type MountOptions } from "./mountOptions";
 import { remountBind } from "./remount";
+import { copyLauncherFd } from "./stdio";
+import { attachTree } from "../../sys/idmapMount";
 import type { MountSpec } from "../spec";
 
 /**
@@ -48,12 +50,17 @@ function mountCgroups(dest: string, o: MountOptions, ownNamespace: boolean): voi
   }
 }
 
-function bindMount(source: string, dest: string, o: MountOptions): void {
+/** Makes the mount point of a bind of `source`: a directory, or an empty file for a file. */
+function bindTarget(source: string, dest: string): void {
   if (statSync(source).isDirectory()) mkdirSync(dest, { recursive: true });
   else if (!existsSync(dest)) {
     mkdirSync(dirname(dest), { recursive: true });
     writeFileSync(dest, "");
   }
+}
+
+function bindMount(source: string, dest: string, o: MountOptions): void {
+  bindTarget(source, dest);
   libc.mount(source, dest, null, MS_BIND | (o.recursive ? MS_REC : 0));
   // Flags on a bind mount only take effect through a remount of it.
   if ((o.flags & ~MS_REMOUNT) !== 0) remountBind(dest, o.flags & ~MS_REMOUNT);
@@ -63,7 +70,7 @@ function bindMount(source: string, dest: string, o: MountOptions): void {
  * Makes one of the spec's mounts under `rootfs` (still the host path). The destination is resolved
  * inside the rootfs, so a symlink there cannot point the mount outside it.
  */
-export function mountInRoot(rootfs: string, m: MountSpec, ownCgroupNamespace: boolean): void {
+export function mountInRoot(rootfs: string, m: MountSpec, ownCgroupNamespace: boolean, idmapLauncherFd?: number): void {
   const dest = resolveInRoot(rootfs, m.destination);
   const o = parseMountOptions(m);
   // validateSpec already requires a bind source and a type otherwise; the two guards below only
@@ -71,6 +78,13 @@ export function mountInRoot(rootfs: string, m: MountSpec, ownCgroupNamespace: bo
   if (m.type === "cgroup" || m.type === "cgroup2") {
     mkdirSync(dest, { recursive: true });
     mountCgroups(dest, o, ownCgroupNamespace);
+  } else if (o.bind && o.idmap !== undefined) {
+    if (m.source === undefined || idmapLauncherFd === undefined) throw new ValidationError("mounts", `the ID-mapped mount on ${m.destination} has no mapped tree`, "the launcher makes it (PrepareRequest.idmapFds)");
+    // The launcher mapped the source (only root of its filesystem's user namespace may); attached
+    // here, then given its flags like any bind.
+    bindTarget(m.source, dest);
+    attachTree(copyLauncherFd(idmapLauncherFd), dest);
+    if ((o.flags & ~MS_REMOUNT) !== 0) remountBind(dest, o.flags & ~MS_REMOUNT);
   } else if (o.bind) {
     if (m.source === undefined) throw new ValidationError("mounts", `the bind mount on ${m.destination} has no source`, "set its source");
     bindMount(m.source, dest, o);

@@ -39,7 +39,7 @@ export function prepareContainer(req: PrepareRequest, lastCap: number, warn: (me
       if (!waitForContinue()) process.exit(1);
     }
     runPendingHooks(pendingHooks(req, "createContainer"), spec.root.path);
-  });
+  }, req.idmapFds);
   // As runc: after the spec's mounts and pivot_root, before the root may turn read-only.
   const consoleSocket = req.consoleSocket;
   if (spec.process.terminal === true) {

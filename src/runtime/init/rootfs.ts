@@ -14,7 +14,7 @@ import type { ContainerSpec } from "../spec";
  * beforePivot runs once every mount and device node is in place, while the host's tree is still
  * reachable (where runc runs the createContainer hooks).
  */
-export function buildRoot(spec: ContainerSpec, beforePivot?: () => void): void {
+export function buildRoot(spec: ContainerSpec, beforePivot?: () => void, idmapFds?: Record<number, number>): void {
   const rootfs = spec.root.path;
   // Its own mount namespace, copied from the host's view now, when the spec is here: a root, overlay
   // or bind source mounted on the host a moment ago is in it (the spawn worker leaves the mount
@@ -29,7 +29,7 @@ export function buildRoot(spec: ContainerSpec, beforePivot?: () => void): void {
   // pivot_root needs the new root to be a mount point.
   step("bind rootfs", () => libc.mount(rootfs, rootfs, null, MS_BIND | MS_REC));
   const ownCgroupNs = ownsCgroupNamespace(spec);
-  for (const m of spec.mounts ?? []) step(`mount ${m.destination}`, () => mountInRoot(rootfs, m, ownCgroupNs));
+  for (const [i, m] of (spec.mounts ?? []).entries()) step(`mount ${m.destination}`, () => mountInRoot(rootfs, m, ownCgroupNs, idmapFds?.[i]));
   // As runc: the spec's nodes first (one of a default's path replaces it), unless /dev is the host's bound in.
   const devBound = spec.mounts?.some((m) => m.destination === "/dev" && (m.type === "bind" || (m.options ?? []).some((o) => o === "bind" || o === "rbind"))) === true;
   const own = spec.linux?.devices ?? [];

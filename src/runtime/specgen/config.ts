@@ -16,6 +16,13 @@ export interface ContainerMount {
   options?: string[];
   /** Mount read-only. */
   readonly?: boolean;
+  /**
+   * A bind mount seen through the container's user namespace (userns "auto" or mappings): files the
+   * host's root owns are the container's root's, and what it writes lands with the host's ids
+   * unshifted (podman's `:idmap`). Without it, a file the container's root makes belongs to its
+   * mapped uid on the host.
+   */
+  idmap?: boolean;
 }
 
 /** Capabilities added to or dropped from Docker's 14 defaults; "ALL" means every capability. */

@@ -19,6 +19,7 @@ export function mountSpecOf(m: ContainerMount, i: number): MountSpec {
     }
   }
   if (m.readonly === true && !options.includes("ro")) options.push("ro");
+  if (m.idmap === true && !options.includes("idmap") && !options.includes("ridmap")) options.push(options.includes("rbind") ? "ridmap" : "idmap");
   const out: Record<string, unknown> = { destination: m.destination, options };
   const type = bind ? "bind" : m.type;
   if (type !== undefined) out.type = type;
