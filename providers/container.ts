@@ -170,6 +170,7 @@ export class Container extends pulumi.dynamic.Resource {
         namespacePaths: namespace?.paths,
         namespaceInodes: namespace?.inodes,
         namespaceIdentity: namespace?.identity,
+        namespaceIdMappings: namespace?.idMappings,
         cgroupParent: cgroup?.fullName,
         seccomp: profile !== undefined ? "profile" : (seccompProfile ?? "default"),
         seccompProfileJson: profile?.profileJson,

@@ -7,13 +7,20 @@ import type { Network } from "./network";
 import { networkAttachmentsOf, type ContainerNetwork } from "./networkAttachments";
 import { OWNER_KEY, ownerInput } from "./owner";
 import { stableProvider } from "./stableProvider";
+import type { IdMappingArg } from "./container";
 
 const provider = stableProvider("namespace");
 
 /** Arguments of a Namespace. */
 export interface NamespaceArgs {
-  /** Namespace types to create: net, uts, ipc, mnt, pid, cgroup. */
+  /** Namespace types to create: net, uts, ipc, mnt, pid, cgroup, user. With "user", the others
+   *  are made after it and belong to it (root of the set's containers may rename its uts, configure
+   *  its net); containers joining the set are in it, root inside and an unprivileged uid outside.
+   *  mnt cannot be beside user yet. */
   types: pulumi.Input<pulumi.Input<NamespaceType>[]>;
+  /** With "user" in types: "auto" (default: 65536 ids of hostform's /etc/subuid range that no
+   *  container or set has) or { uidMappings, gidMappings }. */
+  userns?: pulumi.Input<"auto" | { uidMappings: pulumi.Input<IdMappingArg>[]; gidMappings: pulumi.Input<IdMappingArg>[] }>;
   /** Pinned set name. Default: the resource name plus a random suffix. A pinned name makes
    *  replacements delete the old set first. */
   name?: pulumi.Input<string>;
@@ -62,6 +69,8 @@ export class Namespace extends pulumi.dynamic.Resource {
   declare readonly networkInterfaces: pulumi.Output<Record<string, { interface: string; ip: string; mac: string; check: string }>>;
   /** Live: the published ports whose rules are in place. */
   declare readonly publishedPorts: pulumi.Output<string[]>;
+  /** With a user namespace: its uid and gid mappings (for "auto", the block it got); null without. */
+  declare readonly idMappings: pulumi.Output<{ uid: IdMappingArg[]; gid: IdMappingArg[] } | null>;
 
   constructor(name: string, args: NamespaceArgs, opts?: pulumi.CustomResourceOptions) {
     const { networks, ...rest } = args;
@@ -69,7 +78,7 @@ export class Namespace extends pulumi.dynamic.Resource {
       provider,
       name,
       { ...rest, resourceName: name, networkAttachments: networkAttachmentsOf(networks), networkInterfaces: undefined, publishedPorts: undefined,
-        [OWNER_KEY]: ownerInput("Namespace", name), autonamed: undefined, path: undefined, paths: undefined, inodes: undefined, holderPid: undefined, intact: undefined, createdAt: undefined, holderStartTime: undefined, identity: undefined },
+        [OWNER_KEY]: ownerInput("Namespace", name), autonamed: undefined, path: undefined, paths: undefined, inodes: undefined, holderPid: undefined, intact: undefined, createdAt: undefined, holderStartTime: undefined, identity: undefined, idMappings: undefined },
       opts,
       "hostform",
       "Namespace",

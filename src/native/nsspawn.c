@@ -25,7 +25,8 @@
  * never runs then. fds are passed through untouched, -j ones included: the program gets the same
  * fds this got.
  *
- * Usage: nsspawn -s FD [-j FLAGS:FD]... [-u] [-n FLAGS] -- PROGRAM [ARG]...
+ * Usage: nsspawn -s FD [-c] [-j FLAGS:FD]... [-u] [-n FLAGS] -- PROGRAM [ARG]...
+ * -c: the program does not get the sync socket (a holder that only sleeps has no use for it).
  * FLAGS are CLONE_NEW* masks in hex; a -j FD may be a pidfd, whose FLAGS name several namespaces.
  */
 #define _GNU_SOURCE
@@ -64,7 +65,7 @@ static void fail(const char *syscall_name, int err) {
 }
 
 static void usage(const char *why) {
-  fprintf(stderr, "nsspawn: %s\nusage: nsspawn -s FD [-j FLAGS:FD]... [-u] [-n FLAGS] -- PROGRAM [ARG]...\n", why);
+  fprintf(stderr, "nsspawn: %s\nusage: nsspawn -s FD [-c] [-j FLAGS:FD]... [-u] [-n FLAGS] -- PROGRAM [ARG]...\n", why);
   _exit(2);
 }
 
@@ -107,6 +108,7 @@ int main(int argc, char **argv) {
   int join_fds[MAX_JOINS];
   int joins = 0;
   int new_user = 0;
+  int close_sync = 0;
   unsigned long new_flags = 0;
   int i = 1;
   for (; i < argc; i++) {
@@ -115,7 +117,7 @@ int main(int argc, char **argv) {
       i++;
       break;
     }
-    if (i + 1 >= argc && strcmp(a, "-u") != 0) usage("option without a value");
+    if (i + 1 >= argc && strcmp(a, "-u") != 0 && strcmp(a, "-c") != 0) usage("option without a value");
     if (strcmp(a, "-s") == 0) {
       sync_fd = parse_fd(argv[++i]);
     } else if (strcmp(a, "-j") == 0) {
@@ -126,6 +128,8 @@ int main(int argc, char **argv) {
       join_fds[joins++] = parse_fd(end + 1);
     } else if (strcmp(a, "-u") == 0) {
       new_user = 1;
+    } else if (strcmp(a, "-c") == 0) {
+      close_sync = 1;
     } else if (strcmp(a, "-n") == 0) {
       char *end;
       new_flags = parse_hex(argv[++i], &end);
@@ -157,6 +161,7 @@ int main(int argc, char **argv) {
   pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
   if (pid < 0) fail("clone", errno);
   if (pid == 0) {
+    if (close_sync) close(sync_fd);
     execv(argv[i], &argv[i]);
     /* Not on the sync socket, where the parent's "spawned" may come first: the launcher hears of
      * it as a program that exited before it said anything. */

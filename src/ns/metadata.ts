@@ -7,6 +7,7 @@ import { hasCode, SysError } from "../sys/errors";
 import { asOwner, type Owner } from "../sys/owner";
 import { isNamespaceType, type NamespaceType } from "./types";
 import type { HolderIdentity } from "./holder";
+import type { IdMapping } from "./idMapping";
 
 /** Name of the metadata file inside a set's directory; it cannot clash with a type name. */
 export const METADATA_FILE = "hostform-ns.json";
@@ -23,6 +24,8 @@ export interface NamespaceSetMetadata {
   inodes?: Partial<Record<NamespaceType, number>>;
   /** The stack and resource that own the set (absent on sets made before owners were recorded). */
   owner?: Owner;
+  /** With a user namespace: the mappings it was made with. */
+  idMappings?: { uid: IdMapping[]; gid: IdMapping[] };
 }
 
 /** Writes the metadata atomically: a reader (or a crash) sees the old or the new content, never a torn one. */

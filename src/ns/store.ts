@@ -11,7 +11,8 @@
 //
 // Not safe against two processes creating or deleting the same name at the same moment: callers
 // (one provider operation per resource) serialize per name.
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Owner } from "../sys/owner";
 import { nsDir } from "../sys/paths";
@@ -22,6 +23,8 @@ import { ensurePrivateMount, nsInode, pinnedInode, pinNamespace, unpinNamespace 
 import { type HolderIdentity, holderSpawn, identifyHolder, isHolderAlive, killHolder } from "./holder";
 import { type NamespaceSetMetadata, readMetadata, writeMetadata } from "./metadata";
 import { unshareInWorker } from "./unshareWorker";
+import { spawnUserNamespaceHolder, type SetIdMappings } from "./userHolder";
+import { idMapText, parseIdMap } from "./idMapping";
 import { commandCanMake, unshareToPins } from "./unshareCommand";
 
 /** The live state of a namespace set, read from the pins, the metadata and /proc. */
@@ -45,6 +48,8 @@ export interface NamespaceSetInfo {
   intact: boolean;
   /** Why the set is not intact; empty when it is. */
   problems: string[];
+  /** With a user namespace: the mappings it was made with (the live ones are checked against them). */
+  idMappings?: SetIdMappings;
 }
 
 /**
@@ -54,9 +59,15 @@ export interface NamespaceSetInfo {
  * missing after a crash) cannot be repaired, since a lost namespace cannot be re-entered, so it is
  * deleted and created afresh. On failure nothing is left: no mount, file, directory or holder.
  */
-export async function createNamespaces(name: string, types: readonly string[], owner?: Owner): Promise<NamespaceSetInfo> {
+export async function createNamespaces(name: string, types: readonly string[], owner?: Owner, options: { idMappings?: SetIdMappings } = {}): Promise<NamespaceSetInfo> {
   validateSetName(name);
   const wanted = validateNamespaceTypes(types);
+  const withUser = wanted.includes("user");
+  if (withUser && options.idMappings === undefined) throw new ValidationError("userns", "a set with a user namespace needs its id mappings", 'give userns "auto" or {uidMappings, gidMappings}');
+  if (!withUser && options.idMappings !== undefined) throw new ValidationError("userns", "id mappings need a user namespace in the set", 'add "user" to types');
+  // A new mount namespace owned by the set's user namespace would hold copies of every other set's
+  // pins, locked there (no longer to be detached as the unshare worker detaches them).
+  if (withUser && wanted.includes("mnt")) throw new ValidationError("types", "a set with a user namespace cannot have a mount namespace yet", "drop mnt: each container gets a mount namespace of its own anyway");
   const root = nsDir();
   ensurePrivateMount(root);
 
@@ -84,7 +95,19 @@ export async function createNamespaces(name: string, types: readonly string[], o
   try {
     const meta: NamespaceSetMetadata = { version: 1, name, types: wanted, createdAt: new Date().toISOString() };
     if (owner !== undefined) meta.owner = owner;
-    if (commandCanMake(wanted)) {
+    if (withUser) {
+      meta.idMappings = options.idMappings!;
+      holder = identifyHolder(await spawnUserNamespaceHolder(options.idMappings!, cloneFlags(wanted)));
+      // Recorded before pinning, so that a crash from here on leaves a holder that delete can find.
+      meta.holder = holder;
+      writeMetadata(dir, meta);
+      for (const type of wanted) {
+        const target = join(dir, type);
+        pinNamespace(procNsPath(type, holder.pid), target, `pin ${type} namespace of ${name} at ${target}`);
+        made.push(target);
+      }
+      if (wanted.includes("net")) loopbackUpIn(join(dir, "net"));
+    } else if (commandCanMake(wanted)) {
       // Pins first recorded, so that undo finds every one unshare(1) may have mounted.
       const pins: Partial<Record<NamespaceType, string>> = {};
       for (const type of wanted) pins[type] = join(dir, type);
@@ -175,10 +198,12 @@ export function inspectNamespaces(name: string): NamespaceSetInfo | undefined {
   const info: NamespaceSetInfo = { name, dir, types, paths, inodes, intact: false, problems };
   if (meta !== undefined) info.createdAt = meta.createdAt;
   if (meta?.owner !== undefined) info.owner = meta.owner;
+  if (meta?.idMappings !== undefined) info.idMappings = meta.idMappings;
   if (meta?.holder !== undefined) {
     const alive = isHolderAlive(meta.holder);
     info.holder = { ...meta.holder, alive };
     if (!alive) problems.push(`holder process ${meta.holder.pid} is gone`);
+    else if (meta.idMappings !== undefined) problems.push(...mappingProblems(meta.holder.pid, meta.idMappings, inodes.user));
     else if (inodes.pid !== undefined && nsInode(procNsPath("pid", meta.holder.pid)) !== inodes.pid) {
       problems.push(`holder process ${meta.holder.pid} is not in the pinned PID namespace`);
     }
@@ -249,6 +274,31 @@ export function listNamespaces(): NamespaceSetInfo[] {
     if (info !== undefined) sets.push(info);
   }
   return sets;
+}
+
+/**
+ * Where the set's user namespace differs from what it was made with: the holder (who lives in it)
+ * no longer in the pinned one, or its live uid_map and gid_map not the recorded mappings.
+ */
+function mappingProblems(holderPid: number, mappings: SetIdMappings, pinnedInode: number | undefined): string[] {
+  try {
+    if (pinnedInode !== undefined && nsInode(procNsPath("user", holderPid)) !== pinnedInode) return [`holder process ${holderPid} is not in the pinned user namespace`];
+    const out: string[] = [];
+    for (const [file, want] of [["uid_map", mappings.uid], ["gid_map", mappings.gid]] as const) {
+      const live = parseIdMap(readFileSync(`/proc/${holderPid}/${file}`, "utf8"));
+      if (idMapText(live) !== idMapText(want)) out.push(`user namespace ${file} is "${idMapText(live).trim()}", made with "${idMapText(want).trim()}"`);
+    }
+    return out;
+  } catch (err) {
+    if (hasCode(err, "ENOENT") || hasCode(err, "ESRCH")) return [`holder process ${holderPid} is gone`];
+    throw SysError.fromNode(err, `read the user namespace of holder ${holderPid}`);
+  }
+}
+
+/** Brings lo up in the network namespace pinned at path (a set made by nsspawn, not the unshare worker). */
+function loopbackUpIn(pin: string): void {
+  const r = spawnSync("nsenter", [`--net=${pin}`, "ip", "link", "set", "lo", "up"], { encoding: "utf8" });
+  if (r.status !== 0) throw new HostformError(`bring lo up in ${pin}: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}`);
 }
 
 function sameTypes(a: readonly NamespaceType[], b: readonly NamespaceType[]): boolean {

@@ -54,8 +54,7 @@ export function featuresDocument(): FeaturesDocument {
     mountOptions: [...MOUNT_FLAG_OPTIONS].sort(),
     linux: {
       // The namespace table has no user or time namespace: validateSpec refuses both.
-      // user: made (or joined) by nsspawn, not in the table of the namespaces Node can unshare itself.
-      namespaces: [...OCI_NAMESPACE_TYPES, "user"].sort(),
+      namespaces: [...OCI_NAMESPACE_TYPES].sort(),
       capabilities: Object.entries(CAPABILITIES).sort((a, b) => a[1] - b[1]).map(([name]) => name),
       // cgroupfs on either version; no systemd driver.
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false },

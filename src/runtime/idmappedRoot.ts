@@ -19,7 +19,7 @@ import { readMountinfo } from "../sys/mountinfo";
 import { mountOverlay } from "../sys/overlayMount";
 import { overlayRootPath } from "./rootOverlay";
 import { hostIdOf, type IdMapping } from "./specUserNamespace";
-import { openUserNamespace } from "./userns/userNamespaceFd";
+import { openUserNamespace } from "../ns/userNamespaceFd";
 
 /** What the container's root is made of: image layers (topmost first) or one rootfs directory. */
 export type RootSource = { layers: readonly string[] } | { rootDir: string };

@@ -21,7 +21,7 @@ import type { NsspawnPlan } from "./nsspawn";
 import { idMapText } from "./specUserNamespace";
 import { assertInitReachable } from "./initReach";
 import { idmappedTree } from "../sys/idmapMount";
-import { openUserNamespace } from "./userns/userNamespaceFd";
+import { openUserNamespace } from "../ns/userNamespaceFd";
 
 export type { ContainerExit } from "./initTracker";
 export { ContainerStartError } from "./initFailure";

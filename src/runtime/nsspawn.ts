@@ -6,19 +6,18 @@
 // its exit is not the helper's, so the launcher's main thread watches it (src/sys/adoptedChild.ts).
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import type { Socket } from "node:net";
 import { CLONE_NEWNS } from "../sys/constants";
 import { HostformError, SysError, errorToWire } from "../sys/errors";
 import { LineDecoder, type InitMessage } from "./initProtocol";
+import { NSSPAWN_PATH } from "../ns/nsspawnPath";
 import type { WireError } from "../sys/errors";
 import type { InitRelayEvent } from "./initRelay";
 
 /** What a spawn through nsspawn reports: the relay's events, or the spawn's failure. */
 export type NsspawnEvent = InitRelayEvent | { op: "spawnFailed"; id: number; message: string; error: WireError };
 
-/** The helper, compiled into dist/native by `npm run build` (scripts/build-native). */
-export const NSSPAWN_PATH = join(__dirname, "..", "..", "native", "nsspawn");
+export { NSSPAWN_PATH };
 
 /** What the helper does before it clones the init: the spawn request's part for a user namespace. */
 export interface NsspawnPlan {
@@ -119,8 +118,12 @@ export function spawnThroughNsspawn(
     if (handedOver) post({ op: "eof", id });
   });
   sock.on("error", () => undefined);
-  helper.on("exit", (code, signal) => {
-    if (!handedOver) fail(new HostformError(`nsspawn exited before it started the init (code ${code}, signal ${signal})`));
+  let exit = "";
+  helper.on("exit", (code, signal) => (exit = ` (code ${code}, signal ${signal})`));
+  // Judged when the socket closes, not at the helper's exit: its "spawned" may still be on the way
+  // then. Before the hand-over only the helper holds the other end.
+  sock.on("close", () => {
+    if (!handedOver) fail(new HostformError(`nsspawn ended before it started the init${exit}`));
   });
   return {
     socket: sock,

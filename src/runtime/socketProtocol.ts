@@ -1,6 +1,7 @@
 // The supervisor's protocol: one JSON request per connection on <runDir>/supervisor.sock, answered
 // by one JSON line. A connection per request keeps both ends simple and lets `wait` hold its own
 // connection open for as long as the container runs.
+import type { IdMapping } from "../ns/idMapping";
 import { join } from "node:path";
 import type { WireError } from "../sys/errors";
 import type { CgroupLimits } from "../cgroup/spec";
@@ -48,6 +49,11 @@ export interface CreateOptions {
    * once the container is deleted. The root is then ID-mapped. Explicit mappings come in the spec.
    */
   userns?: "auto";
+  /**
+   * The mappings of a user namespace the spec joins by path (a Namespace set's): the root is then
+   * ID-mapped with them, as it is for a user namespace of the container's own.
+   */
+  joinedUserns?: { uidMappings: IdMapping[]; gidMappings: IdMapping[] };
 }
 
 /** Settings of a container that `update` changes while it runs; absent fields keep their value. */

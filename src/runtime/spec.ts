@@ -78,8 +78,8 @@ export interface MountSpec {
 }
 
 export interface NamespaceSpec {
-  /** "time" is rejected for now. "user" is not in src/sys/namespaces: the launcher makes it through nsspawn. */
-  type: OciNamespaceType | "user";
+  /** "time" is rejected for now. A "user" one is made (or joined) by nsspawn, for the launcher. */
+  type: OciNamespaceType;
   /** Join this namespace (an nsfs file) instead of creating a new one. */
   path?: string;
 }
@@ -311,10 +311,10 @@ function validateLinux(v: unknown): LinuxSpec {
       if (!isObject(n)) throw new ValidationError(f, "must be an object with a type");
       const type = requireString(n.type, `${f}.type`);
       if (type === "time") throw new ValidationError(`${f}.type`, "time namespaces are not supported yet", "remove it");
-      if (!isOciNamespaceType(type) && type !== "user") throw new ValidationError(`${f}.type`, `unknown namespace type '${type}'`, `use one of ${[...OCI_NAMESPACE_TYPES, "user"].join(", ")}`);
+      if (!isOciNamespaceType(type)) throw new ValidationError(`${f}.type`, `unknown namespace type '${type}'`, `use one of ${OCI_NAMESPACE_TYPES.join(", ")}`);
       if (seen.has(type)) throw new ValidationError(`${f}.type`, `'${type}' is listed twice`);
       seen.add(type);
-      const ns: NamespaceSpec = { type: type as NamespaceSpec["type"] };
+      const ns: NamespaceSpec = { type };
       if (n.path !== undefined) {
         ns.path = requireAbsolute(n.path, `${f}.path`);
       }

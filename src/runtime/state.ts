@@ -1,6 +1,7 @@
 // Container state on disk: <runDir>/containers/<id>/state.json. It is the OCI state (what
 // `hostform-runtime state` prints) plus what a later supervisor needs to adopt the container: the
 // pid's start time (a pid alone may have been reused), the cgroup, the log file and the policies.
+import type { IdMapping } from "../ns/idMapping";
 import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { CorruptFileError, SysError, ValidationError, hasCode } from "../sys/errors";
@@ -76,6 +77,8 @@ export interface ContainerState {
   idmapRootDir?: string;
   /** The user namespace's mappings were picked by userns "auto" (a block of hostform's range). */
   usernsAuto?: boolean;
+  /** The mappings of the user namespace the spec joins by path, which the root is ID-mapped with. */
+  rootIdMappings?: { uid: IdMapping[]; gid: IdMapping[] };
   /** File holding the compiled seccomp filter, reused on restart; absent when there is none. */
   seccompPath?: string;
   /**

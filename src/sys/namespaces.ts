@@ -1,9 +1,10 @@
 // The one namespace table: each type hostform supports, the word /proc/<pid>/ns and hostform's
 // resources use for it, the word the OCI runtime spec uses, and its unshare/setns flag. Every
 // other map between these is derived from this list.
-// user is left out: unshare(CLONE_NEWUSER) fails with EINVAL in any multi-threaded process, Node
-// included. time is left out until something needs it.
-import { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS } from "./constants";
+// user is here for its words and flag, but no Node thread makes or joins one: unshare(CLONE_NEWUSER)
+// and setns into a user namespace fail with EINVAL in any multi-threaded process, so nsspawn
+// (src/native/nsspawn.c) does. time is left out until something needs it.
+import { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, CLONE_NEWUTS } from "./constants";
 
 /** In canonical order: the order every returned list of namespace types uses. */
 export const NAMESPACES = [
@@ -13,6 +14,7 @@ export const NAMESPACES = [
   { type: "mnt", oci: "mount", flag: CLONE_NEWNS },
   { type: "pid", oci: "pid", flag: CLONE_NEWPID },
   { type: "cgroup", oci: "cgroup", flag: CLONE_NEWCGROUP },
+  { type: "user", oci: "user", flag: CLONE_NEWUSER },
 ] as const;
 
 /** A namespace type as /proc/<pid>/ns/ names it ("net", "mnt"): hostform's own word. */

@@ -15,12 +15,12 @@ function rejects(fn: () => unknown, field: string, message: string): void {
 
 test("namespace types are validated element by element and returned in canonical order", () => {
   assert.deepEqual(validateNamespaceTypes(["pid", "net", "cgroup", "mnt"]), ["net", "mnt", "pid", "cgroup"]);
-  rejects(() => validateNamespaceTypes(["net", "nett"]), "types[1]", 'types[1]: unknown namespace type "nett" (use one of net, uts, ipc, mnt, pid, cgroup)');
+  rejects(() => validateNamespaceTypes(["net", "nett"]), "types[1]", 'types[1]: unknown namespace type "nett" (use one of net, uts, ipc, mnt, pid, cgroup, user)');
   rejects(() => validateNamespaceTypes(["net", "uts", "net"]), "types[2]", 'types[2]: duplicate namespace type "net" (already at types[0]) (list each type once)');
-  rejects(() => validateNamespaceTypes(["user"]), "types[0]", 'types[0]: unknown namespace type "user" (use one of net, uts, ipc, mnt, pid, cgroup)');
-  rejects(() => validateNamespaceTypes([]), "types", "types: must list at least one namespace type (use one of net, uts, ipc, mnt, pid, cgroup)");
-  rejects(() => validateNamespaceTypes("net"), "types", 'types: expected a list of namespace types, got "net" (use one of net, uts, ipc, mnt, pid, cgroup)');
-  rejects(() => validateNamespaceTypes([7]), "types[0]", "types[0]: expected a namespace type, got number (use one of net, uts, ipc, mnt, pid, cgroup)");
+  rejects(() => validateNamespaceTypes(["time"]), "types[0]", 'types[0]: unknown namespace type "time" (use one of net, uts, ipc, mnt, pid, cgroup, user)');
+  rejects(() => validateNamespaceTypes([]), "types", "types: must list at least one namespace type (use one of net, uts, ipc, mnt, pid, cgroup, user)");
+  rejects(() => validateNamespaceTypes("net"), "types", 'types: expected a list of namespace types, got "net" (use one of net, uts, ipc, mnt, pid, cgroup, user)');
+  rejects(() => validateNamespaceTypes([7]), "types[0]", "types[0]: expected a namespace type, got number (use one of net, uts, ipc, mnt, pid, cgroup, user)");
 });
 
 test("set names are one path component of safe characters", () => {

@@ -84,8 +84,13 @@ describe("Namespace check/diff", () => {
     const ok = await nsProvider.check!({} as never, { resourceName: "n", types: ["pid", "net"] });
     assert.deepEqual(ok.failures, []);
     assert.deepEqual(ok.inputs!.types, ["net", "pid"]);
-    const bad = await nsProvider.check!({} as never, { resourceName: "n", types: ["net", "user"] as never });
+    const bad = await nsProvider.check!({} as never, { resourceName: "n", types: ["net", "time"] as never });
     assert.equal(bad.failures![0]!.property, "types[1]");
+    // A user namespace (issue 16): its mappings are "auto" unless given; userns without one is refused.
+    const user = await nsProvider.check!({} as never, { resourceName: "n", types: ["user", "net"] });
+    assert.deepEqual({ failures: user.failures, types: user.inputs!.types, userns: user.inputs!.userns }, { failures: [], types: ["net", "user"], userns: "auto" });
+    const stray = await nsProvider.check!({} as never, { resourceName: "n", types: ["net"], userns: "auto" } as never);
+    assert.equal(stray.failures![0]!.property, "userns");
     const dup = await nsProvider.check!({} as never, { resourceName: "n", types: ["net", "net"], name: "bad/name" });
     assert.deepEqual(dup.failures!.map((f) => f.property).sort(), ["name", "types[1]"]);
   });

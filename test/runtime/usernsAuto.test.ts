@@ -8,7 +8,7 @@ import { chmodSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { readMountinfo } from "../../src/sys/mountinfo";
 import { containerDir, readState } from "../../src/runtime/state";
-import { autoBlocks } from "../../src/runtime/userns/subordinateIds";
+import { autoBlocks } from "../../src/ns/subordinateIds";
 import { autoUsernsUnavailable } from "../helpers/usernsAuto";
 import { needsRoot } from "../../fixtures/prefix";
 import { statusField } from "../helpers/procStatus";

@@ -16,8 +16,8 @@ import { makeFullBusyboxBundle } from "./busyboxRoot";
 import { chmodSync, mkdirSync } from "node:fs";
 import { mountIdmappedRoot } from "../../src/runtime/idmappedRoot";
 import { unmountRootOverlay } from "../../src/runtime/rootOverlay";
-import { autoBlocks } from "../../src/runtime/userns/subordinateIds";
-import { blockMappings, pickAutoRange } from "../../src/runtime/userns/autoRange";
+import { autoBlocks } from "../../src/ns/subordinateIds";
+import { blockMappings, pickAutoRange } from "../../src/ns/autoRange";
 import type { IdMapping } from "../../src/runtime/specUserNamespace";
 import { assertNoMountsOf, assertProcessesGone } from "../helpers/leftovers";
 

@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { autoUsernsUnavailable } from "../helpers/usernsAuto";
-import { autoBlocks } from "../../src/runtime/userns/subordinateIds";
+import { autoBlocks } from "../../src/ns/subordinateIds";
 import { statusField } from "../helpers/procStatus";
 import { defineEscapeTests, escapeSkip } from "./escapeSuite";
 

@@ -37,14 +37,14 @@ export type { ContainerInputs, ContainerOutputs } from "./containerInputs";
 export const REPLACE_KEYS = [
   "name", "rootfs", "command", "args", "env", "cwd", "user", "hostname", "namespaceName", "namespacePaths", "namespaceInodes",
   "cgroupParent", "seccomp", "seccompDigest", "capabilities", "mounts", "readonlyRootfs", "rlimits", "devices",
-  "ports", "networkMode", "image", "copyOnWrite", "userns",
+  "ports", "networkMode", "image", "copyOnWrite", "userns", "namespaceIdMappings",
 ] as const;
 
 /** Inputs written live into the running container (cgroup files, supervisor state, its name files). */
 export const IN_PLACE_KEYS = ["limits", "restartPolicy", "stopSignal", "stopTimeout", "dns", "extraHosts"] as const;
 
 
-const NAMESPACE_KEYS = ["namespaceName", "namespacePaths", "namespaceInodes", "namespaceIdentity"];
+const NAMESPACE_KEYS = ["namespaceName", "namespacePaths", "namespaceInodes", "namespaceIdentity", "namespaceIdMappings"];
 
 let cachedDriver: CgroupDriver | undefined;
 function driver(): CgroupDriver {
@@ -208,6 +208,8 @@ async function launchContainer(inputs: ContainerInputs, id: string, cgroupName: 
   const rootLayers = rootLayersOf(inputs);
   if (rootLayers !== undefined) options.rootLayers = rootLayers;
   if (inputs.userns === "auto") options.userns = "auto";
+  const joined = inputs.namespaceIdMappings;
+  if (joined !== undefined && joined !== null && inputs.namespacePaths?.user !== undefined) options.joinedUserns = { uidMappings: joined.uid, gidMappings: joined.gid };
   if (seccomp.option !== undefined) options.seccomp = seccomp.option;
   let state: ContainerState;
   try {

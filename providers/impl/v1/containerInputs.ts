@@ -6,6 +6,7 @@ import type { NamespaceType } from "../../../src/ns/types";
 import type { ContainerConfig } from "../../../src/runtime/specgen/config";
 import type { PublishedPort } from "../../../src/net/portSpec";
 import type { NamedInputs } from "./autoname";
+import type { IdMapping } from "../../../src/ns/idMapping";
 import type { ContainerImageInput } from "./containerImage";
 import type { NetworkAttachmentInput } from "./networkDeclaration";
 
@@ -38,6 +39,8 @@ export interface ContainerInputs extends NamedInputs, Omit<ContainerConfig, "nam
    * namespace is freed, so a set re-created out of band can carry the old inodes.
    */
   namespaceIdentity?: string;
+  /** With a user namespace in the Namespace: its mappings (the container's root is ID-mapped with them). */
+  namespaceIdMappings?: { uid: IdMapping[]; gid: IdMapping[] } | null;
   /** Full name of the Cgroup the container's cgroup is nested in. */
   cgroupParent?: string;
   /** The container's own cgroup limits. */

@@ -16,7 +16,7 @@ import { withImage } from "./containerImage";
 export const SPEC_DIGEST_ANNOTATION = "org.hostform.spec-digest";
 
 /** The optional ContainerConfig fields the inputs carry under the same name. */
-const CONFIG_KEYS = ["args", "env", "cwd", "user", "hostname", "capabilities", "rlimits", "mounts", "readonlyRootfs", "devices"] as const satisfies ReadonlyArray<keyof ContainerConfig & keyof ContainerInputs>;
+const CONFIG_KEYS = ["args", "env", "cwd", "user", "hostname", "capabilities", "rlimits", "mounts", "readonlyRootfs", "devices", "userns"] as const satisfies ReadonlyArray<keyof ContainerConfig & keyof ContainerInputs>;
 
 /** The declaration as the runtime's container configuration (the inputs carry the same field names). */
 export function configOf(inputs: ContainerInputs): ContainerConfig {

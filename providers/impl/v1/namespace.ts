@@ -18,10 +18,17 @@ import { isDamaged, networkDamage, observeNetwork, repairNetwork, updateNames, t
 import { attachPodNetwork, detachPodNetwork } from "./networkSetup";
 import type { PublishedPort } from "../../../src/net/portSpec";
 import { afterUndo, ValidationError } from "../../../src/sys/errors";
+import { validateIdMappings, type IdMapping } from "../../../src/ns/idMapping";
+import { nextAutoMappings } from "../../../src/runtime/autoUserns";
+
+/** A set's user namespace: "auto" (a block of hostform's range) or explicit mappings. */
+export type NamespaceUserns = "auto" | { uidMappings: IdMapping[]; gidMappings: IdMapping[] };
 
 /** Inputs as the Namespace resource sends them (after check: name chosen, types canonical). */
 export interface NamespaceInputs extends NamedInputs {
   types: NamespaceType[];
+  /** With "user" in types (default "auto"): whose ids the set's user namespace maps. */
+  userns?: NamespaceUserns;
   /** Networks the set's network namespace is attached to (a pod's), with ports, names and DNS as a Container's. */
   networkAttachments?: NetworkAttachmentInput[];
   ports?: Array<string | PublishedPort>;
@@ -47,6 +54,8 @@ export interface NamespaceOutputs extends NamespaceInputs {
   identity: string;
   /** True when every type is pinned and the holder (if any) lives. */
   intact: boolean;
+  /** With a user namespace: its mappings (for "auto", the block it got); null without one. */
+  idMappings: { uid: IdMapping[]; gid: IdMapping[] } | null;
   /** Live, per network: the pod's interface, address, MAC and CHECK result. */
   networkInterfaces: Record<string, NetworkInterfaceLive>;
   /** Live: the published ports whose rules are in place. */
@@ -83,7 +92,30 @@ async function outputs(inputs: NamespaceInputs, info: NamespaceSetInfo): Promise
     createdAt: info.createdAt ?? "",
     identity: setIdentity(info),
     intact: info.intact,
+    idMappings: info.idMappings ?? null,
   };
+}
+
+/** The set's userns, checked: "auto" by default with "user" in types, refused without. */
+function checkUserns(types: readonly string[], userns: unknown): NamespaceUserns | undefined {
+  if (!types.includes("user")) {
+    if (userns !== undefined && userns !== null) throw new ValidationError("userns", "needs a user namespace in the set", 'add "user" to types, or remove userns');
+    return undefined;
+  }
+  if (userns === undefined || userns === null || userns === "auto") return "auto";
+  if (typeof userns !== "object" || Array.isArray(userns)) throw new ValidationError("userns", `${JSON.stringify(userns)} is not "auto" or {uidMappings, gidMappings}`);
+  const u = userns as Record<string, unknown>;
+  return { uidMappings: validateIdMappings(u.uidMappings, "userns.uidMappings"), gidMappings: validateIdMappings(u.gidMappings, "userns.gidMappings") };
+}
+
+/** The mappings a set is made with: explicit ones, or the next "auto" block. */
+function setIdMappings(userns: NamespaceUserns | undefined): { idMappings?: { uid: IdMapping[]; gid: IdMapping[] } } {
+  if (userns === undefined) return {};
+  if (userns === "auto") {
+    const block = nextAutoMappings();
+    return { idMappings: { uid: block, gid: block.map((m) => ({ ...m })) } };
+  }
+  return { idMappings: { uid: userns.uidMappings, gid: userns.gidMappings } };
 }
 
 /** The v1 Namespace provider. */
@@ -94,6 +126,11 @@ export const provider: pulumi.dynamic.ResourceProvider<NamespaceInputs, Namespac
       () => void validateSetName(inputs.name, "name"),
       () => {
         if (!containsUnknown(inputs.types)) inputs.types = validateNamespaceTypes(inputs.types, "types");
+      },
+      () => {
+        if (containsUnknown(inputs.types) || containsUnknown(inputs.userns)) return;
+        inputs.userns = checkUserns(inputs.types, inputs.userns);
+        if (inputs.userns === undefined) delete inputs.userns;
       },
       () => {
         if (containsUnknown(inputs)) return;
@@ -107,7 +144,7 @@ export const provider: pulumi.dynamic.ResourceProvider<NamespaceInputs, Namespac
   },
 
   async diff(id, olds, news) {
-    const replaces = ["name", "types", "ports"].filter((k) => !sameValue(olds[k as keyof NamespaceInputs], news[k as keyof NamespaceInputs]));
+    const replaces = ["name", "types", "ports", "userns"].filter((k) => !sameValue(olds[k as keyof NamespaceInputs], news[k as keyof NamespaceInputs]));
     if (!sameValue(attachedNetworksOf(olds), attachedNetworksOf(news))) replaces.push("networks");
     // Same declaration: a set that lost a pin or its holder, or is not the set created (made
     // again out of band), must be made again.
@@ -131,7 +168,7 @@ export const provider: pulumi.dynamic.ResourceProvider<NamespaceInputs, Namespac
     const owner = ownerOf(inputs);
     const existing = inspectNamespaces(inputs.name!);
     if (existing !== undefined) mustOwn("namespace set", inputs.name!, existing.owner, owner);
-    const info = await createNamespaces(inputs.name!, inputs.types, owner);
+    const info = await createNamespaces(inputs.name!, inputs.types, owner, setIdMappings(inputs.userns));
     try {
       if (info.paths.net !== undefined) await attachPodNetwork(inputs, info.paths.net);
     } catch (err) {

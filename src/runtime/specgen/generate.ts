@@ -113,6 +113,10 @@ export function generateSpec(config: ContainerConfig, options: GenerateOptions =
   }
   joinNetwork(namespaces, config);
   const mappings = explicitMappings(config.userns);
+  const joinsUser = joined.some(([t]) => t === "user");
+  if (joinsUser && config.userns !== undefined && config.userns !== null && config.userns !== "host") {
+    throw new ValidationError("userns", `the container joins namespace ${config.namespace?.name ?? ""}'s user namespace, whose mappings it shares`, "remove userns: the Namespace's userns decides");
+  }
   if (mappings !== undefined && spec.linux !== undefined) {
     namespaces.push({ type: "user" });
     spec.linux.uidMappings = mappings.uidMappings;

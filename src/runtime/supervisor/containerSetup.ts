@@ -8,12 +8,10 @@ import type { CgroupDriver } from "../../cgroup/driver";
 import { checkProgram } from "../lifecycleChecks";
 import { mountRootOverlay } from "../rootOverlay";
 import { formatRestartPolicy } from "../restartPolicy";
-import { listStateIds, makeContainerDir, readState, removeContainerDir, type ContainerState } from "../state";
+import { makeContainerDir, removeContainerDir, type ContainerState } from "../state";
 import { mountIdmappedRoot, type RootSource } from "../idmappedRoot";
 import type { ContainerSpec } from "../spec";
-import type { IdMapping } from "../specUserNamespace";
-import { autoBlocks } from "../userns/subordinateIds";
-import { blockMappings, pickAutoRange } from "../userns/autoRange";
+import { nextAutoMappings } from "../autoUserns";
 import type { ContainerRecord } from "./containerRecord";
 import { closeStdio } from "./containerStdio";
 import type { CreatePlan } from "./createChecks";
@@ -33,7 +31,7 @@ export interface SetupSteps {
 /** Makes the container's directory, state, seccomp file and cgroup, then its waiting init. */
 export async function setUpContainer(plan: CreatePlan, steps: SetupSteps): Promise<ContainerRecord> {
   const { id, spec } = plan;
-  const dir = makeContainerDir(id, { mappedRoot: plan.autoUserns === true || spec.linux?.uidMappings !== undefined });
+  const dir = makeContainerDir(id, { mappedRoot: plan.autoUserns === true || spec.linux?.uidMappings !== undefined || plan.rootIdMappings !== undefined });
   const state: ContainerState = {
     ociVersion: spec.ociVersion, id, status: "creating", pid: 0, bundle: plan.bundle, annotations: spec.annotations ?? {},
     pidStartTime: 0, created: new Date().toISOString(), exitCode: null, signal: null, restartCount: 0,
@@ -44,6 +42,7 @@ export async function setUpContainer(plan: CreatePlan, steps: SetupSteps): Promi
   if (plan.seccompBpf !== undefined) state.seccompPath = join(dir, "seccomp.bpf");
   if (plan.rootLayers !== undefined) state.rootLayers = plan.rootLayers;
   if (plan.idmapRootDir !== undefined) state.idmapRootDir = plan.idmapRootDir;
+  if (plan.rootIdMappings !== undefined) state.rootIdMappings = plan.rootIdMappings;
   // Picked and recorded with no await in between: the state on disk is what the next pick sees.
   if (plan.autoUserns === true) {
     addAutoUserNamespace(spec);
@@ -78,8 +77,9 @@ export async function setUpContainer(plan: CreatePlan, steps: SetupSteps): Promi
  * over layers, ID-mapped (layers or a rootfs directory) when the container has a user namespace of
  * its own. A no-op when it is mounted already.
  */
-export async function mountContainerRoot(dir: string, state: Pick<ContainerState, "rootLayers" | "idmapRootDir" | "spec">): Promise<void> {
-  const { uidMappings, gidMappings } = state.spec.linux ?? {};
+export async function mountContainerRoot(dir: string, state: Pick<ContainerState, "rootLayers" | "idmapRootDir" | "spec" | "rootIdMappings">): Promise<void> {
+  const uidMappings = state.spec.linux?.uidMappings ?? state.rootIdMappings?.uid;
+  const gidMappings = state.spec.linux?.gidMappings ?? state.rootIdMappings?.gid;
   const mapped = uidMappings !== undefined && gidMappings !== undefined;
   if (state.rootLayers !== undefined && !mapped) {
     mountRootOverlay(dir, state.rootLayers);
@@ -89,21 +89,13 @@ export async function mountContainerRoot(dir: string, state: Pick<ContainerState
   if (source !== undefined && mapped) await mountIdmappedRoot(dir, source, uidMappings, gidMappings);
 }
 
-/** Every container's uid and gid mappings: the ids userns "auto" must not hand out again. */
-function takenIds(): IdMapping[] {
-  return listStateIds().flatMap((other) => {
-    const s = readStateQuietly(other);
-    return [...(s?.spec.linux?.uidMappings ?? []), ...(s?.spec.linux?.gidMappings ?? [])];
-  });
-}
-
 /**
  * The spec the next userns "auto" container like `spec` would get, if none is deleted or made in
  * between: what the launcher's pool warms an init for, so that its start need not wait for one.
  */
 export function nextAutoSpec(spec: ContainerSpec): ContainerSpec {
   const next = structuredClone(spec);
-  const mappings = blockMappings(pickAutoRange(autoBlocks(), takenIds()));
+  const mappings = nextAutoMappings();
   next.linux!.uidMappings = mappings;
   next.linux!.gidMappings = mappings.map((m) => ({ ...m }));
   return next;
@@ -111,20 +103,11 @@ export function nextAutoSpec(spec: ContainerSpec): ContainerSpec {
 
 /** Adds a user namespace with a free block of hostform's ids to spec (userns "auto"). */
 function addAutoUserNamespace(spec: ContainerSpec): void {
-  const mappings = blockMappings(pickAutoRange(autoBlocks(), takenIds()));
+  const mappings = nextAutoMappings();
   spec.linux ??= {};
   spec.linux.namespaces = [...(spec.linux.namespaces ?? []), { type: "user" }];
   spec.linux.uidMappings = mappings;
   spec.linux.gidMappings = mappings.map((m) => ({ ...m }));
-}
-
-/** A container's state, or undefined when it cannot be read (it then holds no ids worth keeping apart). */
-function readStateQuietly(id: string): ContainerState | undefined {
-  try {
-    return readState(id);
-  } catch {
-    return undefined;
-  }
 }
 
 /** Removes the container's cgroup (if hostform made it) and its directory; its processes are gone already. */

@@ -12,6 +12,7 @@ import { checkRootLayers, overlayRootPath } from "../rootOverlay";
 import { containerDir } from "../state";
 import { parseRestartPolicy, type RestartPolicy } from "../restartPolicy";
 import { validateSpec, type ContainerSpec } from "../spec";
+import { validateIdMappings, type IdMapping } from "../specUserNamespace";
 import type { CreateOptions, UpdateOptions } from "../socketProtocol";
 
 /** A create request, checked: everything the container's setup needs, with defaults filled in. */
@@ -40,6 +41,8 @@ export interface CreatePlan {
   autoUserns?: boolean;
   /** The rootfs directory to ID-map at <container dir>/rootfs (a user namespace and no rootLayers). */
   idmapRootDir?: string;
+  /** The mappings of the joined user namespace (CreateOptions.joinedUserns), for the root. */
+  rootIdMappings?: { uid: IdMapping[]; gid: IdMapping[] };
 }
 
 /** Checks a create request of container `id` (already known to be free) against the host. */
@@ -50,7 +53,9 @@ export function checkCreate(id: string, input: unknown, o: CreateOptions, cgroup
   const userNs = spec.linux?.namespaces?.find((n) => n.type === "user");
   if (o.userns === "auto" && userNs !== undefined) throw new ValidationError("userns", '"auto" with a user namespace already in the spec', "drop one of them");
   // With a new user namespace (auto, or mappings of the spec's own) the root is seen through an ID-mapped mount.
-  const mapsRoot = o.userns === "auto" || (userNs !== undefined && userNs.path === undefined);
+  if (o.joinedUserns !== undefined && userNs?.path === undefined) throw new ValidationError("joinedUserns", "the spec joins no user namespace by path", "drop joinedUserns, or join one");
+  const joinedMappings = o.joinedUserns === undefined ? undefined : { uid: validateIdMappings(o.joinedUserns.uidMappings, "joinedUserns.uidMappings"), gid: validateIdMappings(o.joinedUserns.gidMappings, "joinedUserns.gidMappings") };
+  const mapsRoot = o.userns === "auto" || (userNs !== undefined && userNs.path === undefined) || joinedMappings !== undefined;
   let rootLayers: string[] | undefined;
   let idmapRootDir: string | undefined;
   if (o.rootLayers !== undefined) {
@@ -93,6 +98,7 @@ export function checkCreate(id: string, input: unknown, o: CreateOptions, cgroup
   if (rootLayers !== undefined) plan.rootLayers = rootLayers;
   if (idmapRootDir !== undefined) plan.idmapRootDir = idmapRootDir;
   if (o.userns === "auto") plan.autoUserns = true;
+  if (joinedMappings !== undefined) plan.rootIdMappings = joinedMappings;
   if (o.seccompBpf !== undefined && o.seccompBpf !== "none") plan.seccompBpf = Buffer.from(o.seccompBpf, "base64");
   return plan;
 }

@@ -2,7 +2,7 @@
 // /etc/subgid ("hostform:<start>:<count>", the file format of subuid(5)), which scripts/setup adds
 // as useradd adds one for podman's "containers". Containers get 65536-id blocks out of them.
 import { readFileSync } from "node:fs";
-import { NotFoundError, SysError, hasCode } from "../../sys/errors";
+import { NotFoundError, SysError, hasCode } from "../sys/errors";
 
 /** The name hostform's subordinate id entries are under. */
 export const SUBID_OWNER = "hostform";

@@ -1,8 +1,8 @@
 // Picking a container's ids for `userns: "auto"`: the first of hostform's 65536-id blocks
 // (subordinateIds.ts) that no container's mapping touches. The containers' own state files are the
 // record of what is taken, so a block is free again the moment its container's state is removed.
-import { HostformError } from "../../sys/errors";
-import type { IdMapping } from "../specUserNamespace";
+import { HostformError } from "../sys/errors";
+import type { IdMapping } from "./idMapping";
 import type { IdRange } from "./subordinateIds";
 
 function overlaps(block: IdRange, m: IdMapping): boolean {

@@ -5,11 +5,11 @@
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import type { Socket } from "node:net";
-import * as libc from "../../sys/libc";
-import { HostformError, SysError } from "../../sys/errors";
-import { LineDecoder } from "../initProtocol";
-import { NSSPAWN_PATH } from "../nsspawn";
-import { idMapText, type IdMapping } from "../specUserNamespace";
+import * as libc from "../sys/libc";
+import { HostformError, SysError } from "../sys/errors";
+import { NSSPAWN_PATH } from "./nsspawnPath";
+import { idMapText, type IdMapping } from "./idMapping";
+import { nsspawnLines } from "./nsspawnLines";
 
 /** Opens a new user namespace with these mappings (close the fd when done). */
 export function openUserNamespace(uidMappings: readonly IdMapping[], gidMappings: readonly IdMapping[]): Promise<number> {
@@ -26,21 +26,19 @@ export function openUserNamespace(uidMappings: readonly IdMapping[], gidMappings
       else resolve(fd!);
     };
     helper.once("error", (err) => done(SysError.fromNode(err, `spawn ${NSSPAWN_PATH}`)));
-    helper.once("exit", (code, signal) => done(new HostformError(`nsspawn exited before its user namespace was made (code ${code}, signal ${signal})`)));
-    const decoder = new LineDecoder();
-    sock.setEncoding("utf8");
-    sock.on("error", () => undefined);
-    sock.on("data", (chunk: string) => {
-      for (const line of decoder.push(chunk) as Array<{ kind?: string; syscall?: string; errno?: number }>) {
-        if (line.kind === "error") return done(new SysError(line.syscall ?? "nsspawn", line.errno ?? 0, undefined, "make a user namespace for an ID-mapped mount"));
-        if (line.kind !== "userns" || helper.pid === undefined) continue;
-        try {
-          writeFileSync(`/proc/${helper.pid}/uid_map`, idMapText(uidMappings));
-          writeFileSync(`/proc/${helper.pid}/gid_map`, idMapText(gidMappings));
-          done(undefined, libc.openReadOnly(`/proc/${helper.pid}/ns/user`));
-        } catch (err) {
-          done(SysError.fromNode(err, "map the user namespace for an ID-mapped mount"));
-        }
+    let exit = "";
+    helper.once("exit", (code, signal) => (exit = ` (code ${code}, signal ${signal})`));
+    // Judged when the socket closes: a line may still be on its way at the exit.
+    sock.once("close", () => done(new HostformError(`nsspawn ended before its user namespace was made${exit}`)));
+    nsspawnLines(sock, (line) => {
+      if (line.kind === "error") return done(new SysError(line.syscall ?? "nsspawn", line.errno ?? 0, undefined, "make a user namespace for an ID-mapped mount"));
+      if (line.kind !== "userns" || helper.pid === undefined) return;
+      try {
+        writeFileSync(`/proc/${helper.pid}/uid_map`, idMapText(uidMappings));
+        writeFileSync(`/proc/${helper.pid}/gid_map`, idMapText(gidMappings));
+        done(undefined, libc.openReadOnly(`/proc/${helper.pid}/ns/user`));
+      } catch (err) {
+        done(SysError.fromNode(err, "map the user namespace for an ID-mapped mount"));
       }
     });
   });
