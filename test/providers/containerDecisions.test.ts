@@ -80,7 +80,7 @@ test("capabilities: Docker's defaults, drop ALL, add back", () => {
 });
 
 function outs(inputs: ContainerInputs): ContainerOutputs {
-  return { ...inputs, name: "web-1", containerId: "web-1", cgroupName: "web-1", pid: 10, pidStartTime: 1, status: "running", startedAt: "", restartCount: 0, exitCode: null, logPath: "", inCgroup: true, liveLimits: {}, missingHierarchies: [], seccompMode: "filter", namespaces: {}, networkInterfaces: {}, publishedPorts: [] };
+  return { ...inputs, name: "web-1", containerId: "web-1", cgroupName: "web-1", pid: 10, pidStartTime: 1, status: "running", startedAt: "", restartCount: 0, exitCode: null, logPath: "", inCgroup: true, liveLimits: {}, missingHierarchies: [], seccompMode: "filter", namespaces: {}, networkInterfaces: {}, publishedPorts: [], idMappings: null };
 }
 
 test("diff: what a process cannot change replaces it, deleting first when the id is kept", async () => {

@@ -65,6 +65,10 @@ test('userns "auto": each container its own block, in sync on diff, the block fr
   const [ua, ub] = [hostUid(a.outs.pid), hostUid(b.outs.pid)];
   assert.ok(starts.has(ua) && starts.has(ub) && ua !== ub, `${ua} ${ub}`);
   assert.notEqual(a.outs.namespaces.user, b.outs.namespaces.user, "each its own user namespace");
+  // The block each got is an output, read from its PID 1.
+  assert.deepEqual(a.outs.idMappings, { uid: [{ containerID: 0, hostID: ua, size: 65536 }], gid: [{ containerID: 0, hostID: ua, size: 65536 }] });
+  const plain = await create("plain", {});
+  assert.equal(plain.outs.idMappings, null, "the host's user namespace");
   assert.equal((await provider.diff!(a.outs.containerId, a.outs, a.inputs)).changes, false);
   assert.deepEqual((await provider.diff!(a.outs.containerId, a.outs, { ...a.inputs, userns: "host" })).replaces, ["userns"]);
   await provider.delete!(a.outs.containerId, a.outs);

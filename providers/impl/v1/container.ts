@@ -17,7 +17,8 @@ import { collectFailures } from "./checkFailures";
 import { projectLive } from "./cgroup";
 import { importedInputs } from "./containerImport";
 import type { ContainerInputs, ContainerOutputs } from "./containerInputs";
-import { joinedNamespacesMatch, namespaceInodes, seccompModeOf } from "./containerLive";
+import type { IdMapping } from "../../../src/ns/idMapping";
+import { idMappingsOf, joinedNamespacesMatch, namespaceInodes, seccompModeOf } from "./containerLive";
 import { declaredPolicies, policiesDiffer, rewritePolicies } from "./containerPolicy";
 import { containerLimits } from "./containerDevices";
 import { aliasesOf, attachedNetworksOf, declaredPorts, hasNames, hasNetworks, validateNetwork } from "./networkDeclaration";
@@ -96,7 +97,8 @@ async function observe(inputs: ContainerInputs, id: string, cgroupName: string, 
   let alive = (state.status === "running" || state.status === "created") && isSameProcess(state.pid, state.pidStartTime);
   const namespaces = alive ? namespaceInodes(state.pid) : undefined;
   const seccompMode = alive ? seccompModeOf(state.pid) : undefined;
-  alive &&= namespaces !== undefined && seccompMode !== undefined;
+  const idMappings = alive ? idMappingsOf(state.pid) : undefined;
+  alive &&= namespaces !== undefined && seccompMode !== undefined && idMappings !== undefined;
   const limits = d.exists(cgroupName) ? d.read(cgroupName) : null;
   // Right after the network was made (and checked by its own ADDs), what was attached is what is there.
   const network: NetworkLive = (justMade ? expectedNetwork(inputs) : await observeNetwork(inputs)) ?? { networkInterfaces: {}, publishedPorts: [] };
@@ -107,6 +109,7 @@ async function observe(inputs: ContainerInputs, id: string, cgroupName: string, 
     pid: alive ? state.pid : 0,
     pidStartTime: alive ? state.pidStartTime : 0,
     status: alive ? state.status : "stopped",
+    idMappings: alive ? idMappings! : null,
     startedAt: state.started ?? "",
     restartCount: state.restartCount,
     exitCode: alive ? null : state.exitCode,
@@ -121,6 +124,17 @@ async function observe(inputs: ContainerInputs, id: string, cgroupName: string, 
     exposedPorts: inputs.image?.config.exposedPorts ?? [],
   };
   return { state, outs, limits, network };
+}
+
+/**
+ * The mappings the container was made with: its own user namespace's, a joined one's, or null for
+ * the host's; undefined when it joined one whose mappings were not recorded (nothing to hold it to).
+ */
+function expectedIdMappings(state: ContainerState): { uid: IdMapping[]; gid: IdMapping[] } | null | undefined {
+  const linux = state.spec.linux;
+  if (linux?.uidMappings !== undefined && linux.gidMappings !== undefined) return { uid: linux.uidMappings, gid: linux.gidMappings };
+  if (state.rootIdMappings !== undefined) return state.rootIdMappings;
+  return linux?.namespaces?.some((n) => n.type === "user") === true ? undefined : null;
 }
 
 /**
@@ -346,6 +360,11 @@ export const provider: pulumi.dynamic.ResourceProvider<ContainerInputs, Containe
     }
     if ((outs.seccompMode === "filter") !== seccompChoice(news, false).filtered) {
       return { changes: true, replaces: ["seccomp"], deleteBeforeReplace: true };
+    }
+    // Nor be moved into another user namespace: its mappings are the ones it was made with, or it goes.
+    const expected = expectedIdMappings(live.state);
+    if (expected !== undefined && !sameValue(outs.idMappings, expected)) {
+      return { changes: true, replaces: ["userns"], deleteBeforeReplace: true };
     }
     if (!outs.inCgroup || outs.liveLimits === null) return { changes: true };
     if (diffLimits(driver().normalize(limitsOf(news)), live.limits!).length > 0) return { changes: true };

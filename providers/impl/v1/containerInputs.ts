@@ -80,6 +80,8 @@ export interface ContainerOutputs extends ContainerInputs {
   pidStartTime: number;
   /** "running", "stopped" or "created". */
   status: string;
+  /** Live: the mappings of its PID 1's user namespace (userns "auto": the block it got); null for the host's. */
+  idMappings: { uid: IdMapping[]; gid: IdMapping[] } | null;
   startedAt: string;
   restartCount: number;
   /** Exit code of the last run (128+signal when killed); null while running or unknown. */

@@ -1,9 +1,10 @@
 // What the host says about a running container's PID 1: its namespaces and its seccomp mode.
 // Each read tolerates the process dying under it (the answer is then "not running", never an error).
-import { statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { NAMESPACE_TYPES, type NamespaceType } from "../../../src/ns/types";
 import { readSeccompStatus } from "../../../src/seccomp/inspect";
 import { SysError, hasCode } from "../../../src/sys/errors";
+import { parseIdMap, type IdMapping } from "../../../src/ns/idMapping";
 
 function gone(err: unknown): boolean {
   return hasCode(err, "ENOENT") || hasCode(err, "ESRCH");
@@ -21,6 +22,22 @@ export function namespaceInodes(pid: number): Partial<Record<NamespaceType, numb
     }
   }
   return out;
+}
+
+/**
+ * The uid and gid mappings of pid's user namespace; null when it is the host's (the whole id range
+ * mapped to itself), undefined when the process is gone.
+ */
+export function idMappingsOf(pid: number): { uid: IdMapping[]; gid: IdMapping[] } | null | undefined {
+  try {
+    const uid = parseIdMap(readFileSync(`/proc/${pid}/uid_map`, "utf8"));
+    const gid = parseIdMap(readFileSync(`/proc/${pid}/gid_map`, "utf8"));
+    const identity = (m: IdMapping[]): boolean => m.length === 1 && m[0]!.containerID === 0 && m[0]!.hostID === 0 && m[0]!.size === 4294967295;
+    return identity(uid) && identity(gid) ? null : { uid, gid };
+  } catch (err) {
+    if (gone(err)) return undefined;
+    throw SysError.fromNode(err, `read the id mappings of pid ${pid}`);
+  }
 }
 
 /** Seccomp mode of pid ("disabled", "strict", "filter"); undefined when the process is gone. */
