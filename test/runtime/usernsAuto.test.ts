@@ -13,6 +13,11 @@ import { autoUsernsUnavailable } from "../helpers/usernsAuto";
 import { needsRoot } from "../../fixtures/prefix";
 import { statusField } from "../helpers/procStatus";
 import { readProcStat } from "../../src/ns/procStat";
+import { spawnSync } from "node:child_process";
+import { pullImage } from "../../src/image/pull";
+import { blobPath } from "../../src/image/layout";
+import { unpackLayer } from "../../src/image/layers";
+import { writeDockerArchive } from "../../fixtures/ociClients/dockerArchive";
 import { makeSupervisorFixture, until, type SupervisorFixture } from "./supervisorFixture";
 
 const skip = needsRoot || autoUsernsUnavailable();
@@ -87,6 +92,28 @@ test('userns "auto": two containers on one root directory get different blocks, 
   await f.client.delete(b.id, { force: true });
   await f.client.delete(c.id, { force: true });
   assert.deepEqual(mountedUnder(f.prefix), [], "delete unmounts the ID-mapped roots and staged layers");
+});
+
+test('userns "auto": two containers with different blocks run on one image (a docker-archive pulled into a store)', { skip: skip || (spawnSync("skopeo", ["--version"]).status !== 0 && "skopeo is not installed") }, async () => {
+  const store = join(f.bundle, "store");
+  const archive = join(f.bundle, "image.tar");
+  writeDockerArchive(f.rootfs, "localhost/hfuserns:v1", archive, join(f.bundle, "archive-work"));
+  const image = await pullImage({ ref: `docker-archive:${archive}` }, { store, owner: "usernsAuto" });
+  // Unpacked bottom up as the Image resource unpacks them; rootLayers take them topmost first.
+  const layers: string[] = [];
+  for (const l of image.layers) layers.unshift(await unpackLayer(store, { diffId: l.diffId, blobPath: blobPath(store, l.digest), mediaType: l.mediaType }, [...layers]));
+  const a = await startReporting("img-a", "stat -c %u /bin/busybox", { rootLayers: layers });
+  const b = await startReporting("img-b", "stat -c %u /bin/busybox", { rootLayers: layers });
+  try {
+    assert.notEqual(a.hostUid, b.hostUid);
+    assert.match(a.log(), /^0\nreported\n/);
+    assert.match(b.log(), /^0\nreported\n/);
+    for (const l of layers) assert.equal(statSync(join(l, "bin", "busybox")).uid, 0, "the image's layer is shared, not chowned");
+  } finally {
+    await f.client.delete(a.id, { force: true });
+    await f.client.delete(b.id, { force: true });
+  }
+  assert.deepEqual(mountedUnder(f.prefix), []);
 });
 
 test('userns "auto" on a directory root used in place: an ID-mapped bind, writes land in the directory as the container sees them', { skip }, async () => {
