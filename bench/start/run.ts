@@ -42,6 +42,16 @@ function exec(cmd: string, args: string[]): Promise<{ code: number | null; stder
   });
 }
 
+/** Start-to-exit of one in-process launch (ms); a non-zero exit fails the bench. */
+async function timedRun(launcher: Launcher, spec: ReturnType<typeof defaultSpec>): Promise<number> {
+  const t = process.hrtime.bigint();
+  const c = await launcher.launch(spec);
+  const e = await c.exited;
+  const dt = ms(t);
+  if (e.code !== 0) throw new Error(`exit ${e.code}`);
+  return dt;
+}
+
 /** A runc/crun bundle: `runc spec` adjusted to the busybox rootfs, /bin/true, no terminal. */
 function ociBundle(dir: string, rootfs: string): void {
   mkdirSync(dir, { recursive: true });
@@ -98,12 +108,7 @@ async function main(): Promise<void> {
       name: "hostform in-process (pool warm, no cgroup)",
       samples: [],
       async run() {
-        const t = process.hrtime.bigint();
-        const c = await launcher.launch(spec());
-        const e = await c.exited;
-        const dt = ms(t);
-        if (e.code !== 0) throw new Error(`exit ${e.code}`);
-        this.samples.push(dt);
+        this.samples.push(await timedRun(launcher, spec()));
       },
     });
     // issue 16: the same start with a user namespace of its own ("auto"'s shape: a 65536-id block,
@@ -132,13 +137,7 @@ async function main(): Promise<void> {
       samples: [],
       ...(userns === undefined ? { skipped: `not runnable here: ${String(unreachable)}` } : {}),
       async run() {
-        const s = userns!();
-        const t = process.hrtime.bigint();
-        const c = await launcher.launch(s);
-        const e = await c.exited;
-        const dt = ms(t);
-        if (e.code !== 0) throw new Error(`exit ${e.code}`);
-        this.samples.push(dt);
+        this.samples.push(await timedRun(launcher, userns!()));
       },
     });
     // What a start costs when no init waits for its mapping (a mapping never seen before, as the
@@ -152,12 +151,7 @@ async function main(): Promise<void> {
         const fresh = [{ containerID: 0, hostID: 3_900_000_000 + (i + 1) * 65536, size: 65536 }];
         s.linux!.uidMappings = fresh;
         s.linux!.gidMappings = fresh;
-        const t = process.hrtime.bigint();
-        const c = await launcher.launch(s);
-        const e = await c.exited;
-        const dt = ms(t);
-        if (e.code !== 0) throw new Error(`exit ${e.code}`);
-        this.samples.push(dt);
+        this.samples.push(await timedRun(launcher, s));
       },
     });
     try {

@@ -26,6 +26,9 @@ let f: SupervisorFixture;
 
 before(() => {
   if (skip !== false) return;
+  // The supervisor drops its warm inits after 3 s without a create; the v2 VM under TCG takes
+  // longer than that to start one, and the test looks for the one it warms.
+  process.env.HOSTFORM_SUPERVISOR_POOL_IDLE_MS = "300000";
   f = makeSupervisorFixture("usernsauto");
   // mkdtemp's 0700: the mapped root must be let through to the layers and the directory root.
   chmodSync(f.bundle, 0o755);
@@ -59,7 +62,7 @@ async function startReporting(name: string, script: string, options: { rootLayer
   await f.client.create(id, f.spec(["sh", "-c", `${script}; echo reported; exec sleep 60`]), { ...options, userns: "auto" });
   const st = await f.client.start(id);
   const log = (): string => readFileSync(readState(id)!.logPath, "utf8");
-  assert.ok(await until(() => log().includes("reported"), 20_000), `${id} never reported: ${log()}`);
+  assert.ok(await until(() => log().includes("reported"), 60_000), `${id} never reported: ${log()}`);
   return { id, hostUid: Number(statusField(readFileSync(`/proc/${st.pid}/status`, "utf8"), "Uid").split(/\s+/)[0]), log };
 }
 
@@ -82,7 +85,10 @@ test('userns "auto": two containers on one root directory get different blocks, 
     assert.equal(statSync(join(f.rootfs, "bin", "busybox")).uid, 0, "the shared root directory is not chowned");
     // The supervisor keeps an init warm for the block the next "auto" container will get.
     const next = blocks.find((bl) => bl.start !== a.hostUid && bl.start !== b.hostUid)!.start;
-    assert.ok(await until(() => warmInitsOf(f.supervisorPid()!).includes(next), 20_000), `no init waits with block ${next}`);
+    assert.ok(await until(() => warmInitsOf(f.supervisorPid()!).includes(next), 120_000), `no init waits with block ${next}`);
+  } catch (err) {
+    await f.client.delete(b.id, { force: true });
+    throw err;
   } finally {
     await f.client.delete(a.id, { force: true });
   }
