@@ -38,7 +38,12 @@ export function createDisplay(o: DisplayOptions): Display {
   const out = o.out ?? process.stdout;
   if (o.json) {
     return {
-      sink: (e) => out.write(JSON.stringify(e) + "\n"),
+      // The event stream is for machines: debug diagnostics (the engine's and the providers' chatter)
+      // only when asked for, as in the text display.
+      sink: (e) => {
+        if (e.type === "diagnostic" && e.severity === "debug" && !o.debug) return;
+        out.write(JSON.stringify(e) + "\n");
+      },
       close() {},
     };
   }

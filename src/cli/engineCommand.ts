@@ -20,6 +20,7 @@ export const OPERATION_FLAGS = {
   "expect-no-changes": { type: "boolean" },
   diff: { type: "boolean" },
   "exit-code": { type: "boolean" },
+  debug: { type: "boolean" },
 } as const;
 
 export const OPERATION_USAGE_FLAGS = `Options:
@@ -34,6 +35,7 @@ export const OPERATION_USAGE_FLAGS = `Options:
   --expect-no-changes   fail if anything would change
   --diff                show every property of creates and deletes
   --exit-code           (drift, preview) exit 2 when there is drift / there are changes
+  --debug               show debug diagnostics too (as HOSTFORM_LOG=debug), in the text and in --json
 State: $HOSTFORM_STATE_DIR, default ~/.hostform/state (Pulumi file-backend layout: pulumi login file://<dir>).
 Secrets: encrypted with $PULUMI_CONFIG_PASSPHRASE (or the file $PULUMI_CONFIG_PASSPHRASE_FILE names).`;
 
@@ -51,7 +53,7 @@ export async function runEngineCommand(kind: EngineCommandKind, argv: string[]):
   const config = loadStackConfig(project, stack);
   const json = values.json === true;
   const interactive = !json && process.stdout.isTTY === true;
-  const display = createDisplay({ json, interactive, detailed: values.diff === true, debug: process.env.HOSTFORM_LOG === "debug" });
+  const display = createDisplay({ json, interactive, detailed: values.diff === true, debug: values.debug === true || process.env.HOSTFORM_LOG === "debug" });
   const options: DeploymentOptions = {
     project,
     stack,

@@ -9,6 +9,17 @@ import { execInContainer, type ExecOptions, type ExecTarget } from "../../runtim
 import { relayTerminal } from "../../runtime/ptyRelay";
 import { readState, validateId, type ContainerState } from "../../runtime/state";
 
+/**
+ * The variables an exec adds: the declared ones and, with a terminal, TERM from the caller's own
+ * environment (docker exec -t does the same) unless declared, so that programs inside draw for the
+ * caller's terminal instead of assuming a dumb one.
+ */
+export function execEnv(declared: readonly string[] | undefined, tty: boolean, callerTerm: string | undefined): string[] {
+  const out = [...(declared ?? [])];
+  if (tty && !out.some((e) => e.startsWith("TERM="))) out.unshift(`TERM=${callerTerm !== undefined && callerTerm !== "" ? callerTerm : "xterm"}`);
+  return out;
+}
+
 const USAGE = `Usage: hostform exec [-i] [-t] [--user U] [--env K=V]... [--cwd D] <container> -- <cmd> [args...]
 
 Runs a command inside a running container: in all its namespaces (mount included), its cgroup,
@@ -67,7 +78,8 @@ export const execCommand: Command = {
     const tty = values.tty === true;
     const opts: ExecOptions = { args, tty };
     if (values.user !== undefined) opts.user = values.user;
-    if (values.env !== undefined) opts.env = values.env;
+    const env = execEnv(values.env, tty, process.env.TERM);
+    if (env.length > 0) opts.env = env;
     if (values.cwd !== undefined) opts.cwd = values.cwd;
     if (tty && process.stdout.isTTY) opts.ttySize = { rows: process.stdout.rows, cols: process.stdout.columns };
     if (!tty) opts.stdio = [values.interactive === true ? "inherit" : "ignore", "inherit", "inherit"];
