@@ -196,19 +196,23 @@ export class RuntimeClient {
     return (await this.request({ op: "ping" })).pid;
   }
 
-  /** Asks the supervisor to exit, leaving containers running. Nothing happens if none runs. */
-  async shutdownSupervisor(): Promise<void> {
+  /**
+   * Asks the supervisor to exit, leaving containers running; resolves with its pid once it has, or
+   * undefined when none runs (nothing happens then).
+   */
+  async shutdownSupervisor(): Promise<number | undefined> {
     let pid: number;
     try {
       pid = ((await this.send({ op: "shutdown" })) as SupervisorResults["shutdown"]).pid;
     } catch (err) {
       if (!(err instanceof NotAnswered)) throw err;
-      return;
+      return undefined;
     }
     // It answers before it exits: wait for the exit, so that a caller removing the run dir next does
     // not race its last writes (the warm inits' compile cache) into a directory made again.
     const deadline = Date.now() + 10_000;
     while (isPidAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    return pid;
   }
 }
 

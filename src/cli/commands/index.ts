@@ -12,6 +12,7 @@ import { stackLsCommand, stackExportCommand, stackImportCommand, stackRmCommand 
 import { configSetCommand, configGetCommand, configRmCommand } from "./config";
 import { hostInfoCommand } from "./hostInfo";
 import { seccompCompileCommand } from "./seccompCompile";
+import { supervisorStopCommand } from "./supervisor";
 
 /** Every `hostform` subcommand, in the order `hostform --help` lists them. */
 export const commands: Command[] = [
@@ -33,4 +34,5 @@ export const commands: Command[] = [
   configRmCommand,
   hostInfoCommand,
   seccompCompileCommand,
+  supervisorStopCommand,
 ];
