@@ -151,6 +151,8 @@ export class Container extends pulumi.dynamic.Resource {
   declare readonly publishedPorts: pulumi.Output<string[]>;
   /** The image's exposed ports ("80/tcp"); publishing is declared with `ports`. */
   declare readonly exposedPorts: pulumi.Output<string[]>;
+  /** Live: the uid and gid mappings of PID 1's user namespace (userns "auto": the block it got); null for the host's. */
+  declare readonly idMappings: pulumi.Output<{ uid: IdMappingArg[]; gid: IdMappingArg[] } | null>;
 
   constructor(name: string, args: ContainerArgs, opts?: pulumi.CustomResourceOptions) {
     const { rootfs, image, namespace, cgroup, seccompProfile, networks, ...rest } = args;
@@ -194,6 +196,7 @@ export class Container extends pulumi.dynamic.Resource {
         networkInterfaces: undefined,
         publishedPorts: undefined,
         exposedPorts: undefined,
+        idMappings: undefined,
       },
       opts,
       "hostform",
