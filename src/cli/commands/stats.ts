@@ -42,21 +42,52 @@ export async function containerStats(list: ContainerState[], intervalMs = 500): 
   });
 }
 
+function printStats(stats: ContainerStats[], json: boolean): void {
+  if (json) {
+    printJson(stats);
+    return;
+  }
+  printTable([["ID", "CPU %", "MEM USAGE / LIMIT", "PIDS"], ...stats.map((s) => [s.id, s.cpuPercent === null ? "-" : `${s.cpuPercent.toFixed(2)}%`, `${mib(s.memoryBytes)} / ${s.memoryLimitBytes === null ? "no limit" : mib(s.memoryLimitBytes)}`, s.pids === null ? "-" : String(s.pids)])]);
+}
+
+/** One sample of every container the supervisor knows (a container's unreadable state is named on stderr). */
+async function sample(): Promise<ContainerStats[]> {
+  const { containers, unreadable } = await new RuntimeClient().listAll();
+  for (const u of unreadable) process.stderr.write(`hostform stats: ${u.error.message}\n`);
+  return containerStats(containers);
+}
+
 export const statsCommand: Command = {
   name: "stats",
   summary: "CPU, memory and pids of running containers (from their cgroups)",
-  usage: "Usage: hostform stats [--json]",
+  usage: "Usage: hostform stats [--stream | --no-stream] [--json]\n\n  --stream     sample again every second until interrupted (a terminal is redrawn in place;\n               elsewhere each sample follows the last, with --json one array per line)\n  --no-stream  one sample and exit (the default)",
   async run(argv) {
-    const { values } = parseFlags(argv, { json: { type: "boolean" } }, false);
-    const { containers, unreadable } = await new RuntimeClient().listAll();
-    for (const u of unreadable) process.stderr.write(`hostform stats: ${u.error.message}\n`);
-    const stats = await containerStats(containers);
-    if (values.json === true) {
-      printJson(stats);
+    const { values } = parseFlags(argv, { json: { type: "boolean" }, stream: { type: "boolean" }, "no-stream": { type: "boolean" } }, false);
+    const json = values.json === true;
+    if (values.stream !== true || values["no-stream"] === true) {
+      printStats(await sample(), json);
       return 0;
     }
-    const rows = [["ID", "CPU %", "MEM USAGE / LIMIT", "PIDS"], ...stats.map((s) => [s.id, s.cpuPercent === null ? "-" : `${s.cpuPercent.toFixed(2)}%`, `${mib(s.memoryBytes)} / ${s.memoryLimitBytes === null ? "no limit" : mib(s.memoryLimitBytes)}`, s.pids === null ? "-" : String(s.pids)])];
-    printTable(rows);
+    let stopped = false;
+    const stop = (): void => {
+      stopped = true;
+    };
+    process.once("SIGINT", stop).once("SIGTERM", stop);
+    const redraw = process.stdout.isTTY === true && !json;
+    try {
+      // Each sample takes its own half-second cpu window; another half second apart makes one a second.
+      while (!stopped) {
+        const stats = await sample();
+        if (stopped) break;
+        if (redraw) process.stdout.write("\x1b[H\x1b[2J");
+        if (json) process.stdout.write(`${JSON.stringify(stats)}\n`);
+        else printStats(stats, false);
+        if (!redraw && !json) process.stdout.write("\n");
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    } finally {
+      process.off("SIGINT", stop).off("SIGTERM", stop);
+    }
     return 0;
   },
 };
