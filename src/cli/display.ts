@@ -66,10 +66,18 @@ export function createDisplay(o: DisplayOptions): Display {
     out.write(text.endsWith("\n") ? text : text + "\n");
     if (spinner?.isSpinning) spinner.render();
   };
+  // Between "start" and the end, the program runs even when no step is in flight (it loads, it
+  // waits on outputs): the spinner says so, so that the screen never sits still for seconds.
+  let programRunning = false;
   const refreshSpinner = (): void => {
     if (spinner === undefined) return;
     if (inFlight.size === 0) {
-      spinner.stop();
+      if (!programRunning) {
+        spinner.stop();
+        return;
+      }
+      spinner.text = "running the program";
+      if (!spinner.isSpinning) spinner.start();
       return;
     }
     spinner.text = `${[...inFlight.values()].slice(0, 4).join(", ")}${inFlight.size > 4 ? ` and ${inFlight.size - 4} more` : ""}`;
@@ -82,6 +90,8 @@ export function createDisplay(o: DisplayOptions): Display {
       case "start":
         operation = e.operation;
         write(c(COLORS.bold, `${VERB[e.operation][0]} (${e.project}/${e.stack}):`));
+        programRunning = true;
+        refreshSpinner();
         break;
       case "diagnostic": {
         if (e.severity === "debug" && !o.debug) break;
@@ -123,11 +133,14 @@ export function createDisplay(o: DisplayOptions): Display {
         break;
       }
       case "outputs":
+        programRunning = false;
+        refreshSpinner();
         write(c(COLORS.bold, "Outputs:"));
         for (const [k, v] of Object.entries(e.outputs)) write(`    ${k}: ${JSON.stringify(displayValue(v))}`);
         break;
       case "summary": {
         inFlight.clear();
+        programRunning = false;
         refreshSpinner();
         write(c(COLORS.bold, "Resources:"));
         const order = ["create", "import", "update", "replace", "delete", "same", "refresh", "drifted"] as const;

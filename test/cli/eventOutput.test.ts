@@ -32,6 +32,22 @@ test("--json: debug diagnostics only with --debug; every other event always", ()
   assert.deepEqual(jsonLines(true, events), events);
 });
 
+test("on a terminal, something moves while the program runs and no step is in flight", async () => {
+  let text = "";
+  const out = Object.assign(new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      text += chunk.toString();
+      cb();
+    },
+  }), { isTTY: true, columns: 80, cursorTo: () => true, clearLine: () => true, moveCursor: () => true });
+  const d = createDisplay({ json: false, interactive: true, detailed: false, debug: false, out });
+  d.sink({ type: "start", operation: "update", project: "p", stack: "dev", dryRun: false });
+  // ora draws on its own timer (or, on a stream it will not animate, once at start).
+  await new Promise((r) => setTimeout(r, 200));
+  d.close();
+  assert.match(text, /running the program/);
+});
+
 test("exec -t gives the program the caller's TERM unless --env sets one; without -t nothing is added", () => {
   assert.deepEqual(execEnv(undefined, true, "xterm-256color"), ["TERM=xterm-256color"]);
   assert.deepEqual(execEnv(["A=1"], true, undefined), ["TERM=xterm", "A=1"]);
