@@ -92,6 +92,10 @@ export interface ContainerArgs {
   rlimits?: pulumi.Input<Record<string, pulumi.Input<ContainerRlimit>>>;
   /** "no" (default), "always", "on-failure" or "on-failure:N"; changed in place. */
   restartPolicy?: pulumi.Input<string>;
+  /** "running" (default: a service) or "exited" (a job: `up` waits for it to run to completion and
+   *  fails unless it exits 0, showing the end of its log; once it exited 0 it stays in sync, and a
+   *  failed or removed one runs again at the next `up`). */
+  desiredState?: pulumi.Input<"running" | "exited">;
   /** Signal sent first on stop (default SIGTERM); changed in place. */
   stopSignal?: pulumi.Input<string>;
   /** Seconds between the stop signal and SIGKILL of the whole cgroup (default 10); changed in place. */

@@ -9,7 +9,8 @@ import { cgroupSegments } from "../../../src/cgroup/tree";
 import { RuntimeClient, type ContainerState } from "../../../src/runtime/client";
 import { containerOwner, ownerAnnotation, setContainerOwner } from "../../../src/runtime/ownerRecord";
 import { isSameProcess, validateId } from "../../../src/runtime/state";
-import { NotFoundError, ValidationError, afterUndo } from "../../../src/sys/errors";
+import { HostformError, NotFoundError, ValidationError, afterUndo } from "../../../src/sys/errors";
+import { readLog } from "../../../src/runtime/logsFile";
 import { mustOwn, sameOwner } from "../../../src/sys/owner";
 import { withLiveStatus } from "../../liveStatus";
 import { chooseName, mustDeleteBeforeReplace } from "./autoname";
@@ -27,7 +28,7 @@ import { setUpNetwork, tearDownNetwork } from "./networkSetup";
 import { seccompChoice } from "./containerSeccomp";
 import { holdContainerImage, releaseContainerImage } from "./containerImage";
 import { asConfigError } from "../../../src/runtime/specgen/generate";
-import { SPEC_DIGEST_ANNOTATION, buildSpec, checkRootChoice, rootLayersOf, specDigest, validatePolicies } from "./containerSpec";
+import { SPEC_DIGEST_ANNOTATION, buildSpec, checkRootChoice, isJob, rootLayersOf, specDigest, validatePolicies } from "./containerSpec";
 import { isImportRead, ownerOf, warnTakeover } from "./ownership";
 import { sameValue } from "./sameValue";
 import { UNKNOWN, containsUnknown } from "./unknownValue";
@@ -38,7 +39,7 @@ export type { ContainerInputs, ContainerOutputs } from "./containerInputs";
 export const REPLACE_KEYS = [
   "name", "rootfs", "command", "args", "env", "cwd", "user", "hostname", "namespaceName", "namespacePaths", "namespaceInodes",
   "cgroupParent", "seccomp", "seccompDigest", "capabilities", "mounts", "readonlyRootfs", "rlimits", "devices",
-  "ports", "networkMode", "image", "copyOnWrite", "userns", "namespaceIdMappings",
+  "ports", "networkMode", "image", "copyOnWrite", "userns", "namespaceIdMappings", "desiredState",
 ] as const;
 
 /** Inputs written live into the running container (cgroup files, supervisor state, its name files). */
@@ -137,6 +138,11 @@ function expectedIdMappings(state: ContainerState): { uid: IdMapping[]; gid: IdM
   return linux?.namespaces?.some((n) => n.type === "user") === true ? undefined : null;
 }
 
+/** A job's run ended with exit 0 and no restart pending. */
+function jobSucceeded(state: ContainerState): boolean {
+  return state.status === "stopped" && state.exitCode === 0 && state.pendingRestart === undefined;
+}
+
 /**
  * The engine's refresh and drift call Read and then Diff for each resource, back to back: Diff of
  * the read candidate takes the observation Read just made instead of reading the host again (one
@@ -207,6 +213,31 @@ async function launch(inputs: ContainerInputs): Promise<void> {
       await tearDownNetwork(inputs);
     });
   }
+  if (isJob(inputs)) await waitForJob(inputs, id, cgroupName);
+}
+
+/**
+ * A job's run to its end (after the restarts its policy allows). Exit 0 is success; anything else
+ * fails the operation with the exit and the tail of the job's log, and removes the job, so that the
+ * next `up` runs it afresh.
+ */
+async function waitForJob(inputs: ContainerInputs, id: string, cgroupName: string): Promise<void> {
+  const result = await client().wait(id);
+  if (result.exitCode === 0) return;
+  let tail = "";
+  try {
+    const st = await client().state(id);
+    tail = readLog(st.logPath, st.logFiles, 10).toString("utf8").trimEnd();
+  } catch {
+    // The log is a courtesy: the exit says what happened.
+  }
+  const how = result.exitCode !== null ? `exit code ${result.exitCode}` : `signal ${result.signal ?? "?"}`;
+  const err = new HostformError(`job ${id} (desiredState "exited") ended with ${how}${result.exitNote !== undefined ? ` (${result.exitNote})` : ""}${tail !== "" ? `; the end of its log:\n${tail}` : ""}`);
+  throw await afterUndo(err, `removing job ${id}`, async () => {
+    await removeContainer(id, cgroupName);
+    await tearDownNetwork(inputs);
+    await releaseContainerImage(id, inputs.image);
+  });
 }
 
 async function launchContainer(inputs: ContainerInputs, id: string, cgroupName: string, spec: ReturnType<typeof buildSpec>): Promise<void> {
@@ -351,6 +382,8 @@ export const provider: pulumi.dynamic.ResourceProvider<ContainerInputs, Containe
     // Same declaration: the host decides.
     const cgroupName = olds.cgroupName ?? cgroupNameOf(news);
     const live = await observeForDiff(news, id, cgroupName);
+    // A job is in sync once it exited 0 (or while it still runs); gone, or failed, it runs again.
+    if (isJob(news)) return { changes: live === undefined || (live.outs.status !== "running" && !jobSucceeded(live.state)) };
     // Gone or stopped: update runs it again under the same id.
     if (live === undefined || live.outs.status !== "running") return { changes: true };
     const outs = live.outs;
@@ -404,13 +437,16 @@ export const provider: pulumi.dynamic.ResourceProvider<ContainerInputs, Containe
     rememberRead(id, cgroupName, live);
     if (live === undefined) return { id: "", props: {} as ContainerOutputs };
     // A container whose process is gone is still there, but stopped: the engine's drift says so.
-    return { id, props: withLiveStatus(live.outs, live.outs.status === "stopped" ? "stopped" : undefined) };
+    const finishedJob = isJob(props) && jobSucceeded(live.state);
+    return { id, props: withLiveStatus(live.outs, live.outs.status === "stopped" && !finishedJob ? "stopped" : undefined) };
   },
 
   async update(id, olds, news) {
     lastRead.delete(id);
     const cgroupName = olds.cgroupName ?? cgroupNameOf(news);
     const live = await observe(news, id, cgroupName);
+    // A job that ran to success keeps its run: what changed in place applies to its next one.
+    if (isJob(news) && live !== undefined && live.outs.status !== "running" && jobSucceeded(live.state)) return { outs: live.outs };
     if (live === undefined || live.outs.status !== "running") {
       // Stopped or gone (killed, exited, its state lost): run it again under the same id, in a
       // fresh cgroup (limits no longer declared must not linger).

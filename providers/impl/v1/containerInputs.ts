@@ -53,6 +53,11 @@ export interface ContainerInputs extends NamedInputs, Omit<ContainerConfig, "nam
   seccompDigest?: string;
   /** "no" | "always" | "on-failure[:N]". */
   restartPolicy?: string;
+  /**
+   * "running" (a service, the default) or "exited" (a job: `up` waits for it to finish, fails unless
+   * it exits 0, and a job that did exit 0 stays in sync).
+   */
+  desiredState?: "running" | "exited";
   stopSignal?: string;
   /** Seconds between the stop signal and SIGKILL. */
   stopTimeout?: number;

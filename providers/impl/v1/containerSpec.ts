@@ -66,9 +66,19 @@ export function validatePolicies(inputs: ContainerInputs): void {
   if (t !== undefined && t !== null && !(typeof t === "number" && Number.isFinite(t) && t >= 0)) {
     throw new ValidationError("stopTimeout", `${JSON.stringify(t)} is not a number of seconds`, "use 0 or more");
   }
+  const desired = inputs.desiredState;
+  if (desired !== undefined && desired !== null && desired !== "running" && desired !== "exited") {
+    throw new ValidationError("desiredState", `${JSON.stringify(desired)} is not "running" or "exited"`, '"running" for a service, "exited" for a job that runs to completion');
+  }
+  if (desired === "exited" && inputs.restartPolicy === "always") throw new ValidationError("restartPolicy", '"always" never lets a job (desiredState "exited") finish', 'use "no" or "on-failure[:N]"');
   if (inputs.seccomp !== undefined && inputs.seccomp !== null && !["default", "unconfined", "profile"].includes(inputs.seccomp)) {
     throw new ValidationError("seccompProfile", `${JSON.stringify(inputs.seccomp)} is not a seccomp choice`, 'give a SeccompProfile, "default" or "unconfined"');
   }
+}
+
+/** True for a job: a container declared to run to completion (desiredState "exited"). */
+export function isJob(inputs: ContainerInputs): boolean {
+  return inputs.desiredState === "exited";
 }
 
 /** sha256 of what the container runs as (spec, seccomp choice and digest, copy-on-write layers): equal digests mean the same container. */
