@@ -1,6 +1,5 @@
 // A pod: a web server and a client that share one network, IPC and UTS namespace (the client
-// reaches the server on 127.0.0.1), one user namespace (root in the pod is an unprivileged uid of
-// hostform's /etc/subuid range on the host) and one parent cgroup that caps them together.
+// reaches the server on 127.0.0.1) and one parent cgroup that caps them together.
 import * as pulumi from "@pulumi/pulumi";
 import * as hf from "hostform";
 
@@ -9,9 +8,8 @@ const config = new pulumi.Config();
 
 const rootfs = new hf.BusyboxRootfs("rootfs", { name: `${prefix}-rootfs`, applets: ["sh", "sleep", "httpd", "wget", "head", "date", "echo", "kill"] });
 
-// Pinned namespaces that outlive any one container, like a pod's sandbox. With "user", the others
-// belong to the pod's user namespace (userns "auto": a block of ids no other pod or container has).
-const ns = new hf.Namespace("pod", { name: `${prefix}-pod`, types: ["net", "ipc", "uts", "user"] });
+// Pinned namespaces that outlive any one container, like a pod's sandbox.
+const ns = new hf.Namespace("pod", { name: `${prefix}-pod`, types: ["net", "ipc", "uts"] });
 // The pod's cgroup: each container gets its own cgroup nested under it.
 const pod = new hf.Cgroup("pod", { name: `${prefix}-pod`, memory: { max: "96Mi" }, pids: { max: 64 } });
 
@@ -40,6 +38,5 @@ new hf.Container("client", {
 }, { dependsOn: [server] });
 
 export const namespacePaths = ns.paths;
-export const podIds = ns.idMappings;
 export const podCgroup = pod.fullName;
 export const serverPid = server.pid;
