@@ -270,9 +270,29 @@ test("lockdown: up runs it filtered, read-only, without capabilities; destroy le
 });
 
 /** The host's iptables rules and chains (counters dropped): what a destroy must give back. */
+/**
+ * The host's iptables rules, counters cut. A table with nothing in it (only its built-in chains,
+ * policy ACCEPT, no rule) is left out: iptables-nft makes a table the first time anyone lists or uses
+ * it and never removes it, so a host where no test made one yet and a host where one lingers empty
+ * have the same rules.
+ */
 function iptablesRules(): string {
   const r = spawnSync("iptables-save", { encoding: "utf8" });
-  return r.stdout.split("\n").filter((l) => !l.startsWith("#")).map((l) => l.replace(/\[\d+:\d+\]/, "")).join("\n");
+  const lines = r.stdout.split("\n").filter((l) => !l.startsWith("#")).map((l) => l.replace(/\[\d+:\d+\]/, ""));
+  const out: string[] = [];
+  let table: string[] = [];
+  for (const l of lines) {
+    if (l.startsWith("*")) table = [l];
+    else if (table.length > 0) {
+      table.push(l);
+      if (l === "COMMIT") {
+        const empty = table.slice(1, -1).every((x) => /^:\S+ ACCEPT\s*$/.test(x));
+        if (!empty) out.push(...table);
+        table = [];
+      }
+    } else out.push(l);
+  }
+  return out.join("\n");
 }
 
 function links(): string[] {
