@@ -33,7 +33,9 @@ new hf.Container("client", {
   command: ["/bin/sh", "-c", "trap 'exit 0' TERM; while true; do echo \"$(date) $(wget -q -O - http://127.0.0.1:8080/passwd | head -n 1)\"; sleep 5 & wait; done"],
   // A secret stays secret in the state and is never printed (set one with `hostform config set --secret token ...`).
   env: { TOKEN: config.getSecret("token") ?? pulumi.secret("not-a-real-token") },
-  limits: { pids: { max: 8 } },
+  // Room for a `hostform exec` too: until it execs, the exec's init (a Node process) and its threads
+  // count against the container's pids.max, and a shell that cannot fork exits.
+  limits: { pids: { max: 32 } },
   stopTimeout: 3,
 }, { dependsOn: [server] });
 
