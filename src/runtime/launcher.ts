@@ -8,11 +8,11 @@ import { isAbsolute, join, resolve } from "node:path";
 import { Worker } from "node:worker_threads";
 import * as libc from "../sys/libc";
 import { HostformError, SysError, ValidationError, hasCode } from "../sys/errors";
-import { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, CLONE_NEWUTS, RLIMITS } from "../sys/constants";
+import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, CLONE_NEWUTS, RLIMITS } from "../sys/constants";
 import { socketPair } from "../sys/unixSocket";
 import { sendRequestFds } from "./requestFds";
 import { signalNumber } from "../sys/signals";
-import { cloneFlag } from "../sys/namespaces";
+import { cloneFlag, type OciNamespaceType } from "../sys/namespaces";
 import { validateSpec, type ContainerSpec } from "./spec";
 import { INIT_ENTRY_PATH, type PrepareRequest } from "./initProtocol";
 import { InitTracker, type ContainerExit } from "./initTracker";
@@ -142,21 +142,15 @@ export function spawnFlags(spec: ContainerSpec): number {
   return flags;
 }
 
-type JoinedType = "pid" | "mount" | "network" | "uts" | "ipc" | "cgroup" | "user";
-
-const JOIN_FLAGS: Record<JoinedType, number> = {
-  pid: CLONE_NEWPID, mount: CLONE_NEWNS, network: CLONE_NEWNET, uts: CLONE_NEWUTS, ipc: CLONE_NEWIPC, cgroup: CLONE_NEWCGROUP, user: CLONE_NEWUSER,
-};
-
 /**
  * nsspawn's part for a spec with a user namespace: it joins every namespace given by path, a joined
  * user namespace first (runc's order: what the others are owned by), the rest before a new user
  * namespace (they are the host's); then makes the new ones, owned by the container's.
  */
-function nsspawnPlan(spec: ContainerSpec, flags: number, joined: Partial<Record<JoinedType, number>>): SpawnShape["nsspawn"] {
+function nsspawnPlan(spec: ContainerSpec, flags: number, joined: Partial<Record<OciNamespaceType, number>>): SpawnShape["nsspawn"] {
   const user = spec.linux?.namespaces?.find((n) => n.type === "user");
   if (user === undefined) return undefined;
-  const joins = (Object.entries(joined) as Array<[JoinedType, number]>).map(([type, fd]) => ({ flags: JOIN_FLAGS[type], fd }));
+  const joins = (Object.entries(joined) as Array<[OciNamespaceType, number]>).map(([type, fd]) => ({ flags: cloneFlag(type), fd }));
   joins.sort((a, b) => Number(b.flags === CLONE_NEWUSER) - Number(a.flags === CLONE_NEWUSER));
   const uid = spec.linux?.uidMappings;
   const gid = spec.linux?.gidMappings;
@@ -211,13 +205,13 @@ function applyHostLimits(pid: number, spec: ContainerSpec): void {
 }
 
 /** Opens every namespace the spec joins by path, here in the launcher's (the host's) mount namespace. */
-function openJoinedNamespaces(spec: ContainerSpec): Partial<Record<JoinedType, number>> {
-  const out: Partial<Record<JoinedType, number>> = {};
+function openJoinedNamespaces(spec: ContainerSpec): Partial<Record<OciNamespaceType, number>> {
+  const out: Partial<Record<OciNamespaceType, number>> = {};
   try {
     (spec.linux?.namespaces ?? []).forEach((ns, i) => {
       if (ns.path === undefined) return;
       try {
-        out[ns.type as JoinedType] = openSync(ns.path, "r");
+        out[ns.type] = openSync(ns.path, "r");
       } catch (err) {
         if (hasCode(err, "ENOENT")) throw new ValidationError(`linux.namespaces[${i}].path`, `'${ns.path}' does not exist`, "create the namespace (or its pin) first");
         throw SysError.fromNode(err, `open ${ns.type} namespace ${ns.path}`);
