@@ -88,12 +88,7 @@ function spawnInit(id: number, targetPidfd: number): void {
  */
 function spawnInUserNamespace(id: number, targetPidfd: number, channelFd: number): void {
   const plan = { joins: [{ flags: EXEC_WORKER_NAMESPACES, fd: targetPidfd }, { flags: CLONE_NEWUSER, fd: targetPidfd }], unshare: 0, channelFd };
-  const init = spawnThroughNsspawn(id, plan, process.execPath, [data.initPath], (ev) => {
-    if (ev.op === "spawnFailed") nsspawned.delete(id);
-    post(ev);
-  });
-  nsspawned.set(id, init);
-  init.socket.once("close", () => nsspawned.delete(id));
+  spawnThroughNsspawn(id, plan, process.execPath, [data.initPath], nsspawned, post);
 }
 
 port.on("message", (req: ExecWorkerRequest) => {

@@ -15,23 +15,19 @@ import { MNT_DETACH } from "../sys/constants";
 import { SysError, ValidationError } from "../sys/errors";
 import { attachTree, idmappedTree } from "../sys/idmapMount";
 import { umount2 } from "../sys/libc";
-import { readMountinfo } from "../sys/mountinfo";
 import { mountOverlay } from "../sys/overlayMount";
 import { overlayRootPath } from "./rootOverlay";
 import { hostIdOf, type IdMapping } from "./specUserNamespace";
 import { openUserNamespace } from "../ns/userNamespaceFd";
+import { isMountPoint } from "../ns/pin";
 
 /** What the container's root is made of: image layers (topmost first) or one rootfs directory. */
 export type RootSource = { layers: readonly string[] } | { rootDir: string };
 
-function isMounted(path: string): boolean {
-  return readMountinfo().some((m) => m.mountPoint === path);
-}
-
 /** Mounts the container's ID-mapped root at <dir>/rootfs (a no-op when it is mounted); returns that path. */
 export async function mountIdmappedRoot(dir: string, source: RootSource, uid: readonly IdMapping[], gid: readonly IdMapping[]): Promise<string> {
   const root = overlayRootPath(dir);
-  if (isMounted(root)) return root;
+  if (isMountPoint(root)) return root;
   mkdirSync(root, { recursive: true, mode: 0o755 });
   const userns = await openUserNamespace(uid, gid);
   try {

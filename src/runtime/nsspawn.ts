@@ -5,12 +5,12 @@
 // the init's pid, or "error". From "spawned" on the socket is the init's, relayed as any init's;
 // its exit is not the helper's, so the launcher's main thread watches it (src/sys/adoptedChild.ts).
 import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
 import type { Socket } from "node:net";
 import { CLONE_NEWNS } from "../sys/constants";
 import { HostformError, SysError, errorToWire } from "../sys/errors";
 import { LineDecoder, type InitMessage } from "./initProtocol";
 import { NSSPAWN_PATH } from "../ns/nsspawnPath";
+import { nsspawnError, writeIdMaps } from "../ns/nsspawnLines";
 import type { WireError } from "../sys/errors";
 import type { InitRelayEvent } from "./initRelay";
 
@@ -31,12 +31,6 @@ export interface NsspawnPlan {
   channelFd: number;
 }
 
-/** What a failed helper reported, as a typed error. */
-function helperError(m: { syscall?: unknown; errno?: unknown; message?: unknown }): SysError | HostformError {
-  if (typeof m.syscall === "string" && typeof m.errno === "number") return new SysError(m.syscall, m.errno, undefined, "nsspawn");
-  return new HostformError(`nsspawn: ${String(m.message)}`);
-}
-
 /** The helper's command line; the fds it is given are 5, 6, ... in the order of plan.joins. */
 export function nsspawnArgs(plan: NsspawnPlan, program: string, args: readonly string[]): string[] {
   const out = ["-s", "3"];
@@ -54,16 +48,18 @@ export interface NsspawnedInit {
 }
 
 /**
- * Spawns the init through the helper and relays it under `id` through post: "spawned" (with
- * adopted: the main thread reaps it), its messages and its socket's end; never its exit.
+ * Spawns the init through the helper, registers it under `id` in `inits` until its socket closes
+ * or the spawn fails (as relayInit registers a libuv child), and relays it through post: "spawned"
+ * (with adopted: the main thread reaps it), its messages and its socket's end; never its exit.
  */
 export function spawnThroughNsspawn(
   id: number,
   plan: NsspawnPlan,
   program: string,
   args: readonly string[],
+  inits: Map<number, NsspawnedInit>,
   post: (ev: NsspawnEvent) => void,
-): NsspawnedInit {
+): void {
   const helper = spawn(NSSPAWN_PATH, nsspawnArgs(plan, program, args), {
     stdio: ["ignore", "ignore", "inherit", "pipe", plan.channelFd, ...plan.joins.map((j) => j.fd)],
   });
@@ -72,6 +68,7 @@ export function spawnThroughNsspawn(
   const fail = (err: unknown): void => {
     if (failed || handedOver) return;
     failed = true;
+    inits.delete(id);
     const error = err instanceof Error ? err : new HostformError(String(err));
     post({ op: "spawnFailed", id, message: error.message, error: errorToWire(error) });
     helper.kill("SIGKILL");
@@ -96,9 +93,7 @@ export function spawnThroughNsspawn(
       const m = line as { kind?: unknown; pid?: unknown; syscall?: unknown; errno?: unknown; message?: unknown };
       if (m.kind === "userns" && plan.newUser !== undefined && helper.pid !== undefined) {
         try {
-          // gid_map first is not required for a writer with CAP_SETGID outside; both before the answer.
-          writeFileSync(`/proc/${helper.pid}/uid_map`, plan.newUser.uidMap);
-          writeFileSync(`/proc/${helper.pid}/gid_map`, plan.newUser.gidMap);
+          writeIdMaps(helper.pid, plan.newUser.uidMap, plan.newUser.gidMap);
         } catch (err) {
           fail(SysError.fromNode(err, "write the user namespace's id maps"));
           return;
@@ -108,7 +103,7 @@ export function spawnThroughNsspawn(
         handedOver = true;
         post({ op: "spawned", id, pid: m.pid, adopted: true });
       } else if (m.kind === "error") {
-        fail(helperError(m));
+        fail(nsspawnError(m, "nsspawn"));
       } else {
         fail(new HostformError(`nsspawn: unexpected message ${JSON.stringify(line)}`));
       }
@@ -124,11 +119,13 @@ export function spawnThroughNsspawn(
   // then. Before the hand-over only the helper holds the other end.
   sock.on("close", () => {
     if (!handedOver) fail(new HostformError(`nsspawn ended before it started the init${exit}`));
+    // Its socket is all there was to do here: the init has exec'd or exited.
+    inits.delete(id);
   });
-  return {
+  inits.set(id, {
     socket: sock,
     kill: (signal) => {
       if (!handedOver) helper.kill(signal);
     },
-  };
+  });
 }

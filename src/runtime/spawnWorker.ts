@@ -104,22 +104,12 @@ function spawnInit(id: number, flags: number, joinPidFd: number | undefined): vo
   relayInit(id, child, child.pid, children, post);
 }
 
-function spawnInNewUserNamespace(id: number, plan: NsspawnPlan): void {
-  const init = spawnThroughNsspawn(id, plan, process.execPath, [...data.execArgv, data.initPath], (ev) => {
-    if (ev.op === "spawnFailed") nsspawned.delete(id);
-    post(ev);
-  });
-  nsspawned.set(id, init);
-  // Its socket is all that is left to do here once the init ends it (exec or exit).
-  init.socket.once("close", () => nsspawned.delete(id));
-}
-
 port.on("message", (req: WorkerRequest) => {
   const child = children.get(req.id);
   const viaHelper = nsspawned.get(req.id);
   switch (req.op) {
     case "spawn":
-      if (req.nsspawn !== undefined) spawnInNewUserNamespace(req.id, req.nsspawn);
+      if (req.nsspawn !== undefined) spawnThroughNsspawn(req.id, req.nsspawn, process.execPath, [...data.execArgv, data.initPath], nsspawned, post);
       else spawnInit(req.id, req.flags, req.joinPidFd);
       break;
     case "start":

@@ -95,17 +95,21 @@ export async function mountContainerRoot(dir: string, state: Pick<ContainerState
  */
 export function nextAutoSpec(spec: ContainerSpec): ContainerSpec {
   const next = structuredClone(spec);
-  const mappings = nextAutoMappings();
-  next.linux!.uidMappings = mappings;
-  next.linux!.gidMappings = mappings.map((m) => ({ ...m }));
+  setAutoMappings(next);
   return next;
 }
 
 /** Adds a user namespace with a free block of hostform's ids to spec (userns "auto"). */
 function addAutoUserNamespace(spec: ContainerSpec): void {
-  const mappings = nextAutoMappings();
   spec.linux ??= {};
   spec.linux.namespaces = [...(spec.linux.namespaces ?? []), { type: "user" }];
+  setAutoMappings(spec);
+}
+
+/** Gives spec's user namespace the next "auto" block, for its uids and gids alike. */
+function setAutoMappings(spec: ContainerSpec): void {
+  const mappings = nextAutoMappings();
+  spec.linux ??= {};
   spec.linux.uidMappings = mappings;
   spec.linux.gidMappings = mappings.map((m) => ({ ...m }));
 }
